@@ -1,0 +1,277 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/berth-dev/berth/core/store"
+	"github.com/distribution/reference"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// ApplicationRequest creates or changes an application. On PATCH, omitted
+// fields keep their value.
+type ApplicationRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	// SourceType is "git" (build from a repository) or "image" (run an existing image).
+	SourceType    *string `json:"source_type"`
+	GitRepository *string `json:"git_repository"`
+	// GitRef is a branch, tag or commit; empty means the default branch.
+	GitRef      *string `json:"git_ref"`
+	GitProvider *string `json:"git_provider"`
+	Image       *string `json:"image"`
+	// BuildType selects the builder plugin, e.g. "dockerfile" or "static".
+	BuildType     *string          `json:"build_type"`
+	BuildSettings *json.RawMessage `json:"build_settings"`
+	// Port is the container port HTTP traffic goes to.
+	Port     *int      `json:"port"`
+	Replicas *int      `json:"replicas"`
+	Command  *[]string `json:"command"`
+	// CPULimit is in CPUs (0.5 = half a core); 0 means no limit.
+	CPULimit *float64 `json:"cpu_limit"`
+	// MemoryLimitMB is in MiB; 0 means no limit.
+	MemoryLimitMB *int `json:"memory_limit_mb"`
+}
+
+// apply merges the request onto spec.
+func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&spec.Name, r.Name)
+	if r.Description != nil {
+		spec.Description = *r.Description
+	}
+	set(&spec.SourceType, r.SourceType)
+	set(&spec.GitRepository, r.GitRepository)
+	set(&spec.GitRef, r.GitRef)
+	set(&spec.GitProvider, r.GitProvider)
+	set(&spec.Image, r.Image)
+	set(&spec.BuildType, r.BuildType)
+	if r.BuildSettings != nil {
+		spec.BuildSettings = append(json.RawMessage(nil), *r.BuildSettings...)
+	}
+	if r.Port != nil {
+		spec.Port = *r.Port
+	}
+	if r.Replicas != nil {
+		spec.Replicas = *r.Replicas
+	}
+	if r.Command != nil {
+		spec.Command = append([]string{}, *r.Command...)
+	}
+	if r.CPULimit != nil {
+		spec.CPULimit = *r.CPULimit
+	}
+	if r.MemoryLimitMB != nil {
+		spec.MemoryLimitMB = *r.MemoryLimitMB
+	}
+}
+
+// validateApplication checks a complete application spec.
+func validateApplication(a store.ApplicationSpec) error {
+	if err := validateSlug("name", a.Name, 40); err != nil {
+		return err
+	}
+	if len(a.Description) > 2000 {
+		return invalid("description", "must be at most 2000 characters")
+	}
+	switch a.SourceType {
+	case "git":
+		if err := validateGitURL(a.GitRepository); err != nil {
+			return err
+		}
+		if err := validateGitRef(a.GitRef); err != nil {
+			return err
+		}
+		if err := validateSlug("build_type", a.BuildType, 40); err != nil {
+			return err
+		}
+	case "image":
+		if err := validateImage(a.Image); err != nil {
+			return err
+		}
+	default:
+		return invalid("source_type", "%q is not one of git, image", a.SourceType)
+	}
+	if a.GitProvider != "" {
+		if err := validateSlug("git_provider", a.GitProvider, 40); err != nil {
+			return err
+		}
+	}
+	if len(a.BuildSettings) > 64<<10 {
+		return invalid("build_settings", "must be at most 64 KiB")
+	}
+	if len(a.BuildSettings) > 0 && !bytes.HasPrefix(bytes.TrimSpace(a.BuildSettings), []byte("{")) {
+		return invalid("build_settings", "must be a JSON object")
+	}
+	if a.Port < 0 || a.Port > 65535 {
+		return invalid("port", "must be %s (0: no HTTP port)", fmtRange(0, 65535))
+	}
+	if a.Replicas < 0 || a.Replicas > 100 {
+		return invalid("replicas", "must be %s", fmtRange(0, 100))
+	}
+	if a.CPULimit < 0 || a.CPULimit > 256 {
+		return invalid("cpu_limit", "must be from 0 to 256 CPUs")
+	}
+	if a.MemoryLimitMB != 0 && (a.MemoryLimitMB < 6 || a.MemoryLimitMB > 1<<20) {
+		return invalid("memory_limit_mb", "must be 0 (no limit) or %s MiB", fmtRange(6, 1<<20))
+	}
+	if len(a.Command) > 64 {
+		return invalid("command", "must have at most 64 arguments")
+	}
+	for _, arg := range a.Command {
+		if len(arg) > 4096 || strings.ContainsRune(arg, 0) {
+			return invalid("command", "arguments must be at most 4096 bytes without NUL characters")
+		}
+	}
+	return nil
+}
+
+// validateGitURL accepts https, http, ssh, git and file URLs, scp-like
+// user@host:path addresses and absolute paths. Values starting with '-' are
+// refused so they can never be read as a git option.
+func validateGitURL(u string) error {
+	const field = "git_repository"
+	switch {
+	case u == "":
+		return invalid(field, "is required for source_type git")
+	case len(u) > 2048:
+		return invalid(field, "must be at most 2048 characters")
+	case strings.HasPrefix(u, "-"):
+		return invalid(field, "must not start with '-'")
+	case strings.ContainsAny(u, " \t\r\n\x00"):
+		return invalid(field, "must not contain whitespace")
+	}
+	for _, scheme := range []string{"https://", "http://", "ssh://", "git://", "file://"} {
+		if strings.HasPrefix(u, scheme) && len(u) > len(scheme) {
+			return nil
+		}
+	}
+	if strings.HasPrefix(u, "/") {
+		return nil
+	}
+	if at := strings.Index(u, "@"); at > 0 {
+		if colon := strings.Index(u[at:], ":"); colon > 1 && !strings.Contains(u[:at], "/") {
+			return nil
+		}
+	}
+	return invalid(field, "%q is not an https, ssh, git or file URL, a user@host:path address or an absolute path", u)
+}
+
+// validateGitRef accepts what `git check-ref-format` would, plus commit ids.
+func validateGitRef(ref string) error {
+	const field = "git_ref"
+	if ref == "" {
+		return nil
+	}
+	if len(ref) > 255 || strings.HasPrefix(ref, "-") || strings.HasPrefix(ref, "/") || strings.HasSuffix(ref, "/") ||
+		strings.HasSuffix(ref, ".lock") || strings.Contains(ref, "..") || strings.Contains(ref, "@{") ||
+		strings.ContainsAny(ref, " ~^:?*[\\\t\r\n\x00\x7f") {
+		return invalid(field, "%q is not a valid branch, tag or commit", ref)
+	}
+	return nil
+}
+
+func validateImage(image string) error {
+	if image == "" {
+		return invalid("image", "is required for source_type image")
+	}
+	if _, err := reference.ParseNormalizedNamed(image); err != nil {
+		return invalid("image", "%q is not a valid image reference: %v", image, err)
+	}
+	return nil
+}
+
+func (s *Server) listApplications(c *fiber.Ctx) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	f := store.ApplicationFilter{Orgs: orgIDs(principal(c))}
+	if f.Project, err = queryID(c, "project_id"); err != nil {
+		return err
+	}
+	if f.Environment, err = queryID(c, "environment_id"); err != nil {
+		return err
+	}
+	apps, more, err := s.store.ListApplications(c.UserContext(), f, pg)
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(apps, more, func(a store.Application) uuid.UUID { return a.ID }))
+}
+
+func (s *Server) createApplication(c *fiber.Ctx) error {
+	env, err := s.loadEnvironment(c, "id", store.RoleMember)
+	if err != nil {
+		return err
+	}
+	var req ApplicationRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	spec := store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile"}
+	req.apply(&spec)
+	if spec.SourceType == "" {
+		spec.SourceType = "git"
+		if spec.Image != "" {
+			spec.SourceType = "image"
+		}
+	}
+	if err := validateApplication(spec); err != nil {
+		return err
+	}
+	a, err := s.store.CreateApplication(c.UserContext(), env.ID, spec)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(a)
+}
+
+func (s *Server) getApplication(c *fiber.Ctx) error {
+	a, err := s.loadApplication(c, "id", store.RoleViewer)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (s *Server) updateApplication(c *fiber.Ctx) error {
+	a, err := s.loadApplication(c, "id", store.RoleMember)
+	if err != nil {
+		return err
+	}
+	var req ApplicationRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	spec := a.Spec()
+	req.apply(&spec)
+	if err := validateApplication(spec); err != nil {
+		return err
+	}
+	a, err = s.store.UpdateApplication(c.UserContext(), a.ID, spec)
+	if err != nil {
+		return err
+	}
+	s.routesChanged()
+	return c.JSON(a)
+}
+
+func (s *Server) deleteApplication(c *fiber.Ctx) error {
+	a, err := s.loadApplication(c, "id", store.RoleMember)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteApplication(c.UserContext(), a.ID); err != nil {
+		return notFoundAs(err, "application")
+	}
+	s.routesChanged()
+	return c.SendStatus(fiber.StatusNoContent)
+}

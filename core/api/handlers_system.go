@@ -1,0 +1,103 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// Health is the /healthz answer.
+type Health struct {
+	Status   string `json:"status"`
+	Database string `json:"database"`
+	Version  string `json:"version"`
+}
+
+// PluginInfo describes one installed plugin.
+type PluginInfo struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	Version      string          `json:"version"`
+	Capabilities []string        `json:"capabilities"`
+	Health       string          `json:"health"`
+	LastError    string          `json:"last_error,omitempty"`
+	Schema       json.RawMessage `json:"settings_schema"`
+}
+
+// PluginList is the /plugins answer.
+type PluginList struct {
+	Items []PluginInfo `json:"items"`
+}
+
+func (s *Server) health(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	h := Health{Status: "ok", Database: "ok", Version: s.opts.Version}
+	if err := s.store.Ping(ctx); err != nil {
+		h.Status, h.Database = "degraded", err.Error()
+		return c.Status(fiber.StatusServiceUnavailable).JSON(h)
+	}
+	return c.JSON(h)
+}
+
+func (s *Server) metrics(c *fiber.Ctx) error {
+	var buf bytes.Buffer
+	metrics.WritePrometheus(&buf, true)
+	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
+	return c.Send(buf.Bytes())
+}
+
+func (s *Server) listPlugins(c *fiber.Ctx) error {
+	out := PluginList{Items: []PluginInfo{}}
+	if s.opts.Plugins != nil {
+		items, err := s.opts.Plugins.ListPlugins(c.UserContext())
+		if err != nil {
+			return err
+		}
+		if items != nil {
+			out.Items = items
+		}
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) listDeployments(c *fiber.Ctx) error {
+	a, err := s.loadApplication(c, "id", store.RoleViewer)
+	if err != nil {
+		return err
+	}
+	pg, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	ds, more, err := s.store.ListDeployments(c.UserContext(), a.ID, pg)
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(ds, more, func(d store.Deployment) uuid.UUID { return d.ID }))
+}
+
+func (s *Server) getDeployment(c *fiber.Ctx) error {
+	d, err := s.loadDeployment(c, store.RoleViewer)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) deleteDeployment(c *fiber.Ctx) error {
+	d, err := s.loadDeployment(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteDeployment(c.UserContext(), d.ID); err != nil {
+		return notFoundAs(err, "deployment")
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

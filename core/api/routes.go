@@ -1,0 +1,116 @@
+package api
+
+import (
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Route declares one endpoint: how it is served and how it is documented.
+type Route struct {
+	Method  string
+	Path    string // Fiber syntax: /api/v1/projects/:id
+	Summary string
+	Tag     string
+	// Public routes need no credentials (health, setup, login, the API description).
+	Public bool
+	// Body is a zero value of the JSON request body type, or nil.
+	Body any
+	// Response is a zero value of the JSON success response type, or nil for 204.
+	Response any
+	// Status is the success status (default 200).
+	Status int
+	// Query documents query parameters.
+	Query []QueryParam
+	// Produces overrides the response media type (default application/json).
+	Produces string
+	Handler  fiber.Handler
+}
+
+// QueryParam documents a query string parameter.
+type QueryParam struct {
+	Name, Description, Type string
+}
+
+var pageQuery = []QueryParam{
+	{"limit", "page size, 1 to 200 (default 50)", "integer"},
+	{"cursor", "next_cursor from the previous page", "string"},
+}
+
+func withPage(q ...QueryParam) []QueryParam { return append(append([]QueryParam{}, q...), pageQuery...) }
+
+// table is the single list of berth's HTTP routes.
+func (s *Server) table() []Route {
+	p := Prefix
+	return []Route{
+		{Method: "GET", Path: "/healthz", Summary: "Liveness and database health", Tag: "system", Public: true, Response: Health{}, Handler: s.health},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "system", Produces: "text/plain", Response: "", Handler: s.metrics},
+		{Method: "GET", Path: p + "/openapi.json", Summary: "This API's OpenAPI 3.1 description", Tag: "system", Public: true, Response: map[string]any{}, Handler: s.openAPI},
+
+		{Method: "GET", Path: p + "/setup", Summary: "Whether the first administrator still has to be created", Tag: "auth", Public: true, Response: SetupStatus{}, Handler: s.setupStatus},
+		{Method: "POST", Path: p + "/setup", Summary: "Create the first administrator with the one-time setup token", Tag: "auth", Public: true, Body: SetupRequest{}, Response: SessionResponse{}, Status: 201, Handler: s.setup},
+		{Method: "POST", Path: p + "/auth/login", Summary: "Sign in; sets the session cookie", Tag: "auth", Public: true, Body: LoginRequest{}, Response: SessionResponse{}, Handler: s.login},
+		{Method: "POST", Path: p + "/auth/logout", Summary: "End the current session", Tag: "auth", Handler: s.logout},
+		{Method: "GET", Path: p + "/auth/session", Summary: "The signed-in user, their organizations and CSRF token", Tag: "auth", Response: SessionResponse{}, Handler: s.session},
+		{Method: "PATCH", Path: p + "/users/me", Summary: "Change your name, email or password", Tag: "users", Body: UpdateMeRequest{}, Response: store.User{}, Handler: s.updateMe},
+
+		{Method: "GET", Path: p + "/api-keys", Summary: "List your API keys", Tag: "api-keys", Query: pageQuery, Response: List[store.APIKey]{}, Handler: s.listAPIKeys},
+		{Method: "POST", Path: p + "/api-keys", Summary: "Create an API key; the token is shown once", Tag: "api-keys", Body: CreateAPIKeyRequest{}, Response: CreatedAPIKey{}, Status: 201, Handler: s.createAPIKey},
+		{Method: "DELETE", Path: p + "/api-keys/:id", Summary: "Revoke an API key", Tag: "api-keys", Status: 204, Handler: s.deleteAPIKey},
+
+		{Method: "GET", Path: p + "/organizations", Summary: "List your organizations", Tag: "organizations", Query: pageQuery, Response: List[store.Organization]{}, Handler: s.listOrganizations},
+		{Method: "POST", Path: p + "/organizations", Summary: "Create an organization you own", Tag: "organizations", Body: OrganizationRequest{}, Response: store.Organization{}, Status: 201, Handler: s.createOrganization},
+		{Method: "GET", Path: p + "/organizations/:id", Summary: "Get an organization", Tag: "organizations", Response: store.Organization{}, Handler: s.getOrganization},
+		{Method: "PATCH", Path: p + "/organizations/:id", Summary: "Rename an organization", Tag: "organizations", Body: OrganizationRequest{}, Response: store.Organization{}, Handler: s.updateOrganization},
+		{Method: "DELETE", Path: p + "/organizations/:id", Summary: "Delete an empty organization", Tag: "organizations", Status: 204, Handler: s.deleteOrganization},
+		{Method: "GET", Path: p + "/organizations/:id/members", Summary: "List members and their roles", Tag: "organizations", Query: pageQuery, Response: List[store.OrgMember]{}, Handler: s.listMembers},
+		{Method: "POST", Path: p + "/organizations/:id/members", Summary: "Create a user in the organization", Tag: "organizations", Body: CreateMemberRequest{}, Response: store.OrgMember{}, Status: 201, Handler: s.createMember},
+		{Method: "PATCH", Path: p + "/organizations/:id/members/:user_id", Summary: "Change a member's role", Tag: "organizations", Body: UpdateMemberRequest{}, Response: store.OrgMember{}, Handler: s.updateMember},
+		{Method: "DELETE", Path: p + "/organizations/:id/members/:user_id", Summary: "Remove a member", Tag: "organizations", Status: 204, Handler: s.removeMember},
+
+		{Method: "GET", Path: p + "/projects", Summary: "List projects", Tag: "projects", Query: withPage(QueryParam{"organization_id", "only this organization's projects", "string"}), Response: List[store.Project]{}, Handler: s.listProjects},
+		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Body: CreateProjectRequest{}, Response: ProjectWithEnvironments{}, Status: 201, Handler: s.createProject},
+		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Response: store.Project{}, Handler: s.getProject},
+		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Body: UpdateProjectRequest{}, Response: store.Project{}, Handler: s.updateProject},
+		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments and services", Tag: "projects", Status: 204, Handler: s.deleteProject},
+
+		{Method: "GET", Path: p + "/projects/:id/environments", Summary: "List a project's environments", Tag: "environments", Query: pageQuery, Response: List[store.Environment]{}, Handler: s.listEnvironments},
+		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Status: 201, Handler: s.createEnvironment},
+		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Response: store.Environment{}, Handler: s.getEnvironment},
+		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Handler: s.updateEnvironment},
+		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services", Tag: "environments", Status: 204, Handler: s.deleteEnvironment},
+
+		{Method: "GET", Path: p + "/applications", Summary: "List applications", Tag: "applications", Query: withPage(QueryParam{"project_id", "only this project's applications", "string"}, QueryParam{"environment_id", "only this environment's applications", "string"}), Response: List[store.Application]{}, Handler: s.listApplications},
+		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Status: 201, Handler: s.createApplication},
+		{Method: "GET", Path: p + "/applications/:id", Summary: "Get an application", Tag: "applications", Response: store.Application{}, Handler: s.getApplication},
+		{Method: "PATCH", Path: p + "/applications/:id", Summary: "Change an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Handler: s.updateApplication},
+		{Method: "DELETE", Path: p + "/applications/:id", Summary: "Delete an application", Tag: "applications", Status: 204, Handler: s.deleteApplication},
+
+		{Method: "GET", Path: p + "/applications/:id/domains", Summary: "List an application's domains", Tag: "domains", Query: pageQuery, Response: List[store.Domain]{}, Handler: s.listDomains},
+		{Method: "POST", Path: p + "/applications/:id/domains", Summary: "Add a domain", Tag: "domains", Body: DomainRequest{}, Response: store.Domain{}, Status: 201, Handler: s.createDomain},
+		{Method: "GET", Path: p + "/domains/:id", Summary: "Get a domain", Tag: "domains", Response: store.Domain{}, Handler: s.getDomain},
+		{Method: "PATCH", Path: p + "/domains/:id", Summary: "Change a domain", Tag: "domains", Body: DomainRequest{}, Response: store.Domain{}, Handler: s.updateDomain},
+		{Method: "DELETE", Path: p + "/domains/:id", Summary: "Remove a domain", Tag: "domains", Status: 204, Handler: s.deleteDomain},
+
+		{Method: "GET", Path: p + "/applications/:id/variables/resolved", Summary: "The application's environment with references resolved", Tag: "variables", Response: ResolvedVariables{}, Handler: s.resolvedVariables},
+		{Method: "GET", Path: p + "/applications/:id/deployments", Summary: "List an application's deployments, newest first", Tag: "deployments", Query: pageQuery, Response: List[store.Deployment]{}, Handler: s.listDeployments},
+		{Method: "GET", Path: p + "/deployments/:id", Summary: "Get a deployment", Tag: "deployments", Response: store.Deployment{}, Handler: s.getDeployment},
+		{Method: "DELETE", Path: p + "/deployments/:id", Summary: "Delete a finished deployment's record", Tag: "deployments", Status: 204, Handler: s.deleteDeployment},
+
+		{Method: "GET", Path: p + "/plugins", Summary: "Installed plugins with their health and settings schema", Tag: "plugins", Response: PluginList{}, Handler: s.listPlugins},
+	}
+}
+
+// variableRoutes are generated per scope (project, environment, application).
+func (s *Server) variableRoutes() []Route {
+	var out []Route
+	for _, sc := range variableScopes {
+		base := Prefix + "/" + sc.plural + "/:id/variables"
+		out = append(out,
+			Route{Method: "GET", Path: base, Summary: "List the " + string(sc.scope) + "'s variables", Tag: "variables", Response: VariableList{}, Handler: s.listVariables(sc)},
+			Route{Method: "PUT", Path: base, Summary: "Replace all of the " + string(sc.scope) + "'s variables", Tag: "variables", Body: ReplaceVariablesRequest{}, Response: VariableList{}, Handler: s.replaceVariables(sc)},
+			Route{Method: "PUT", Path: base + "/:key", Summary: "Set one " + string(sc.scope) + " variable", Tag: "variables", Body: SetVariableRequest{}, Response: store.Variable{}, Handler: s.setVariable(sc)},
+			Route{Method: "DELETE", Path: base + "/:key", Summary: "Delete one " + string(sc.scope) + " variable", Tag: "variables", Status: 204, Handler: s.deleteVariable(sc)},
+		)
+	}
+	return out
+}

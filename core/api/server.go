@@ -1,0 +1,125 @@
+// Package api is berth's REST API on Fiber, mounted at /api/v1.
+//
+// Every route is declared once in a table (routes.go) with its method, path,
+// access, request and response types; the same table registers the Fiber
+// handlers and generates the OpenAPI 3.1 document, so the two cannot drift.
+// Handlers return errors; errors.go renders them in one place.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Version is the API version in the path prefix.
+const Version = "v1"
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/" + Version
+
+// PluginLister lists installed plugins for GET /api/v1/plugins.
+type PluginLister interface {
+	ListPlugins(ctx context.Context) ([]PluginInfo, error)
+}
+
+// RoutesChanged is told whenever domains or applications change, so the
+// proxy configuration is regenerated.
+type RoutesChanged interface {
+	RoutesChanged()
+}
+
+// Options configures the API server.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Setup is the one-time setup token holder; nil once berth is set up.
+	Setup *auth.SetupToken
+	// CSRFKey signs CSRF tokens (derived from the secret key).
+	CSRFKey []byte
+	// SessionTTL is the lifetime of browser sessions.
+	SessionTTL time.Duration
+	// SecureCookies sets the Secure flag on the session cookie.
+	SecureCookies bool
+	// Plugins lists plugins; nil reports none.
+	Plugins PluginLister
+	// Routes is notified when routing-relevant state changes; may be nil.
+	Routes RoutesChanged
+	// Version is berth's build version, reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	opts   Options
+	store  *store.Store
+	log    *slog.Logger
+	csrf   *auth.CSRF
+	app    *fiber.App
+	routes []Route
+
+	openAPIDoc []byte
+}
+
+// New builds the API server and registers every route.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "berth",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(opts.Logger),
+		BodyLimit:             4 << 20,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		ReadBufferSize:        16 << 10, // room for cookies and bearer tokens
+		// Fiber reuses request buffers: handlers copy what they keep.
+	})
+	s.app.Use(recoverMiddleware(s.log), securityHeaders, metricsMiddleware)
+	for _, r := range append(s.table(), s.variableRoutes()...) {
+		s.register(r)
+	}
+	s.openAPIDoc, _ = json.Marshal(s.OpenAPI()) // static per process; built once
+	s.app.Use(func(c *fiber.Ctx) error {
+		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no route " + c.Method() + " " + c.Path()}
+	})
+	return s
+}
+
+// App returns the Fiber application (to listen, or to call App().Test in tests).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Routes returns the declared routes.
+func (s *Server) Routes() []Route { return s.routes }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+func (s *Server) register(r Route) {
+	s.routes = append(s.routes, r)
+	handlers := []fiber.Handler{routeLabel(r.Path)}
+	if !r.Public {
+		handlers = append(handlers, s.authenticate)
+	}
+	handlers = append(handlers, r.Handler)
+	s.app.Add(r.Method, r.Path, handlers...)
+}
+
+func (s *Server) routesChanged() {
+	if s.opts.Routes != nil {
+		s.opts.Routes.RoutesChanged()
+	}
+}

@@ -1,0 +1,240 @@
+// Package app wires berth's server together and runs it: data directory and
+// secret key, the database (embedded or external), migrations, the setup
+// token, the proxy, and the HTTP API. It is the only package that imports
+// every other core package.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/config"
+	"github.com/berth-dev/berth/core/pgembed"
+	"github.com/berth-dev/berth/core/proxy"
+	"github.com/berth-dev/berth/core/routing"
+	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/docker/docker/client"
+)
+
+// SetupTokenFile is the file in the data directory holding the one-time
+// setup token until the first administrator exists.
+const SetupTokenFile = "setup-token"
+
+// Server is a running berth server.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+
+	pg      *pgembed.Cluster
+	store   *store.Store
+	docker  *client.Client
+	traefik *proxy.Traefik
+	syncer  *routing.Syncer
+	api     *api.Server
+	ln      net.Listener
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start brings up everything the server needs and starts serving; it
+// returns once the API answers. Call Shutdown to stop.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log, version: version, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.closeResources(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	key := cfg.SecretKey
+	if key == nil {
+		if key, err = secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+			return nil, err
+		}
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		return nil, err
+	}
+
+	// Listen first so the port is held (and answers) as early as possible.
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s (BERTH_ADDR): %w", cfg.Addr, err)
+	}
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		s.pg, err = pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(cfg.DataDir, "postgres"),
+			BinDir: cfg.PostgresBinDir, Logger: log.With("component", "postgres")})
+		if err != nil {
+			return nil, fmt.Errorf("embedded postgres: %w", err)
+		}
+		dbURL = s.pg.URL()
+		log.Info("embedded postgres running", "dir", filepath.Join(cfg.DataDir, "postgres"), "pid", s.pg.PID())
+	}
+	if s.store, err = store.Open(ctx, dbURL, box); err != nil {
+		return nil, err
+	}
+	if err := s.store.Migrate(ctx); err != nil {
+		return nil, err
+	}
+
+	setup, err := s.prepareSetupToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
+		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
+	if !cfg.DisableProxy {
+		if err := s.startProxy(ctx); err != nil {
+			return nil, err
+		}
+		opts.Routes = s.syncer
+		go s.syncer.Run(runCtx)
+	}
+	s.api = api.New(opts)
+	go func() {
+		defer close(s.done)
+		if err := s.api.App().Listener(s.ln); err != nil {
+			log.Error("api server stopped", "err", err)
+		}
+	}()
+	go s.housekeeping(runCtx)
+	return s, nil
+}
+
+// startProxy makes sure Traefik runs (leaving a healthy one untouched) and
+// publishes the current routes.
+func (s *Server) startProxy(ctx context.Context) error {
+	var err error
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if s.cfg.DockerHost != "" {
+		opts = append(opts, client.WithHost(s.cfg.DockerHost))
+	}
+	if s.docker, err = client.NewClientWithOpts(opts...); err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	name := s.cfg.Name
+	s.traefik, err = proxy.NewTraefik(s.docker, proxy.Options{
+		Name: name + "-traefik", Image: s.cfg.Proxy.Image, Network: name + "-proxy",
+		DataDir:  filepath.Join(s.cfg.DataDir, "traefik"),
+		HTTPPort: s.cfg.Proxy.HTTPPort, HTTPSPort: s.cfg.Proxy.HTTPSPort, APIPort: s.cfg.Proxy.APIPort,
+		Static: proxy.StaticOptions{ACMEEmail: s.cfg.Proxy.ACMEEmail},
+		Labels: map[string]string{"dev.berth.instance": name},
+	})
+	if err != nil {
+		return err
+	}
+	o := s.traefik.Options()
+	s.syncer = routing.NewSyncer(s.store, s.traefik.Publisher(), o.CertsDir, proxy.ContainerCertsDir, s.log.With("component", "routing"))
+	// Publish before Ensure so a newly created Traefik starts with the routes.
+	if err := os.MkdirAll(o.DynamicDir, 0o755); err != nil {
+		return fmt.Errorf("create proxy config dir: %w", err)
+	}
+	if err := s.syncer.Sync(ctx); err != nil {
+		return err
+	}
+	action, err := s.traefik.Ensure(ctx)
+	if err != nil {
+		return fmt.Errorf("traefik: %w", err)
+	}
+	s.log.Info("traefik ready", "action", action, "container", o.Name, "http_port", o.HTTPPort, "api", s.traefik.APIURL())
+	return nil
+}
+
+func (s *Server) prepareSetupToken(ctx context.Context) (*auth.SetupToken, error) {
+	path := filepath.Join(s.cfg.DataDir, SetupTokenFile)
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		_ = os.Remove(path)
+		return nil, nil
+	}
+	token, holder := auth.NewSetupToken()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write setup token: %w", err)
+	}
+	s.log.Info("berth is not set up yet: create the first administrator with the one-time setup token",
+		"url", s.cfg.PublicURL, "setup_token_file", path)
+	fmt.Fprintf(os.Stderr, "\n  Setup token (one time): %s\n  Create the first admin: berth setup --server %s --setup-token %s --email you@example.com\n\n", token, s.cfg.PublicURL, token)
+	return holder, nil
+}
+
+// housekeeping removes expired sessions and the setup token file once used.
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.store.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("deleting expired sessions failed", "err", err)
+			}
+			if n, err := s.store.CountUsers(ctx); err == nil && n > 0 {
+				_ = os.Remove(filepath.Join(s.cfg.DataDir, SetupTokenFile))
+			}
+		}
+	}
+}
+
+// Addr returns the address the API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Postgres returns the embedded cluster, or nil with DATABASE_URL.
+func (s *Server) Postgres() *pgembed.Cluster { return s.pg }
+
+// Shutdown stops the API (finishing in-flight requests), background work and
+// the embedded PostgreSQL. Traefik keeps running and serving routes.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	if s.api != nil {
+		if err := s.api.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("api shutdown: %w", err))
+		}
+		<-s.done
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	errs = append(errs, s.closeResources(ctx))
+	return errors.Join(errs...)
+}
+
+func (s *Server) closeResources(ctx context.Context) error {
+	var errs []error
+	if s.ln != nil && s.api == nil {
+		s.ln.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.docker != nil {
+		s.docker.Close()
+	}
+	if s.pg != nil {
+		if err := s.pg.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop embedded postgres: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Application is a long-running service built from git or run from an image.
+type Application struct {
+	ID             uuid.UUID       `json:"id"`
+	EnvironmentID  uuid.UUID       `json:"environment_id"`
+	ProjectID      uuid.UUID       `json:"project_id"`
+	OrganizationID uuid.UUID       `json:"organization_id"`
+	Name           string          `json:"name"`
+	Description    string          `json:"description"`
+	ServiceName    string          `json:"service_name"`
+	SourceType     string          `json:"source_type"`
+	GitRepository  string          `json:"git_repository"`
+	GitRef         string          `json:"git_ref"`
+	GitProvider    string          `json:"git_provider"`
+	Image          string          `json:"image"`
+	BuildType      string          `json:"build_type"`
+	BuildSettings  json.RawMessage `json:"build_settings"`
+	Port           int             `json:"port"`
+	Replicas       int             `json:"replicas"`
+	Command        []string        `json:"command"`
+	CPULimit       float64         `json:"cpu_limit"`
+	MemoryLimitMB  int             `json:"memory_limit_mb"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+}
+
+const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name, a.description, a.service_name,
+	a.source_type, a.git_repository, a.git_ref, a.git_provider, a.image, a.build_type, a.build_settings,
+	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.created_at, a.updated_at`
+const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
+
+func scanApp(r pgx.Row) (Application, error) {
+	var a Application
+	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
+		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
+		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.CreatedAt, &a.UpdatedAt)
+	return a, err
+}
+
+// ApplicationSpec holds the user-settable fields of an application.
+type ApplicationSpec struct {
+	Name          string
+	Description   string
+	SourceType    string
+	GitRepository string
+	GitRef        string
+	GitProvider   string
+	Image         string
+	BuildType     string
+	BuildSettings json.RawMessage
+	Port          int
+	Replicas      int
+	Command       []string
+	CPULimit      float64
+	MemoryLimitMB int
+}
+
+// CreateApplication adds an application to an environment. Its Swarm service
+// name is derived from its name and id, unique across the server.
+func (s *Store) CreateApplication(ctx context.Context, env uuid.UUID, in ApplicationSpec) (Application, error) {
+	id := newID()
+	if in.BuildSettings == nil {
+		in.BuildSettings = json.RawMessage("{}")
+	}
+	if in.Command == nil {
+		in.Command = []string{}
+	}
+	service := ServiceName(in.Name, id)
+	_, err := s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
+		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
+		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB)
+	if err != nil {
+		return Application{}, mapErr(err, "application")
+	}
+	return s.GetApplication(ctx, id)
+}
+
+// ServiceName derives the Swarm service name of an application: its name and
+// the last 8 hex digits of its id (the random part of a UUIDv7).
+func ServiceName(name string, id uuid.UUID) string {
+	hex := id.String()
+	if len(name) > 54 {
+		name = name[:54]
+	}
+	return name + "-" + hex[len(hex)-8:]
+}
+
+// GetApplication returns one application.
+func (s *Store) GetApplication(ctx context.Context, id uuid.UUID) (Application, error) {
+	a, err := scanApp(s.pool.QueryRow(ctx, `SELECT `+appCols+appFrom+`WHERE a.id = $1`, id))
+	return a, mapErr(err, "application")
+}
+
+// ApplicationFilter narrows ListApplications; zero fields match everything
+// within Orgs.
+type ApplicationFilter struct {
+	Orgs        []uuid.UUID
+	Project     uuid.UUID
+	Environment uuid.UUID
+}
+
+// ListApplications returns applications visible in the filter's organizations.
+func (s *Store) ListApplications(ctx context.Context, f ApplicationFilter, p Page) ([]Application, bool, error) {
+	items, more, err := collectPage(ctx, s.pool, p, `SELECT `+appCols+appFrom+`
+		WHERE p.organization_id = ANY($1) AND ($2 = '00000000-0000-0000-0000-000000000000'::uuid OR e.project_id = $2)
+		AND ($3 = '00000000-0000-0000-0000-000000000000'::uuid OR a.environment_id = $3)
+		AND a.id > $4 ORDER BY a.id LIMIT $5`, scanApp, f.Orgs, f.Project, f.Environment)
+	return items, more, mapErr(err, "applications")
+}
+
+// UpdateApplication replaces an application's settings (the caller merges a
+// partial update onto the current spec first).
+func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in ApplicationSpec) (Application, error) {
+	if in.BuildSettings == nil {
+		in.BuildSettings = json.RawMessage("{}")
+	}
+	if in.Command == nil {
+		in.Command = []string{}
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE applications SET name = $2, description = $3, source_type = $4,
+		git_repository = $5, git_ref = $6, git_provider = $7, image = $8, build_type = $9, build_settings = $10,
+		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15, updated_at = now()
+		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
+		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB)
+	if err != nil {
+		return Application{}, mapErr(err, "application")
+	}
+	if tag.RowsAffected() == 0 {
+		return Application{}, mapErr(pgx.ErrNoRows, "application")
+	}
+	return s.GetApplication(ctx, id)
+}
+
+// Spec returns the user-settable fields of a.
+func (a Application) Spec() ApplicationSpec {
+	return ApplicationSpec{Name: a.Name, Description: a.Description, SourceType: a.SourceType,
+		GitRepository: a.GitRepository, GitRef: a.GitRef, GitProvider: a.GitProvider, Image: a.Image,
+		BuildType: a.BuildType, BuildSettings: a.BuildSettings, Port: a.Port, Replicas: a.Replicas,
+		Command: a.Command, CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB}
+}
+
+// DeleteApplication deletes an application with its domains and variables.
+func (s *Store) DeleteApplication(ctx context.Context, id uuid.UUID) error {
+	return deleteByID(ctx, s.pool, "applications", id, "application")
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# test.sh runs berth's whole test suite. Services (Docker, Swarm, Traefik
+# image, PostgreSQL binaries) are installed by `make test` before this runs;
+# tests that need one fail loudly when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BERTH_TEST_REQUIRE_SERVICES=1
+mkdir -p test-artifacts
+go build -o bin/berth ./cmd/berth
+if [ -x scripts/plugins.sh ]; then ./scripts/plugins.sh; fi
+echo "== go test (root module)"
+go test -p 2 -timeout 30m -count=1 ./... 2>&1 | tee test-artifacts/go-test.log
+if [ -f sdk/go.mod ]; then
+  echo "== go test (sdk module)"
+  (cd sdk && go test -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.log
+fi
