@@ -36,7 +36,9 @@ var pageQuery = []QueryParam{
 	{"cursor", "next_cursor from the previous page", "string"},
 }
 
-func withPage(q ...QueryParam) []QueryParam { return append(append([]QueryParam{}, q...), pageQuery...) }
+func withPage(q ...QueryParam) []QueryParam {
+	return append(append([]QueryParam{}, q...), pageQuery...)
+}
 
 // table is the single list of berth's HTTP routes.
 func (s *Server) table() []Route {
