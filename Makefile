@@ -25,15 +25,19 @@ traefik: deps ## build the pinned Traefik image (cached under .cache/)
 .PHONY: build
 build: ## build bin/berth and the plugins, and regenerate plugin-index.json
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/berth ./cmd/berth
-	@if [ -x scripts/plugins.sh ]; then ./scripts/plugins.sh; fi
+	@$(MAKE) --no-print-directory index
+
+.PHONY: plugins
+plugins: ## build the plugin binaries into bin/plugins
+	bash scripts/plugins.sh
 
 .PHONY: index
-index: ## regenerate plugin-index.json from the built plugins
-	@if [ -x scripts/plugins.sh ]; then ./scripts/plugins.sh; fi
+index: plugins ## regenerate plugin-index.json from the built plugins' self-descriptions
+	go run ./tools/plugindex -o plugin-index.json bin/plugins
 
 .PHONY: proto
 proto: ## regenerate the plugin SDK's gRPC code
-	./scripts/proto.sh
+	bash scripts/proto.sh
 
 .PHONY: run
 run: deps traefik build ## start berth (embedded PostgreSQL in .data/, Traefik on :80/:443)

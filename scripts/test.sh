@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export BERTH_TEST_REQUIRE_SERVICES=1
 mkdir -p test-artifacts
-go build -o bin/berth ./cmd/berth
-if [ -x scripts/plugins.sh ]; then ./scripts/plugins.sh; fi
+make --no-print-directory build
 echo "== go test (root module)"
 go test -p 2 -timeout 30m -count=1 ./... 2>&1 | tee test-artifacts/go-test.log
 if [ -f sdk/go.mod ]; then

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/plugins"
 	"github.com/docker/docker/client"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	traefik *proxy.Traefik
 	syncer  *routing.Syncer
 	api     *api.Server
+	plugins *plugins.Host
 	ln      net.Listener
 
 	cancel context.CancelFunc
@@ -101,6 +103,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.cancel = cancel
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
 		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
+	if err := s.startPlugins(); err != nil {
+		return nil, err
+	}
+	opts.Plugins = pluginLister{host: s.plugins}
 	if !cfg.DisableProxy {
 		if err := s.startProxy(ctx); err != nil {
 			return nil, err
@@ -211,7 +217,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("api shutdown: %w", err))
 		}
-		<-s.done
+		// Closing the listener also ends a Serve that had not started yet
+		// when Shutdown ran.
+		_ = s.ln.Close()
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("api shutdown: %w", ctx.Err()))
+		}
 	}
 	if s.cancel != nil {
 		s.cancel()
@@ -224,6 +237,11 @@ func (s *Server) closeResources(ctx context.Context) error {
 	var errs []error
 	if s.ln != nil && s.api == nil {
 		s.ln.Close()
+	}
+	if s.plugins != nil {
+		if err := s.plugins.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop plugins: %w", err))
+		}
 	}
 	if s.store != nil {
 		s.store.Close()

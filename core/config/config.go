@@ -51,6 +51,12 @@ type Config struct {
 	SecureCookies bool
 	// LogLevel is debug, info, warn or error. Env BERTH_LOG_LEVEL, default info.
 	LogLevel string
+	// PluginIndex is berth's own plugin-index.json. Env BERTH_PLUGIN_INDEX,
+	// default: plugin-index.json next to the berth binary or in its parent.
+	PluginIndex string
+	// PluginDir holds third-party plugins registered with `berth plugins
+	// register`. Env BERTH_PLUGIN_DIR, default DataDir/plugins.
+	PluginDir string
 }
 
 // ProxyConfig configures the managed Traefik.
@@ -82,6 +88,8 @@ func parse(getenv func(string) string) (Config, error) {
 		PostgresBinDir: getenv("BERTH_PG_BIN_DIR"),
 		DockerHost:     getenv("DOCKER_HOST"),
 		LogLevel:       orDefault(getenv("BERTH_LOG_LEVEL"), "info"),
+		PluginIndex:    getenv("BERTH_PLUGIN_INDEX"),
+		PluginDir:      getenv("BERTH_PLUGIN_DIR"),
 		Proxy: ProxyConfig{
 			Image:     orDefault(getenv("BERTH_TRAEFIK_IMAGE"), "berth/traefik:v3.6.12"),
 			ACMEEmail: getenv("BERTH_ACME_EMAIL"),
@@ -99,6 +107,12 @@ func parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("BERTH_DATA_DIR: %w", err))
 	}
 	c.DataDir = abs
+	if c.PluginDir == "" {
+		c.PluginDir = filepath.Join(c.DataDir, "plugins")
+	}
+	if c.PluginIndex == "" {
+		c.PluginIndex = defaultPluginIndex()
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("BERTH_ADDR: %q is not host:port: %w", c.Addr, err))
 	}
@@ -128,6 +142,22 @@ func parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("BERTH_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	return c, errors.Join(errs...)
+}
+
+// defaultPluginIndex finds plugin-index.json beside the running binary or in
+// its parent (bin/berth in a checkout); empty when there is none.
+func defaultPluginIndex() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Dir(exe)
+	for _, p := range []string{filepath.Join(dir, "plugin-index.json"), filepath.Join(dir, "..", "plugin-index.json")} {
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Clean(p)
+		}
+	}
+	return ""
 }
 
 func defaultDataDir() string { return "/var/lib/berth" }

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/plugins"
+	"github.com/hashicorp/go-hclog"
+)
+
+// pluginLister adapts the plugin host to the API's listing.
+type pluginLister struct{ host *plugins.Host }
+
+// ListPlugins implements api.PluginLister.
+func (l pluginLister) ListPlugins(ctx context.Context) ([]api.PluginInfo, error) {
+	infos, err := l.host.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list plugins: %w", err)
+	}
+	out := make([]api.PluginInfo, 0, len(infos))
+	for _, in := range infos {
+		caps := make([]string, 0, len(in.Capabilities))
+		for _, c := range in.Capabilities {
+			caps = append(caps, string(c))
+		}
+		out = append(out, api.PluginInfo{ID: in.ID, Kind: string(in.Kind), Version: in.Version, Capabilities: caps,
+			Health: string(in.Health.State), LastError: in.Health.LastError, Schema: in.ConfigSchema})
+	}
+	return out, nil
+}
+
+// startPlugins creates the plugin host. Plugins start lazily on first use and
+// stop when idle, so this launches no process.
+func (s *Server) startPlugins() error {
+	level := hclog.Info
+	if s.cfg.LogLevel == "debug" {
+		level = hclog.Debug
+	}
+	host, err := plugins.New(plugins.Options{
+		IndexFile:   s.cfg.PluginIndex,
+		Dirs:        []string{s.cfg.PluginDir},
+		Logger:      hclog.New(&hclog.LoggerOptions{Name: "plugins", Level: level, Output: os.Stderr}),
+		IdleTimeout: 5 * time.Minute,
+		DockerHost:  s.cfg.DockerHost,
+	})
+	if err != nil {
+		return fmt.Errorf("plugins: %w", err)
+	}
+	s.plugins = host
+	return nil
+}

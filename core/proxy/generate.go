@@ -1,0 +1,193 @@
+package proxy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	ptypes "github.com/traefik/paerser/types"
+)
+
+// Result is the outcome of Generate.
+type Result struct {
+	// Config is the dynamic configuration of every valid route. It is never
+	// nil; with no valid route it is empty.
+	Config *Config
+	// Routes lists the IDs of the routes in Config, sorted.
+	Routes []string
+	// Errors lists the routes left out and why, sorted by route ID.
+	Errors []RouteError
+}
+
+// RouteError says why a route was left out of the generated configuration.
+type RouteError struct {
+	// ID is the route's ID as given.
+	ID string
+	// Err is the reason; it wraps ErrInvalidRoute.
+	Err error
+}
+
+// Error returns "route <id>: <reason>".
+func (e RouteError) Error() string { return fmt.Sprintf("route %q: %v", e.ID, e.Err) }
+
+// Unwrap returns the reason.
+func (e RouteError) Unwrap() error { return e.Err }
+
+// Generate builds Traefik's dynamic configuration from s. It is pure and
+// deterministic: the same routes in any order give an equal Config, which
+// Encode turns into identical bytes.
+//
+// Each route is validated with ValidateRoute; a route with the same ID as
+// another, or claiming a host and path prefix already claimed by a route
+// with a smaller ID, is also rejected. Rejected routes are reported in
+// Result.Errors and contribute nothing, so they cannot affect other routes.
+func Generate(s Snapshot) Result {
+	g := generator{
+		resolver:  cmp.Or(s.CertResolver, DefaultCertResolver),
+		web:       cmp.Or(s.EntryPointWeb, DefaultEntryPointWeb),
+		websecure: cmp.Or(s.EntryPointWebSecure, DefaultEntryPointWebSecure),
+		http: &HTTPConfig{
+			Routers:     map[string]*Router{},
+			Services:    map[string]*Service{},
+			Middlewares: map[string]*Middleware{},
+		},
+	}
+	res := Result{Config: &Config{}}
+
+	routes := slices.Clone(s.Routes)
+	slices.SortStableFunc(routes, func(a, b Route) int { return strings.Compare(a.ID, b.ID) })
+
+	ids := make(map[string]int, len(routes))
+	for _, r := range routes {
+		ids[r.ID]++
+	}
+	claimed := make(map[string]string, len(routes)) // host + path prefix -> route ID
+	certs := map[Certificate]bool{}
+	for _, r := range routes {
+		if err := ValidateRoute(r); err != nil {
+			res.Errors = append(res.Errors, RouteError{ID: r.ID, Err: err})
+			continue
+		}
+		if ids[r.ID] > 1 {
+			res.Errors = append(res.Errors, RouteError{ID: r.ID, Err: &FieldError{Field: "id", Msg: fmt.Sprintf("%q is used by %d routes", r.ID, ids[r.ID])}})
+			continue
+		}
+		host, prefix := strings.ToLower(r.Host), normalizePrefix(r.PathPrefix)
+		key := host + prefix
+		if owner, ok := claimed[key]; ok {
+			res.Errors = append(res.Errors, RouteError{ID: r.ID, Err: &FieldError{Field: "host", Msg: fmt.Sprintf("%q with pathPrefix %q is already routed by route %q", host, prefix, owner)}})
+			continue
+		}
+		claimed[key] = r.ID
+		g.route(r, host, prefix)
+		if r.TLS == TLSCustom {
+			certs[Certificate{CertFile: r.CertFile, KeyFile: r.KeyFile}] = true
+		}
+		res.Routes = append(res.Routes, r.ID)
+	}
+
+	if len(g.http.Routers) > 0 {
+		if len(g.http.Middlewares) == 0 {
+			g.http.Middlewares = nil
+		}
+		res.Config.HTTP = g.http
+	}
+	if len(certs) > 0 {
+		res.Config.TLS = &TLSConfig{}
+		for c := range certs {
+			res.Config.TLS.Certificates = append(res.Config.TLS.Certificates, &c)
+		}
+		slices.SortFunc(res.Config.TLS.Certificates, func(a, b *Certificate) int {
+			return cmp.Or(strings.Compare(a.CertFile, b.CertFile), strings.Compare(a.KeyFile, b.KeyFile))
+		})
+	}
+	slices.SortStableFunc(res.Errors, func(a, b RouteError) int { return strings.Compare(a.ID, b.ID) })
+	return res
+}
+
+// generator accumulates the configuration of valid routes.
+type generator struct {
+	resolver, web, websecure string
+	http                     *HTTPConfig
+}
+
+// route adds the routers, service and middlewares of one valid route.
+func (g *generator) route(r Route, host, prefix string) {
+	id := r.ID
+	rule := "Host(`" + host + "`)"
+	if prefix != "" {
+		rule += " && PathPrefix(`" + prefix + "`)"
+	}
+
+	g.http.Services[serviceName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
+	chain := g.middlewares(r, prefix)
+
+	if r.TLS == "" || r.TLS == TLSNone {
+		g.http.Routers[routerHTTPName(id)] = &Router{
+			EntryPoints: []string{g.web}, Rule: rule, Middlewares: chain, Service: serviceName(id),
+		}
+		return
+	}
+
+	tls := &RouterTLS{}
+	if r.TLS == TLSLetsEncrypt {
+		tls.CertResolver = g.resolver
+	}
+	g.http.Routers[routerHTTPSName(id)] = &Router{
+		EntryPoints: []string{g.websecure}, Rule: rule, Middlewares: chain, Service: serviceName(id), TLS: tls,
+	}
+	plain := &Router{EntryPoints: []string{g.web}, Rule: rule, Middlewares: chain, Service: serviceName(id)}
+	if r.RedirectToHTTPS {
+		g.http.Middlewares[sharedRedirectHTTPS] = &Middleware{
+			RedirectScheme: &RedirectScheme{Scheme: "https", Permanent: true},
+		}
+		// Traefik wants a service on every router; the redirect answers first.
+		plain.Middlewares = []string{sharedRedirectHTTPS}
+	}
+	g.http.Routers[routerHTTPName(id)] = plain
+}
+
+func (g *generator) loadBalancer(r Route) *LoadBalancer {
+	passHost := true
+	lb := &LoadBalancer{
+		Servers:        []Server{{URL: "http://tasks." + r.Service + ":" + strconv.Itoa(r.Port)}},
+		PassHostHeader: &passHost,
+	}
+	if hc := r.HealthCheck; hc != nil {
+		lb.HealthCheck = &HealthCheck{
+			Path:     hc.Path,
+			Interval: ptypes.Duration(hc.Interval),
+			Timeout:  ptypes.Duration(hc.Timeout),
+		}
+	}
+	return lb
+}
+
+// middlewares adds the route's middlewares and returns them in the order a
+// request meets them: redirects, authentication, then path rewriting.
+func (g *generator) middlewares(r Route, prefix string) []string {
+	var chain []string
+	add := func(name string, m *Middleware) {
+		g.http.Middlewares[name] = m
+		chain = append(chain, name)
+	}
+	for i, rd := range r.Redirects {
+		add(redirectName(r.ID, i), &Middleware{RedirectRegex: &RedirectRegex{
+			Regex: rd.Regex, Replacement: rd.Replacement, Permanent: rd.Permanent,
+		}})
+	}
+	if len(r.BasicAuth) > 0 {
+		users := slices.Clone(r.BasicAuth)
+		slices.Sort(users)
+		add(basicAuthName(r.ID), &Middleware{BasicAuth: &BasicAuth{Users: users}})
+	}
+	if r.StripPrefix {
+		add(stripName(r.ID), &Middleware{StripPrefix: &StripPrefix{Prefixes: []string{prefix}}})
+	}
+	if r.InternalPrefix != "" {
+		add(addPrefixName(r.ID), &Middleware{AddPrefix: &AddPrefix{Prefix: r.InternalPrefix}})
+	}
+	return chain
+}

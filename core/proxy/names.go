@@ -1,0 +1,22 @@
+package proxy
+
+import "strconv"
+
+// Traefik object names. Every per-route name is "<route ID>--<suffix>" (or
+// the bare ID for the service); route IDs cannot contain "--", so names of
+// different routes never collide, and names without "--" are shared ones.
+const (
+	// sharedRedirectHTTPS is the one middleware every HTTP-to-HTTPS redirect uses.
+	sharedRedirectHTTPS = "redirect-to-https"
+	nameSep             = "--"
+)
+
+func routerHTTPName(id string) string  { return id + nameSep + "http" }
+func routerHTTPSName(id string) string { return id + nameSep + "https" }
+func serviceName(id string) string     { return id }
+func stripName(id string) string       { return id + nameSep + "strip" }
+func addPrefixName(id string) string   { return id + nameSep + "addprefix" }
+func basicAuthName(id string) string   { return id + nameSep + "auth" }
+func redirectName(id string, i int) string {
+	return id + nameSep + "redirect-" + strconv.Itoa(i)
+}

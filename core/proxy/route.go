@@ -1,0 +1,111 @@
+package proxy
+
+import "time"
+
+// TLSMode says how a route serves HTTPS.
+type TLSMode string
+
+// TLS modes of a route.
+const (
+	// TLSNone serves the route over plain HTTP only. The zero value means the same.
+	TLSNone TLSMode = "none"
+	// TLSLetsEncrypt serves HTTPS with a certificate obtained through the ACME
+	// certificate resolver.
+	TLSLetsEncrypt TLSMode = "letsencrypt"
+	// TLSCustom serves HTTPS with a certificate and key the user supplied,
+	// given as file paths inside the Traefik container.
+	TLSCustom TLSMode = "custom"
+)
+
+// Defaults of the names shared by the static and the dynamic configuration.
+const (
+	// DefaultCertResolver is the name of the ACME certificate resolver.
+	DefaultCertResolver = "letsencrypt"
+	// DefaultEntryPointWeb is the name of the plain HTTP entry point.
+	DefaultEntryPointWeb = "web"
+	// DefaultEntryPointWebSecure is the name of the HTTPS entry point.
+	DefaultEntryPointWebSecure = "websecure"
+)
+
+// Snapshot is the part of berth's desired state that routing depends on.
+// Berth projects its store into a Snapshot and hands it to Generate.
+type Snapshot struct {
+	// Routes lists every domain (or domain and path) to route. Order does
+	// not matter.
+	Routes []Route
+	// CertResolver names the ACME resolver used by TLSLetsEncrypt routes;
+	// empty means DefaultCertResolver.
+	CertResolver string
+	// EntryPointWeb names the plain HTTP entry point; empty means
+	// DefaultEntryPointWeb.
+	EntryPointWeb string
+	// EntryPointWebSecure names the HTTPS entry point; empty means
+	// DefaultEntryPointWebSecure.
+	EntryPointWebSecure string
+}
+
+// Route sends requests for one host (and optionally a path prefix) to one
+// port of one Swarm service.
+type Route struct {
+	// ID identifies the route stably across generations; every Traefik name
+	// generated for the route derives from it. Lower-case letters, digits
+	// and single hyphens, e.g. a UUID.
+	ID string
+	// Service is the Swarm service name. It must be attached to the proxy
+	// network with endpoint mode dnsrr: the backend is
+	// http://tasks.<Service>:<Port>.
+	Service string
+	// Port is the container port the service listens on.
+	Port int
+	// Host is the domain name to match. Matching is case-insensitive.
+	Host string
+	// PathPrefix, when set, restricts the route to paths starting with it.
+	PathPrefix string
+	// StripPrefix removes PathPrefix before forwarding the request.
+	StripPrefix bool
+	// InternalPrefix, when set, is prepended to the path before forwarding
+	// (after StripPrefix).
+	InternalPrefix string
+	// TLS selects how HTTPS is served; empty means TLSNone.
+	TLS TLSMode
+	// CertFile is the certificate path inside the Traefik container
+	// (TLSCustom only).
+	CertFile string
+	// KeyFile is the private key path inside the Traefik container
+	// (TLSCustom only).
+	KeyFile string
+	// RedirectToHTTPS answers plain HTTP requests with a permanent redirect
+	// to HTTPS. It needs a TLS mode other than TLSNone.
+	RedirectToHTTPS bool
+	// Redirects are regular-expression redirects applied, in order, before
+	// authentication.
+	Redirects []Redirect
+	// BasicAuth, when not empty, requires HTTP basic authentication. Each
+	// entry is an htpasswd line "user:hash" with a bcrypt ($2y$, $2a$, $2b$),
+	// Apache MD5 ($apr1$) or SHA1 ({SHA}) hash.
+	BasicAuth []string
+	// HealthCheck, when set, makes Traefik actively check the backend and
+	// stop sending requests to tasks that fail.
+	HealthCheck *HealthCheckSpec
+}
+
+// Redirect is a regular-expression redirect on the full request URL.
+type Redirect struct {
+	// Regex is a Go regular expression matched against the request URL,
+	// e.g. `^https?://www\.example\.com/(.*)`.
+	Regex string
+	// Replacement is the target URL; it may use $1-style references.
+	Replacement string
+	// Permanent selects 301/308 instead of 302/307.
+	Permanent bool
+}
+
+// HealthCheckSpec configures an active health check of a route's backend.
+type HealthCheckSpec struct {
+	// Path is the HTTP path to request, e.g. "/healthz".
+	Path string
+	// Interval between checks; zero means Traefik's default (30s).
+	Interval time.Duration
+	// Timeout of one check; zero means Traefik's default (5s).
+	Timeout time.Duration
+}
