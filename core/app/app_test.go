@@ -231,6 +231,12 @@ func TestRestartLeavesTraefikServing(t *testing.T) {
 	in.call("POST", "/api/v1/applications/"+a.ID+"/domains", key, map[string]any{"host": "restart.berth.test"}, &d)
 	in.waitViaProxy("restart.berth.test", "/x", "hello /x")
 	id, started := in.traefikState()
+	// Traefik's own API answers on the loopback port (through the allow list).
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/version", in.cfg.Proxy.APIPort))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("traefik API on loopback: %v %v", err, resp)
+	}
+	resp.Body.Close()
 
 	// Steady load through Traefik while berth restarts.
 	var sent, failed atomic.Int64

@@ -160,6 +160,14 @@ func (s *Server) startProxy(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("traefik: %w", err)
 	}
+	allow, err := s.traefik.APIAllowFrom(ctx)
+	if err != nil {
+		return fmt.Errorf("traefik: %w", err)
+	}
+	s.syncer.SetAPIAllowFrom(allow)
+	if err := s.syncer.Sync(ctx); err != nil {
+		return err
+	}
 	s.log.Info("traefik ready", "action", action, "container", o.Name, "http_port", o.HTTPPort, "api", s.traefik.APIURL())
 	return nil
 }

@@ -101,6 +101,14 @@ type Middleware struct {
 	RedirectRegex *RedirectRegex `yaml:"redirectRegex,omitempty"`
 	// BasicAuth requires basic authentication.
 	BasicAuth *BasicAuth `yaml:"basicAuth,omitempty"`
+	// IPAllowList admits only clients from the given ranges.
+	IPAllowList *IPAllowList `yaml:"ipAllowList,omitempty"`
+}
+
+// IPAllowList admits requests only from the given source ranges.
+type IPAllowList struct {
+	// SourceRange lists the admitted CIDR ranges.
+	SourceRange []string `yaml:"sourceRange,omitempty"`
 }
 
 // StripPrefix removes path prefixes before forwarding.

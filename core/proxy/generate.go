@@ -88,6 +88,11 @@ func Generate(s Snapshot) Result {
 		res.Routes = append(res.Routes, r.ID)
 	}
 
+	if len(s.APIAllowFrom) > 0 {
+		g.http.Routers[APIRouter] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "PathPrefix(`/api`)",
+			Service: "api@internal", Middlewares: []string{APIRouter + "-allow"}}
+		g.http.Middlewares[APIRouter+"-allow"] = &Middleware{IPAllowList: &IPAllowList{SourceRange: slices.Sorted(slices.Values(s.APIAllowFrom))}}
+	}
 	if len(g.http.Routers) > 0 {
 		if len(g.http.Middlewares) == 0 {
 			g.http.Middlewares = nil
@@ -106,6 +111,9 @@ func Generate(s Snapshot) Result {
 	slices.SortStableFunc(res.Errors, func(a, b RouteError) int { return strings.Compare(a.ID, b.ID) })
 	return res
 }
+
+// APIRouter names the router serving Traefik's own API to berth.
+const APIRouter = "berth-traefik-api"
 
 // generator accumulates the configuration of valid routes.
 type generator struct {

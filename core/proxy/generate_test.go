@@ -40,6 +40,7 @@ var goldenCases = []struct {
 }{
 	{"empty", Snapshot{}},
 	{"plain_http", Snapshot{Routes: []Route{web("blog", "blog.example.com")}}},
+	{"api_allow_list", Snapshot{Routes: []Route{web("blog", "blog.example.com")}, APIAllowFrom: []string{"172.18.0.1/32", "127.0.0.1/32"}}},
 	{"path_prefix_stripped", Snapshot{Routes: []Route{with(web("api", "example.com"), func(r *Route) {
 		r.PathPrefix, r.StripPrefix = "/api", true
 	})}}},

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
@@ -48,4 +49,26 @@ func (t *Traefik) RemoveNetwork(ctx context.Context) error {
 		return fmt.Errorf("remove network %q: %w", t.opts.Network, err)
 	}
 	return nil
+}
+
+// gatewayBridge is the bridge Docker attaches Swarm-network containers to
+// for published ports and egress.
+const gatewayBridge = "docker_gwbridge"
+
+// APIAllowFrom returns the source ranges from which Traefik's API answers:
+// the host's loopback and the gateway of docker_gwbridge, which is where
+// connections to the loopback-published API port arrive from. Containers on
+// the shared overlay network come from other addresses and are refused.
+func (t *Traefik) APIAllowFrom(ctx context.Context) ([]string, error) {
+	ranges := []string{"127.0.0.1/32"}
+	nw, err := t.docker.NetworkInspect(ctx, gatewayBridge, network.InspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", gatewayBridge, err)
+	}
+	for _, c := range nw.IPAM.Config {
+		if c.Gateway != "" && !strings.Contains(c.Gateway, ":") {
+			ranges = append(ranges, c.Gateway+"/32")
+		}
+	}
+	return ranges, nil
 }

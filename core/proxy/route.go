@@ -42,6 +42,11 @@ type Snapshot struct {
 	// EntryPointWebSecure names the HTTPS entry point; empty means
 	// DefaultEntryPointWebSecure.
 	EntryPointWebSecure string
+	// APIAllowFrom, when not empty, serves Traefik's own API (api@internal)
+	// on the traefik entry point to these CIDR ranges only. Berth passes the
+	// addresses its published loopback port arrives from, so applications on
+	// the shared network cannot read the routing table.
+	APIAllowFrom []string
 }
 
 // Route sends requests for one host (and optionally a path prefix) to one

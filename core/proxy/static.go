@@ -163,7 +163,9 @@ func NewStaticConfig(o StaticOptions) *StaticConfig {
 			ProvidersThrottleDuration: ptypes.Duration(providersThrottle),
 			File:                      &StaticFileProvider{Directory: ContainerDynamicDir, Watch: true},
 		},
-		API:       &StaticAPI{Insecure: true, Dashboard: false},
+		// The API is not insecure: a router in the dynamic configuration
+		// (Snapshot.APIAllowFrom) serves it to the host's loopback only.
+		API:       &StaticAPI{Insecure: false, Dashboard: false},
 		Ping:      &StaticPing{EntryPoint: EntryPointTraefik},
 		Log:       &StaticLog{Level: cmp.Or(o.LogLevel, "INFO"), Format: "json"},
 		AccessLog: &StaticAccessLog{Format: "json"},

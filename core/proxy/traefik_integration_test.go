@@ -97,7 +97,11 @@ func TestTraefikIntegration(t *testing.T) {
 		},
 		{ID: "broken", Service: service, Port: 8080, Host: "bad host"},
 	}
-	res := Generate(Snapshot{Routes: routes})
+	allow, err := tr.APIAllowFrom(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Generate(Snapshot{Routes: routes, APIAllowFrom: allow})
 	if len(res.Errors) != 1 || res.Errors[0].ID != "broken" {
 		t.Fatalf("route errors = %v, want only the broken route", res.Errors)
 	}
@@ -149,6 +153,19 @@ func TestTraefikIntegration(t *testing.T) {
 	})
 	t.Run("traefik loaded every router without error", func(t *testing.T) {
 		assertRoutersEnabled(ctx, t, tr.APIURL(), res.Config)
+	})
+	t.Run("api answers only the allowed sources", func(t *testing.T) {
+		// Served from the overlay network, a request comes from a 10.x
+		// address; an allow list without the host's gateway behaves the same.
+		closed := Generate(Snapshot{Routes: routes, APIAllowFrom: []string{"10.255.255.254/32"}})
+		if _, err := tr.Publisher().PublishConfig(ctx, closed.Config); err != nil {
+			t.Fatal(err)
+		}
+		waitAPIStatus(ctx, t, tr.APIURL(), http.StatusForbidden)
+		if _, err := tr.Publisher().PublishConfig(ctx, res.Config); err != nil {
+			t.Fatal(err)
+		}
+		waitAPIStatus(ctx, t, tr.APIURL(), http.StatusOK)
 	})
 
 	t.Run("container hardening", func(t *testing.T) {
@@ -429,4 +446,23 @@ func TestEnsureWithoutImageFailsClearly(t *testing.T) {
 		t.Errorf("network was created before the image was checked: %v", err)
 		_ = tr.RemoveNetwork(context.Background())
 	}
+}
+
+// waitAPIStatus polls Traefik's API until it answers want.
+func waitAPIStatus(ctx context.Context, t *testing.T, apiURL string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	last := 0
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, apiURL+"/api/version", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			last = resp.StatusCode
+			if last == want {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("traefik API answered %d, want %d", last, want)
 }

@@ -39,7 +39,17 @@ type Syncer struct {
 	debounce               time.Duration
 
 	kick chan struct{}
-	mu   sync.Mutex // serialises Sync
+	mu   sync.Mutex // serialises Sync and guards apiAllow
+	// apiAllow are the source ranges allowed to reach Traefik's API.
+	apiAllow []string
+}
+
+// SetAPIAllowFrom sets the source ranges allowed to read Traefik's own API
+// (see proxy.Snapshot.APIAllowFrom); call Sync afterwards.
+func (s *Syncer) SetAPIAllowFrom(ranges []string) {
+	s.mu.Lock()
+	s.apiAllow = append([]string(nil), ranges...)
+	s.mu.Unlock()
 }
 
 // NewSyncer returns a Syncer. certsDir is where custom certificates are
@@ -88,7 +98,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("routing: load domains: %w", err)
 	}
-	snap := proxy.Snapshot{Routes: make([]proxy.Route, 0, len(domains))}
+	snap := proxy.Snapshot{Routes: make([]proxy.Route, 0, len(domains)), APIAllowFrom: s.apiAllow}
 	wantCerts := map[string]bool{}
 	for _, d := range domains {
 		r := Route(d)
