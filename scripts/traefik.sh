@@ -11,6 +11,11 @@ image="berth/traefik:${version}"
 out=".cache/traefik/${version}"
 bin="${out}/traefik"
 
+if docker image inspect "$image" >/dev/null 2>&1; then
+  echo "traefik: ${image} ready"
+  exit 0
+fi
+
 if [ ! -x "$bin" ]; then
   echo "traefik: building ${version} from the Go module proxy (first time only; ~12 min on 2 cores)"
   mkdir -p "$out"
