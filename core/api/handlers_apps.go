@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/berth-dev/berth/core/store"
@@ -34,6 +35,20 @@ type ApplicationRequest struct {
 	CPULimit *float64 `json:"cpu_limit"`
 	// MemoryLimitMB is in MiB; 0 means no limit.
 	MemoryLimitMB *int `json:"memory_limit_mb"`
+	// HealthCheck overrides the image's health check (CMD form, no shell).
+	HealthCheck *store.HealthCheck `json:"health_check"`
+	Mounts      *[]store.Mount     `json:"mounts"`
+	Ports       *[]store.Port      `json:"ports"`
+	// Placement holds Swarm constraints such as "node.role==manager".
+	Placement *[]string          `json:"placement"`
+	Labels    *map[string]string `json:"labels"`
+	// RestartPolicy is any (default), on-failure or none.
+	RestartPolicy       *string  `json:"restart_policy"`
+	CPUReservation      *float64 `json:"cpu_reservation"`
+	MemoryReservationMB *int     `json:"memory_reservation_mb"`
+	GitSubmodules       *bool    `json:"git_submodules"`
+	// KeepReleases is how many releases keep their image for instant rollback (default 10).
+	KeepReleases *int `json:"keep_releases"`
 }
 
 // apply merges the request onto spec.
@@ -70,6 +85,39 @@ func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
 	}
 	if r.MemoryLimitMB != nil {
 		spec.MemoryLimitMB = *r.MemoryLimitMB
+	}
+	if r.HealthCheck != nil {
+		spec.HealthCheck = r.HealthCheck
+		if len(r.HealthCheck.Test) == 0 {
+			spec.HealthCheck = nil // an empty test removes the override
+		}
+	}
+	if r.Mounts != nil {
+		spec.Mounts = *r.Mounts
+	}
+	if r.Ports != nil {
+		spec.Ports = *r.Ports
+	}
+	if r.Placement != nil {
+		spec.Placement = *r.Placement
+	}
+	if r.Labels != nil {
+		spec.Labels = *r.Labels
+	}
+	if r.RestartPolicy != nil {
+		spec.RestartPolicy = *r.RestartPolicy
+	}
+	if r.CPUReservation != nil {
+		spec.CPUReservation = *r.CPUReservation
+	}
+	if r.MemoryReservationMB != nil {
+		spec.MemoryReservationMB = *r.MemoryReservationMB
+	}
+	if r.GitSubmodules != nil {
+		spec.GitSubmodules = *r.GitSubmodules
+	}
+	if r.KeepReleases != nil {
+		spec.KeepReleases = *r.KeepReleases
 	}
 }
 
@@ -130,7 +178,7 @@ func validateApplication(a store.ApplicationSpec) error {
 			return invalid("command", "arguments must be at most 4096 bytes without NUL characters")
 		}
 	}
-	return nil
+	return validateRuntime(a.RuntimeSettings)
 }
 
 // validateGitURL accepts https, http, ssh, git and file URLs, scp-like
@@ -216,7 +264,7 @@ func (s *Server) createApplication(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	spec := store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile"}
+	spec := store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile", RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10}}
 	req.apply(&spec)
 	if spec.SourceType == "" {
 		spec.SourceType = "git"
@@ -269,9 +317,41 @@ func (s *Server) deleteApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.removeServices(c, []store.Application{a}); err != nil {
+		return err
+	}
 	if err := s.store.DeleteApplication(c.UserContext(), a.ID); err != nil {
 		return notFoundAs(err, "application")
 	}
 	s.routesChanged()
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// removeServices stops the Swarm services of applications about to be
+// deleted; the records are deleted only once their services are gone.
+func (s *Server) removeServices(c *fiber.Ctx, apps []store.Application) error {
+	if s.opts.Deployer == nil || len(apps) == 0 {
+		return nil
+	}
+	if err := s.opts.Deployer.RemoveApplications(c.UserContext(), apps); err != nil {
+		return fmt.Errorf("remove services: %w", err)
+	}
+	return nil
+}
+
+// appsIn lists every application matching f (all pages).
+func (s *Server) appsIn(c *fiber.Ctx, f store.ApplicationFilter) ([]store.Application, error) {
+	var all []store.Application
+	page := store.Page{Limit: store.MaxPageSize}
+	for {
+		apps, more, err := s.store.ListApplications(c.UserContext(), f, page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, apps...)
+		if !more {
+			return all, nil
+		}
+		page.After = apps[len(apps)-1].ID
+	}
 }

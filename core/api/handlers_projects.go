@@ -136,6 +136,13 @@ func (s *Server) deleteProject(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	apps, err := s.appsIn(c, store.ApplicationFilter{Orgs: []uuid.UUID{p.OrganizationID}, Project: p.ID})
+	if err != nil {
+		return err
+	}
+	if err := s.removeServices(c, apps); err != nil {
+		return err
+	}
 	if err := s.store.DeleteProject(c.UserContext(), p.ID); err != nil {
 		return notFoundAs(err, "project")
 	}
@@ -216,6 +223,13 @@ func (s *Server) deleteEnvironment(c *fiber.Ctx) error {
 	}
 	if n <= 1 {
 		return conflict("", "a project keeps at least one environment; delete the project instead")
+	}
+	apps, err := s.appsIn(c, store.ApplicationFilter{Orgs: []uuid.UUID{e.OrganizationID}, Environment: e.ID})
+	if err != nil {
+		return err
+	}
+	if err := s.removeServices(c, apps); err != nil {
+		return err
 	}
 	if err := s.store.DeleteEnvironment(c.UserContext(), e.ID); err != nil {
 		return notFoundAs(err, "environment")

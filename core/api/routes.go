@@ -95,7 +95,12 @@ func (s *Server) table() []Route {
 
 		{Method: "GET", Path: p + "/applications/:id/variables/resolved", Summary: "The application's environment with references resolved", Tag: "variables", Response: ResolvedVariables{}, Handler: s.resolvedVariables},
 		{Method: "GET", Path: p + "/applications/:id/deployments", Summary: "List an application's deployments, newest first", Tag: "deployments", Query: pageQuery, Response: List[store.Deployment]{}, Handler: s.listDeployments},
+		{Method: "POST", Path: p + "/applications/:id/deployments", Summary: "Deploy the application (queued; see its logs)", Tag: "deployments", Body: DeployRequest{}, Response: store.Deployment{}, Status: 202, Handler: s.createDeployment},
+		{Method: "GET", Path: p + "/applications/:id/releases", Summary: "Releases kept for instant rollback, newest first", Tag: "deployments", Response: List[store.Deployment]{}, Handler: s.listReleases},
 		{Method: "GET", Path: p + "/deployments/:id", Summary: "Get a deployment", Tag: "deployments", Response: store.Deployment{}, Handler: s.getDeployment},
+		{Method: "POST", Path: p + "/deployments/:id/cancel", Summary: "Cancel a queued or running deployment", Tag: "deployments", Response: store.Deployment{}, Status: 202, Handler: s.cancelDeployment},
+		{Method: "POST", Path: p + "/deployments/:id/rollback", Summary: "Release this deployment's image again", Tag: "deployments", Response: store.Deployment{}, Status: 202, Handler: s.rollbackDeployment},
+		{Method: "GET", Path: p + "/deployments/:id/logs", Summary: "A deployment's log: JSON pages (?after=), or live server-sent events (?follow=true or Accept: text/event-stream)", Tag: "deployments", Query: []QueryParam{{"after", "only lines after this sequence number", "integer"}, {"follow", "stream live as server-sent events", "boolean"}}, Response: LogPage{}, Handler: s.deploymentLogs},
 		{Method: "DELETE", Path: p + "/deployments/:id", Summary: "Delete a finished deployment's record", Tag: "deployments", Status: 204, Handler: s.deleteDeployment},
 
 		{Method: "GET", Path: p + "/plugins", Summary: "Installed plugins with their health and settings schema", Tag: "plugins", Response: PluginList{}, Handler: s.listPlugins},

@@ -52,6 +52,10 @@ type Options struct {
 	Routes RoutesChanged
 	// Version is berth's build version, reported by /healthz.
 	Version string
+	// Deployer runs deployments; nil answers 503 on deployment actions.
+	Deployer Deployer
+	// Logs streams deployment logs live; nil serves stored lines only.
+	Logs LogStreams
 }
 
 // Server is the HTTP API.

@@ -17,6 +17,9 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/config"
+	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/routing"
@@ -43,6 +46,9 @@ type Server struct {
 	syncer  *routing.Syncer
 	api     *api.Server
 	plugins *plugins.Host
+	hub      *deploylog.Hub
+	pipeline *deploy.Pipeline
+	queue    *queue.Queue
 	ln      net.Listener
 
 	cancel context.CancelFunc
@@ -113,6 +119,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		}
 		opts.Routes = s.syncer
 		go s.syncer.Run(runCtx)
+		if err := s.startDeployments(ctx, runCtx); err != nil {
+			return nil, err
+		}
+		opts.Deployer, opts.Logs = s.pipeline, s.hub
 	}
 	s.api = api.New(opts)
 	go func() {
@@ -232,6 +242,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-s.done:
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("api shutdown: %w", ctx.Err()))
+		}
+	}
+	if s.pipeline != nil {
+		s.pipeline.Stopping()
+	}
+	if s.queue != nil {
+		if err := s.queue.Stop(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if s.cancel != nil {

@@ -54,6 +54,9 @@ type Config struct {
 	// PluginIndex is berth's own plugin-index.json. Env BERTH_PLUGIN_INDEX,
 	// default: plugin-index.json next to the berth binary or in its parent.
 	PluginIndex string
+	// DeployConcurrency is how many deployments run at once.
+	// Env BERTH_DEPLOY_CONCURRENCY, default 2.
+	DeployConcurrency int
 	// PluginDir holds third-party plugins registered with `berth plugins
 	// register`. Env BERTH_PLUGIN_DIR, default DataDir/plugins.
 	PluginDir string
@@ -123,6 +126,15 @@ func parse(getenv func(string) string) (Config, error) {
 	c.Proxy.HTTPPort = intVar(getenv, "BERTH_HTTP_PORT", 80, &errs)
 	c.Proxy.HTTPSPort = intVar(getenv, "BERTH_HTTPS_PORT", 443, &errs)
 	c.Proxy.APIPort = intVar(getenv, "BERTH_TRAEFIK_API_PORT", 8081, &errs)
+	c.DeployConcurrency = 2
+	if v := getenv("BERTH_DEPLOY_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			errs = append(errs, fmt.Errorf("BERTH_DEPLOY_CONCURRENCY: %q is not a number from 1 to 64", v))
+		} else {
+			c.DeployConcurrency = n
+		}
+	}
 	c.DisableProxy = boolVar(getenv, "BERTH_DISABLE_PROXY", false, &errs)
 	c.SecureCookies = boolVar(getenv, "BERTH_SECURE_COOKIES", strings.HasPrefix(c.PublicURL, "https://"), &errs)
 	ttl := orDefault(getenv("BERTH_SESSION_TTL"), "168h")

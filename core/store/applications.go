@@ -30,20 +30,25 @@ type Application struct {
 	Command        []string        `json:"command"`
 	CPULimit       float64         `json:"cpu_limit"`
 	MemoryLimitMB  int             `json:"memory_limit_mb"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	RuntimeSettings
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name, a.description, a.service_name,
 	a.source_type, a.git_repository, a.git_ref, a.git_provider, a.image, a.build_type, a.build_settings,
-	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.created_at, a.updated_at`
+	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.health_check, a.mounts, a.ports, a.placement,
+	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_submodules, a.keep_releases,
+	a.created_at, a.updated_at`
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
 func scanApp(r pgx.Row) (Application, error) {
 	var a Application
 	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
 		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
-		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.CreatedAt, &a.UpdatedAt)
+		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.HealthCheck, &a.Mounts, &a.Ports, &a.Placement,
+		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &a.GitSubmodules, &a.KeepReleases,
+		&a.CreatedAt, &a.UpdatedAt)
 	return a, err
 }
 
@@ -63,28 +68,106 @@ type ApplicationSpec struct {
 	Command       []string
 	CPULimit      float64
 	MemoryLimitMB int
+	RuntimeSettings
+}
+
+// RuntimeSettings are the Swarm service settings of an application beyond
+// image, command and limits.
+type RuntimeSettings struct {
+	// HealthCheck overrides the image's health check; nil keeps it.
+	HealthCheck *HealthCheck `json:"health_check"`
+	Mounts      []Mount      `json:"mounts"`
+	Ports       []Port       `json:"ports"`
+	// Placement holds Swarm constraints, e.g. "node.role==manager".
+	Placement []string          `json:"placement"`
+	Labels    map[string]string `json:"labels"`
+	// RestartPolicy is any, on-failure or none.
+	RestartPolicy       string  `json:"restart_policy"`
+	CPUReservation      float64 `json:"cpu_reservation"`
+	MemoryReservationMB int     `json:"memory_reservation_mb"`
+	// GitSubmodules clones submodules recursively.
+	GitSubmodules bool `json:"git_submodules"`
+	// KeepReleases is how many successful releases keep their image for
+	// instant rollback.
+	KeepReleases int `json:"keep_releases"`
+}
+
+// HealthCheck is a container health check in Docker's CMD form.
+type HealthCheck struct {
+	// Test is the command, e.g. ["/app", "-healthcheck"] (run without a shell).
+	Test               []string `json:"test"`
+	IntervalSeconds    int      `json:"interval_seconds"`
+	TimeoutSeconds     int      `json:"timeout_seconds"`
+	Retries            int      `json:"retries"`
+	StartPeriodSeconds int      `json:"start_period_seconds"`
+}
+
+// Mount attaches storage to an application's containers.
+type Mount struct {
+	// Type is volume, bind or tmpfs.
+	Type     string `json:"type"`
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only"`
+}
+
+// Port publishes a container port on the nodes.
+type Port struct {
+	Target    int `json:"target"`
+	Published int `json:"published"`
+	// Protocol is tcp or udp.
+	Protocol string `json:"protocol"`
+	// Mode is host (the port on the node running the task) or ingress.
+	Mode string `json:"mode"`
 }
 
 // CreateApplication adds an application to an environment. Its Swarm service
 // name is derived from its name and id, unique across the server.
 func (s *Store) CreateApplication(ctx context.Context, env uuid.UUID, in ApplicationSpec) (Application, error) {
 	id := newID()
+	in.normalize()
+	service := ServiceName(in.Name, id)
+	_, err := s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
+		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb,
+		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_submodules, keep_releases)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
+		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
+		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
+		in.GitSubmodules, in.KeepReleases)
+	if err != nil {
+		return Application{}, mapErr(err, "application")
+	}
+	return s.GetApplication(ctx, id)
+}
+
+// normalize replaces nil collections with empty ones and fills defaults, so
+// stored JSON is never null.
+func (in *ApplicationSpec) normalize() {
 	if in.BuildSettings == nil {
 		in.BuildSettings = json.RawMessage("{}")
 	}
 	if in.Command == nil {
 		in.Command = []string{}
 	}
-	service := ServiceName(in.Name, id)
-	_, err := s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
-		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
-		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB)
-	if err != nil {
-		return Application{}, mapErr(err, "application")
+	if in.Mounts == nil {
+		in.Mounts = []Mount{}
 	}
-	return s.GetApplication(ctx, id)
+	if in.Ports == nil {
+		in.Ports = []Port{}
+	}
+	if in.Placement == nil {
+		in.Placement = []string{}
+	}
+	if in.Labels == nil {
+		in.Labels = map[string]string{}
+	}
+	if in.RestartPolicy == "" {
+		in.RestartPolicy = "any"
+	}
+	if in.KeepReleases == 0 {
+		in.KeepReleases = 10
+	}
 }
 
 // ServiceName derives the Swarm service name of an application: its name and
@@ -123,17 +206,16 @@ func (s *Store) ListApplications(ctx context.Context, f ApplicationFilter, p Pag
 // UpdateApplication replaces an application's settings (the caller merges a
 // partial update onto the current spec first).
 func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in ApplicationSpec) (Application, error) {
-	if in.BuildSettings == nil {
-		in.BuildSettings = json.RawMessage("{}")
-	}
-	if in.Command == nil {
-		in.Command = []string{}
-	}
+	in.normalize()
 	tag, err := s.pool.Exec(ctx, `UPDATE applications SET name = $2, description = $3, source_type = $4,
 		git_repository = $5, git_ref = $6, git_provider = $7, image = $8, build_type = $9, build_settings = $10,
-		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15, updated_at = now()
+		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15,
+		health_check = $16, mounts = $17, ports = $18, placement = $19, labels = $20, restart_policy = $21,
+		cpu_reservation = $22, memory_reservation_mb = $23, git_submodules = $24, keep_releases = $25, updated_at = now()
 		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
-		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB)
+		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
+		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
+		in.GitSubmodules, in.KeepReleases)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}
@@ -148,7 +230,7 @@ func (a Application) Spec() ApplicationSpec {
 	return ApplicationSpec{Name: a.Name, Description: a.Description, SourceType: a.SourceType,
 		GitRepository: a.GitRepository, GitRef: a.GitRef, GitProvider: a.GitProvider, Image: a.Image,
 		BuildType: a.BuildType, BuildSettings: a.BuildSettings, Port: a.Port, Replicas: a.Replicas,
-		Command: a.Command, CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB}
+		Command: a.Command, CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB, RuntimeSettings: a.RuntimeSettings}
 }
 
 // DeleteApplication deletes an application with its domains and variables.

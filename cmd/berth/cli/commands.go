@@ -90,6 +90,8 @@ func groups() []group {
 		{name: "apps", summary: "list, create, show, change and delete applications", commands: appCmds()},
 		{name: "domains", summary: "list, add and remove an application's domains", commands: domainCmds()},
 		{name: "vars", summary: "list, set and unset environment variables", commands: varCmds()},
+		{name: "deploy", summary: "deploy an application (--follow streams its log)", commands: deployCmds()},
+		{name: "deployments", summary: "list, inspect, follow, cancel and roll back deployments", commands: deploymentCmds()},
 	}
 }
 

@@ -1,0 +1,161 @@
+package dockerfile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/berth-dev/berth/sdk"
+)
+
+// dockerHost is the engine the tests build on.
+func dockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// engine connects to the Docker Engine, failing the test with a clear
+// message when there is none.
+func engine(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatalf("Docker Engine client for %s: %v", dockerHost(), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		t.Fatalf("these tests need a Docker Engine at %s (run `make deps` to install and start one): %v", dockerHost(), err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// imageName returns a unique image reference that is removed when the
+// test ends.
+func imageName(t testing.TB, cli *client.Client, what string) string {
+	t.Helper()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	name := "berth-test/" + what + "-" + hex.EncodeToString(r[:]) + ":latest"
+	t.Cleanup(func() {
+		_, _ = cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	return name
+}
+
+// writeTree writes files (name -> content) under dir. A content starting
+// with "->" makes a symbolic link to the rest.
+func writeTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// imageLabels returns the labels of an image.
+func imageLabels(t testing.TB, cli *client.Client, ref string) map[string]string {
+	t.Helper()
+	img, err := cli.ImageInspect(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("inspecting %s: %v", ref, err)
+	}
+	if img.Config == nil {
+		return nil
+	}
+	return img.Config.Labels
+}
+
+// imageFiles stats paths in an image through a created (never started)
+// container, returning each path's stat or nil when it does not exist.
+func imageFiles(t testing.TB, cli *client.Client, ref string, paths ...string) map[string]*container.PathStat {
+	t.Helper()
+	ctx := context.Background()
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, Cmd: []string{"/none"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatalf("creating a container of %s: %v", ref, err)
+	}
+	defer cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	out := map[string]*container.PathStat{}
+	for _, p := range paths {
+		st, err := cli.ContainerStatPath(ctx, c.ID, p)
+		if err == nil {
+			out[p] = &st
+		} else {
+			out[p] = nil
+		}
+	}
+	return out
+}
+
+// buildSleeper compiles testdata/sleeper, statically, into dir.
+func buildSleeper(t testing.TB, dir string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "sleeper"), "./testdata/sleeper")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the sleeper: %v\n%s", err, out)
+	}
+}
+
+// recorder collects log lines with the time they arrived.
+type recorder struct {
+	mu    sync.Mutex
+	lines []sdk.LogLine
+	at    []time.Time
+}
+
+func (r *recorder) log(l sdk.LogLine) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, l)
+	r.at = append(r.at, time.Now())
+}
+
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, l := range r.lines {
+		b.WriteString(l.Text)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// firstAt returns when the first line containing s arrived.
+func (r *recorder) firstAt(s string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, l := range r.lines {
+		if strings.Contains(l.Text, s) {
+			return r.at[i], true
+		}
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,124 @@
+package api
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/berth-dev/berth/core/store"
+)
+
+var (
+	volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	labelKey   = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9._/-]{0,126}[a-zA-Z0-9])?$`)
+	constraint = regexp.MustCompile(`^[a-zA-Z0-9._/-]+ *(==|!=) *[a-zA-Z0-9._/:-]+$`)
+)
+
+// validateRuntime checks the Swarm settings of an application.
+func validateRuntime(r store.RuntimeSettings) error {
+	if hc := r.HealthCheck; hc != nil {
+		if len(hc.Test) > 32 {
+			return invalid("health_check.test", "must have at most 32 arguments")
+		}
+		for _, a := range hc.Test {
+			if a == "" || len(a) > 1024 || strings.ContainsRune(a, 0) {
+				return invalid("health_check.test", "arguments must be 1 to 1024 bytes without NUL")
+			}
+		}
+		for name, v := range map[string]int{"interval_seconds": hc.IntervalSeconds, "timeout_seconds": hc.TimeoutSeconds,
+			"start_period_seconds": hc.StartPeriodSeconds, "retries": hc.Retries} {
+			if v < 0 || v > 3600 {
+				return invalid("health_check."+name, "must be %s", fmtRange(0, 3600))
+			}
+		}
+	}
+	targets := map[string]bool{}
+	for i, m := range r.Mounts {
+		f := fmt.Sprintf("mounts[%d]", i)
+		if !strings.HasPrefix(m.Target, "/") || path.Clean(m.Target) != m.Target || m.Target == "/" {
+			return invalid(f+".target", "%q must be a clean absolute path other than /", m.Target)
+		}
+		if targets[m.Target] {
+			return invalid(f+".target", "%q is mounted twice", m.Target)
+		}
+		targets[m.Target] = true
+		switch m.Type {
+		case "volume":
+			if !volumeName.MatchString(m.Source) {
+				return invalid(f+".source", "%q is not a valid volume name", m.Source)
+			}
+		case "bind":
+			if !strings.HasPrefix(m.Source, "/") || path.Clean(m.Source) != m.Source {
+				return invalid(f+".source", "%q must be a clean absolute host path", m.Source)
+			}
+			if strings.Contains(m.Source, "docker.sock") {
+				return invalid(f+".source", "mounting the Docker socket is not allowed")
+			}
+		case "tmpfs":
+			if m.Source != "" {
+				return invalid(f+".source", "must be empty for tmpfs")
+			}
+		default:
+			return invalid(f+".type", "%q is not one of volume, bind, tmpfs", m.Type)
+		}
+	}
+	published := map[string]bool{}
+	for i, p := range r.Ports {
+		f := fmt.Sprintf("ports[%d]", i)
+		if p.Target < 1 || p.Target > 65535 {
+			return invalid(f+".target", "must be %s", fmtRange(1, 65535))
+		}
+		if p.Published < 1 || p.Published > 65535 {
+			return invalid(f+".published", "must be %s", fmtRange(1, 65535))
+		}
+		if p.Protocol == "" {
+			p.Protocol = "tcp"
+		}
+		if p.Protocol != "tcp" && p.Protocol != "udp" {
+			return invalid(f+".protocol", "%q is not tcp or udp", p.Protocol)
+		}
+		if p.Mode != "host" && p.Mode != "ingress" {
+			return invalid(f+".mode", "%q is not host or ingress", p.Mode)
+		}
+		key := fmt.Sprintf("%d/%s", p.Published, p.Protocol)
+		if published[key] {
+			return invalid(f+".published", "%s is published twice", key)
+		}
+		published[key] = true
+	}
+	if len(r.Placement) > 32 {
+		return invalid("placement", "at most 32 constraints")
+	}
+	for i, c := range r.Placement {
+		if !constraint.MatchString(c) {
+			return invalid(fmt.Sprintf("placement[%d]", i), "%q is not a constraint like node.role==manager", c)
+		}
+	}
+	if len(r.Labels) > 64 {
+		return invalid("labels", "at most 64 labels")
+	}
+	for k, v := range r.Labels {
+		if !labelKey.MatchString(k) || strings.HasPrefix(k, "dev.berth.") || strings.HasPrefix(k, "com.docker.") {
+			return invalid("labels."+k, "is not an allowed label key (dev.berth.* and com.docker.* are reserved)")
+		}
+		if len(v) > 1024 {
+			return invalid("labels."+k, "value must be at most 1024 bytes")
+		}
+	}
+	switch r.RestartPolicy {
+	case "any", "on-failure", "none":
+	default:
+		return invalid("restart_policy", "%q is not one of any, on-failure, none", r.RestartPolicy)
+	}
+	if r.CPUReservation < 0 || r.CPUReservation > 256 {
+		return invalid("cpu_reservation", "must be from 0 to 256 CPUs")
+	}
+	if r.MemoryReservationMB < 0 || r.MemoryReservationMB > 1<<20 {
+		return invalid("memory_reservation_mb", "must be %s MiB", fmtRange(0, 1<<20))
+	}
+	if r.KeepReleases < 1 || r.KeepReleases > 100 {
+		return invalid("keep_releases", "must be %s", fmtRange(1, 100))
+	}
+	return nil
+}

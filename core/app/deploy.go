@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/riverqueue/river"
+
+	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/swarm"
+	"github.com/berth-dev/berth/plugins"
+	"github.com/berth-dev/berth/sdk"
+)
+
+// pluginSource adapts the plugin host to the pipeline's Plugins.
+type pluginSource struct{ host *plugins.Host }
+
+func (p pluginSource) GitProvider(ctx context.Context, id string) (sdk.GitProvider, error) {
+	return p.host.GitProvider(ctx, id)
+}
+
+func (p pluginSource) Builder(ctx context.Context, id string) (sdk.Builder, error) {
+	return p.host.Builder(ctx, id)
+}
+
+// dockerImages adapts the Docker client to the pipeline's Images.
+type dockerImages struct{ docker *client.Client }
+
+func (d dockerImages) ImageExists(ctx context.Context, ref string) (bool, error) {
+	_, err := d.docker.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (d dockerImages) RemoveImage(ctx context.Context, ref string) error {
+	_, err := d.docker.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	return err
+}
+
+// startDeployments wires the pipeline and the durable queue, settles
+// deployments a previous process left running, and starts working jobs.
+func (s *Server) startDeployments(ctx, runCtx context.Context) error {
+	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
+	s.pipeline = deploy.New(deploy.Deps{
+		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
+		Rollout: swarm.NewManager(s.docker, s.log.With("component", "swarm")),
+		Images:  dockerImages{s.docker}, Routes: s.syncer, Logger: s.log.With("component", "deploy"),
+	}, deploy.Config{
+		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
+		DockerHost: s.docker.DaemonHost(),
+	})
+	if err := queue.Migrate(ctx, s.store.Pool()); err != nil {
+		return err
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deploy.Worker{Pipeline: s.pipeline, JobTimeout: time.Hour})
+	q, err := queue.New(s.store.Pool(), workers, queue.Options{DeployWorkers: s.cfg.DeployConcurrency,
+		JobTimeout: time.Hour, Logger: s.log.With("component", "queue")})
+	if err != nil {
+		return err
+	}
+	s.queue = q
+	s.pipeline.SetQueue(q)
+	if err := s.pipeline.Recover(ctx); err != nil {
+		return fmt.Errorf("recover deployments: %w", err)
+	}
+	return q.Start(runCtx)
+}

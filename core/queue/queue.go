@@ -1,0 +1,113 @@
+// Package queue runs berth's durable background jobs (deployments now;
+// backups, notifications and cleanups later) on PostgreSQL with River, so a
+// job survives restarts and never runs twice at once.
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// Queue names.
+const (
+	// Deploy runs deployments; its worker count bounds concurrent deployments.
+	Deploy = "deploy"
+)
+
+// Options configures the queue.
+type Options struct {
+	// DeployWorkers is how many deployments run at once on this server.
+	DeployWorkers int
+	// JobTimeout bounds any one job; RescueAfter is when a job left running
+	// by a dead process is taken up again (must exceed JobTimeout).
+	JobTimeout time.Duration
+	Logger     *slog.Logger
+}
+
+// Queue is a started River client.
+type Queue struct {
+	client *river.Client[pgx.Tx]
+}
+
+// Migrate creates or upgrades River's tables.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("queue: migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("queue: migrate: %w", err)
+	}
+	return nil
+}
+
+// New builds the queue with the given workers; call Start to work jobs.
+func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) {
+	if o.DeployWorkers < 1 {
+		o.DeployWorkers = 2
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 2},
+			Deploy:             {MaxWorkers: o.DeployWorkers},
+		},
+		Workers:              workers,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.JobTimeout + 5*time.Minute,
+		FetchCooldown:        50 * time.Millisecond,
+		FetchPollInterval:    500 * time.Millisecond,
+		Logger:               o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	return &Queue{client: client}, nil
+}
+
+// Start begins working jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.client.Start(ctx); err != nil {
+		return fmt.Errorf("queue: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish, up to ctx's deadline, then cancels them.
+func (q *Queue) Stop(ctx context.Context) error {
+	if err := q.client.StopAndCancel(ctx); err != nil {
+		return fmt.Errorf("queue: stop: %w", err)
+	}
+	return nil
+}
+
+// Insert enqueues a job and returns its id.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
+	res, err := q.client.Insert(ctx, args, nil)
+	if err != nil {
+		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// Cancel cancels a job: a queued one never runs; a running one has its
+// context cancelled.
+func (q *Queue) Cancel(ctx context.Context, id int64) error {
+	if _, err := q.client.JobCancel(ctx, id); err != nil {
+		return fmt.Errorf("queue: cancel job %d: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,31 @@
+package swarm
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/containerd/errdefs"
+)
+
+// ErrNotFound is returned (wrapped) by Inspect when the service does not
+// exist.
+var ErrNotFound = errors.New("service not found")
+
+// ErrInvalidSpec is returned (wrapped) by Deploy when the ServiceSpec is
+// malformed; nothing was changed in Swarm.
+var ErrInvalidSpec = errors.New("invalid service spec")
+
+func isNotFound(err error) bool {
+	return errdefs.IsNotFound(err) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "not found"))
+}
+
+// isVersionConflict reports whether a service update lost a race with
+// another writer (Swarm's "update out of sequence").
+func isVersionConflict(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "update out of sequence") || errdefs.IsConflict(err))
+}
+
+func isAlreadyExists(err error) bool {
+	return errdefs.IsConflict(err) || errdefs.IsAlreadyExists(err) ||
+		(err != nil && strings.Contains(err.Error(), "already exists"))
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package generic
+
+import "os/exec"
+
+// killGroupOnCancel leaves cmd as is: without process groups only git
+// itself is killed when its context ends.
+func killGroupOnCancel(*exec.Cmd) {}

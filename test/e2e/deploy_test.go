@@ -1,0 +1,250 @@
+package e2e_test
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// gitRepo is a local repository standing in for the remote.
+type gitRepo struct {
+	t   *testing.T
+	dir string
+}
+
+func newRepo(t *testing.T) *gitRepo {
+	t.Helper()
+	r := &gitRepo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
+	r.git("init", "-q", "-b", "main", r.dir)
+	r.git("-C", r.dir, "config", "user.email", "dev@example.com")
+	r.git("-C", r.dir, "config", "user.name", "Dev")
+	return r
+}
+
+func (r *gitRepo) git(args ...string) string {
+	r.t.Helper()
+	out, err := exec.Command("git", args...).CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files (name -> content; content "@backend" copies the test
+// backend binary) and commits them.
+func (r *gitRepo) commit(msg string, files map[string]string) {
+	r.t.Helper()
+	for name, content := range files {
+		path := filepath.Join(r.dir, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		data := []byte(content)
+		mode := os.FileMode(0o644)
+		if content == "@backend" {
+			var err error
+			if data, err = os.ReadFile(backendBin); err != nil {
+				r.t.Fatal(err)
+			}
+			mode = 0o755
+		}
+		if err := os.WriteFile(path, data, mode); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git("-C", r.dir, "add", "-A")
+	r.git("-C", r.dir, "commit", "-q", "-m", msg)
+}
+
+// dockerfile is a small web app image FROM scratch: the test backend,
+// answering "<message> <path>", with a health check.
+func dockerfile(message string, extra ...string) string {
+	lines := []string{
+		"FROM scratch",
+		"COPY app /app",
+		"ENV MESSAGE=" + message,
+		`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/app", "healthcheck"]`,
+	}
+	lines = append(lines, extra...)
+	lines = append(lines, `ENTRYPOINT ["/app"]`)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestDeployFromGit walks the whole life of a git application: deploy,
+// redeploy new code, a release failing its health check, rollback, and
+// cancelling a running build.
+func TestDeployFromGit(t *testing.T) {
+	s := newServer(t)
+	repo := newRepo(t)
+	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
+
+	a := s.newApp(map[string]any{"name": "web", "git_repository": repo.dir, "git_ref": "main", "build_type": "dockerfile", "port": 8080}, "web.e2e.test")
+	started := time.Now()
+	v1 := s.deployAndWait(a, "succeeded")
+	t.Logf("first deployment (clone, build, create service) took %s", time.Since(started).Round(time.Millisecond))
+	s.expect("web.e2e.test", "/hi", 200, "hello-v1 /hi")
+	if len(v1.Steps) != 4 {
+		t.Errorf("steps = %+v, want source, build, release, route", v1.Steps)
+	}
+	if log := s.logText(v1.ID); !strings.Contains(log, "Step 1/") && !strings.Contains(log, "COPY app") {
+		t.Errorf("build output missing from the log:\n%s", log)
+	}
+
+	t.Run("new code", func(t *testing.T) {
+		repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
+		started := time.Now()
+		s.deployAndWait(a, "succeeded")
+		t.Logf("redeploy took %s", time.Since(started).Round(time.Millisecond))
+		s.expect("web.e2e.test", "/", 200, "hello-v2 /")
+	})
+
+	t.Run("failing health check keeps the previous version", func(t *testing.T) {
+		repo.commit("v3 never healthy", map[string]string{"Dockerfile": dockerfile("hello-v3", "ENV HEALTHY_AFTER=1h")})
+		d := s.deployAndWait(a, "failed")
+		if !strings.Contains(strings.ToLower(d.Error), "health") {
+			t.Errorf("error %q does not say the health check failed", d.Error)
+		}
+		s.expect("web.e2e.test", "/", 200, "hello-v2 /")
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		var rb deployment
+		s.call("POST", "/deployments/"+v1.ID+"/rollback", nil, 202, &rb)
+		rb = s.wait(rb.ID, 2*time.Minute, finished)
+		if rb.Status != "succeeded" {
+			t.Fatalf("rollback %s: %s", rb.Status, rb.Error)
+		}
+		s.expect("web.e2e.test", "/", 200, "hello-v1 /")
+		var releases struct {
+			Items []deployment `json:"items"`
+		}
+		s.call("GET", "/applications/"+a.ID+"/releases", nil, 200, &releases)
+		if len(releases.Items) < 2 {
+			t.Errorf("releases = %d, want at least 2", len(releases.Items))
+		}
+	})
+
+	t.Run("cancel a running build", func(t *testing.T) {
+		repo.commit("v4 slow build", map[string]string{"Dockerfile": dockerfile("hello-v4", `RUN ["/app", "sleep", "120s"]`)})
+		d := s.deploy(a)
+		s.wait(d.ID, time.Minute, func(d deployment) bool { return d.Step == "build" })
+		time.Sleep(2 * time.Second) // inside the RUN step
+		cancelled := time.Now()
+		s.call("POST", "/deployments/"+d.ID+"/cancel", nil, 202, nil)
+		d = s.wait(d.ID, 30*time.Second, finished)
+		if d.Status != "cancelled" {
+			t.Fatalf("status %s (%s), want cancelled", d.Status, d.Error)
+		}
+		t.Logf("build cancelled in %s", time.Since(cancelled).Round(time.Millisecond))
+		s.expect("web.e2e.test", "/", 200, "hello-v1 /")
+	})
+
+	t.Run("queued deployments run one at a time and can be cancelled", func(t *testing.T) {
+		first := s.deploy(a)
+		second := s.deploy(a)
+		s.call("POST", "/deployments/"+second.ID+"/cancel", nil, 202, nil)
+		second = s.wait(second.ID, 10*time.Second, finished)
+		if second.Status != "cancelled" {
+			t.Fatalf("queued deployment: %s, want cancelled", second.Status)
+		}
+		s.call("POST", "/deployments/"+first.ID+"/cancel", nil, 202, nil)
+		s.wait(first.ID, 30*time.Second, finished)
+	})
+
+	t.Run("logs stream as server-sent events", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://"+s.addr+"/api/v1/deployments/"+v1.ID+"/logs?follow=true", nil)
+		req.Header.Set("Authorization", "Bearer "+s.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Fatalf("content type %q", ct)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		logs, end := 0, false
+		for sc.Scan() {
+			switch sc.Text() {
+			case "event: log":
+				logs++
+			case "event: end":
+				end = true
+			}
+		}
+		if logs < 5 || !end {
+			t.Fatalf("stream gave %d log events, end=%v", logs, end)
+		}
+	})
+}
+
+// TestDeployFromImage runs an existing image (no build).
+func TestDeployFromImage(t *testing.T) {
+	s := newServer(t)
+	image := "berth-e2e/backend:" + s.name
+	buildImage(t, s, image)
+	a := s.newApp(map[string]any{"name": "img", "image": image, "port": 8080, "replicas": 2}, "img.e2e.test")
+	s.call("PUT", "/applications/"+a.ID+"/variables/MESSAGE", map[string]any{"value": "from-${{project.WHO}}"}, 200, nil)
+	var full struct {
+		ProjectID string `json:"project_id"`
+	}
+	s.call("GET", "/applications/"+a.ID, nil, 200, &full)
+	s.call("PUT", "/projects/"+full.ProjectID+"/variables/WHO", map[string]any{"value": "image"}, 200, nil)
+	s.deployAndWait(a, "succeeded")
+	s.expect("img.e2e.test", "/x", 200, "from-image /x")
+}
+
+// buildImage builds the test backend into a local image.
+func buildImage(t *testing.T, s *server, tag string) {
+	t.Helper()
+	dir := t.TempDir()
+	data, _ := os.ReadFile(backendBin)
+	os.WriteFile(filepath.Join(dir, "app"), data, 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"), 0o644)
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
+}
+
+// TestKilledDuringDeploy kills berth during a build and during a rollout:
+// after a restart nothing is stuck and the application answers.
+func TestKilledDuringDeploy(t *testing.T) {
+	s := newServer(t)
+	repo := newRepo(t)
+	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("kill-v1")})
+	a := s.newApp(map[string]any{"name": "kill", "git_repository": repo.dir, "build_type": "dockerfile", "port": 8080}, "kill.e2e.test")
+	s.deployAndWait(a, "succeeded")
+	s.expect("kill.e2e.test", "/", 200, "kill-v1 /")
+
+	for _, tc := range []struct {
+		step       string
+		dockerfile string
+	}{
+		{"build", dockerfile("kill-v2", `RUN ["/app", "sleep", "60s"]`)},
+		{"release", dockerfile("kill-v3", "ENV HEALTHY_AFTER=4s")},
+	} {
+		t.Run("during "+tc.step, func(t *testing.T) {
+			repo.commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
+			d := s.deploy(a)
+			s.wait(d.ID, 2*time.Minute, func(d deployment) bool { return d.Step == tc.step })
+			time.Sleep(time.Second)
+			s.kill()
+			s.expect("kill.e2e.test", "/", 200, "") // Traefik and the service keep serving
+			s.start()
+			d = s.wait(d.ID, 30*time.Second, finished)
+			if d.Status != "failed" || !strings.Contains(d.Error, "berth stopped") {
+				t.Fatalf("interrupted deployment: %s %q", d.Status, d.Error)
+			}
+			s.expect("kill.e2e.test", "/", 200, "")
+			// The queue moves on: a new deployment runs to the end.
+			repo.commit(fmt.Sprintf("after %s", tc.step), map[string]string{"Dockerfile": dockerfile("kill-after-" + tc.step)})
+			s.deployAndWait(a, "succeeded")
+			s.expect("kill.e2e.test", "/", 200, "kill-after-"+tc.step+" /")
+		})
+	}
+}
