@@ -19,9 +19,9 @@ import (
 	"github.com/berth-dev/berth/core/config"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
-	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
+	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -39,17 +39,17 @@ type Server struct {
 	log     *slog.Logger
 	version string
 
-	pg      *pgembed.Cluster
-	store   *store.Store
-	docker  *client.Client
-	traefik *proxy.Traefik
-	syncer  *routing.Syncer
-	api     *api.Server
-	plugins *plugins.Host
+	pg       *pgembed.Cluster
+	store    *store.Store
+	docker   *client.Client
+	traefik  *proxy.Traefik
+	syncer   *routing.Syncer
+	api      *api.Server
+	plugins  *plugins.Host
 	hub      *deploylog.Hub
 	pipeline *deploy.Pipeline
 	queue    *queue.Queue
-	ln      net.Listener
+	ln       net.Listener
 
 	cancel context.CancelFunc
 	done   chan struct{}

@@ -71,17 +71,17 @@ func run(m *testing.M) int {
 
 // server is a berth server process with its own data dir, Traefik and ports.
 type server struct {
-	t         *testing.T
-	name      string
-	dataDir   string
-	addr      string
-	httpPort  int
-	env       []string
-	cmd       *exec.Cmd
-	out       *syncBuffer
-	docker    *client.Client
-	key       string
-	exited    chan struct{}
+	t        *testing.T
+	name     string
+	dataDir  string
+	addr     string
+	httpPort int
+	env      []string
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	docker   *client.Client
+	key      string
+	exited   chan struct{}
 }
 
 type syncBuffer struct {
