@@ -361,7 +361,15 @@ func TestProjectTreeRoundTrip(t *testing.T) {
 		t.Fatal("adding a domain did not notify the proxy")
 	}
 	h.must(409, h.do("POST", "/api/v1/applications/"+f.appID+"/domains", f.key, map[string]any{"host": "shop.example.com", "path_prefix": "/api"}))
-	h.must(200, h.do("PATCH", "/api/v1/domains/"+d.ID.String(), f.key, map[string]any{"https": "letsencrypt", "redirect_https": true})).json(t, &d)
+	h.must(200, h.do("PATCH", "/api/v1/domains/"+d.ID.String(), f.key, map[string]any{"https": "letsencrypt", "redirect_https": true,
+		"basic_auth": []map[string]any{{"username": "ann", "password": "s3cret-pass"}},
+		"redirects":  []map[string]any{{"regex": "^https?://old\\.example\\.com/(.*)", "replacement": "https://shop.example.com/${1}", "permanent": true}}})).json(t, &d)
+	if len(d.BasicAuthUsers) != 1 || d.BasicAuthUsers[0] != "ann" || len(d.Redirects) != 1 {
+		t.Fatalf("domain auth/redirects = %+v %+v", d.BasicAuthUsers, d.Redirects)
+	}
+	if raw := h.do("GET", "/api/v1/domains/"+d.ID.String(), f.key, nil); strings.Contains(string(raw.Body), "$2a$") || strings.Contains(string(raw.Body), "s3cret-pass") {
+		t.Fatalf("domain answer leaks the basic auth hash or password: %s", raw.Body)
+	}
 	if d.HTTPS != "letsencrypt" || !d.RedirectHTTPS || d.PathPrefix != "/api" {
 		t.Fatalf("patched domain = %+v", d)
 	}
@@ -459,6 +467,18 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		{"domain https", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "a.com", "https": "maybe"}, 422, "https"},
 		{"domain custom without cert", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "a.com", "https": "custom"}, 422, "certificate_pem"},
 		{"domain bad cert", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "a.com", "https": "custom", "certificate_pem": "x", "private_key_pem": "y"}, 422, "certificate_pem"},
+		{"domain bad regex", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "r.com", "redirects": []map[string]any{{"regex": "(", "replacement": "https://x"}}}, 422, "redirects[0].regex"},
+		{"domain basic auth user", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "b.com", "basic_auth": []map[string]any{{"username": "a:b", "password": "longenough"}}}, 422, "basic_auth[0].username"},
+		{"domain basic auth password", "POST", "/api/v1/applications/" + f.appID + "/domains", map[string]any{"host": "b.com", "basic_auth": []map[string]any{{"username": "ann", "password": "short"}}}, 422, "basic_auth[0].password"},
+		{"app mount target", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"mounts": []map[string]any{{"type": "volume", "source": "data", "target": "relative"}}}, 422, "mounts[0].target"},
+		{"app docker socket", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"mounts": []map[string]any{{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}}}, 422, "mounts[0].source"},
+		{"app port mode", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"ports": []map[string]any{{"target": 53, "published": 53, "mode": "magic"}}}, 422, "ports[0].mode"},
+		{"app restart policy", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"restart_policy": "sometimes"}, 422, "restart_policy"},
+		{"app placement", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"placement": []string{"node.role ~ manager"}}, 422, "placement[0]"},
+		{"app reserved label", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"labels": map[string]string{"dev.berth.app-id": "x"}}, 422, "labels.dev.berth.app-id"},
+		{"app keep releases", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"keep_releases": 0}, 422, "keep_releases"},
+		{"app health check retries", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"health_check": map[string]any{"test": []string{"/app", "healthcheck"}, "retries": -1}}, 422, "health_check.retries"},
+		{"deploy bad ref", "POST", "/api/v1/applications/" + f.appID + "/deployments", map[string]any{"git_ref": "--force"}, 422, "git_ref"},
 		{"variable name", "PUT", "/api/v1/applications/" + f.appID + "/variables/1BAD", map[string]any{"value": "x"}, 422, "key"},
 		{"variable reference", "PUT", "/api/v1/applications/" + f.appID + "/variables/GOOD", map[string]any{"value": "${{project.}}"}, 422, "value"},
 		{"variables map", "PUT", "/api/v1/projects/" + f.projectID + "/variables", map[string]any{"variables": map[string]any{"A-B": "x"}}, 422, "variables.A-B"},

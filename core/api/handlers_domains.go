@@ -3,8 +3,12 @@ package api
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/store"
@@ -31,9 +35,60 @@ type DomainRequest struct {
 	// key is stored encrypted and never returned.
 	CertificatePEM *string `json:"certificate_pem"`
 	PrivateKeyPEM  *string `json:"private_key_pem"`
+	// Redirects are regular-expression redirects on the full URL, applied in order.
+	Redirects *[]store.Redirect `json:"redirects"`
+	// BasicAuth replaces the users allowed in with HTTP basic auth; an empty
+	// list turns it off. Passwords are stored as bcrypt hashes only.
+	BasicAuth *[]BasicAuthUser `json:"basic_auth"`
 }
 
-func (r DomainRequest) apply(d *store.DomainSpec) {
+// BasicAuthUser is one basic-auth login of a domain.
+type BasicAuthUser struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// basicAuthLines validates users and hashes their passwords into htpasswd lines.
+func basicAuthLines(users []BasicAuthUser) ([]string, error) {
+	if len(users) > 100 {
+		return nil, invalid("basic_auth", "at most 100 users")
+	}
+	seen := map[string]bool{}
+	lines := make([]string, 0, len(users))
+	for i, u := range users {
+		f := fmt.Sprintf("basic_auth[%d]", i)
+		if !basicUser.MatchString(u.Username) {
+			return nil, invalid(f+".username", "%q must be 1-64 letters, digits or . _ @ + -", u.Username)
+		}
+		if seen[u.Username] {
+			return nil, invalid(f+".username", "%q appears twice", u.Username)
+		}
+		seen[u.Username] = true
+		if len(u.Password) < 8 || len(u.Password) > 72 {
+			return nil, invalid(f+".password", "must be 8 to 72 bytes")
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), 10)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, u.Username+":"+string(hash))
+	}
+	return lines, nil
+}
+
+var basicUser = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,64}$`)
+
+func (r DomainRequest) apply(d *store.DomainSpec) error {
+	if r.Redirects != nil {
+		d.Redirects = *r.Redirects
+	}
+	if r.BasicAuth != nil {
+		lines, err := basicAuthLines(*r.BasicAuth)
+		if err != nil {
+			return err
+		}
+		d.BasicAuth = lines
+	}
 	if r.Host != nil {
 		d.Host = strings.ToLower(strings.TrimSpace(*r.Host))
 	}
@@ -61,6 +116,7 @@ func (r DomainRequest) apply(d *store.DomainSpec) {
 	if r.PrivateKeyPEM != nil {
 		d.PrivateKeyPEM = *r.PrivateKeyPEM
 	}
+	return nil
 }
 
 // validateDomain checks a domain with the same rules the proxy generator
@@ -83,7 +139,13 @@ func validateDomain(d store.DomainSpec, app store.Application, hasStoredKey bool
 	}
 	route := proxy.Route{ID: "domain", Service: app.ServiceName, Port: port, Host: d.Host, PathPrefix: d.PathPrefix,
 		StripPrefix: d.StripPrefix, InternalPrefix: d.InternalPrefix, TLS: proxy.TLSMode(d.HTTPS),
-		RedirectToHTTPS: d.RedirectHTTPS}
+		RedirectToHTTPS: d.RedirectHTTPS, BasicAuth: d.BasicAuth}
+	if len(d.Redirects) > 20 {
+		return invalid("redirects", "at most 20 redirects")
+	}
+	for _, rd := range d.Redirects {
+		route.Redirects = append(route.Redirects, proxy.Redirect{Regex: rd.Regex, Replacement: rd.Replacement, Permanent: rd.Permanent})
+	}
 	if d.HTTPS == "custom" {
 		route.CertFile, route.KeyFile = "/certs/domain.crt", "/certs/domain.key"
 		if d.CertificatePEM == "" {
@@ -154,7 +216,9 @@ func (s *Server) createDomain(c *fiber.Ctx) error {
 		return err
 	}
 	spec := store.DomainSpec{HTTPS: "none"}
-	req.apply(&spec)
+	if err := req.apply(&spec); err != nil {
+		return err
+	}
 	if err := validateDomain(spec, a, false); err != nil {
 		return err
 	}
@@ -188,7 +252,9 @@ func (s *Server) updateDomain(c *fiber.Ctx) error {
 		return err
 	}
 	spec := d.Spec()
-	req.apply(&spec)
+	if err := req.apply(&spec); err != nil {
+		return err
+	}
 	if err := validateDomain(spec, a, d.PrivateKeyPEM != ""); err != nil {
 		return err
 	}

@@ -135,11 +135,15 @@ func Route(d store.RoutedDomain) proxy.Route {
 	if port == 0 {
 		port = d.AppPort
 	}
-	return proxy.Route{
+	r := proxy.Route{
 		ID: d.ID.String(), Service: d.ServiceName, Port: port, Host: d.Host,
 		PathPrefix: d.PathPrefix, StripPrefix: d.StripPrefix, InternalPrefix: d.InternalPrefix,
-		TLS: proxy.TLSMode(d.HTTPS), RedirectToHTTPS: d.RedirectHTTPS,
+		TLS: proxy.TLSMode(d.HTTPS), RedirectToHTTPS: d.RedirectHTTPS, BasicAuth: d.BasicAuth,
 	}
+	for _, rd := range d.Redirects {
+		r.Redirects = append(r.Redirects, proxy.Redirect{Regex: rd.Regex, Replacement: rd.Replacement, Permanent: rd.Permanent})
+	}
+	return r
 }
 
 func (s *Syncer) writeCert(name, cert, key string) error {

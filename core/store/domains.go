@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,13 +23,29 @@ type Domain struct {
 	RedirectHTTPS  bool      `json:"redirect_https"`
 	CertificatePEM string    `json:"certificate_pem,omitempty"`
 	// PrivateKeyPEM is decrypted only for the proxy; it never leaves the API.
-	PrivateKeyPEM string    `json:"-"`
+	PrivateKeyPEM string `json:"-"`
+	// Redirects are regular-expression redirects applied before the app.
+	Redirects []Redirect `json:"redirects"`
+	// BasicAuth holds htpasswd lines (user:bcrypt hash); only the user
+	// names are shown.
+	BasicAuth []string `json:"-"`
+	// BasicAuthUsers lists the user names allowed by basic auth.
+	BasicAuthUsers []string `json:"basic_auth_users"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
+// Redirect is a regular-expression redirect on the full request URL.
+type Redirect struct {
+	Regex       string `json:"regex"`
+	Replacement string `json:"replacement"`
+	Permanent   bool   `json:"permanent"`
+}
+
 // DomainSpec holds the user-settable fields of a domain.
 type DomainSpec struct {
+	Redirects      []Redirect
+	BasicAuth      []string
 	Host           string
 	PathPrefix     string
 	StripPrefix    bool
@@ -41,7 +58,7 @@ type DomainSpec struct {
 }
 
 const domainCols = `d.id, d.application_id, p.organization_id, d.host, d.path_prefix, d.strip_prefix, d.internal_prefix,
-	d.port, d.https, d.redirect_https, d.certificate_pem, d.private_key_enc, d.created_at, d.updated_at`
+	d.port, d.https, d.redirect_https, d.certificate_pem, d.private_key_enc, d.redirects, d.basic_auth, d.created_at, d.updated_at`
 const domainFrom = ` FROM domains d JOIN applications a ON a.id = d.application_id
 	JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
@@ -52,11 +69,32 @@ func (s *Store) scanDomain(r pgx.Row) (Domain, error) {
 	var d Domain
 	var key []byte
 	err := r.Scan(&d.ID, &d.ApplicationID, &d.OrganizationID, &d.Host, &d.PathPrefix, &d.StripPrefix, &d.InternalPrefix,
-		&d.Port, &d.HTTPS, &d.RedirectHTTPS, &d.CertificatePEM, &key, &d.CreatedAt, &d.UpdatedAt)
+		&d.Port, &d.HTTPS, &d.RedirectHTTPS, &d.CertificatePEM, &key, &d.Redirects, &d.BasicAuth, &d.CreatedAt, &d.UpdatedAt)
 	if err == nil && key != nil {
 		d.PrivateKeyPEM, err = s.box.OpenString(domainKeyContext, key)
 	}
+	d.BasicAuthUsers = usersOf(d.BasicAuth)
 	return d, err
+}
+
+// usersOf returns the user names of htpasswd lines.
+func usersOf(lines []string) []string {
+	users := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if i := strings.IndexByte(l, ':'); i > 0 {
+			users = append(users, l[:i])
+		}
+	}
+	return users
+}
+
+func (in *DomainSpec) normalize() {
+	if in.Redirects == nil {
+		in.Redirects = []Redirect{}
+	}
+	if in.BasicAuth == nil {
+		in.BasicAuth = []string{}
+	}
 }
 
 func (s *Store) sealKey(pem string) []byte {
@@ -69,10 +107,12 @@ func (s *Store) sealKey(pem string) []byte {
 // CreateDomain adds a domain to an application.
 func (s *Store) CreateDomain(ctx context.Context, app uuid.UUID, in DomainSpec) (Domain, error) {
 	id := newID()
+	in.normalize()
 	_, err := s.pool.Exec(ctx, `INSERT INTO domains (id, application_id, host, path_prefix, strip_prefix, internal_prefix,
-		port, https, redirect_https, certificate_pem, private_key_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		port, https, redirect_https, certificate_pem, private_key_enc, redirects, basic_auth)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		id, app, in.Host, in.PathPrefix, in.StripPrefix, in.InternalPrefix, in.Port, in.HTTPS, in.RedirectHTTPS,
-		in.CertificatePEM, s.sealKey(in.PrivateKeyPEM))
+		in.CertificatePEM, s.sealKey(in.PrivateKeyPEM), in.Redirects, in.BasicAuth)
 	if err != nil {
 		return Domain{}, mapErr(err, "domain")
 	}
@@ -111,8 +151,8 @@ func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
 		var rd RoutedDomain
 		var key []byte
 		err := r.Scan(&rd.ID, &rd.ApplicationID, &rd.OrganizationID, &rd.Host, &rd.PathPrefix, &rd.StripPrefix,
-			&rd.InternalPrefix, &rd.Port, &rd.HTTPS, &rd.RedirectHTTPS, &rd.CertificatePEM, &key, &rd.CreatedAt,
-			&rd.UpdatedAt, &rd.ServiceName, &rd.AppPort)
+			&rd.InternalPrefix, &rd.Port, &rd.HTTPS, &rd.RedirectHTTPS, &rd.CertificatePEM, &key, &rd.Redirects,
+			&rd.BasicAuth, &rd.CreatedAt, &rd.UpdatedAt, &rd.ServiceName, &rd.AppPort)
 		if err == nil && key != nil {
 			rd.PrivateKeyPEM, err = s.box.OpenString(domainKeyContext, key)
 		}
@@ -124,11 +164,13 @@ func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
 // UpdateDomain replaces a domain's settings. An empty PrivateKeyPEM keeps the
 // stored key unless HTTPS is no longer "custom".
 func (s *Store) UpdateDomain(ctx context.Context, id uuid.UUID, in DomainSpec) (Domain, error) {
+	in.normalize()
 	tag, err := s.pool.Exec(ctx, `UPDATE domains SET host = $2, path_prefix = $3, strip_prefix = $4, internal_prefix = $5,
 		port = $6, https = $7, redirect_https = $8, certificate_pem = $9,
 		private_key_enc = CASE WHEN $7 <> 'custom' THEN NULL ELSE coalesce($10, private_key_enc) END,
-		updated_at = now() WHERE id = $1`, id, in.Host, in.PathPrefix, in.StripPrefix, in.InternalPrefix, in.Port,
-		in.HTTPS, in.RedirectHTTPS, in.CertificatePEM, s.sealKey(in.PrivateKeyPEM))
+		redirects = $11, basic_auth = $12, updated_at = now() WHERE id = $1`, id, in.Host, in.PathPrefix, in.StripPrefix,
+		in.InternalPrefix, in.Port, in.HTTPS, in.RedirectHTTPS, in.CertificatePEM, s.sealKey(in.PrivateKeyPEM),
+		in.Redirects, in.BasicAuth)
 	if err != nil {
 		return Domain{}, mapErr(err, "domain")
 	}
@@ -141,7 +183,8 @@ func (s *Store) UpdateDomain(ctx context.Context, id uuid.UUID, in DomainSpec) (
 // Spec returns the user-settable fields of d.
 func (d Domain) Spec() DomainSpec {
 	return DomainSpec{Host: d.Host, PathPrefix: d.PathPrefix, StripPrefix: d.StripPrefix, InternalPrefix: d.InternalPrefix,
-		Port: d.Port, HTTPS: d.HTTPS, RedirectHTTPS: d.RedirectHTTPS, CertificatePEM: d.CertificatePEM}
+		Port: d.Port, HTTPS: d.HTTPS, RedirectHTTPS: d.RedirectHTTPS, CertificatePEM: d.CertificatePEM,
+		Redirects: d.Redirects, BasicAuth: d.BasicAuth}
 }
 
 // DeleteDomain removes a domain.

@@ -29,7 +29,9 @@ type rollout struct {
 	// known holds the ids of the tasks that existed before the change.
 	known         map[string]bool
 	healthChecked bool
-	started       time.Time
+	// monitor is how long new tasks are watched after they are ready.
+	monitor time.Duration
+	started time.Time
 }
 
 // rolloutFailure is why new tasks are judged failed.
@@ -53,49 +55,58 @@ func (f *rolloutFailure) Error() string {
 	return f.detail
 }
 
-type verdict int
-
-const (
-	waiting verdict = iota
-	converged
-	failed
-)
-
 // judgement is what one look at the service and its tasks says.
 type judgement struct {
-	verdict verdict
-	// ready: every replica of the new spec runs (healthy, when checked).
-	ready   bool
+	// ready: every replica of the new spec runs (healthy, when checked)
+	// and no other task is meant to.
+	ready bool
+	// fresh: some of those replicas started in this rollout.
+	fresh bool
+	// updateDone: no Swarm rolling update is in progress.
+	updateDone bool
+	// failure is set when the rollout failed.
 	failure *rolloutFailure
 }
 
 // await polls the service until the rollout converges (nil), fails
 // (*rolloutFailure), ctx ends (ctx.Err()) or Docker fails. It returns how
 // long the new replicas took to be ready.
+//
+// A rolling update is done when Swarm says so, after its monitoring window.
+// Tasks started without one (a create, a scale-up) must stay ready for the
+// same window, so a process that exits right after starting is caught.
 func (m *Manager) await(ctx context.Context, ro *rollout, tr *tracker) (time.Duration, error) {
 	var ready time.Duration
+	var readySince time.Time
 	tick := time.NewTicker(m.poll)
 	defer tick.Stop()
 	for {
 		svc, _, err := m.docker.ServiceInspectWithRaw(ctx, ro.serviceID, swarm.ServiceInspectOptions{})
 		if err != nil {
-			return ready, m.pollError(ctx, ro, err)
+			return ready, m.pollError(ctx, err)
 		}
 		tasks, err := m.tasks(ctx, ro.serviceID)
 		if err != nil {
-			return ready, m.pollError(ctx, ro, err)
+			return ready, m.pollError(ctx, err)
 		}
+		now := time.Now()
 		tr.observe(svc, tasks)
-		j := judge(ro, svc, tasks, time.Now())
-		if j.ready && ready == 0 {
-			ready = time.Since(ro.started)
-			tr.allReady(ready)
-		}
-		switch j.verdict {
-		case converged:
-			return ready, nil
-		case failed:
+		j := judge(ro, svc, tasks, now)
+		if j.failure != nil {
 			return ready, j.failure
+		}
+		switch {
+		case !j.ready:
+			readySince = time.Time{}
+		case readySince.IsZero():
+			readySince = now
+			if ready == 0 {
+				ready = now.Sub(ro.started)
+				tr.allReady(ready)
+			}
+		}
+		if j.ready && j.updateDone && (!j.fresh || now.Sub(readySince) >= ro.monitor) {
+			return ready, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -105,20 +116,19 @@ func (m *Manager) await(ctx context.Context, ro *rollout, tr *tracker) (time.Dur
 	}
 }
 
-func (m *Manager) pollError(ctx context.Context, ro *rollout, err error) error {
+func (m *Manager) pollError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return fmt.Errorf("watch rollout: %w", err)
 }
 
-// judge decides from one snapshot whether the rollout converged or failed.
-// Converged: every replica of the new spec runs, no other task is meant to,
-// and Swarm finished monitoring the update (if one was needed). Failed:
-// Swarm rolled back or paused the update, or new tasks keep failing, or one
-// cannot be scheduled.
+// judge reads one snapshot of the service and its tasks. The rollout failed
+// when Swarm rolled back or paused the update, when new tasks keep failing,
+// or when one cannot be scheduled.
 func judge(ro *rollout, svc swarm.Service, tasks []swarm.Task, now time.Time) judgement {
 	var running, active, failures, retrying uint64
+	var fresh bool
 	var lastFailed, stuck *swarm.Task
 	for i := range tasks {
 		t := &tasks[i]
@@ -131,6 +141,7 @@ func judge(ro *rollout, svc swarm.Service, tasks []swarm.Task, now time.Time) ju
 		}
 		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
 			running++
+			fresh = fresh || !ro.known[t.ID]
 		}
 		if ro.known[t.ID] {
 			continue
@@ -149,28 +160,26 @@ func judge(ro *rollout, svc swarm.Service, tasks []swarm.Task, now time.Time) ju
 			stuck = t
 		}
 	}
-	j := judgement{ready: running == ro.replicas && active == ro.replicas}
 	us := svc.UpdateStatus
+	j := judgement{
+		ready:      running == ro.replicas && active == ro.replicas,
+		fresh:      fresh,
+		updateDone: us == nil || us.State == swarm.UpdateStateCompleted,
+	}
 	if us != nil {
 		switch us.State {
 		case swarm.UpdateStatePaused, swarm.UpdateStateRollbackStarted, swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:
-			j.verdict = failed
 			j.failure = &rolloutFailure{swarmMessage: us.Message, task: taskNamedIn(us.Message, tasks, lastFailed)}
 			return j
 		}
 	}
 	switch {
-	case j.ready && (us == nil || us.State == swarm.UpdateStateCompleted):
-		j.verdict = converged
 	case failures >= failureLimit:
-		j.verdict = failed
 		j.failure = &rolloutFailure{task: lastFailed, detail: fmt.Sprintf("new tasks failed %d times", failures)}
 	case failures > 0 && retrying == 0 && us == nil:
 		// The restart policy gave up and no update is running to roll back.
-		j.verdict = failed
 		j.failure = &rolloutFailure{task: lastFailed, detail: "new tasks failed and will not be restarted"}
 	case stuck != nil:
-		j.verdict = failed
 		j.failure = &rolloutFailure{task: stuck}
 	}
 	return j

@@ -138,7 +138,7 @@ func (m *Manager) recoverFrom(ctx context.Context, ro *rollout, tr *tracker, res
 		}
 		return res, fmt.Errorf("deploy service %q (%s): %w", ro.name, restored, waitErr)
 	}
-	rerr := &RolloutError{Reason: m.explain(rctx, failure), Restored: restored}
+	rerr := &RolloutError{Reason: m.explain(rctx, failure, ro.healthChecked), Restored: restored}
 	if restoreErr != nil {
 		return res, fmt.Errorf("deploy service %q: %w; restoring the previous version failed: %v", ro.name, rerr, restoreErr)
 	}
@@ -152,6 +152,7 @@ func (m *Manager) apply(ctx context.Context, desired swarm.ServiceSpec) (*rollou
 		name:     desired.Name,
 		hash:     desired.TaskTemplate.ContainerSpec.Labels[LabelSpecHash],
 		replicas: *desired.Mode.Replicated.Replicas,
+		monitor:  desired.UpdateConfig.Monitor,
 		known:    map[string]bool{},
 	}
 	var err error

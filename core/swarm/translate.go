@@ -15,9 +15,11 @@ import (
 // the update as done. Long enough to see a health check turn unhealthy,
 // bounded so a deploy never waits for minutes.
 const (
-	minMonitor      = 5 * time.Second
-	maxMonitor      = 60 * time.Second
-	rollbackMonitor = 5 * time.Second
+	minMonitor = 5 * time.Second
+	maxMonitor = 60 * time.Second
+	// A rollback restores a known-good version and continues past
+	// failures: its window only delays "rollback completed".
+	rollbackMonitor = time.Second
 )
 
 // Docker's health check defaults, used to size the monitoring window.

@@ -143,7 +143,9 @@ func TestSwarmSpec(t *testing.T) {
 		},
 		{
 			name: "shell-form check kept as is",
-			spec: with(minimal, func(s *ServiceSpec) { s.HealthCheck = &HealthCheck{Test: []string{"CMD-SHELL", "curl -f localhost"}, Interval: time.Second, Retries: 1} }), base: minimalSwarmSpec,
+			spec: with(minimal, func(s *ServiceSpec) {
+				s.HealthCheck = &HealthCheck{Test: []string{"CMD-SHELL", "curl -f localhost"}, Interval: time.Second, Retries: 1}
+			}), base: minimalSwarmSpec,
 			edit: func(s *swarm.ServiceSpec) {
 				s.TaskTemplate.ContainerSpec.Healthcheck = &container.HealthConfig{Test: []string{"CMD-SHELL", "curl -f localhost"}, Interval: time.Second, Retries: 1}
 				s.UpdateConfig.Monitor = 31 * time.Second // 1s*1 + default 30s timeout

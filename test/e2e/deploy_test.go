@@ -196,6 +196,16 @@ func TestDeployFromImage(t *testing.T) {
 	s.call("PUT", "/projects/"+full.ProjectID+"/variables/WHO", map[string]any{"value": "image"}, 200, nil)
 	s.deployAndWait(a, "succeeded")
 	s.expect("img.e2e.test", "/x", 200, "from-image /x")
+
+	// A second domain with basic auth and a regex redirect, changed live.
+	var d struct{ ID string }
+	s.call("POST", "/applications/"+a.ID+"/domains", map[string]any{"host": "private.e2e.test",
+		"basic_auth": []map[string]any{{"username": "ann", "password": "s3cret-pass"}},
+		"redirects":  []map[string]any{{"regex": "^http://private\\.e2e\\.test/old/(.*)", "replacement": "http://img.e2e.test/${1}", "permanent": true}}}, 201, &d)
+	s.expect("private.e2e.test", "/old/page", 301, "Location: http://img.e2e.test/page")
+	s.expect("private.e2e.test", "/secret", 401, "")
+	s.call("PATCH", "/domains/"+d.ID, map[string]any{"basic_auth": []any{}}, 200, nil)
+	s.expect("private.e2e.test", "/secret", 200, "from-image /secret")
 }
 
 // buildImage builds the test backend into a local image.

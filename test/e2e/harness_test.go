@@ -368,9 +368,14 @@ func (s *server) logText(id string) string {
 func (s *server) get(host, path string) (int, string) {
 	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", s.httpPort, path), nil)
 	req.Host = host
-	resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := (&http.Client{Timeout: 3 * time.Second, CheckRedirect: noFollow}).Do(req)
 	if err != nil {
 		return 0, err.Error()
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		resp.Body.Close()
+		return resp.StatusCode, "Location: " + loc
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

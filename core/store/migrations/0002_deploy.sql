@@ -33,3 +33,8 @@ CREATE TABLE deployment_logs (
     line           text NOT NULL,
     PRIMARY KEY (deployment_id, seq)
 );
+
+-- Domain redirects and basic auth (htpasswd lines with bcrypt hashes).
+ALTER TABLE domains
+    ADD COLUMN redirects  jsonb NOT NULL DEFAULT '[]',
+    ADD COLUMN basic_auth jsonb NOT NULL DEFAULT '[]';
