@@ -30,9 +30,9 @@ type Domain struct {
 	// names are shown.
 	BasicAuth []string `json:"-"`
 	// BasicAuthUsers lists the user names allowed by basic auth.
-	BasicAuthUsers []string `json:"basic_auth_users"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	BasicAuthUsers []string  `json:"basic_auth_users"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Redirect is a regular-expression redirect on the full request URL.

@@ -304,7 +304,8 @@ func BuildContext(ctx context.Context, host string, write func(context.Context, 
 	}()
 	id, err := BuildImage(ctx, host, pr, opts, log)
 	pr.CloseWithError(errBuildReturned)
-	if werr := <-written; werr != nil && !errors.Is(werr, errBuildReturned) {
+	// The engine closing the pipe is a consequence of its own error.
+	if werr := <-written; werr != nil && !errors.Is(werr, errBuildReturned) && !errors.Is(werr, io.ErrClosedPipe) {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("writing the build context: %w", ctx.Err())
 		}

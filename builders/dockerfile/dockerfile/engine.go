@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -118,6 +119,13 @@ func BuildImage(ctx context.Context, host string, buildContext io.Reader, opts B
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("building %s: %w", opts.Tag, ctx.Err())
+		}
+		if cerrdefs.IsInvalidArgument(err) {
+			// The engine refused the Dockerfile itself (a syntax error, an
+			// unknown target): a failed build, in the engine's words.
+			msg := strings.TrimPrefix(err.Error(), "Error response from daemon: ")
+			log.Line(sdk.LogStderr, msg)
+			return "", fmt.Errorf("building %s: %w", opts.Tag, &BuildFailedError{Message: msg})
 		}
 		return "", fmt.Errorf("building %s on the Docker Engine: %w", opts.Tag, engineError(err))
 	}
