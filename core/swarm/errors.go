@@ -15,9 +15,7 @@ var ErrNotFound = errors.New("service not found")
 // malformed; nothing was changed in Swarm.
 var ErrInvalidSpec = errors.New("invalid service spec")
 
-func isNotFound(err error) bool {
-	return errdefs.IsNotFound(err) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "not found"))
-}
+func isNotFound(err error) bool { return errdefs.IsNotFound(err) }
 
 // isVersionConflict reports whether a service update lost a race with
 // another writer (Swarm's "update out of sequence").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 )
 
@@ -45,7 +46,7 @@ func (m *Manager) checkNetwork(ctx context.Context, name string) error {
 		return fmt.Errorf("inspect network %q: %w", name, err)
 	}
 	if n.Name != name {
-		return fmt.Errorf("network %q not found (%q matched instead)", name, n.Name)
+		return fmt.Errorf("network %q not found (%q matched instead): %w", name, n.Name, errdefs.ErrNotFound)
 	}
 	if n.Driver != "overlay" || !n.Attachable {
 		return fmt.Errorf("network %q exists but is not an attachable overlay network (driver %q, attachable %t)", name, n.Driver, n.Attachable)

@@ -97,6 +97,16 @@ func (c *ContextWriter) AddBytes(name string, mode int64, data []byte) error {
 	return nil
 }
 
+// AddDirEntry adds an empty directory (0755), so that COPY of it works even
+// when nothing is added under it.
+func (c *ContextWriter) AddDirEntry(name string) error {
+	hdr := &tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimSuffix(name, "/") + "/", Mode: 0o755, Format: tar.FormatPAX}
+	if err := c.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("build context: adding %s: %w", name, err)
+	}
+	return nil
+}
+
 // AddFile adds the regular file at src as name with the given permissions.
 func (c *ContextWriter) AddFile(name string, mode int64, src string) error {
 	f, err := os.Open(src)

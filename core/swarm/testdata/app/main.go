@@ -58,7 +58,7 @@ func fetch(url string) int {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Printf("%s", body)
 	if resp.StatusCode != http.StatusOK {
-		fmt.Printf("status %d\n", resp.StatusCode)
+		fmt.Printf("\nstatus %d\n", resp.StatusCode)
 		return 1
 	}
 	return 0

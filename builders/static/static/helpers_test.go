@@ -1,0 +1,197 @@
+package static
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/berth-dev/berth/sdk"
+)
+
+var tmpRoot string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "berth-static-test-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tmpRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	pluginOnce sync.Once
+	pluginBin  string
+	pluginErr  error
+)
+
+// staticPlugin builds this plugin's binary statically (CGO_ENABLED=0), once,
+// for use as the site server of the images the tests build.
+func staticPlugin(t testing.TB) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		out := filepath.Join(tmpRoot, "berth-builder-static")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("building the plugin: %v\n%s", err, b)
+			return
+		}
+		pluginBin = out
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginBin
+}
+
+func dockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// engine connects to the Docker Engine, failing the test with a clear
+// message when there is none.
+func engine(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatalf("Docker Engine client for %s: %v", dockerHost(), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		t.Fatalf("these tests need a Docker Engine at %s (run `make deps` to install and start one): %v", dockerHost(), err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func randomSuffix() string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
+// imageName returns a unique image reference removed when the test ends.
+func imageName(t testing.TB, cli *client.Client, what string) string {
+	t.Helper()
+	name := "berth-test/" + what + "-" + randomSuffix() + ":latest"
+	t.Cleanup(func() {
+		_, _ = cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	return name
+}
+
+// writeTree writes files (name -> content) under dir; content "->x" makes
+// a symbolic link to x.
+func writeTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runSite starts a container of ref with the site port published on
+// 127.0.0.1 and returns its id and the address to reach it. The container
+// is removed when the test ends.
+func runSite(t testing.TB, cli *client.Client, ref string, port int) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	p := nat.Port(fmt.Sprintf("%d/tcp", port))
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, ExposedPorts: nat.PortSet{p: {}}},
+		&container.HostConfig{PortBindings: nat.PortMap{p: {{HostIP: "127.0.0.1", HostPort: "0"}}}}, nil, nil, "berth-test-site-"+randomSuffix())
+	if err != nil {
+		t.Fatalf("creating a container of %s: %v", ref, err)
+	}
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("starting %s: %v", ref, err)
+	}
+	info, err := cli.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindings := info.NetworkSettings.Ports[p]
+	if len(bindings) == 0 {
+		t.Fatalf("port %s of %s is not published", p, ref)
+	}
+	return c.ID, "127.0.0.1:" + bindings[0].HostPort
+}
+
+// exec runs cmd in a running container and returns its exit code.
+func execIn(t testing.TB, cli *client.Client, id string, cmd ...string) int {
+	t.Helper()
+	ctx := context.Background()
+	ex, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd})
+	if err != nil {
+		t.Fatalf("exec %v: %v", cmd, err)
+	}
+	if err := cli.ContainerExecStart(ctx, ex.ID, container.ExecStartOptions{}); err != nil {
+		t.Fatalf("exec %v: %v", cmd, err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := cli.ContainerExecInspect(ctx, ex.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Running {
+			return st.ExitCode
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exec %v still running", cmd)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// recorder collects log lines.
+type recorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *recorder) log(l sdk.LogLine) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, l.Text)
+}
+
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
