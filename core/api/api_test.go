@@ -476,6 +476,7 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		{"app restart policy", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"restart_policy": "sometimes"}, 422, "restart_policy"},
 		{"app placement", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"placement": []string{"node.role ~ manager"}}, 422, "placement[0]"},
 		{"app reserved label", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"labels": map[string]string{"dev.berth.app-id": "x"}}, 422, "labels.dev.berth.app-id"},
+		{"app file target", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"files": []map[string]any{{"target": "../etc/passwd", "content": "x"}}}, 422, "files[0].target"},
 		{"app keep releases", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"keep_releases": 0}, 422, "keep_releases"},
 		{"app health check retries", "PATCH", "/api/v1/applications/" + f.appID, map[string]any{"health_check": map[string]any{"test": []string{"/app", "healthcheck"}, "retries": -1}}, 422, "health_check.retries"},
 		{"deploy bad ref", "POST", "/api/v1/applications/" + f.appID + "/deployments", map[string]any{"git_ref": "--force"}, 422, "git_ref"},

@@ -45,6 +45,11 @@ func TestDatabaseDumpHoldsNoPlaintextSecret(t *testing.T) {
 	h.must(200, h.do("PUT", "/api/v1/projects/"+f.projectID+"/variables/SHARED", f.key, map[string]any{"value": secretValue + "-project"}))
 	h.must(200, h.do("PUT", "/api/v1/environments/"+f.envID+"/variables/ENV", f.key, map[string]any{"value": secretValue + "-env"}))
 	h.must(200, h.do("PUT", "/api/v1/applications/"+f.appID+"/variables/APP", f.key, map[string]any{"value": secretValue + "-app"}))
+	h.must(200, h.do("PATCH", "/api/v1/applications/"+f.appID, f.key, map[string]any{"files": []map[string]any{
+		{"target": "/etc/app/credentials.ini", "content": "password=" + secretValue + "-file"}}}))
+	if raw := h.do("GET", "/api/v1/applications/"+f.appID, f.key, nil); strings.Contains(string(raw.Body), secretValue) {
+		t.Fatalf("the API returned a file's content: %s", raw.Body)
+	}
 	cert, key := selfSigned(t, "secure.example.com")
 	var d store.Domain
 	h.must(201, h.do("POST", "/api/v1/applications/"+f.appID+"/domains", f.key, map[string]any{

@@ -49,6 +49,17 @@ type ApplicationRequest struct {
 	GitSubmodules       *bool    `json:"git_submodules"`
 	// KeepReleases is how many releases keep their image for instant rollback (default 10).
 	KeepReleases *int `json:"keep_releases"`
+	// Files replaces the files mounted read-only into the containers (their
+	// content is write-only: send every file's content again when changing them).
+	Files *[]FileRequest `json:"files"`
+}
+
+// FileRequest is a file mounted read-only into an application's containers.
+type FileRequest struct {
+	Target  string `json:"target"`
+	Content string `json:"content"`
+	// Mode is the file mode as a number, e.g. 292 (0444, the default).
+	Mode int `json:"mode"`
 }
 
 // apply merges the request onto spec.
@@ -118,6 +129,15 @@ func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
 	}
 	if r.KeepReleases != nil {
 		spec.KeepReleases = *r.KeepReleases
+	}
+	if r.Files != nil {
+		spec.Files = make([]store.File, 0, len(*r.Files))
+		for _, f := range *r.Files {
+			if f.Mode == 0 {
+				f.Mode = 0o444
+			}
+			spec.Files = append(spec.Files, store.File{Target: f.Target, Content: f.Content, Mode: f.Mode, Size: len(f.Content)})
+		}
 	}
 }
 

@@ -63,6 +63,25 @@ func validateRuntime(r store.RuntimeSettings) error {
 			return invalid(f+".type", "%q is not one of volume, bind, tmpfs", m.Type)
 		}
 	}
+	if len(r.Files) > 100 {
+		return invalid("files", "at most 100 files")
+	}
+	for i, f := range r.Files {
+		fl := fmt.Sprintf("files[%d]", i)
+		if !strings.HasPrefix(f.Target, "/") || path.Clean(f.Target) != f.Target || f.Target == "/" {
+			return invalid(fl+".target", "%q must be a clean absolute path other than /", f.Target)
+		}
+		if targets[f.Target] {
+			return invalid(fl+".target", "%q is mounted twice", f.Target)
+		}
+		targets[f.Target] = true
+		if len(f.Content) > 256<<10 {
+			return invalid(fl+".content", "must be at most 256 KiB")
+		}
+		if f.Mode < 0 || f.Mode > 0o777 {
+			return invalid(fl+".mode", "must be a file mode from 0 to 0777 (511)")
+		}
+	}
 	published := map[string]bool{}
 	for i, p := range r.Ports {
 		f := fmt.Sprintf("ports[%d]", i)

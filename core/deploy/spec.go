@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"io/fs"
 	"time"
 
 	"github.com/berth-dev/berth/core/store"
@@ -41,6 +42,9 @@ func ServiceSpec(instance, proxyNetwork string, a store.Application, d store.Dep
 	}
 	for _, m := range a.Mounts {
 		spec.Mounts = append(spec.Mounts, swarm.Mount{Type: swarm.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	for _, f := range a.Files {
+		spec.Files = append(spec.Files, swarm.File{Target: f.Target, Data: []byte(f.Content), Mode: fs.FileMode(f.Mode)})
 	}
 	for _, p := range a.Ports {
 		proto := swarm.Protocol(p.Protocol)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,16 +40,20 @@ const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name
 	a.source_type, a.git_repository, a.git_ref, a.git_provider, a.image, a.build_type, a.build_settings,
 	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.health_check, a.mounts, a.ports, a.placement,
 	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_submodules, a.keep_releases,
-	a.created_at, a.updated_at`
+	a.files_enc, a.created_at, a.updated_at`
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
-func scanApp(r pgx.Row) (Application, error) {
+func (s *Store) scanApp(r pgx.Row) (Application, error) {
 	var a Application
+	var files []byte
 	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
 		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
 		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.HealthCheck, &a.Mounts, &a.Ports, &a.Placement,
 		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &a.GitSubmodules, &a.KeepReleases,
-		&a.CreatedAt, &a.UpdatedAt)
+		&files, &a.CreatedAt, &a.UpdatedAt)
+	if err == nil {
+		a.Files, err = s.openFiles(files)
+	}
 	return a, err
 }
 
@@ -90,6 +95,63 @@ type RuntimeSettings struct {
 	// KeepReleases is how many successful releases keep their image for
 	// instant rollback.
 	KeepReleases int `json:"keep_releases"`
+	// Files are small files mounted read-only into the containers. Their
+	// content is sealed at rest and never returned by the API.
+	Files []File `json:"files"`
+}
+
+// File is a small file mounted read-only into an application's containers.
+type File struct {
+	Target string `json:"target"`
+	// Content is write-only in the API.
+	Content string `json:"-"`
+	// Mode is the file mode, e.g. 0444 (the default).
+	Mode int `json:"mode"`
+	// Size is the content length, for display.
+	Size int `json:"size"`
+}
+
+// fileContext binds sealed files to their column.
+const fileContext = "application:files"
+
+type sealedFile struct {
+	Target  string `json:"target"`
+	Content string `json:"content"`
+	Mode    int    `json:"mode"`
+}
+
+func (s *Store) sealFiles(files []File) ([]byte, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	out := make([]sealedFile, len(files))
+	for i, f := range files {
+		out[i] = sealedFile{Target: f.Target, Content: f.Content, Mode: f.Mode}
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Seal(fileContext, data), nil
+}
+
+func (s *Store) openFiles(sealed []byte) ([]File, error) {
+	if sealed == nil {
+		return []File{}, nil
+	}
+	data, err := s.box.Open(fileContext, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("application files: %w", err)
+	}
+	var in []sealedFile
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, fmt.Errorf("application files: %w", err)
+	}
+	files := make([]File, len(in))
+	for i, f := range in {
+		files[i] = File{Target: f.Target, Content: f.Content, Mode: f.Mode, Size: len(f.Content)}
+	}
+	return files, nil
 }
 
 // HealthCheck is a container health check in Docker's CMD form.
@@ -126,15 +188,20 @@ type Port struct {
 func (s *Store) CreateApplication(ctx context.Context, env uuid.UUID, in ApplicationSpec) (Application, error) {
 	id := newID()
 	in.normalize()
+	files, err := s.sealFiles(in.Files)
+	if err != nil {
+		return Application{}, err
+	}
 	service := ServiceName(in.Name, id)
-	_, err := s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
+	_, err = s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
 		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb,
-		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_submodules, keep_releases)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_submodules, keep_releases,
+		files_enc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
 		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		in.GitSubmodules, in.KeepReleases)
+		in.GitSubmodules, in.KeepReleases, files)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}
@@ -168,6 +235,9 @@ func (in *ApplicationSpec) normalize() {
 	if in.KeepReleases == 0 {
 		in.KeepReleases = 10
 	}
+	if in.Files == nil {
+		in.Files = []File{}
+	}
 }
 
 // ServiceName derives the Swarm service name of an application: its name and
@@ -182,7 +252,7 @@ func ServiceName(name string, id uuid.UUID) string {
 
 // GetApplication returns one application.
 func (s *Store) GetApplication(ctx context.Context, id uuid.UUID) (Application, error) {
-	a, err := scanApp(s.pool.QueryRow(ctx, `SELECT `+appCols+appFrom+`WHERE a.id = $1`, id))
+	a, err := s.scanApp(s.pool.QueryRow(ctx, `SELECT `+appCols+appFrom+`WHERE a.id = $1`, id))
 	return a, mapErr(err, "application")
 }
 
@@ -199,7 +269,7 @@ func (s *Store) ListApplications(ctx context.Context, f ApplicationFilter, p Pag
 	items, more, err := collectPage(ctx, s.pool, p, `SELECT `+appCols+appFrom+`
 		WHERE p.organization_id = ANY($1) AND ($2 = '00000000-0000-0000-0000-000000000000'::uuid OR e.project_id = $2)
 		AND ($3 = '00000000-0000-0000-0000-000000000000'::uuid OR a.environment_id = $3)
-		AND a.id > $4 ORDER BY a.id LIMIT $5`, scanApp, f.Orgs, f.Project, f.Environment)
+		AND a.id > $4 ORDER BY a.id LIMIT $5`, s.scanApp, f.Orgs, f.Project, f.Environment)
 	return items, more, mapErr(err, "applications")
 }
 
@@ -207,15 +277,20 @@ func (s *Store) ListApplications(ctx context.Context, f ApplicationFilter, p Pag
 // partial update onto the current spec first).
 func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in ApplicationSpec) (Application, error) {
 	in.normalize()
+	files, err := s.sealFiles(in.Files)
+	if err != nil {
+		return Application{}, err
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE applications SET name = $2, description = $3, source_type = $4,
 		git_repository = $5, git_ref = $6, git_provider = $7, image = $8, build_type = $9, build_settings = $10,
 		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15,
 		health_check = $16, mounts = $17, ports = $18, placement = $19, labels = $20, restart_policy = $21,
-		cpu_reservation = $22, memory_reservation_mb = $23, git_submodules = $24, keep_releases = $25, updated_at = now()
+		cpu_reservation = $22, memory_reservation_mb = $23, git_submodules = $24, keep_releases = $25, files_enc = $26,
+		updated_at = now()
 		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
 		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		in.GitSubmodules, in.KeepReleases)
+		in.GitSubmodules, in.KeepReleases, files)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}

@@ -11,7 +11,9 @@ ALTER TABLE applications
     ADD COLUMN cpu_reservation  double precision NOT NULL DEFAULT 0,
     ADD COLUMN memory_reservation_mb integer NOT NULL DEFAULT 0,
     ADD COLUMN git_submodules   boolean NOT NULL DEFAULT false,
-    ADD COLUMN keep_releases    integer NOT NULL DEFAULT 10;
+    ADD COLUMN keep_releases    integer NOT NULL DEFAULT 10,
+    -- Files mounted into containers, sealed (they often hold credentials).
+    ADD COLUMN files_enc        bytea;
 
 ALTER TABLE deployments
     ADD COLUMN kind          text NOT NULL DEFAULT 'deploy' CHECK (kind IN ('deploy', 'rollback')),
