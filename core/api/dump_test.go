@@ -46,9 +46,12 @@ func TestDatabaseDumpHoldsNoPlaintextSecret(t *testing.T) {
 	h.must(200, h.do("PUT", "/api/v1/environments/"+f.envID+"/variables/ENV", f.key, map[string]any{"value": secretValue + "-env"}))
 	h.must(200, h.do("PUT", "/api/v1/applications/"+f.appID+"/variables/APP", f.key, map[string]any{"value": secretValue + "-app"}))
 	h.must(200, h.do("PATCH", "/api/v1/applications/"+f.appID, f.key, map[string]any{"files": []map[string]any{
-		{"target": "/etc/app/credentials.ini", "content": "password=" + secretValue + "-file"}}}))
+		{"target": "/etc/app/credentials.ini", "content": "password=" + secretValue + "-file"}},
+		"git_credentials": map[string]any{"token": secretValue + "-gittoken"}}))
 	if raw := h.do("GET", "/api/v1/applications/"+f.appID, f.key, nil); strings.Contains(string(raw.Body), secretValue) {
-		t.Fatalf("the API returned a file's content: %s", raw.Body)
+		t.Fatalf("the API returned a file's content or a git token: %s", raw.Body)
+	} else if !strings.Contains(string(raw.Body), `"git_credentials_set":true`) {
+		t.Fatalf("git_credentials_set missing: %s", raw.Body)
 	}
 	cert, key := selfSigned(t, "secure.example.com")
 	var d store.Domain

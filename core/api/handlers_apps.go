@@ -46,7 +46,9 @@ type ApplicationRequest struct {
 	RestartPolicy       *string  `json:"restart_policy"`
 	CPUReservation      *float64 `json:"cpu_reservation"`
 	MemoryReservationMB *int     `json:"memory_reservation_mb"`
-	GitSubmodules       *bool    `json:"git_submodules"`
+	// GitCredentials replace the repository credentials (write-only; send
+	// an empty object to remove them).
+	GitCredentials *store.GitCredentials `json:"git_credentials"`
 	// KeepReleases is how many releases keep their image for instant rollback (default 10).
 	KeepReleases *int `json:"keep_releases"`
 	// Files replaces the files mounted read-only into the containers (their
@@ -124,8 +126,11 @@ func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
 	if r.MemoryReservationMB != nil {
 		spec.MemoryReservationMB = *r.MemoryReservationMB
 	}
-	if r.GitSubmodules != nil {
-		spec.GitSubmodules = *r.GitSubmodules
+	if r.GitCredentials != nil {
+		spec.GitCredentials = r.GitCredentials
+		if *r.GitCredentials == (store.GitCredentials{}) {
+			spec.GitCredentials = nil
+		}
 	}
 	if r.KeepReleases != nil {
 		spec.KeepReleases = *r.KeepReleases

@@ -63,6 +63,17 @@ func validateRuntime(r store.RuntimeSettings) error {
 			return invalid(f+".type", "%q is not one of volume, bind, tmpfs", m.Type)
 		}
 	}
+	if c := r.GitCredentials; c != nil {
+		if len(c.Username) > 256 || len(c.Password) > 4096 || len(c.Token) > 4096 || len(c.SSHKnownHosts) > 64<<10 {
+			return invalid("git_credentials", "a value is too long")
+		}
+		if c.SSHPrivateKey != "" && !strings.Contains(c.SSHPrivateKey, "PRIVATE KEY-----") {
+			return invalid("git_credentials.ssh_private_key", "must be a PEM or OpenSSH private key")
+		}
+		if c.Password != "" && c.Token != "" {
+			return invalid("git_credentials.token", "give a token or a password, not both")
+		}
+	}
 	if len(r.Files) > 100 {
 		return invalid("files", "at most 100 files")
 	}

@@ -287,6 +287,9 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		res.Error = err.Error()
 		return res
 	}
+	if c := a.GitCredentials; c != nil {
+		secretValues = append(secretValues, c.Password, c.Token)
+	}
 	w := p.hub.Writer(ctx, d.ID, secretValues)
 	defer w.Close()
 	defer func() {
@@ -380,8 +383,13 @@ func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a sto
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.SourceTimeout)
 	defer cancel()
 	w.Info(fmt.Sprintf("fetching %s at %s", a.GitRepository, refOrDefault(ref)))
-	fetched, err := gp.Fetch(sctx, &sdk.FetchRequest{Repository: a.GitRepository, Ref: ref, Dir: dir, Depth: 1,
-		Log: func(l sdk.LogLine) { w.Line("git", l.Text) }})
+	req := &sdk.FetchRequest{Repository: a.GitRepository, Ref: ref, Dir: dir, Depth: 1,
+		Log: func(l sdk.LogLine) { w.Line("git", l.Text) }}
+	if c := a.GitCredentials; c != nil {
+		req.Credentials = &sdk.Credentials{Username: c.Username, Password: c.Password, Token: c.Token,
+			SSHPrivateKey: []byte(c.SSHPrivateKey), SSHKnownHosts: []byte(c.SSHKnownHosts)}
+	}
+	fetched, err := gp.Fetch(sctx, req)
 	if err != nil {
 		return "", "", "", timeoutErr("source", sctx, p.cfg.SourceTimeout, err)
 	}

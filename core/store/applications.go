@@ -39,20 +39,24 @@ type Application struct {
 const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name, a.description, a.service_name,
 	a.source_type, a.git_repository, a.git_ref, a.git_provider, a.image, a.build_type, a.build_settings,
 	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.health_check, a.mounts, a.ports, a.placement,
-	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_submodules, a.keep_releases,
+	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_credentials_enc, a.keep_releases,
 	a.files_enc, a.created_at, a.updated_at`
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
 func (s *Store) scanApp(r pgx.Row) (Application, error) {
 	var a Application
-	var files []byte
+	var files, creds []byte
 	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
 		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
 		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.HealthCheck, &a.Mounts, &a.Ports, &a.Placement,
-		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &a.GitSubmodules, &a.KeepReleases,
+		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &creds, &a.KeepReleases,
 		&files, &a.CreatedAt, &a.UpdatedAt)
 	if err == nil {
 		a.Files, err = s.openFiles(files)
+	}
+	if err == nil && creds != nil {
+		a.GitCredentials, err = s.openCredentials(creds)
+		a.GitCredentialsSet = true
 	}
 	return a, err
 }
@@ -90,8 +94,11 @@ type RuntimeSettings struct {
 	RestartPolicy       string  `json:"restart_policy"`
 	CPUReservation      float64 `json:"cpu_reservation"`
 	MemoryReservationMB int     `json:"memory_reservation_mb"`
-	// GitSubmodules clones submodules recursively.
-	GitSubmodules bool `json:"git_submodules"`
+	// GitCredentials authenticate the git fetch; sealed at rest, never
+	// returned by the API.
+	GitCredentials *GitCredentials `json:"-"`
+	// GitCredentialsSet says whether credentials are stored.
+	GitCredentialsSet bool `json:"git_credentials_set"`
 	// KeepReleases is how many successful releases keep their image for
 	// instant rollback.
 	KeepReleases int `json:"keep_releases"`
@@ -109,6 +116,41 @@ type File struct {
 	Mode int `json:"mode"`
 	// Size is the content length, for display.
 	Size int `json:"size"`
+}
+
+// GitCredentials authenticate a git fetch: a token (https), a user name
+// and password, or an SSH deploy key with optional known hosts.
+type GitCredentials struct {
+	Username      string `json:"username,omitempty"`
+	Password      string `json:"password,omitempty"`
+	Token         string `json:"token,omitempty"`
+	SSHPrivateKey string `json:"ssh_private_key,omitempty"`
+	SSHKnownHosts string `json:"ssh_known_hosts,omitempty"`
+}
+
+const credentialsContext = "application:git_credentials"
+
+func (s *Store) sealCredentials(c *GitCredentials) ([]byte, error) {
+	if c == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Seal(credentialsContext, data), nil
+}
+
+func (s *Store) openCredentials(sealed []byte) (*GitCredentials, error) {
+	data, err := s.box.Open(credentialsContext, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("git credentials: %w", err)
+	}
+	var c GitCredentials
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("git credentials: %w", err)
+	}
+	return &c, nil
 }
 
 // fileContext binds sealed files to their column.
@@ -192,16 +234,20 @@ func (s *Store) CreateApplication(ctx context.Context, env uuid.UUID, in Applica
 	if err != nil {
 		return Application{}, err
 	}
+	creds, err := s.sealCredentials(in.GitCredentials)
+	if err != nil {
+		return Application{}, err
+	}
 	service := ServiceName(in.Name, id)
 	_, err = s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
 		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb,
-		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_submodules, keep_releases,
+		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_credentials_enc, keep_releases,
 		files_enc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
 		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		in.GitSubmodules, in.KeepReleases, files)
+		creds, in.KeepReleases, files)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}
@@ -281,16 +327,20 @@ func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in Applicat
 	if err != nil {
 		return Application{}, err
 	}
+	creds, err := s.sealCredentials(in.GitCredentials)
+	if err != nil {
+		return Application{}, err
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE applications SET name = $2, description = $3, source_type = $4,
 		git_repository = $5, git_ref = $6, git_provider = $7, image = $8, build_type = $9, build_settings = $10,
 		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15,
 		health_check = $16, mounts = $17, ports = $18, placement = $19, labels = $20, restart_policy = $21,
-		cpu_reservation = $22, memory_reservation_mb = $23, git_submodules = $24, keep_releases = $25, files_enc = $26,
+		cpu_reservation = $22, memory_reservation_mb = $23, git_credentials_enc = $24, keep_releases = $25, files_enc = $26,
 		updated_at = now()
 		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
 		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		in.GitSubmodules, in.KeepReleases, files)
+		creds, in.KeepReleases, files)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}

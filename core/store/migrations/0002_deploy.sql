@@ -10,7 +10,8 @@ ALTER TABLE applications
     ADD COLUMN restart_policy   text NOT NULL DEFAULT 'any' CHECK (restart_policy IN ('any', 'on-failure', 'none')),
     ADD COLUMN cpu_reservation  double precision NOT NULL DEFAULT 0,
     ADD COLUMN memory_reservation_mb integer NOT NULL DEFAULT 0,
-    ADD COLUMN git_submodules   boolean NOT NULL DEFAULT false,
+    -- Credentials for the git repository (token, password or deploy key), sealed.
+    ADD COLUMN git_credentials_enc bytea,
     ADD COLUMN keep_releases    integer NOT NULL DEFAULT 10,
     -- Files mounted into containers, sealed (they often hold credentials).
     ADD COLUMN files_enc        bytea;
