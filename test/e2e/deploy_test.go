@@ -197,6 +197,19 @@ func TestDeployFromImage(t *testing.T) {
 	s.deployAndWait(a, "succeeded")
 	s.expect("img.e2e.test", "/x", 200, "from-image /x")
 
+	// The CLI deploys and follows the log to the end, with step progress.
+	cli := exec.Command(berthBin, "deploy", a.ID, "--follow")
+	cli.Env = append(os.Environ(), "BERTH_SERVER=http://"+s.addr, "BERTH_TOKEN="+s.key, "BERTH_CONFIG="+filepath.Join(t.TempDir(), "c.json"))
+	var stdout, stderr strings.Builder
+	cli.Stdout, cli.Stderr = &stdout, &stderr
+	if err := cli.Run(); err != nil {
+		t.Fatalf("berth deploy --follow: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "step 3/4: release") || !strings.Contains(stderr.String(), "succeeded") ||
+		!strings.Contains(stdout.String(), "deployment succeeded") {
+		t.Fatalf("berth deploy --follow output:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+
 	// A second domain with basic auth and a regex redirect, changed live.
 	var d struct{ ID string }
 	s.call("POST", "/applications/"+a.ID+"/domains", map[string]any{"host": "private.e2e.test",
