@@ -271,3 +271,26 @@ func TestKilledDuringDeploy(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployStaticSite builds a directory into a FROM-scratch image with the
+// static builder and serves it as a single-page app.
+func TestDeployStaticSite(t *testing.T) {
+	s := newServer(t)
+	repo := newRepo(t)
+	repo.commit("site", map[string]string{
+		"public/index.html":    "<!doctype html><title>shop</title><h1>static-v1</h1>",
+		"public/assets/app.js": "console.log('hi')",
+		"README.md":            "not published",
+	})
+	a := s.newApp(map[string]any{"name": "site", "git_repository": repo.dir, "build_type": "static", "port": 8080,
+		"build_settings": map[string]any{"spa": true}}, "site.e2e.test")
+	s.deployAndWait(a, "succeeded")
+	s.expect("site.e2e.test", "/", 200, "static-v1")
+	s.expect("site.e2e.test", "/assets/app.js", 200, "console.log")
+	s.expect("site.e2e.test", "/some/client/route", 200, "static-v1") // SPA fallback
+	s.expect("site.e2e.test", "/README.md", 404, "")
+
+	repo.commit("site v2", map[string]string{"public/index.html": "<!doctype html><title>shop</title><h1>static-v2</h1>"})
+	s.deployAndWait(a, "succeeded")
+	s.expect("site.e2e.test", "/", 200, "static-v2")
+}

@@ -161,6 +161,7 @@ func TestBuild(t *testing.T) {
 			writeTree(t, src, tt.files)
 			ref := imageName(t, cli, "dockerfile")
 			var rec recorder
+			cleanupLayers(t, cli, rec.text)
 			r, err := b.Build(t.Context(), &sdk.BuildRequest{
 				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: ref, DockerHost: dockerHost(),
 				BuildArgs: tt.buildArgs, Secrets: tt.secrets, Log: rec.log,
@@ -205,6 +206,7 @@ func TestBuildFailures(t *testing.T) {
 			src := t.TempDir()
 			writeTree(t, src, tt.files)
 			var rec recorder
+			cleanupLayers(t, cli, rec.text)
 			_, err := New().Build(t.Context(), &sdk.BuildRequest{
 				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: imageName(t, cli, "failing"),
 				DockerHost: dockerHost(), Log: rec.log,
@@ -228,6 +230,7 @@ func TestBuildStreamsAndCancels(t *testing.T) {
 	t.Run("lines arrive while the build runs", func(t *testing.T) {
 		writeTree(t, src, map[string]string{"Dockerfile": "FROM scratch\nCOPY sleeper /sleeper\nRUN [\"/sleeper\", \"2s\"]\n"})
 		var rec recorder
+		cleanupLayers(t, cli, rec.text)
 		_, err := New().Build(t.Context(), &sdk.BuildRequest{
 			SourceDir: src, Image: imageName(t, cli, "sleeper"), DockerHost: dockerHost(), Log: rec.log, Settings: json.RawMessage(`{"no_cache": true}`),
 		})
@@ -253,6 +256,7 @@ func TestBuildStreamsAndCancels(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		var rec recorder
+		cleanupLayers(t, cli, rec.text)
 		var cancelledAt time.Time
 		done := make(chan error, 1)
 		go func() {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,22 @@ func imageFiles(t testing.TB, cli *client.Client, ref string, paths ...string) m
 		}
 	}
 	return out
+}
+
+// layerLine is a classic builder's output line naming the image a step made.
+var layerLine = regexp.MustCompile(`^ ---> ([0-9a-f]{12})$`)
+
+// cleanupLayers removes, when the test ends, the untagged images the steps
+// of a build made (stages that are not part of the final image, steps of a
+// failed or cancelled build). Images still in use are kept.
+func cleanupLayers(t testing.TB, cli *client.Client, log func() string) {
+	t.Cleanup(func() {
+		for _, line := range strings.Split(log(), "\n") {
+			if m := layerLine.FindStringSubmatch(line); m != nil {
+				_, _ = cli.ImageRemove(context.Background(), m[1], image.RemoveOptions{PruneChildren: true})
+			}
+		}
+	})
 }
 
 // buildSleeper compiles testdata/sleeper, statically, into dir.

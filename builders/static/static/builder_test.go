@@ -40,7 +40,7 @@ COPY server /server
 COPY site/ /site/
 USER 65534:65534
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=2s --retries=3 CMD ["/server","healthcheck","--port","8080"]
+HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=3 CMD ["/server","healthcheck","--port","8080"]
 ENTRYPOINT ["/server","serve","--root","/site","--port","8080","--spa"]
 `
 	if got != want {
@@ -482,6 +482,7 @@ func TestBuildCommand(t *testing.T) {
 	})
 	ref := imageName(t, cli, "static-built")
 	var rec recorder
+	cleanupLayers(t, cli, rec.text)
 	_, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{
 		SourceDir: src, Settings: settings, Image: ref, DockerHost: dockerHost(), Log: rec.log,
 		BuildArgs: map[string]string{"GREETING": "hello"},
@@ -497,8 +498,10 @@ func TestBuildCommand(t *testing.T) {
 
 	t.Run("a failing command fails the build", func(t *testing.T) {
 		settings, _ := json.Marshal(AppSettings{BuildImage: shImage, BuildCommand: "exit 3"})
+		var rec recorder
+		cleanupLayers(t, cli, rec.text)
 		_, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{
-			SourceDir: src, Settings: settings, Image: imageName(t, cli, "static-failed"), DockerHost: dockerHost(),
+			SourceDir: src, Settings: settings, Image: imageName(t, cli, "static-failed"), DockerHost: dockerHost(), Log: rec.log,
 		})
 		var failed *dockerfile.BuildFailedError
 		if !errors.As(err, &failed) || !strings.Contains(err.Error(), "3") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -176,6 +177,22 @@ func execIn(t testing.TB, cli *client.Client, id string, cmd ...string) int {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// layerLine is a classic builder's output line naming the image a step made.
+var layerLine = regexp.MustCompile(`^ ---> ([0-9a-f]{12})$`)
+
+// cleanupLayers removes, when the test ends, the untagged images the steps
+// of a build made (the build stage, steps of a failed build). Images still
+// in use are kept.
+func cleanupLayers(t testing.TB, cli *client.Client, log func() string) {
+	t.Cleanup(func() {
+		for _, line := range strings.Split(log(), "\n") {
+			if m := layerLine.FindStringSubmatch(line); m != nil {
+				_, _ = cli.ImageRemove(context.Background(), m[1], image.RemoveOptions{PruneChildren: true})
+			}
+		}
+	})
 }
 
 // recorder collects log lines.

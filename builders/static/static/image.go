@@ -79,7 +79,7 @@ func renderDockerfile(s imageSpec) string {
 	health, _ := json.Marshal([]string{"/server", server.CommandHealthcheck, "--port", port})
 	b.WriteString("USER 65534:65534\n")
 	fmt.Fprintf(&b, "EXPOSE %s\n", port)
-	fmt.Fprintf(&b, "HEALTHCHECK --interval=10s --timeout=3s --start-period=2s --retries=3 CMD %s\n", health)
+	fmt.Fprintf(&b, "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=3 CMD %s\n", health)
 	fmt.Fprintf(&b, "ENTRYPOINT %s\n", entry)
 	return b.String()
 }
