@@ -1,0 +1,337 @@
+// Package dashboard is berth's web dashboard, served by the berth binary
+// itself: server-rendered pages (html/template, parsed once at start) with a
+// small hand-written stylesheet and script, all embedded with go:embed. No
+// Node toolchain builds it and no separate server runs it.
+//
+// The dashboard shares the API's session cookie (api.SessionCookie), its
+// session storage (store.CreateSession / AuthenticateSession) and its CSRF
+// scheme (auth.CSRF, an HMAC of the session token), so a page's script can
+// call the REST API with the X-CSRF-Token header it finds in the page.
+//
+// Every route is declared once in a table (routes.go) with the resource it
+// acts on and the role it needs; one request pipeline (this file) enforces
+// the session, the CSRF token of every POST and that role, so a handler only
+// runs once all three hold.
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// Options configures the dashboard. The session, CSRF and setup settings
+// must be the ones given to the API (api.Options) so both accept the same
+// sessions.
+type Options struct {
+	Store *store.Store
+	// Setup is the one-time setup token holder; nil once berth is set up.
+	Setup *auth.SetupToken
+	// CSRFKey signs CSRF tokens: the same key as api.Options.CSRFKey.
+	CSRFKey []byte
+	// SessionTTL is the lifetime of sessions started by the sign-in page.
+	SessionTTL time.Duration
+	// SecureCookies sets the Secure flag on the cookies the dashboard sets.
+	SecureCookies bool
+	// Deployer runs deployments; nil shows deployments as unavailable.
+	Deployer api.Deployer
+	// Logs says whether the server streams deployment logs live; when nil
+	// the deployment page polls the stored log instead of following it.
+	Logs api.LogStreams
+	// Plugins lists installed plugins (plugins page, build types); may be nil.
+	Plugins api.PluginLister
+	// Routes is told when domains or ports change; may be nil.
+	Routes api.RoutesChanged
+	Logger *slog.Logger
+}
+
+// Dashboard serves the web pages. Create it with New and attach it to the
+// API's Fiber application with Register.
+type Dashboard struct {
+	opts   Options
+	store  *store.Store
+	log    *slog.Logger
+	csrf   *auth.CSRF
+	pages  *pages
+	assets *assets
+	routes []route
+}
+
+// New parses the templates and prepares the assets; it panics if the
+// embedded templates are malformed (a build defect caught by any test).
+func New(opts Options) *Dashboard {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
+	d.assets = loadAssets()
+	d.pages = mustParsePages(d.assets)
+	d.routes = d.table()
+	return d
+}
+
+// Register adds the dashboard's routes to r, followed by an HTML "not
+// found" page for paths outside /api/. On the API's application the API's
+// own routes and its /api/v1 catch-all come first, so the dashboard never
+// shadows the API.
+func (d *Dashboard) Register(r fiber.Router) {
+	for _, rt := range d.routes {
+		r.Add(rt.method, rt.path, d.handle(rt))
+	}
+	r.Use(d.notFound)
+}
+
+// request is one dashboard request as handlers see it: the caller and the
+// resource the route names, already authenticated, CSRF-checked and
+// authorized.
+type request struct {
+	c    *fiber.Ctx
+	d    *Dashboard
+	p    *store.Principal // nil on public routes without a session
+	csrf string           // the token this page's forms carry
+
+	project    store.Project
+	env        store.Environment
+	app        store.Application
+	domain     store.Domain
+	deployment store.Deployment
+}
+
+// handle runs one route: headers, session, CSRF, resource and role, then
+// the handler; every error is rendered as an HTML page here.
+func (d *Dashboard) handle(rt route) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		r := &request{c: c, d: d}
+		setPageHeaders(c)
+		if rt.asset {
+			return rt.handler(r)
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				d.log.Error("panic serving page", "method", c.Method(), "path", c.Path(), "panic", v, "stack", string(debug.Stack()))
+				err = d.renderError(r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		if err := d.authenticate(r, rt); err != nil {
+			return d.renderError(r, err)
+		}
+		if rt.resource != resNone {
+			if err := d.loadResource(r, rt); err != nil {
+				return d.renderError(r, err)
+			}
+		}
+		if err := rt.handler(r); err != nil {
+			return d.renderError(r, err)
+		}
+		return nil
+	}
+}
+
+// setPageHeaders forbids inline scripts and framing: scripts and styles
+// come only from the dashboard's own files.
+func setPageHeaders(c *fiber.Ctx) {
+	c.Set("Content-Security-Policy", contentSecurityPolicy)
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+}
+
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// Errors the pipeline renders as pages.
+var (
+	errSignIn    = &pageError{status: fiber.StatusUnauthorized, title: "Sign in required", msg: "Your session has ended. Sign in again, then repeat the action."}
+	errCSRF      = &pageError{status: fiber.StatusForbidden, title: "Form expired", msg: "This form's CSRF token is missing or invalid. Go back, reload the page and submit again."}
+	errForbidden = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: "Your role in this organization does not allow this action."}
+)
+
+// pageError is an error shown as a page with a status.
+type pageError struct {
+	status     int
+	title, msg string
+}
+
+func (e *pageError) Error() string { return e.title + ": " + e.msg }
+
+func notFound(what string) *pageError {
+	return &pageError{status: fiber.StatusNotFound, title: "Not found", msg: "This " + what + " does not exist, or you are not a member of its organization."}
+}
+
+// presessionCookie holds a random nonce that binds the CSRF token of the
+// sign-in and setup forms, which are submitted before any session exists.
+const presessionCookie = "berth_presession"
+
+// csrfField is the form field carrying the CSRF token.
+const csrfField = "csrf_token"
+
+// authenticate resolves the session and checks the CSRF token of POSTs.
+// Signed-out GETs of private pages are redirected to the sign-in page;
+// signed-out POSTs are refused.
+func (d *Dashboard) authenticate(r *request, rt route) error {
+	c := r.c
+	post := c.Method() == fiber.MethodPost
+	token := c.Cookies(api.SessionCookie)
+	if token != "" {
+		p, err := d.store.AuthenticateSession(c.UserContext(), token)
+		switch {
+		case err == nil:
+			r.p = &p
+			r.csrf = d.csrf.Token(token)
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("authenticate session: %w", err)
+		}
+	}
+	if rt.public {
+		nonce := c.Cookies(presessionCookie)
+		if post {
+			if !d.csrf.Valid(nonce, c.FormValue(csrfField)) {
+				return errCSRF
+			}
+			return nil
+		}
+		if nonce == "" {
+			nonce = auth.NewToken("pre_")
+			c.Cookie(&fiber.Cookie{Name: presessionCookie, Value: nonce, Path: "/", HTTPOnly: true,
+				Secure: d.opts.SecureCookies, SameSite: fiber.CookieSameSiteStrictMode})
+		}
+		r.csrf = d.csrf.Token(nonce) // public forms are bound to the nonce, not a session
+		return nil
+	}
+	if r.p == nil {
+		if post {
+			return errSignIn
+		}
+		return &redirect{to: "/login?next=" + url.QueryEscape(c.OriginalURL())}
+	}
+	if post && !d.csrf.Valid(token, c.FormValue(csrfField)) {
+		return errCSRF
+	}
+	return nil
+}
+
+// redirect is a 303 See Other returned as an error by the pipeline.
+type redirect struct{ to string }
+
+func (e *redirect) Error() string { return "redirect to " + e.to }
+
+// loadResource loads the resource named by :id and checks the caller's role
+// in its organization: non-members get a 404 (ids of other tenants leak
+// nothing), members below the route's role a 403.
+func (d *Dashboard) loadResource(r *request, rt route) error {
+	ctx := r.c.UserContext()
+	id, err := uuid.Parse(r.c.Params("id"))
+	if err != nil {
+		return notFound(rt.resource.String())
+	}
+	var org uuid.UUID
+	switch rt.resource {
+	case resProject:
+		r.project, err = d.store.GetProject(ctx, id)
+		org = r.project.OrganizationID
+	case resEnvironment:
+		r.env, err = d.store.GetEnvironment(ctx, id)
+		org = r.env.OrganizationID
+	case resApplication:
+		r.app, err = d.store.GetApplication(ctx, id)
+		org = r.app.OrganizationID
+	case resDomain:
+		r.domain, err = d.store.GetDomain(ctx, id)
+		org = r.domain.OrganizationID
+	case resDeployment:
+		r.deployment, err = d.store.GetDeployment(ctx, id)
+		org = r.deployment.OrganizationID
+	default:
+		return fmt.Errorf("dashboard: route %s %s: unknown resource %d", rt.method, rt.path, rt.resource)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(rt.resource.String())
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", rt.resource, err)
+	}
+	return r.authorize(org, rt.min, rt.resource.String())
+}
+
+// authorize checks the caller holds at least min in org.
+func (r *request) authorize(org uuid.UUID, min store.Role, what string) error {
+	role, ok := r.p.Roles[org]
+	if !ok {
+		return notFound(what)
+	}
+	if role.Rank() < min.Rank() {
+		return errForbidden
+	}
+	return nil
+}
+
+// can reports whether the caller holds at least min in org (for showing or
+// hiding controls; the routes enforce it).
+func (r *request) can(org uuid.UUID, min store.Role) bool {
+	return r.p != nil && r.p.Roles[org].Rank() >= min.Rank()
+}
+
+// isAdminAnywhere reports whether the caller is an owner or admin of some
+// organization.
+func (r *request) isAdminAnywhere() bool {
+	for _, role := range r.p.Roles {
+		if role.Rank() >= store.RoleAdmin.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
+// notFound renders the HTML 404 page for unknown paths outside the API.
+func (d *Dashboard) notFound(c *fiber.Ctx) error {
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return fiber.NewError(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())
+	}
+	setPageHeaders(c)
+	r := &request{c: c, d: d}
+	return d.renderError(r, &pageError{status: fiber.StatusNotFound, title: "Page not found", msg: "There is no page at " + c.Path() + "."})
+}
+
+// setFlash stores a one-time message shown by the next page.
+func (r *request) setFlash(msg string) {
+	r.c.Cookie(&fiber.Cookie{Name: flashCookie, Value: url.QueryEscape(msg), Path: "/", HTTPOnly: true,
+		Secure: r.d.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 60})
+}
+
+// takeFlash returns and clears the one-time message.
+func (r *request) takeFlash() string {
+	v := r.c.Cookies(flashCookie)
+	if v == "" {
+		return ""
+	}
+	r.c.Cookie(&fiber.Cookie{Name: flashCookie, Value: "", Path: "/", HTTPOnly: true,
+		Secure: r.d.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, MaxAge: -1, Expires: time.Unix(0, 0)})
+	msg, err := url.QueryUnescape(v)
+	if err != nil || len(msg) > 300 {
+		return ""
+	}
+	return msg
+}
+
+const flashCookie = "berth_flash"
+
+// seeOther redirects after a successful form, with a message for the next page.
+func (r *request) seeOther(to, flash string) error {
+	if flash != "" {
+		r.setFlash(flash)
+	}
+	return r.c.Redirect(to, fiber.StatusSeeOther)
+}

@@ -1,0 +1,70 @@
+package deploy
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/swarm"
+	"github.com/google/uuid"
+)
+
+func TestServiceSpec(t *testing.T) {
+	app := store.Application{
+		ID: uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"), EnvironmentID: uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-aaaaaaaaaaaa"),
+		Name: "web", ServiceName: "web-2e3f4a5b", Replicas: 3, Command: []string{"serve", "--fast"},
+		CPULimit: 0.5, MemoryLimitMB: 256, BuildSettings: json.RawMessage("{}"),
+		RuntimeSettings: store.RuntimeSettings{
+			HealthCheck:   &store.HealthCheck{Test: []string{"/app", "healthcheck"}, IntervalSeconds: 2, TimeoutSeconds: 1, Retries: 3, StartPeriodSeconds: 5},
+			Mounts:        []store.Mount{{Type: "volume", Source: "data", Target: "/data"}},
+			Ports:         []store.Port{{Target: 53, Published: 5353, Mode: "host"}},
+			Placement:     []string{"node.role==manager"},
+			Labels:        map[string]string{"team": "shop"},
+			RestartPolicy: "on-failure", CPUReservation: 0.1, MemoryReservationMB: 64,
+			Files: []store.File{{Target: "/etc/app.ini", Content: "a=1", Mode: 0o440}},
+		},
+	}
+	d := store.Deployment{ID: uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-bbbbbbbbbbbb")}
+	spec := ServiceSpec("berth", "berth-proxy", app, d, "berth/web:abc", map[string]string{"A": "1"})
+
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"name", spec.Name, "web-2e3f4a5b"},
+		{"image", spec.Image, "berth/web:abc"},
+		{"replicas", spec.Replicas, uint64(3)},
+		{"args", spec.Args, []string{"serve", "--fast"}},
+		{"cpu", spec.Resources.CPULimit, 0.5},
+		{"memory", spec.Resources.MemoryLimit, int64(256 << 20)},
+		{"memory reservation", spec.Resources.MemoryReservation, int64(64 << 20)},
+		{"networks", spec.Networks, []string{"berth-env-aaaaaaaaaaaa", "berth-proxy"}},
+		{"health interval", spec.HealthCheck.Interval, 2 * time.Second},
+		{"health start period", spec.HealthCheck.StartPeriod, 5 * time.Second},
+		{"mount", spec.Mounts[0], swarm.Mount{Type: swarm.MountVolume, Source: "data", Target: "/data"}},
+		{"port protocol defaults to tcp", spec.Ports[0], swarm.Port{Target: 53, Published: 5353, Protocol: swarm.TCP, Mode: swarm.PublishHost}},
+		{"restart", spec.RestartPolicy.Condition, swarm.RestartOnFailure},
+		{"user label", spec.Labels["team"], "shop"},
+		{"instance label", spec.Labels[LabelInstance], "berth"},
+		{"file", string(spec.Files[0].Data), "a=1"},
+		{"update order", spec.UpdateOrder, swarm.UpdateStartFirst},
+		{"ids", spec.AppID + " " + spec.DeploymentID, app.ID.String() + " " + d.ID.String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, _ := json.Marshal(tt.got)
+			w, _ := json.Marshal(tt.want)
+			if string(g) != string(w) {
+				t.Fatalf("got %s, want %s", g, w)
+			}
+		})
+	}
+	if _, ok := app.Labels[LabelInstance]; ok {
+		t.Fatal("ServiceSpec modified the application's labels")
+	}
+	if tag := ImageTag(app, d); tag != "berth/web-2e3f4a5b:bbbbbbbbbbbb" {
+		t.Fatalf("ImageTag = %q", tag)
+	}
+}

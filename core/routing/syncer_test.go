@@ -1,0 +1,99 @@
+package routing
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/core/proxy"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/google/uuid"
+)
+
+type fakeSource []store.RoutedDomain
+
+func (f fakeSource) AllRoutedDomains(context.Context) ([]store.RoutedDomain, error) { return f, nil }
+
+type fakePublisher struct{ cfg *proxy.Config }
+
+func (p *fakePublisher) PublishConfig(_ context.Context, cfg *proxy.Config) (bool, error) {
+	p.cfg = cfg
+	return true, nil
+}
+
+func domain(host string, edit func(*store.RoutedDomain)) store.RoutedDomain {
+	d := store.RoutedDomain{Domain: store.Domain{ID: uuid.New(), Host: host, HTTPS: "none"}, ServiceName: "web-1234abcd", AppPort: 8080}
+	if edit != nil {
+		edit(&d)
+	}
+	return d
+}
+
+func TestRoute(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    store.RoutedDomain
+		check func(t *testing.T, r proxy.Route)
+	}{
+		{"port falls back to the app's", domain("a.test", nil), func(t *testing.T, r proxy.Route) {
+			if r.Port != 8080 || r.Service != "web-1234abcd" || r.Host != "a.test" {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{"domain port wins", domain("a.test", func(d *store.RoutedDomain) { d.Port = 9000 }), func(t *testing.T, r proxy.Route) {
+			if r.Port != 9000 {
+				t.Fatalf("port %d", r.Port)
+			}
+		}},
+		{"redirects and basic auth", domain("a.test", func(d *store.RoutedDomain) {
+			d.Redirects = []store.Redirect{{Regex: "^x", Replacement: "y", Permanent: true}}
+			d.BasicAuth = []string{"ann:$2a$10$abc"}
+			d.HTTPS, d.RedirectHTTPS = "letsencrypt", true
+		}), func(t *testing.T, r proxy.Route) {
+			if len(r.Redirects) != 1 || !r.Redirects[0].Permanent || len(r.BasicAuth) != 1 || r.TLS != proxy.TLSLetsEncrypt || !r.RedirectToHTTPS {
+				t.Fatalf("%+v", r)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, Route(tt.in)) })
+	}
+}
+
+func TestSyncLeavesOutInvalidRoutesAndManagesCertificates(t *testing.T) {
+	certs := filepath.Join(t.TempDir(), "certs")
+	os.MkdirAll(certs, 0o700)
+	os.WriteFile(filepath.Join(certs, "stale.crt"), []byte("old"), 0o644)
+	good := domain("good.test", nil)
+	custom := domain("secure.test", func(d *store.RoutedDomain) {
+		d.HTTPS, d.CertificatePEM, d.PrivateKeyPEM = "custom", "CERT", "KEY"
+	})
+	bad := domain("bad host", nil)
+	pub := &fakePublisher{}
+	s := NewSyncer(fakeSource{good, custom, bad}, pub, certs, proxy.ContainerCertsDir, nil)
+	s.SetAPIAllowFrom([]string{"127.0.0.1/32"})
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	routers := pub.cfg.HTTP.Routers
+	var names []string
+	for name := range routers {
+		names = append(names, name)
+	}
+	joined := strings.Join(names, ",")
+	if !strings.Contains(joined, good.ID.String()) || !strings.Contains(joined, custom.ID.String()) || strings.Contains(joined, bad.ID.String()) {
+		t.Fatalf("routers = %v", names)
+	}
+	if _, ok := routers[proxy.APIRouter]; !ok {
+		t.Fatal("traefik API router missing")
+	}
+	key, err := os.Stat(filepath.Join(certs, custom.ID.String()+".key"))
+	if err != nil || key.Mode().Perm() != 0o600 {
+		t.Fatalf("custom key file: %v %v", key, err)
+	}
+	if _, err := os.Stat(filepath.Join(certs, "stale.crt")); !os.IsNotExist(err) {
+		t.Fatal("a stale certificate was not removed")
+	}
+}
