@@ -198,7 +198,8 @@ func (s *Server) prepareSetupToken(ctx context.Context) (*auth.SetupToken, error
 	}
 	s.log.Info("berth is not set up yet: create the first administrator with the one-time setup token",
 		"url", s.cfg.PublicURL, "setup_token_file", path)
-	fmt.Fprintf(os.Stderr, "\n  Setup token (one time): %s\n  Create the first admin: berth setup --server %s --setup-token %s --email you@example.com\n\n", token, s.cfg.PublicURL, token)
+	fmt.Fprintf(os.Stderr, "\n  Setup token (one time): %s\n  Create the first admin: %s setup --server %s --setup-token %s --email you@example.com\n\n",
+		token, os.Args[0], s.cfg.PublicURL, token)
 	return holder, nil
 }
 
