@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -196,6 +197,26 @@ func TestDeployFromImage(t *testing.T) {
 	s.call("PUT", "/projects/"+full.ProjectID+"/variables/WHO", map[string]any{"value": "image"}, 200, nil)
 	s.deployAndWait(a, "succeeded")
 	s.expect("img.e2e.test", "/x", 200, "from-image /x")
+
+	// The plugin list shows the installed plugins with their health and settings schema.
+	var plugins struct {
+		Items []struct {
+			ID     string          `json:"id"`
+			Kind   string          `json:"kind"`
+			Health string          `json:"health"`
+			Schema json.RawMessage `json:"settings_schema"`
+		} `json:"items"`
+	}
+	s.call("GET", "/plugins", nil, 200, &plugins)
+	found := map[string]bool{}
+	for _, p := range plugins.Items {
+		found[p.ID] = p.Health != "" && len(p.Schema) > 2
+	}
+	for _, id := range []string{"builder.dockerfile", "builder.static", "git.generic"} {
+		if !found[id] {
+			t.Errorf("plugin %s missing or incomplete in %+v", id, plugins.Items)
+		}
+	}
 
 	// The CLI deploys and follows the log to the end, with step progress.
 	cli := exec.Command(berthBin, "deploy", a.ID, "--follow")
