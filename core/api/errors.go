@@ -20,6 +20,7 @@ type Error struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// Error returns the message.
 func (e *Error) Error() string { return e.Message }
 
 // ErrorBody is the JSON shape of every error response.

@@ -31,6 +31,7 @@ type ConflictError struct {
 	Message string
 }
 
+// Error returns the message.
 func (e *ConflictError) Error() string { return e.Message }
 
 // Store is the PostgreSQL-backed repository of every aggregate.

@@ -51,6 +51,7 @@ type ReferenceError struct {
 	Reason string
 }
 
+// Error says which variable holds which bad reference, and why.
 func (e *ReferenceError) Error() string {
 	return fmt.Sprintf("%s: %s %s", e.Variable, e.Reference, e.Reason)
 }
