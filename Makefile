@@ -50,8 +50,12 @@ lint: ## gofmt and go vet
 	go vet ./...
 	@if [ -f sdk/go.mod ]; then cd sdk && go vet ./...; fi
 
+.PHONY: test-deps
+test-deps:
+	@BERTH_TEST_DEPS=1 ./scripts/deps.sh
+
 .PHONY: test
-test: deps traefik lint ## run every test against real Docker Swarm, PostgreSQL and Traefik
+test: test-deps traefik lint ## run every test against real Docker Swarm, PostgreSQL, Traefik and Chromium
 	./scripts/test.sh
 
 .PHONY: bench

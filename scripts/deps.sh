@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh installs and starts what berth needs on a Debian machine:
-# Docker Engine (docker.io), a single-node Swarm, PostgreSQL binaries and git.
+# Docker Engine (docker.io), a single-node Swarm, PostgreSQL binaries and git;
+# with BERTH_TEST_DEPS=1 (make test) also Chromium, which the dashboard's
+# browser tests drive headless.
 # It is idempotent: running it again only starts what is not running.
 set -euo pipefail
 
@@ -9,6 +11,9 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)" ] || need_pkgs+=(postgresql)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+if [ "${BERTH_TEST_DEPS:-0}" = 1 ]; then
+  [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-liberation)
+fi
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "deps: installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

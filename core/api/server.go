@@ -94,7 +94,9 @@ func New(opts Options) *Server {
 		s.register(r)
 	}
 	s.openAPIDoc, _ = json.Marshal(s.OpenAPI()) // static per process; built once
-	s.app.Use(func(c *fiber.Ctx) error {
+	// Unknown API paths answer JSON; everything else falls through to the
+	// dashboard, registered after the API.
+	s.app.Use("/api", func(c *fiber.Ctx) error {
 		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no route " + c.Method() + " " + c.Path()}
 	})
 	return s

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/config"
+	"github.com/berth-dev/berth/core/dashboard"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
 	"github.com/berth-dev/berth/core/pgembed"
@@ -125,6 +126,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
 	}
 	s.api = api.New(opts)
+	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
+		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
+		Routes: opts.Routes, Logger: log.With("component", "dashboard")}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -34,6 +34,7 @@ import (
 // must be the ones given to the API (api.Options) so both accept the same
 // sessions.
 type Options struct {
+	// Store holds sessions, users and every resource the pages show.
 	Store *store.Store
 	// Setup is the one-time setup token holder; nil once berth is set up.
 	Setup *auth.SetupToken
@@ -52,6 +53,7 @@ type Options struct {
 	Plugins api.PluginLister
 	// Routes is told when domains or ports change; may be nil.
 	Routes api.RoutesChanged
+	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
 }
 
@@ -84,9 +86,9 @@ func New(opts Options) *Dashboard {
 }
 
 // Register adds the dashboard's routes to r, followed by an HTML "not
-// found" page for paths outside /api/. On the API's application the API's
-// own routes and its /api/v1 catch-all come first, so the dashboard never
-// shadows the API.
+// found" page for every other path outside /api/, so register it last. On
+// the API's application the API's routes and its /api/v1 catch-all come
+// first, so the dashboard never shadows the API.
 func (d *Dashboard) Register(r fiber.Router) {
 	for _, rt := range d.routes {
 		r.Add(rt.method, rt.path, d.handle(rt))
@@ -197,11 +199,8 @@ func (d *Dashboard) authenticate(r *request, rt route) error {
 	}
 	if rt.public {
 		nonce := c.Cookies(presessionCookie)
-		if post {
-			if !d.csrf.Valid(nonce, c.FormValue(csrfField)) {
-				return errCSRF
-			}
-			return nil
+		if post && (nonce == "" || !d.csrf.Valid(nonce, c.FormValue(csrfField))) {
+			return errCSRF
 		}
 		if nonce == "" {
 			nonce = auth.NewToken("pre_")

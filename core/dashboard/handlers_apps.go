@@ -106,7 +106,7 @@ func (d *Dashboard) renderApp(r *request, status int, forms map[string]*form) er
 		forms = map[string]*form{}
 	}
 	if _, ok := forms["settings"]; !ok {
-		forms["settings"] = settingsForm(a)
+		forms["settings"] = appSettingsForm(a)
 	}
 	return r.render(status, "app", &view{Title: a.Name, Nav: "projects", Data: data, forms: forms})
 }
@@ -125,8 +125,8 @@ func isCurrentRelease(deps []store.Deployment, i int) bool {
 var settingsFields = []string{"source_type", "git_provider", "git_repository", "git_ref", "build_type", "image",
 	"port", "replicas", "cpu_limit", "memory_limit_mb"}
 
-// settingsForm fills the settings form with the stored values.
-func settingsForm(a store.Application) *form {
+// appSettingsForm fills the settings form with the stored values.
+func appSettingsForm(a store.Application) *form {
 	return &form{Values: map[string]string{
 		"source_type": a.SourceType, "git_provider": a.GitProvider, "git_repository": a.GitRepository,
 		"git_ref": a.GitRef, "build_type": a.BuildType, "image": a.Image,

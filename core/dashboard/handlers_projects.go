@@ -284,13 +284,13 @@ func (d *Dashboard) createApplication(r *request) error {
 		return fail(invalid("environment_id", "choose an environment of this project"))
 	}
 	spec := store.ApplicationSpec{
-		Name:          strings.TrimSpace(r.c.FormValue("name")),
-		SourceType:    r.c.FormValue("source_type"),
-		GitRepository: strings.TrimSpace(r.c.FormValue("git_repository")),
-		GitRef:        strings.TrimSpace(r.c.FormValue("git_ref")),
-		BuildType:     r.c.FormValue("build_type"),
-		Image:         strings.TrimSpace(r.c.FormValue("image")),
-		Replicas:      1,
+		Name:            strings.TrimSpace(r.c.FormValue("name")),
+		SourceType:      r.c.FormValue("source_type"),
+		GitRepository:   strings.TrimSpace(r.c.FormValue("git_repository")),
+		GitRef:          strings.TrimSpace(r.c.FormValue("git_ref")),
+		BuildType:       r.c.FormValue("build_type"),
+		Image:           strings.TrimSpace(r.c.FormValue("image")),
+		Replicas:        1,
 		RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10},
 	}
 	if spec.SourceType == "image" {

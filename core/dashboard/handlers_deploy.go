@@ -1,0 +1,175 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+var errNoDeployer = &pageError{status: fiber.StatusServiceUnavailable, title: "Deployments unavailable",
+	msg: "This server runs without Docker, so it cannot deploy."}
+
+func deploymentURL(id uuid.UUID) string { return "/deployments/" + id.String() }
+
+func (d *Dashboard) deploy(r *request) error {
+	a := r.app
+	ref := strings.TrimSpace(r.c.FormValue("git_ref"))
+	if err := validateGitRef("git_ref", ref); err != nil {
+		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"deploy": formWith(r, err, "git_ref")})
+	}
+	if ref != "" && a.SourceType != "git" {
+		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"deploy": formWith(r,
+			invalid("git_ref", "only applies to applications built from git"), "git_ref")})
+	}
+	if r.c.FormValue("confirmed") != "yes" {
+		what := "the latest " + a.GitRef
+		if ref != "" {
+			what = ref
+		}
+		if a.SourceType == "image" {
+			what = a.Image
+		}
+		return r.confirm("Deploy "+a.Name+"?", fmt.Sprintf("berth builds and releases %s. The running version keeps serving until the new one is healthy.", what),
+			"Deploy", appURL(a.ID), "git_ref")
+	}
+	if d.opts.Deployer == nil {
+		return errNoDeployer
+	}
+	by := r.p.User.ID
+	dep, err := d.opts.Deployer.Deploy(r.c.UserContext(), a, store.NewDeployment{Trigger: "manual", GitRef: ref, CreatedBy: &by})
+	if err != nil {
+		return err
+	}
+	return r.seeOther(deploymentURL(dep.ID), "Deployment queued.")
+}
+
+func (d *Dashboard) cancelDeployment(r *request) error {
+	dep := r.deployment
+	if dep.Finished() {
+		return r.seeOther(deploymentURL(dep.ID), "This deployment has already finished.")
+	}
+	if r.c.FormValue("confirmed") != "yes" {
+		return r.confirm("Cancel this deployment?", "A queued deployment is dropped; a running one stops and the previous version keeps serving.",
+			"Cancel deployment", deploymentURL(dep.ID))
+	}
+	if d.opts.Deployer == nil {
+		return errNoDeployer
+	}
+	err := d.opts.Deployer.Cancel(r.c.UserContext(), dep)
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return r.seeOther(deploymentURL(dep.ID), "This deployment has already finished.")
+	}
+	if err != nil {
+		return err
+	}
+	return r.seeOther(deploymentURL(dep.ID), "Cancellation requested.")
+}
+
+func (d *Dashboard) rollback(r *request) error {
+	ctx := r.c.UserContext()
+	target := r.deployment
+	if target.Status != store.DeploymentSucceeded || target.Image == "" {
+		return &pageError{status: fiber.StatusConflict, title: "Cannot roll back",
+			msg: "Only a succeeded deployment with an image can be rolled back to."}
+	}
+	a, err := d.store.GetApplication(ctx, target.ApplicationID)
+	if err != nil {
+		return err
+	}
+	releases, err := d.store.Releases(ctx, a.ID, a.KeepReleases)
+	if err != nil {
+		return err
+	}
+	kept := false
+	for _, rel := range releases {
+		kept = kept || rel.Image == target.Image
+	}
+	if !kept {
+		return &pageError{status: fiber.StatusConflict, title: "Cannot roll back",
+			msg: fmt.Sprintf("That release is older than the %d kept for rollback; deploy it again instead.", a.KeepReleases)}
+	}
+	if r.c.FormValue("confirmed") != "yes" {
+		return r.confirm("Roll back "+a.Name+"?", "berth releases the image of deployment "+shortID(target.ID)+" again, without building.",
+			"Roll back", appURL(a.ID))
+	}
+	if d.opts.Deployer == nil {
+		return errNoDeployer
+	}
+	by := r.p.User.ID
+	dep, err := d.opts.Deployer.Rollback(ctx, a, target, &by)
+	if err != nil {
+		return err
+	}
+	return r.seeOther(deploymentURL(dep.ID), "Rollback queued.")
+}
+
+type deploymentData struct {
+	Deployment store.Deployment
+	App        store.Application
+	Project    store.Project
+	Steps      []stepRow
+	Lines      []store.LogLine
+	// After is the last log sequence number on the page.
+	After int
+	// Live is true when the server streams logs (else the page polls).
+	Live     bool
+	Duration string
+	CanEdit  bool
+}
+
+// stepRow is one step with its duration so far.
+type stepRow struct {
+	store.Step
+	Duration string
+}
+
+// maxPageLog bounds the log lines rendered into the page; the script
+// follows the rest.
+const maxPageLog = 5000
+
+func (d *Dashboard) deploymentPage(r *request) error {
+	ctx := r.c.UserContext()
+	dep := r.deployment
+	a, err := d.store.GetApplication(ctx, dep.ApplicationID)
+	if err != nil {
+		return err
+	}
+	p, err := d.store.GetProject(ctx, a.ProjectID)
+	if err != nil {
+		return err
+	}
+	data := deploymentData{Deployment: dep, App: a, Project: p, Live: d.opts.Logs != nil, CanEdit: r.can(dep.OrganizationID, store.RoleMember)}
+	now := time.Now()
+	for _, s := range dep.Steps {
+		row := stepRow{Step: s}
+		if s.FinishedAt != nil {
+			row.Duration = formatDuration(time.Duration(s.DurationMS) * time.Millisecond)
+		} else {
+			row.Duration = formatDuration(now.Sub(s.StartedAt)) + " so far"
+		}
+		data.Steps = append(data.Steps, row)
+	}
+	if dep.StartedAt != nil && dep.FinishedAt != nil {
+		data.Duration = formatDuration(dep.FinishedAt.Sub(*dep.StartedAt))
+	}
+	for len(data.Lines) < maxPageLog {
+		lines, err := d.store.ListLogs(ctx, dep.ID, data.After, 1000)
+		if err != nil {
+			return err
+		}
+		data.Lines = append(data.Lines, lines...)
+		if len(lines) > 0 {
+			data.After = lines[len(lines)-1].Seq
+		}
+		if len(lines) < 1000 {
+			break
+		}
+	}
+	return r.render(fiber.StatusOK, "deployment", &view{Title: "Deployment " + shortID(dep.ID) + " of " + a.Name, Nav: "projects", Data: data})
+}

@@ -1,0 +1,160 @@
+package dashboard
+
+import (
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// pluginRow is one installed plugin with whether its settings have a form.
+type pluginRow struct {
+	api.PluginInfo
+	HasSettings bool
+}
+
+func (d *Dashboard) listPlugins(r *request) ([]api.PluginInfo, error) {
+	if d.opts.Plugins == nil {
+		return nil, nil
+	}
+	return d.opts.Plugins.ListPlugins(r.c.UserContext())
+}
+
+func (d *Dashboard) pluginsPage(r *request) error {
+	items, err := d.listPlugins(r)
+	if err != nil {
+		return err
+	}
+	rows := make([]pluginRow, 0, len(items))
+	for _, p := range items {
+		s, err := parseSchema(p.Schema)
+		rows = append(rows, pluginRow{PluginInfo: p, HasSettings: err == nil && len(s.Properties) > 0})
+	}
+	return r.render(fiber.StatusOK, "plugins", &view{Title: "Plugins", Nav: "plugins", Data: rows})
+}
+
+type pluginData struct {
+	Plugin  api.PluginInfo
+	Form    settingsForm
+	CanEdit bool
+	// Checked is set after settings passed validation.
+	Checked bool
+}
+
+func (d *Dashboard) findPlugin(r *request) (api.PluginInfo, *schema, error) {
+	items, err := d.listPlugins(r)
+	if err != nil {
+		return api.PluginInfo{}, nil, err
+	}
+	id := r.c.Params("plugin")
+	for _, p := range items {
+		if p.ID == id {
+			s, err := parseSchema(p.Schema)
+			if err != nil {
+				return p, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "Unreadable settings schema",
+					msg: "The plugin " + p.ID + " describes its settings with a schema the dashboard cannot read: " + err.Error()}
+			}
+			return p, s, nil
+		}
+	}
+	return api.PluginInfo{}, nil, notFound("plugin")
+}
+
+func (d *Dashboard) pluginSettingsPage(r *request) error {
+	p, s, err := d.findPlugin(r)
+	if err != nil {
+		return err
+	}
+	data := pluginData{Plugin: p, Form: buildForm(s, nil, nil), CanEdit: r.isAdminAnywhere()}
+	return r.render(fiber.StatusOK, "plugin", &view{Title: p.ID + " settings", Nav: "plugins", Data: data})
+}
+
+// pluginSettingsSubmit validates settings against the plugin's schema and
+// shows each error next to its field.
+//
+// TODO(issue 7): persist valid settings and send them to the plugin's
+// Configure (whose *sdk.ConfigError goes through pluginFieldErrors) once
+// the API has a plugin settings endpoint; today nothing is saved.
+func (d *Dashboard) pluginSettingsSubmit(r *request) error {
+	if !r.isAdminAnywhere() {
+		return errForbidden
+	}
+	p, s, err := d.findPlugin(r)
+	if err != nil {
+		return err
+	}
+	_, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	data := pluginData{Plugin: p, Form: buildForm(s, raw, errs), CanEdit: true, Checked: len(errs) == 0}
+	status := fiber.StatusOK
+	if len(errs) > 0 {
+		status = fiber.StatusUnprocessableEntity
+	}
+	return r.render(status, "plugin", &view{Title: p.ID + " settings", Nav: "plugins", Data: data})
+}
+
+type keysData struct {
+	Keys []store.APIKey
+	// Created is the key just created, with its token shown once.
+	Created *api.CreatedAPIKey
+}
+
+func (d *Dashboard) keysPage(r *request) error {
+	return d.renderKeys(r, fiber.StatusOK, nil, nil)
+}
+
+func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKey, f *form) error {
+	keys, _, err := d.store.ListAPIKeys(r.c.UserContext(), r.p.User.ID, store.Page{Limit: maxListed})
+	if err != nil {
+		return err
+	}
+	v := &view{Title: "API keys", Nav: "keys", Data: keysData{Keys: keys, Created: created}}
+	if f != nil {
+		v.forms = map[string]*form{"key": f}
+	}
+	return r.render(status, "keys", v)
+}
+
+func (d *Dashboard) createKey(r *request) error {
+	name := strings.TrimSpace(r.c.FormValue("name"))
+	days, err := formInt("expires_in_days", r.c.FormValue("expires_in_days"), 0)
+	if err == nil {
+		err = validateText("name", name, 1, 100)
+	}
+	if err == nil && (days < 0 || days > 3650) {
+		err = invalid("expires_in_days", "must be from 1 to 3650 days (empty: never expires)")
+	}
+	if err != nil {
+		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, formWith(r, err, "name", "expires_in_days"))
+	}
+	var expires *time.Time
+	if days > 0 {
+		t := time.Now().Add(time.Duration(days) * 24 * time.Hour)
+		expires = &t
+	}
+	token := auth.NewToken(auth.APIKeyPrefix)
+	k, err := d.store.CreateAPIKey(r.c.UserContext(), r.p.User.ID, name, token, expires)
+	if err != nil {
+		return err
+	}
+	// Rendered (not redirected) so the token is shown exactly once; the
+	// page is no-store.
+	return d.renderKeys(r, fiber.StatusOK, &api.CreatedAPIKey{APIKey: k, Token: token}, nil)
+}
+
+func (d *Dashboard) revokeKey(r *request) error {
+	id, err := uuid.Parse(r.c.Params("key"))
+	if err != nil {
+		return notFound("API key")
+	}
+	if r.c.FormValue("confirmed") != "yes" {
+		return r.confirm("Revoke this API key?", "Programs using it will no longer be able to call the API.", "Revoke key", "/keys")
+	}
+	if err := d.store.DeleteAPIKey(r.c.UserContext(), r.p.User.ID, id); err != nil {
+		return err
+	}
+	return r.seeOther("/keys", "API key revoked.")
+}

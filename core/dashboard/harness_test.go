@@ -1,0 +1,358 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/pgembed/pgtest"
+	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// harness is the API with the dashboard registered on it, exactly as
+// core/app wires them, on a fresh database.
+type harness struct {
+	t          *testing.T
+	srv        *api.Server
+	dash       *Dashboard
+	store      *store.Store
+	setupToken string
+	deployer   *fakeDeployer
+	changes    atomic.Int32
+}
+
+// RoutesChanged implements api.RoutesChanged.
+func (h *harness) RoutesChanged() { h.changes.Add(1) }
+
+var testKey = bytes.Repeat([]byte{7}, secrets.KeySize)
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	box, err := secrets.New(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), dbURL, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tok, holder := auth.NewSetupToken()
+	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}}
+	csrfKey := box.Derive("csrf")
+	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
+		Plugins: fakePlugins{}})
+	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.dash.Register(h.srv.App())
+	h.checkReachable()
+	return h
+}
+
+// checkReachable fails with the fix when the API's catch-all answers before
+// the dashboard's routes.
+func (h *harness) checkReachable() {
+	h.t.Helper()
+	resp := newClient(h).do("GET", "/login", nil)
+	if resp.Status == http.StatusNotFound && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		h.t.Fatalf("the dashboard's routes are unreachable: core/api's catch-all 404 (the last app.Use in api.New) answers first.\n" +
+			"Limit it to the API's prefix: in core/api/server.go change `s.app.Use(func(c *fiber.Ctx) error {` to `s.app.Use(Prefix, func(c *fiber.Ctx) error {`")
+	}
+}
+
+// fakeDeployer records deployments in the store without running them.
+type fakeDeployer struct {
+	store   *store.Store
+	removed atomic.Int32
+}
+
+func (f *fakeDeployer) Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error) {
+	return f.store.CreateDeployment(ctx, a.ID, in)
+}
+
+func (f *fakeDeployer) Rollback(ctx context.Context, a store.Application, target store.Deployment, by *uuid.UUID) (store.Deployment, error) {
+	return f.store.CreateDeployment(ctx, a.ID, store.NewDeployment{Kind: store.KindRollback, Trigger: "rollback",
+		Image: target.Image, RollbackOf: &target.ID, CreatedBy: by})
+}
+
+func (f *fakeDeployer) Cancel(ctx context.Context, d store.Deployment) error {
+	_, err := f.store.RequestCancel(ctx, d.ID)
+	return err
+}
+
+func (f *fakeDeployer) RemoveApplications(context.Context, []store.Application) error {
+	f.removed.Add(1)
+	return nil
+}
+
+// fakePlugins lists two builders and a notifier with a settings schema.
+type fakePlugins struct{}
+
+const webhookSchema = `{
+  "type": "object", "title": "Webhook", "description": "Posts events to a URL.",
+  "required": ["url"],
+  "properties": {
+    "url": {"type": "string", "title": "URL", "description": "Where events are posted.", "pattern": "^https?://"},
+    "secret": {"type": "string", "title": "Signing secret", "writeOnly": true, "minLength": 8},
+    "timeout_seconds": {"type": "integer", "title": "Timeout", "minimum": 1, "maximum": 60, "default": 10},
+    "events": {"type": "string", "title": "Events", "enum": ["all", "failures"], "default": "all"},
+    "verbose": {"type": "boolean", "title": "Include logs", "default": true},
+    "headers": {"type": "object", "title": "Extra headers"}
+  }
+}`
+
+func (fakePlugins) ListPlugins(context.Context) ([]api.PluginInfo, error) {
+	return []api.PluginInfo{
+		{ID: "builder.dockerfile", Kind: "builder", Version: "1.0.0", Health: "not_started", Schema: json.RawMessage(`{"type":"object","properties":{}}`)},
+		{ID: "builder.static", Kind: "builder", Version: "1.0.0", Health: "running", Schema: json.RawMessage(`{"type":"object"}`)},
+		{ID: "notifier.webhook", Kind: "notifier", Version: "0.3.1", Health: "crashed", LastError: "exit status 2",
+			Capabilities: []string{"retries"}, Schema: json.RawMessage(webhookSchema)},
+	}, nil
+}
+
+// client is a browser stand-in: it keeps cookies and reads the CSRF token
+// from the last page.
+type client struct {
+	h       *harness
+	cookies map[string]string
+	csrf    string
+	// bearer, when set, authenticates API calls with a key instead.
+	bearer string
+}
+
+func newClient(h *harness) *client { return &client{h: h, cookies: map[string]string{}} }
+
+type response struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+// Location is the redirect target.
+func (r response) Location() string { return r.Header.Get("Location") }
+
+var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+
+// json sends a JSON body to the API with the client's cookies.
+func (c *client) json(method, path, body string, headers ...string) response {
+	c.h.t.Helper()
+	return c.send(method, path, strings.NewReader(body), append([]string{"Content-Type", "application/json"}, headers...)...)
+}
+
+// do sends a request; form (for POST) is url-encoded. The CSRF token of an
+// HTML answer is remembered for the next form.
+func (c *client) do(method, path string, form url.Values, headers ...string) response {
+	c.h.t.Helper()
+	if form == nil {
+		return c.send(method, path, nil, headers...)
+	}
+	return c.send(method, path, strings.NewReader(form.Encode()),
+		append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
+}
+
+func (c *client) send(method, path string, body io.Reader, headers ...string) response {
+	c.h.t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	for name, value := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.h.srv.App().Test(req, -1)
+	if err != nil {
+		c.h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck.Value
+		}
+	}
+	if m := csrfInput.FindStringSubmatch(string(data)); m != nil {
+		c.csrf = m[1]
+	}
+	return response{Status: resp.StatusCode, Body: string(data), Header: resp.Header}
+}
+
+// post submits a form with the current CSRF token.
+func (c *client) post(path string, form url.Values) response {
+	c.h.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get(csrfField) == "" {
+		form.Set(csrfField, c.csrf)
+	}
+	return c.do("POST", path, form)
+}
+
+// must fails unless the answer has status.
+func (c *client) must(status int, r response) response {
+	c.h.t.Helper()
+	if r.Status != status {
+		body := r.Body
+		if len(body) > 3000 {
+			body = body[:3000]
+		}
+		c.h.t.Fatalf("status %d, want %d (Location %q):\n%s", r.Status, status, r.Location(), body)
+	}
+	return r
+}
+
+const password = "correct horse battery"
+
+// setup creates the first administrator through the setup page and returns
+// the signed-in client.
+func (h *harness) setup() *client {
+	h.t.Helper()
+	c := newClient(h)
+	c.must(200, c.do("GET", "/setup", nil))
+	r := c.must(303, c.post("/setup", url.Values{"token": {h.setupToken}, "email": {"admin@example.com"}, "name": {"Admin"},
+		"password": {password}, "organization": {"Acme"}}))
+	if r.Location() != "/" {
+		h.t.Fatalf("setup redirected to %q", r.Location())
+	}
+	c.must(200, c.do("GET", "/", nil))
+	return c
+}
+
+// signIn signs a user in through the sign-in page.
+func (h *harness) signIn(email string) *client {
+	h.t.Helper()
+	c := newClient(h)
+	c.must(200, c.do("GET", "/login", nil))
+	c.must(303, c.post("/login", url.Values{"email": {email}, "password": {password}}))
+	c.must(200, c.do("GET", "/", nil))
+	return c
+}
+
+// fixture is a project tree with one of everything.
+type fixture struct {
+	org        uuid.UUID
+	project    store.Project
+	env        store.Environment
+	app        store.Application
+	domain     store.Domain
+	deployment store.Deployment
+	keyID      uuid.UUID
+}
+
+func (h *harness) fixture(admin *client) fixture {
+	h.t.Helper()
+	ctx := context.Background()
+	u, err := h.store.GetUserByEmail(ctx, "admin@example.com")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	orgs, _, err := h.store.ListOrganizations(ctx, u.ID, store.Page{})
+	if err != nil || len(orgs) != 1 {
+		h.t.Fatalf("organizations: %v %v", orgs, err)
+	}
+	f := fixture{org: orgs[0].ID}
+	if f.project, f.env, err = h.store.CreateProject(ctx, f.org, "Shop", "the shop"); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.app, err = h.store.CreateApplication(ctx, f.env.ID, store.ApplicationSpec{Name: "web", SourceType: "git",
+		GitRepository: "https://example.com/shop.git", GitRef: "main", BuildType: "dockerfile", Port: 8080, Replicas: 1}); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.domain, err = h.store.CreateDomain(ctx, f.app.ID, store.DomainSpec{Host: "shop.example.com", HTTPS: "none"}); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.deployment, err = h.store.CreateDeployment(ctx, f.app.ID, store.NewDeployment{}); err != nil {
+		h.t.Fatal(err)
+	}
+	k, err := h.store.CreateAPIKey(ctx, u.ID, "ci", auth.NewToken(auth.APIKeyPrefix), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	f.keyID = k.ID
+	return f
+}
+
+// addUser creates a user with role in org.
+func (h *harness) addUser(org uuid.UUID, email string, role store.Role) {
+	h.t.Helper()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.store.CreateUser(context.Background(), org, email, "User", hash, role); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// concrete fills a route's parameters with the fixture's ids.
+func (f fixture) concrete(rt route) string {
+	parts := strings.Split(rt.path, "/")
+	for i, p := range parts {
+		switch p {
+		case ":id":
+			switch rt.resource {
+			case resProject:
+				parts[i] = f.project.ID.String()
+			case resEnvironment:
+				parts[i] = f.env.ID.String()
+			case resApplication:
+				parts[i] = f.app.ID.String()
+			case resDomain:
+				parts[i] = f.domain.ID.String()
+			case resDeployment:
+				parts[i] = f.deployment.ID.String()
+			}
+		case ":plugin":
+			parts[i] = "notifier.webhook"
+		case ":key":
+			parts[i] = f.keyID.String()
+		case ":name":
+			parts[i] = "app.css"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// dashboardRoutes are the Fiber routes that are not the API's.
+func (h *harness) dashboardRoutes() []fiber.Route {
+	apiRoutes := map[string]bool{}
+	for _, r := range h.srv.Routes() {
+		apiRoutes[r.Method+" "+r.Path] = true
+		if r.Method == "GET" {
+			apiRoutes["HEAD "+r.Path] = true
+		}
+	}
+	var out []fiber.Route
+	for _, r := range h.srv.App().GetRoutes(true) {
+		if !apiRoutes[r.Method+" "+r.Path] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
