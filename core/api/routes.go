@@ -104,6 +104,8 @@ func (s *Server) table() []Route {
 		{Method: "DELETE", Path: p + "/deployments/:id", Summary: "Delete a finished deployment's record", Tag: "deployments", Status: 204, Handler: s.deleteDeployment},
 
 		{Method: "GET", Path: p + "/plugins", Summary: "Installed plugins with their health and settings schema", Tag: "plugins", Response: PluginList{}, Handler: s.listPlugins},
+		{Method: "GET", Path: p + "/plugins/:id/settings", Summary: "A plugin's saved settings (instance administrators)", Tag: "plugins", Response: PluginSettings{}, Handler: s.getPluginSettings},
+		{Method: "PUT", Path: p + "/plugins/:id/settings", Summary: "Validate settings with the plugin, apply and save them (instance administrators)", Tag: "plugins", Body: PluginSettings{}, Response: PluginSettings{}, Handler: s.putPluginSettings},
 	}
 }
 

@@ -56,6 +56,8 @@ type Options struct {
 	Deployer Deployer
 	// Logs streams deployment logs live; nil serves stored lines only.
 	Logs LogStreams
+	// PluginSettings configures plugins; nil answers 503 on settings changes.
+	PluginSettings PluginConfigurer
 }
 
 // Server is the HTTP API.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -32,9 +34,18 @@ func (l pluginLister) ListPlugins(ctx context.Context) ([]api.PluginInfo, error)
 	return out, nil
 }
 
+// ConfigurePlugin implements api.PluginConfigurer.
+func (l pluginLister) ConfigurePlugin(ctx context.Context, id string, settings json.RawMessage) error {
+	err := l.host.Configure(ctx, id, settings)
+	if errors.Is(err, plugins.ErrUnknownPlugin) {
+		return fmt.Errorf("%w: %w", api.ErrUnknownPlugin, err)
+	}
+	return err
+}
+
 // startPlugins creates the plugin host. Plugins start lazily on first use and
 // stop when idle, so this launches no process.
-func (s *Server) startPlugins() error {
+func (s *Server) startPlugins(ctx context.Context) error {
 	level := hclog.Info
 	if s.cfg.LogLevel == "debug" {
 		level = hclog.Debug
@@ -50,5 +61,12 @@ func (s *Server) startPlugins() error {
 		return fmt.Errorf("plugins: %w", err)
 	}
 	s.plugins = host
+	saved, err := s.store.AllPluginSettings(ctx)
+	if err != nil {
+		return err
+	}
+	for id, settings := range saved {
+		host.Preload(id, settings) // applied when the plugin first starts
+	}
 	return nil
 }

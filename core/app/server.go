@@ -110,10 +110,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.cancel = cancel
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
 		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
-	if err := s.startPlugins(); err != nil {
+	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
 	opts.Plugins = pluginLister{host: s.plugins}
+	opts.PluginSettings = pluginLister{host: s.plugins}
 	if !cfg.DisableProxy {
 		if err := s.startProxy(ctx); err != nil {
 			return nil, err
@@ -128,7 +129,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Routes: opts.Routes, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Logger: log.With("component", "dashboard")}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -53,6 +53,8 @@ type Options struct {
 	Plugins api.PluginLister
 	// Routes is told when domains or ports change; may be nil.
 	Routes api.RoutesChanged
+	// PluginSettings applies plugin settings; nil refuses to save them.
+	PluginSettings api.PluginConfigurer
 	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
 }
@@ -281,17 +283,6 @@ func (r *request) authorize(org uuid.UUID, min store.Role, what string) error {
 // hiding controls; the routes enforce it).
 func (r *request) can(org uuid.UUID, min store.Role) bool {
 	return r.p != nil && r.p.Roles[org].Rank() >= min.Rank()
-}
-
-// isAdminAnywhere reports whether the caller is an owner or admin of some
-// organization.
-func (r *request) isAdminAnywhere() bool {
-	for _, role := range r.p.Roles {
-		if role.Rank() >= store.RoleAdmin.Rank() {
-			return true
-		}
-	}
-	return false
 }
 
 // notFound renders the HTML 404 page for unknown paths outside the API.

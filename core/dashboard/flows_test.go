@@ -362,9 +362,17 @@ func TestPluginPages(t *testing.T) {
 			t.Errorf("invalid settings page lacks %q", want)
 		}
 	}
+	r = c.post("/plugins/notifier.webhook", url.Values{"s.url": {"https://hooks.example.org"}})
+	if r.Status != 422 || !strings.Contains(r.Body, "example.org does not accept webhooks") {
+		t.Fatalf("the plugin's own refusal is not shown: %d", r.Status)
+	}
 	r = c.must(200, c.post("/plugins/notifier.webhook", url.Values{"s.url": {"https://hooks.example.com"}, "s.events": {"failures"}}))
-	if !strings.Contains(r.Body, "These settings are valid") || !strings.Contains(r.Body, `<option value="failures" selected>`) {
+	if !strings.Contains(r.Body, "Settings saved") || !strings.Contains(r.Body, `<option value="failures" selected>`) {
 		t.Errorf("valid settings not acknowledged")
+	}
+	form = c.must(200, c.do("GET", "/plugins/notifier.webhook", nil)).Body
+	if !strings.Contains(form, `value="https://hooks.example.com"`) {
+		t.Errorf("saved settings are not shown in the form")
 	}
 	c.must(404, c.do("GET", "/plugins/builder.nope", nil))
 }

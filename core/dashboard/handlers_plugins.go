@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -69,25 +70,40 @@ func (d *Dashboard) pluginSettingsPage(r *request) error {
 	if err != nil {
 		return err
 	}
-	data := pluginData{Plugin: p, Form: buildForm(s, nil, nil), CanEdit: r.isAdminAnywhere()}
+	admin, err := d.isInstanceAdmin(r)
+	if err != nil {
+		return err
+	}
+	saved, err := d.store.PluginSettings(r.c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	data := pluginData{Plugin: p, Form: buildForm(s, settingsValues(saved), nil), CanEdit: admin}
 	return r.render(fiber.StatusOK, "plugin", &view{Title: p.ID + " settings", Nav: "plugins", Data: data})
 }
 
-// pluginSettingsSubmit validates settings against the plugin's schema and
-// shows each error next to its field.
-//
-// TODO(issue 7): persist valid settings and send them to the plugin's
-// Configure (whose *sdk.ConfigError goes through pluginFieldErrors) once
-// the API has a plugin settings endpoint; today nothing is saved.
+// pluginSettingsSubmit validates settings against the plugin's schema, then
+// has the plugin itself check and apply them (its field errors are shown
+// next to the fields), and saves them sealed so they survive restarts.
 func (d *Dashboard) pluginSettingsSubmit(r *request) error {
-	if !r.isAdminAnywhere() {
+	admin, err := d.isInstanceAdmin(r)
+	if err != nil {
+		return err
+	}
+	if !admin {
 		return errForbidden
 	}
 	p, s, err := d.findPlugin(r)
 	if err != nil {
 		return err
 	}
-	_, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	if len(errs) == 0 {
+		errs, err = d.applyPluginSettings(r, p.ID, doc)
+		if err != nil {
+			return err
+		}
+	}
 	data := pluginData{Plugin: p, Form: buildForm(s, raw, errs), CanEdit: true, Checked: len(errs) == 0}
 	status := fiber.StatusOK
 	if len(errs) > 0 {
@@ -157,4 +173,49 @@ func (d *Dashboard) revokeKey(r *request) error {
 		return err
 	}
 	return r.seeOther("/keys", "API key revoked.")
+}
+
+// applyPluginSettings sends settings to the plugin and saves them when it
+// accepts them; the plugin's refusals come back as field errors.
+func (d *Dashboard) applyPluginSettings(r *request, id string, doc map[string]any) (map[string]string, error) {
+	if d.opts.PluginSettings == nil {
+		return map[string]string{"": "plugins are not available on this server"}, nil
+	}
+	settings, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.opts.PluginSettings.ConfigurePlugin(r.c.UserContext(), id, settings); err != nil {
+		return pluginFieldErrors(err), nil
+	}
+	return nil, d.store.SetPluginSettings(r.c.UserContext(), id, settings, r.p.User.ID)
+}
+
+// settingsValues turns saved settings into form input values.
+func settingsValues(saved json.RawMessage) map[string]string {
+	if len(saved) == 0 {
+		return nil
+	}
+	var doc map[string]any
+	if json.Unmarshal(saved, &doc) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(doc))
+	for k, v := range doc {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case nil:
+		default:
+			b, _ := json.Marshal(v)
+			out[k] = string(b)
+		}
+	}
+	return out
+}
+
+// isInstanceAdmin reports whether the caller may configure instance-wide
+// plugins: an owner or admin of the organization created at setup.
+func (d *Dashboard) isInstanceAdmin(r *request) (bool, error) {
+	return d.store.IsInstanceAdmin(r.c.UserContext(), r.p.User.ID)
 }

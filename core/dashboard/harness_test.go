@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/berth-dev/berth/sdk"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,7 +65,8 @@ func newHarness(t *testing.T) *harness {
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
 		Plugins: fakePlugins{}})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PluginSettings: fakePlugins{},
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h
@@ -108,6 +110,15 @@ func (f *fakeDeployer) RemoveApplications(context.Context, []store.Application) 
 
 // fakePlugins lists two builders and a notifier with a settings schema.
 type fakePlugins struct{}
+
+// ConfigurePlugin refuses a URL on example.org the way a plugin's own
+// Configure would, and accepts anything else.
+func (fakePlugins) ConfigurePlugin(_ context.Context, _ string, settings json.RawMessage) error {
+	if strings.Contains(string(settings), "example.org") {
+		return sdk.NewConfigError("url", "example.org does not accept webhooks")
+	}
+	return nil
+}
 
 const webhookSchema = `{
   "type": "object", "title": "Webhook", "description": "Posts events to a URL.",

@@ -218,6 +218,19 @@ func TestDeployFromImage(t *testing.T) {
 		}
 	}
 
+	// Plugin settings are validated by the plugin itself, saved sealed and kept.
+	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "bogus"}}, 422, nil)
+	s.call("PUT", "/plugins/no.such/settings", map[string]any{"settings": map[string]any{}}, 404, nil)
+	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "none"}}, 200, nil)
+	var saved struct {
+		Settings map[string]any `json:"settings"`
+	}
+	s.call("GET", "/plugins/builder.dockerfile/settings", nil, 200, &saved)
+	if saved.Settings["network_mode"] != "none" {
+		t.Fatalf("saved settings = %v", saved.Settings)
+	}
+	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{}}, 200, nil)
+
 	// The CLI deploys and follows the log to the end, with step progress.
 	cli := exec.Command(berthBin, "deploy", a.ID, "--follow")
 	cli.Env = append(os.Environ(), "BERTH_SERVER=http://"+s.addr, "BERTH_TOKEN="+s.key, "BERTH_CONFIG="+filepath.Join(t.TempDir(), "c.json"))
