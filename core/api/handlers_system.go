@@ -28,6 +28,9 @@ type PluginInfo struct {
 	Health       string          `json:"health"`
 	LastError    string          `json:"last_error,omitempty"`
 	Schema       json.RawMessage `json:"settings_schema"`
+	// AppSchema is the JSON Schema of per-application settings (a builder's
+	// build settings), when the plugin has any.
+	AppSchema json.RawMessage `json:"app_settings_schema,omitempty"`
 }
 
 // PluginList is the /plugins answer.

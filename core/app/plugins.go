@@ -29,7 +29,7 @@ func (l pluginLister) ListPlugins(ctx context.Context) ([]api.PluginInfo, error)
 			caps = append(caps, string(c))
 		}
 		out = append(out, api.PluginInfo{ID: in.ID, Kind: string(in.Kind), Version: in.Version, Capabilities: caps,
-			Health: string(in.Health.State), LastError: in.Health.LastError, Schema: in.ConfigSchema})
+			Health: string(in.Health.State), LastError: in.Health.LastError, Schema: in.ConfigSchema, AppSchema: in.AppSchema})
 	}
 	return out, nil
 }

@@ -400,3 +400,34 @@ func TestPagesRenderQuickly(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildSettingsForm renders the builder's per-app schema and stores the
+// submitted values as the application's build settings.
+func TestBuildSettingsForm(t *testing.T) {
+	h := newHarness(t)
+	c := h.setup()
+	projURL := c.must(303, c.post("/projects", url.Values{"name": {"Site"}})).Location()
+	p, err := h.store.GetProject(context.Background(), uuid.MustParse(strings.TrimPrefix(projURL, "/projects/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, _, _ := h.store.ListEnvironments(context.Background(), p.ID, store.Page{})
+	appPath := c.must(303, c.post(projURL+"/applications", url.Values{"environment_id": {envs[0].ID.String()}, "name": {"web"},
+		"source_type": {"git"}, "git_repository": {"https://example.com/site.git"}, "build_type": {"static"}, "port": {"8080"}})).Location()
+	appID := strings.TrimPrefix(appPath, "/apps/")
+	form := c.must(200, c.do("GET", "/apps/"+appID+"/build-settings", nil)).Body
+	if !strings.Contains(form, "Build settings of web") || !strings.Contains(form, `action="/apps/`+appID+`/build-settings"`) {
+		t.Fatalf("build settings page:\n%s", form)
+	}
+	r := c.must(200, c.post("/apps/"+appID+"/build-settings", url.Values{"s.url": {"https://example.com/hook"}}))
+	if !strings.Contains(r.Body, "Build settings saved") {
+		t.Fatal("build settings not acknowledged")
+	}
+	a, err := h.store.GetApplication(context.Background(), uuid.MustParse(appID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(a.BuildSettings), "https://example.com/hook") {
+		t.Fatalf("stored build settings = %s", a.BuildSettings)
+	}
+}

@@ -44,6 +44,9 @@ type pluginData struct {
 	CanEdit bool
 	// Checked is set after settings passed validation.
 	Checked bool
+	// App is set when the form edits an application's build settings
+	// (the builder's per-app schema) rather than the plugin's own settings.
+	App *store.Application
 }
 
 func (d *Dashboard) findPlugin(r *request) (api.PluginInfo, *schema, error) {

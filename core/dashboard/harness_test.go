@@ -136,7 +136,8 @@ const webhookSchema = `{
 func (fakePlugins) ListPlugins(context.Context) ([]api.PluginInfo, error) {
 	return []api.PluginInfo{
 		{ID: "builder.dockerfile", Kind: "builder", Version: "1.0.0", Health: "not_started", Schema: json.RawMessage(`{"type":"object","properties":{}}`)},
-		{ID: "builder.static", Kind: "builder", Version: "1.0.0", Health: "running", Schema: json.RawMessage(`{"type":"object"}`)},
+		{ID: "builder.static", Kind: "builder", Version: "1.0.0", Health: "running", Schema: json.RawMessage(`{"type":"object"}`),
+			AppSchema: json.RawMessage(webhookSchema)},
 		{ID: "notifier.webhook", Kind: "notifier", Version: "0.3.1", Health: "crashed", LastError: "exit status 2",
 			Capabilities: []string{"retries"}, Schema: json.RawMessage(webhookSchema)},
 	}, nil

@@ -77,6 +77,8 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/variables/delete", resource: resApplication, min: m, handler: d.deleteVariable},
 		{method: post, path: "/apps/:id/domains", resource: resApplication, min: m, handler: d.addDomain},
 		{method: post, path: "/apps/:id/deploy", resource: resApplication, min: m, handler: d.deploy},
+		{method: get, path: "/apps/:id/build-settings", resource: resApplication, min: v, handler: d.buildSettingsPage},
+		{method: post, path: "/apps/:id/build-settings", resource: resApplication, min: m, handler: d.buildSettingsSubmit},
 		{method: post, path: "/domains/:id/delete", resource: resDomain, min: m, handler: d.deleteDomain},
 
 		{method: get, path: "/deployments/:id", resource: resDeployment, min: v, handler: d.deploymentPage},

@@ -1,0 +1,74 @@
+package dashboard
+
+import (
+	"encoding/json"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/gofiber/fiber/v2"
+)
+
+// builderOf finds the application's builder plugin and its per-app schema.
+func (d *Dashboard) builderOf(r *request) (api.PluginInfo, *schema, error) {
+	items, err := d.listPlugins(r)
+	if err != nil {
+		return api.PluginInfo{}, nil, err
+	}
+	id := "builder." + r.app.BuildType
+	for _, p := range items {
+		if p.ID != id {
+			continue
+		}
+		raw := p.AppSchema
+		if len(raw) == 0 {
+			raw = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		s, err := parseSchema(raw)
+		if err != nil {
+			return p, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "Unreadable build settings schema",
+				msg: "The builder " + p.ID + " describes its build settings with a schema the dashboard cannot read: " + err.Error()}
+		}
+		return p, s, nil
+	}
+	return api.PluginInfo{}, nil, &pageError{status: fiber.StatusNotFound, title: "No such builder",
+		msg: "The builder " + id + " is not installed; choose another build type."}
+}
+
+// buildSettingsPage renders the builder's per-app settings as a form.
+func (d *Dashboard) buildSettingsPage(r *request) error {
+	p, s, err := d.builderOf(r)
+	if err != nil {
+		return err
+	}
+	app := r.app
+	data := pluginData{Plugin: p, App: &app, Form: buildForm(s, settingsValues(app.BuildSettings), nil),
+		CanEdit: r.can(app.OrganizationID, store.RoleMember)}
+	return r.render(fiber.StatusOK, "plugin", &view{Title: "Build settings of " + app.Name, Nav: "projects", Data: data})
+}
+
+// buildSettingsSubmit validates the form against the builder's schema and
+// stores it as the application's build settings.
+func (d *Dashboard) buildSettingsSubmit(r *request) error {
+	p, s, err := d.builderOf(r)
+	if err != nil {
+		return err
+	}
+	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	app := r.app
+	status := fiber.StatusOK
+	if len(errs) == 0 {
+		settings, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		spec := app.Spec()
+		spec.BuildSettings = settings
+		if app, err = d.store.UpdateApplication(r.c.UserContext(), app.ID, spec); err != nil {
+			return err
+		}
+	} else {
+		status = fiber.StatusUnprocessableEntity
+	}
+	data := pluginData{Plugin: p, App: &app, Form: buildForm(s, raw, errs), CanEdit: true, Checked: len(errs) == 0}
+	return r.render(status, "plugin", &view{Title: "Build settings of " + app.Name, Nav: "projects", Data: data})
+}
