@@ -1,226 +1,279 @@
-// Command bench measures berth against its targets and prints each figure
-// next to its goal: time to first answer, resident memory idle and at the
-// start-up peak, and authenticated list latency.
+// Command bench measures berth against its goals and prints each figure
+// next to its goal: start-up time, zero downtime during redeploys under
+// load, deploy latency, route propagation, the memory of berth, its
+// PostgreSQL and Traefik, behaviour at 1,000 applications, and the plugin
+// host's cold start and warm call (docs/performance.md).
 //
-//	go run ./bench -berth bin/berth
+//	go run ./bench -berth bin/berth           # make bench
+//	go run ./bench -berth bin/berth -quick    # a few samples of each
+//	go test ./bench/                          # the smoke run make test includes
+//
+// It runs a whole `berth server` with its own name, data directory, ports
+// and Traefik (like test/e2e), deploys the test backend (test/backend) from
+// prebuilt local images through the API, and removes everything at the end.
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 )
 
+// config sizes a run.
+type config struct {
+	// berth is the berth binary to run.
+	berth string
+	// repo is the repository root (test/backend is built from it).
+	repo string
+	// rate and clients shape the load during the redeploys.
+	rate, clients int
+	// redeploys is how many releases are deployed under load.
+	redeploys int
+	// latencySamples is how many deploys are timed for deploy latency.
+	latencySamples int
+	// routeSamples is how many domains are timed for route propagation.
+	routeSamples int
+	// deployments is the count after which memory is measured again.
+	deployments int
+	// apps is the number of applications (two domains each) of the scale run.
+	apps int
+	// listRequests is the number of timed requests per list endpoint.
+	listRequests int
+	// applySamples is how many route changes are timed at scale.
+	applySamples int
+	// generationApps sizes the in-process configuration generation.
+	generationApps int
+	// plugins runs the plugin host's benchmarks too.
+	plugins bool
+	// out receives the report.
+	out io.Writer
+}
+
+// fullConfig is `make bench`.
+func fullConfig() config {
+	return config{berth: "bin/berth", repo: ".", rate: 250, clients: 8, redeploys: 10, latencySamples: 10,
+		routeSamples: 25, deployments: 100, apps: 1000, listRequests: 300, applySamples: 5, generationApps: 1000,
+		plugins: true, out: os.Stdout}
+}
+
+// quickConfig is a smoke run: every scenario, a few samples each.
+func quickConfig() config {
+	return config{berth: "bin/berth", repo: ".", rate: 100, clients: 4, redeploys: 3, latencySamples: 2,
+		routeSamples: 3, deployments: 0, apps: 20, listRequests: 20, applySamples: 1, generationApps: 1000,
+		out: os.Stdout}
+}
+
 func main() {
-	bin := flag.String("berth", "bin/berth", "berth binary")
-	requests := flag.Int("requests", 2000, "list requests to time")
-	projects := flag.Int("projects", 50, "projects to create before timing lists")
+	cfg := fullConfig()
+	bindFlags(flag.CommandLine, &cfg)
+	quick := flag.Bool("quick", false, "a smoke run: a few samples of each figure (flags given still apply)")
 	flag.Parse()
-	if err := run(*bin, *requests, *projects); err != nil {
+	if *quick {
+		q := quickConfig()
+		fs := flag.NewFlagSet("quick", flag.ContinueOnError)
+		bindFlags(fs, &q)
+		flag.Visit(func(f *flag.Flag) {
+			if fs.Lookup(f.Name) != nil {
+				_ = fs.Set(f.Name, f.Value.String())
+			}
+		})
+		cfg = q
+	}
+	r, err := run(context.Background(), cfg)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-}
-
-type instance struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	env  []string
-	bin  string
-}
-
-func freePort() int {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (in *instance) start() (time.Duration, error) {
-	in.cmd = exec.Command(in.bin, "server")
-	in.cmd.Env = in.env
-	log, _ := os.Create(filepath.Join(in.dir, "berth.log"))
-	in.cmd.Stdout, in.cmd.Stderr = log, log
-	begin := time.Now()
-	if err := in.cmd.Start(); err != nil {
-		return 0, err
+	if missed := r.missed(); len(missed) > 0 {
+		fmt.Printf("\n%d goal(s) missed:\n  %s\n", len(missed), strings.Join(missed, "\n  "))
 	}
-	for time.Since(begin) < time.Minute {
-		if resp, err := http.Get("http://" + in.addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return time.Since(begin), nil
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return 0, fmt.Errorf("berth did not answer; see %s/berth.log", in.dir)
 }
 
-func (in *instance) stop() {
-	in.cmd.Process.Signal(syscall.SIGTERM)
-	in.cmd.Wait()
+// bindFlags registers the flags that size a run, defaulting to c's values.
+func bindFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.berth, "berth", c.berth, "berth binary")
+	fs.StringVar(&c.repo, "repo", c.repo, "repository root")
+	fs.IntVar(&c.rate, "rate", c.rate, "requests per second during the redeploys")
+	fs.IntVar(&c.clients, "clients", c.clients, "concurrent keep-alive clients")
+	fs.IntVar(&c.redeploys, "redeploys", c.redeploys, "releases deployed under load")
+	fs.IntVar(&c.latencySamples, "latency-samples", c.latencySamples, "deploys timed for deploy latency")
+	fs.IntVar(&c.routeSamples, "route-samples", c.routeSamples, "domains timed for route propagation")
+	fs.IntVar(&c.deployments, "deployments", c.deployments, "deployments before the second memory reading")
+	fs.IntVar(&c.apps, "apps", c.apps, "applications of the scale run (two domains each; 0 skips it)")
+	fs.IntVar(&c.listRequests, "list-requests", c.listRequests, "timed requests per list endpoint")
+	fs.IntVar(&c.applySamples, "apply-samples", c.applySamples, "route changes timed at scale")
+	fs.IntVar(&c.generationApps, "generation-apps", c.generationApps, "applications of the in-process generation timing")
+	fs.BoolVar(&c.plugins, "plugins", c.plugins, "run the plugin benchmarks (go test -bench ./plugins/)")
 }
 
-// rss returns VmRSS and VmHWM of pid in MiB.
-func rss(pid int) (cur, peak float64) {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = kb / 1024
-		case "VmHWM:":
-			peak = kb / 1024
-		}
-	}
-	return
+// bench is one run's state.
+type bench struct {
+	cfg config
+	r   *report
+	in  *instance
+	// images maps "plain" and "checked" to the backend images.
+	images map[string]string
+	mu     sync.Mutex
+	// deploys counts the deployments the server ran.
+	deploys int
 }
 
-func row(name string, value, goal string, ok bool) {
-	mark := "ok"
-	if !ok {
-		mark = "MISSED"
-	}
-	fmt.Printf("%-44s %14s   goal %-12s %s\n", name, value, goal, mark)
-}
-
-func run(bin string, requests, projects int) error {
+// run measures everything cfg asks for and returns the report.
+func run(ctx context.Context, cfg config) (*report, error) {
+	b := &bench{cfg: cfg, r: &report{out: cfg.out}}
 	dir, err := os.MkdirTemp("", "berth-bench-")
 	if err != nil {
-		return err
+		return b.r, err
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o711)
-	name := fmt.Sprintf("bench%d", time.Now().Unix()%100000)
-	in := &instance{bin: bin, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort())}
-	in.env = append(os.Environ(), "BERTH_NAME="+name, "BERTH_DATA_DIR="+filepath.Join(dir, "data"), "BERTH_ADDR="+in.addr,
-		"DATABASE_URL=", fmt.Sprintf("BERTH_HTTP_PORT=%d", freePort()), fmt.Sprintf("BERTH_HTTPS_PORT=%d", freePort()),
-		fmt.Sprintf("BERTH_TRAEFIK_API_PORT=%d", freePort()))
-	defer exec.Command("docker", "rm", "-f", name+"-traefik").Run()
-	defer exec.Command("docker", "network", "rm", name+"-proxy").Run()
+	_ = os.Chmod(dir, 0o711) // the embedded PostgreSQL runs as another user
+	name := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e6)
+	if b.images, err = buildImages(cfg.repo, dir, name); err != nil {
+		return b.r, err
+	}
+	defer removeImages(b.images)
 
-	// Cold start (initdb, Traefik created), then a warm restart.
-	cold, err := in.start()
-	if err != nil {
-		return err
-	}
-	in.stop()
-	warm, err := in.start()
-	if err != nil {
-		return err
-	}
-	defer in.stop()
-	row("first answer after start (cold: initdb)", cold.Round(time.Millisecond).String(), "-", true)
-	row("first answer after start (warm)", warm.Round(time.Millisecond).String(), "<= 1s", warm <= time.Second)
-
-	key, err := setup(in.addr, filepath.Join(dir, "data", "setup-token"))
-	if err != nil {
-		return err
-	}
-	for i := 0; i < projects; i++ {
-		if err := call(in.addr, key, "POST", "/api/v1/projects", map[string]any{"name": fmt.Sprintf("project-%03d", i)}); err != nil {
-			return err
+	env := []string{"BERTH_DEPLOY_CONCURRENCY=4"}
+	if index, err := filepath.Abs(filepath.Join(cfg.repo, "plugin-index.json")); err == nil {
+		if _, err := os.Stat(index); err == nil {
+			env = append(env, "BERTH_PLUGIN_INDEX="+index)
 		}
+	}
+	b.in, err = newInstance(cfg.berth, dir, name, env...)
+	if err != nil {
+		return b.r, err
+	}
+	defer b.in.cleanup()
+	err = b.measure(ctx)
+	if err != nil {
+		err = fmt.Errorf("%w\nberth log (tail):\n%s", err, b.in.logTail(4000))
+	}
+	return b.r, err
+}
+
+// measure runs the scenarios in order on one server.
+func (b *bench) measure(ctx context.Context) error {
+	b.r.section("start-up and idle memory")
+	cold, err := b.in.start()
+	if err != nil {
+		return err
+	}
+	b.in.stop()
+	warm, err := b.in.start()
+	if err != nil {
+		return err
+	}
+	b.r.row("first answer after start (cold: initdb, Traefik created)", ms(cold), "-", true)
+	b.r.row("first answer after start (warm)", ms(warm), "<= 1 s", warm <= time.Second)
+	if err := b.in.setup(); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := b.footprint("idle after start", 40<<20); err != nil {
+		return err
+	}
+
+	_, env, err := b.in.api.project(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	w := &webApp{host: "web.bench.test", image: b.images["plain"], replicas: 1}
+	if w.id, err = b.in.api.app(ctx, env, "web", w.image); err != nil {
+		return err
+	}
+	if _, err := b.in.api.domain(ctx, w.id, map[string]any{"host": w.host}); err != nil {
+		return err
+	}
+	if err := b.in.api.setVar(ctx, w.id, "MESSAGE", "zd0"); err != nil {
+		return err
+	}
+	if err := b.deployAndWait(ctx, w.id); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	_, err = newProbe(b.in.httpPort).until(pctx, w.host, "zd0 ", 20*time.Millisecond)
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	if err := b.zeroDowntime(ctx, w); err != nil {
+		return err
+	}
+	if err := b.deployLatency(ctx, w); err != nil {
+		return err
+	}
+	message := fmt.Sprintf("lat%d", b.cfg.latencySamples)
+	if err := b.routePropagation(ctx, w, message); err != nil {
+		return err
+	}
+
+	b.r.section(fmt.Sprintf("footprint after %d deployments", max(b.cfg.deployments, b.deploys)))
+	if err := b.fillDeployments(ctx, b.cfg.deployments); err != nil {
+		return err
 	}
 	time.Sleep(5 * time.Second)
-	idle, peak := rss(in.cmd.Process.Pid)
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-	lat := make([]time.Duration, 0, requests)
-	for i := 0; i < requests+100; i++ {
-		req, _ := http.NewRequest("GET", "http://"+in.addr+"/api/v1/projects?limit=50", nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("list: %d %s", resp.StatusCode, buf.String())
-		}
-		if i >= 100 { // warm-up excluded
-			lat = append(lat, time.Since(t0))
-		}
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
-	row(fmt.Sprintf("GET /api/v1/projects (%d projects) p50", projects), p50.Round(time.Microsecond).String(), "<= 1ms", p50 <= time.Millisecond)
-	row(fmt.Sprintf("GET /api/v1/projects (%d projects) p99", projects), p99.Round(time.Microsecond).String(), "<= 5ms", p99 <= 5*time.Millisecond)
-	time.Sleep(2 * time.Second)
-	after, peak2 := rss(in.cmd.Process.Pid)
-	if peak2 > peak {
-		peak = peak2
-	}
-	row("berth server RSS idle after start", fmt.Sprintf("%.1f MiB", idle), "<= 40 MiB", idle <= 40)
-	row("berth server RSS after the list load", fmt.Sprintf("%.1f MiB", after), "<= 40 MiB", after <= 40)
-	row("berth server RSS peak (VmHWM)", fmt.Sprintf("%.1f MiB", peak), "<= 60 MiB", peak <= 60)
-	return nil
-}
-
-func setup(addr, tokenFile string) (string, error) {
-	tok, err := os.ReadFile(tokenFile)
-	if err != nil {
-		return "", err
-	}
-	body, _ := json.Marshal(map[string]string{"token": strings.TrimSpace(string(tok)), "email": "bench@example.com", "name": "Bench", "password": "correct horse battery"})
-	resp, err := http.Post("http://"+addr+"/api/v1/setup", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	var sess struct {
-		CSRF string `json:"csrf_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
-	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/api-keys", strings.NewReader(`{"name":"bench"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", sess.CSRF)
-	for _, c := range resp.Cookies() {
-		req.AddCookie(c)
-	}
-	kr, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer kr.Body.Close()
-	var key struct {
-		Token string `json:"token"`
-	}
-	json.NewDecoder(kr.Body).Decode(&key)
-	return key.Token, nil
-}
-
-func call(addr, key, method, path string, body any) error {
-	data, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, "http://"+addr+path, bytes.NewReader(data))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := b.footprint(fmt.Sprintf("after %d deployments", b.deploys), 40<<20); err != nil {
 		return err
 	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
+
+	if b.cfg.apps > 0 {
+		if err := b.scale(ctx, w, message); err != nil {
+			return err
+		}
+	}
+	if err := b.generation(b.cfg.generationApps); err != nil {
+		return err
+	}
+	if b.cfg.plugins {
+		return b.plugins()
 	}
 	return nil
+}
+
+// buildImages builds the test backend into two local images FROM scratch:
+// "plain" without a health check and "checked" with one (interval 1s).
+func buildImages(repo, dir, name string) (map[string]string, error) {
+	ctxDir := filepath.Join(dir, "image")
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+		return nil, err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "app"), "./test/backend")
+	build.Dir = repo
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build test backend: %w\n%s", err, out)
+	}
+	dockerfiles := map[string]string{
+		"plain": "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+		"checked": "FROM scratch\nCOPY app /app\n" +
+			"HEALTHCHECK --interval=1s --timeout=2s --start-period=30s --retries=2 CMD [\"/app\", \"healthcheck\"]\n" +
+			"ENTRYPOINT [\"/app\"]\n",
+	}
+	images := map[string]string{}
+	for kind, df := range dockerfiles {
+		tag := fmt.Sprintf("berth-bench/backend-%s:%s", kind, name)
+		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			return nil, err
+		}
+		if out, err := exec.Command("docker", "build", "-q", "-t", tag, ctxDir).CombinedOutput(); err != nil {
+			removeImages(images)
+			return nil, fmt.Errorf("docker build %s: %w\n%s", tag, err, out)
+		}
+		images[kind] = tag
+	}
+	return images, nil
+}
+
+func removeImages(images map[string]string) {
+	for _, tag := range images {
+		_ = exec.Command("docker", "rmi", "-f", tag).Run()
+	}
 }

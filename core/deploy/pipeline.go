@@ -2,7 +2,8 @@
 // queued deployment to a new version answering behind Traefik:
 //
 //	source (git provider plugin) -> build (builder plugin) -> release (Swarm,
-//	start-first, health-gated, rolled back on failure) -> route (proxy) -> done
+//	start-first, health-gated, rolled back on failure; Traefik follows the
+//	handoff task by task) -> route (proxy) -> done
 //
 // Deployments are durable jobs (core/queue); one application deploys one at a
 // time, in order; every step has a timeout; cancelling stops the build or
@@ -39,7 +40,7 @@ type Plugins interface {
 // Rollout runs Swarm services.
 type Rollout interface {
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) error
-	Deploy(ctx context.Context, spec swarm.ServiceSpec, progress func(string)) (swarm.Result, error)
+	DeployObserved(ctx context.Context, spec swarm.ServiceSpec, obs swarm.Observer) (swarm.Result, error)
 	Remove(ctx context.Context, name string) error
 }
 
@@ -52,6 +53,10 @@ type Images interface {
 // Routes republishes the proxy configuration.
 type Routes interface {
 	Sync(ctx context.Context) error
+	// SetServing sends the traffic of a service's routes to the given task
+	// addresses (nil: back to Swarm's DNS), for the handoff during a
+	// rollout.
+	SetServing(service string, addrs []string)
 }
 
 // Enqueuer queues and cancels jobs.
@@ -335,7 +340,15 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		return res
 	}
 	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, a, d, image, env)
-	result, err := p.rollout.Deploy(rctx, spec, w.Info)
+	// Traefik follows the rollout task by task: a new task takes traffic
+	// once Swarm runs it (healthy, when it has a health check), an old one
+	// stops getting any as soon as Swarm decides to stop it, before Docker
+	// signals it; afterwards the routes go back to Swarm's DNS.
+	obs := swarm.Observer{Progress: w.Info, Network: p.cfg.ProxyNetwork}
+	if p.routes != nil {
+		obs.Serving = func(addrs []string) { p.routes.SetServing(spec.Name, addrs) }
+	}
+	result, err := p.rollout.DeployObserved(rctx, spec, obs)
 	if err != nil {
 		res.Error = "release: " + err.Error()
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {

@@ -66,3 +66,24 @@ func BenchmarkDecode1000Apps(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncode1000Apps measures Encode alone for 1,000 apps.
+func BenchmarkEncode1000Apps(b *testing.B) {
+	cfg := Generate(snapshot1000Apps()).Config
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Encode(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeYAMLv31000Apps measures the reference encoding (yaml.v3)
+// Encode replaced, for comparison.
+func BenchmarkEncodeYAMLv31000Apps(b *testing.B) {
+	cfg := Generate(snapshot1000Apps()).Config
+	b.ReportAllocs()
+	for b.Loop() {
+		encodeYAMLv3(b, cfg)
+	}
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,9 +160,20 @@ func (g *generator) route(r Route, host, prefix string) {
 
 func (g *generator) loadBalancer(r Route) *LoadBalancer {
 	passHost := true
-	lb := &LoadBalancer{
-		Servers:        []Server{{URL: "http://tasks." + r.Service + ":" + strconv.Itoa(r.Port)}},
-		PassHostHeader: &passHost,
+	port := strconv.Itoa(r.Port)
+	lb := &LoadBalancer{PassHostHeader: &passHost}
+	if len(r.Addresses) == 0 {
+		lb.Servers = []Server{{URL: "http://tasks." + r.Service + ":" + port}}
+	} else {
+		addrs := make([]netip.Addr, 0, len(r.Addresses))
+		for _, a := range r.Addresses {
+			addrs = append(addrs, netip.MustParseAddr(a)) // validated
+		}
+		slices.SortFunc(addrs, netip.Addr.Compare)
+		addrs = slices.Compact(addrs)
+		for _, a := range addrs {
+			lb.Servers = append(lb.Servers, Server{URL: "http://" + netip.AddrPortFrom(a, uint16(r.Port)).String()})
+		}
 	}
 	if hc := r.HealthCheck; hc != nil {
 		lb.HealthCheck = &HealthCheck{

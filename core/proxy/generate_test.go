@@ -72,6 +72,9 @@ var goldenCases = []struct {
 	{"health_check", Snapshot{Routes: []Route{with(web("api", "api.example.com"), func(r *Route) {
 		r.HealthCheck = &HealthCheckSpec{Path: "/healthz", Interval: 10 * time.Second, Timeout: 2 * time.Second}
 	})}}},
+	{"task_addresses", Snapshot{Routes: []Route{with(web("api", "api.example.com"), func(r *Route) {
+		r.Addresses = []string{"10.0.1.9", "10.0.1.10", "fd00::7", "10.0.1.9"}
+	})}}},
 	{"custom_settings", Snapshot{
 		CertResolver: "le-staging", EntryPointWeb: "http", EntryPointWebSecure: "https",
 		Routes: []Route{with(web("shop", "shop.example.com"), func(r *Route) {

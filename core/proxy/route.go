@@ -58,7 +58,7 @@ type Route struct {
 	ID string
 	// Service is the Swarm service name. It must be attached to the proxy
 	// network with endpoint mode dnsrr: the backend is
-	// http://tasks.<Service>:<Port>.
+	// http://tasks.<Service>:<Port>, unless Addresses are given.
 	Service string
 	// Port is the container port the service listens on.
 	Port int
@@ -92,6 +92,13 @@ type Route struct {
 	// HealthCheck, when set, makes Traefik actively check the backend and
 	// stop sending requests to tasks that fail.
 	HealthCheck *HealthCheckSpec
+	// Addresses, when not empty, are the IP addresses (on the proxy
+	// network) of the tasks that take the route's traffic: Traefik gets
+	// one server http://<address>:<Port> each instead of the DNS name
+	// tasks.<Service>. Berth sets them while a rollout hands traffic over
+	// from old tasks to new ones (see core/routing); at rest Swarm's DNS
+	// lists the tasks, which needs no berth to follow restarts.
+	Addresses []string
 }
 
 // Redirect is a regular-expression redirect on the full request URL.

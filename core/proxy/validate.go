@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"path"
 	"regexp"
 	"strconv"
@@ -36,6 +37,7 @@ const (
 	maxHostLen    = 253
 	maxLabelLen   = 63
 	maxBasicUsers = 100
+	maxAddresses  = 1000
 )
 
 var (
@@ -99,6 +101,7 @@ func (v *validator) route(r Route) {
 		v.redirect(fmt.Sprintf("redirects[%d]", i), rd)
 	}
 	v.basicAuth(r.BasicAuth)
+	v.addresses(r.Addresses)
 	if hc := r.HealthCheck; hc != nil {
 		v.path("healthCheck.path", hc.Path, true)
 		if hc.Interval < 0 {
@@ -227,6 +230,18 @@ func (v *validator) basicAuth(lines []string) {
 			v.fail(field, "the hash of user %q is not bcrypt ($2y$), Apache MD5 ($apr1$) or SHA1 ({SHA})", user)
 		}
 		seen[user] = true
+	}
+}
+
+func (v *validator) addresses(addrs []string) {
+	if len(addrs) > maxAddresses {
+		v.fail("addresses", "has more than %d addresses", maxAddresses)
+		return
+	}
+	for i, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err != nil || ip.Zone() != "" || !ip.IsValid() {
+			v.fail("addresses["+strconv.Itoa(i)+"]", "%q is not an IP address", a)
+		}
 	}
 }
 

@@ -30,6 +30,9 @@ func TestValidateRoute(t *testing.T) {
 			r.HealthCheck = &HealthCheckSpec{Path: "/healthz", Interval: time.Second}
 		}, ""},
 		{"root prefix", func(r *Route) { r.PathPrefix = "/" }, ""},
+		{"task addresses", func(r *Route) { r.Addresses = []string{"10.0.1.5", "fd00::5"} }, ""},
+		{"address not an IP", func(r *Route) { r.Addresses = []string{"10.0.1.5", "tasks.app"} }, `addresses[1]: "tasks.app" is not an IP address`},
+		{"address with zone", func(r *Route) { r.Addresses = []string{"fe80::1%eth0"} }, `addresses[0]: "fe80::1%eth0" is not an IP address`},
 
 		{"no id", func(r *Route) { r.ID = "" }, "id: is required"},
 		{"id with double hyphen", func(r *Route) { r.ID = "a--b" }, `id: "a--b" must be`},

@@ -2,6 +2,14 @@
 // stored domains: it projects the store into a proxy.Snapshot, generates the
 // configuration with the pure proxy.Generate and publishes it atomically.
 // Changes are coalesced, so a burst of API calls costs one regeneration.
+//
+// At rest a route's backend is Swarm's DNS name tasks.<service>, which
+// follows task restarts without berth. While a rollout runs, the deployment
+// pipeline hands traffic over explicitly with SetServing: Traefik then
+// lists the addresses of exactly the tasks Swarm runs and has not told to
+// stop, so a new task gets traffic as soon as it is running (healthy, when
+// it has a health check) and an old one stops getting any before Docker
+// signals it (docs/performance.md).
 package routing
 
 import (
@@ -11,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +51,37 @@ type Syncer struct {
 	mu   sync.Mutex // serialises Sync and guards apiAllow
 	// apiAllow are the source ranges allowed to reach Traefik's API.
 	apiAllow []string
+
+	servingMu sync.Mutex
+	// serving maps a service name to the task addresses its routes send
+	// traffic to instead of tasks.<service>, during a rollout.
+	serving map[string][]string
+}
+
+// SetServing makes the routes of service send traffic to the tasks at
+// addrs (their IP addresses on the proxy network) instead of resolving
+// tasks.<service>, and regenerates soon. Nil or empty addrs go back to
+// DNS. The deployment pipeline calls it during rollouts; see the package
+// documentation.
+func (s *Syncer) SetServing(service string, addrs []string) {
+	s.servingMu.Lock()
+	if len(addrs) == 0 {
+		delete(s.serving, service)
+	} else {
+		if s.serving == nil {
+			s.serving = map[string][]string{}
+		}
+		s.serving[service] = slices.Clone(addrs)
+	}
+	s.servingMu.Unlock()
+	s.RoutesChanged()
+}
+
+// servingOf returns the addresses set for service, if any.
+func (s *Syncer) servingOf(service string) []string {
+	s.servingMu.Lock()
+	defer s.servingMu.Unlock()
+	return s.serving[service]
 }
 
 // SetAPIAllowFrom sets the source ranges allowed to read Traefik's own API
@@ -90,14 +130,19 @@ func (s *Syncer) Run(ctx context.Context) {
 }
 
 // Sync generates and publishes the configuration now. Routes that fail
-// validation are left out and logged; they never affect the others.
+// validation are left out and logged; they never affect the others. A
+// publication that changed the file is logged with its timings: load (the
+// store), generate (projection and proxy.Generate) and publish (encode,
+// write, fsync, rename).
 func (s *Syncer) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	start := time.Now()
 	domains, err := s.source.AllRoutedDomains(ctx)
 	if err != nil {
 		return fmt.Errorf("routing: load domains: %w", err)
 	}
+	loaded := time.Now()
 	snap := proxy.Snapshot{Routes: make([]proxy.Route, 0, len(domains)), APIAllowFrom: s.apiAllow}
 	wantCerts := map[string]bool{}
 	for _, d := range domains {
@@ -112,18 +157,23 @@ func (s *Syncer) Sync(ctx context.Context) error {
 			r.CertFile = filepath.Join(s.certsInProxy, name+".crt")
 			r.KeyFile = filepath.Join(s.certsInProxy, name+".key")
 		}
+		r.Addresses = s.servingOf(r.Service)
 		snap.Routes = append(snap.Routes, r)
 	}
 	res := proxy.Generate(snap)
 	for _, e := range res.Errors {
 		s.log.Warn("route left out of the proxy configuration", "err", e)
 	}
+	generated := time.Now()
 	changed, err := s.publisher.PublishConfig(ctx, res.Config)
 	if err != nil {
 		return fmt.Errorf("routing: publish: %w", err)
 	}
 	if changed {
-		s.log.Debug("proxy configuration published", "routes", len(snap.Routes))
+		done := time.Now()
+		s.log.Info("proxy configuration published", "routes", len(snap.Routes),
+			"load", loaded.Sub(start).Round(10*time.Microsecond), "generate", generated.Sub(loaded).Round(10*time.Microsecond),
+			"publish", done.Sub(generated).Round(10*time.Microsecond), "took", done.Sub(start).Round(10*time.Microsecond))
 	}
 	s.removeStaleCerts(wantCerts)
 	return nil

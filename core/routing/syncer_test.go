@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,53 @@ func TestSyncLeavesOutInvalidRoutesAndManagesCertificates(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(certs, "stale.crt")); !os.IsNotExist(err) {
 		t.Fatal("a stale certificate was not removed")
+	}
+}
+
+// TestSetServing checks that a rollout's task addresses replace the DNS
+// backend of every route of that service, and that clearing them goes back
+// to DNS.
+func TestSetServing(t *testing.T) {
+	other := domain("b.test", func(d *store.RoutedDomain) { d.ServiceName = "other-1234abcd" })
+	src := fakeSource{domain("a.test", nil), domain("www.a.test", nil), other}
+	pub := &fakePublisher{}
+	s := NewSyncer(src, pub, "", "", nil)
+	urls := func() map[string][]string {
+		out := map[string][]string{}
+		for _, d := range src {
+			for _, srv := range pub.cfg.HTTP.Services[d.ID.String()].LoadBalancer.Servers {
+				out[d.Host] = append(out[d.Host], srv.URL)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		addrs []string
+		want  map[string][]string
+	}{
+		{"at rest: DNS", nil, map[string][]string{
+			"a.test": {"http://tasks.web-1234abcd:8080"}, "www.a.test": {"http://tasks.web-1234abcd:8080"}, "b.test": {"http://tasks.other-1234abcd:8080"}}},
+		{"during a rollout: the serving tasks", []string{"10.0.9.7", "10.0.9.3"}, map[string][]string{
+			"a.test": {"http://10.0.9.3:8080", "http://10.0.9.7:8080"}, "www.a.test": {"http://10.0.9.3:8080", "http://10.0.9.7:8080"},
+			"b.test": {"http://tasks.other-1234abcd:8080"}}},
+		{"after the rollout: DNS again", []string{}, map[string][]string{
+			"a.test": {"http://tasks.web-1234abcd:8080"}, "www.a.test": {"http://tasks.web-1234abcd:8080"}, "b.test": {"http://tasks.other-1234abcd:8080"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.addrs != nil {
+				s.SetServing("web-1234abcd", tt.addrs)
+			}
+			if err := s.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := urls()
+			for host, want := range tt.want {
+				if !slices.Equal(got[host], want) {
+					t.Errorf("%s: servers %v, want %v", host, got[host], want)
+				}
+			}
+		})
 	}
 }

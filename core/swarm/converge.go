@@ -26,8 +26,10 @@ type rollout struct {
 	// hash is the new task template's LabelSpecHash.
 	hash     string
 	replicas uint64
-	// known holds the ids of the tasks that existed before the change.
+	// known holds the ids of the tasks that existed before the change;
+	// before holds those tasks as they were.
 	known         map[string]bool
+	before        []swarm.Task
 	healthChecked bool
 	// monitor is how long new tasks are watched after they are ready.
 	monitor time.Duration

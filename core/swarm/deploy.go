@@ -74,7 +74,15 @@ func (e *RolloutError) Error() string {
 // ctx ends first, the service is restored the same way and ctx.Err() is
 // returned wrapped.
 func (m *Manager) Deploy(ctx context.Context, spec ServiceSpec, progress func(line string)) (Result, error) {
+	return m.DeployObserved(ctx, spec, Observer{Progress: progress})
+}
+
+// DeployObserved is Deploy reporting to obs: progress lines and, when
+// obs.Serving is set, the tasks that may take traffic as the rollout hands
+// over from the old tasks to the new ones (see Observer).
+func (m *Manager) DeployObserved(ctx context.Context, spec ServiceSpec, obs Observer) (Result, error) {
 	start := time.Now()
+	progress := obs.Progress
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -94,6 +102,18 @@ func (m *Manager) Deploy(ctx context.Context, spec ServiceSpec, progress func(li
 	ro.healthChecked = effectiveHealth(spec, imageHealth) != nil
 	ro.started = start
 	tr := newTracker(progress, ro)
+	if obs.Serving != nil {
+		// The set before the change is what DNS serves now; changes from
+		// it are handed over explicitly.
+		tr.handoff = &handoff{report: obs.Serving, network: obs.Network}
+		tr.handoff.observe(ro.before)
+		// Whatever happens, traffic goes back to DNS once old tasks stopped.
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.restoreTimeout)
+			defer cancel()
+			tr.handoff.finish(rctx, m, ro.serviceID, servingLimit(spec))
+		}()
+	}
 	progress(fmt.Sprintf("%s service %s: image %s, %d replica(s), %s", ro.action, spec.Name, spec.Image, spec.Replicas, effectiveOrder(spec)))
 
 	res := Result{ServiceID: ro.serviceID, Image: spec.Image, Replicas: spec.Replicas, Action: ro.action}
@@ -185,6 +205,7 @@ func (m *Manager) apply(ctx context.Context, desired swarm.ServiceSpec) (*rollou
 		for _, t := range tasks {
 			ro.known[t.ID] = true
 		}
+		ro.before = tasks
 		var resp swarm.ServiceUpdateResponse
 		resp, err = m.docker.ServiceUpdate(ctx, svc.ID, svc.Version, desired, updateOptions())
 		if err == nil {

@@ -23,7 +23,11 @@ func isVersionConflict(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "update out of sequence") || errdefs.IsConflict(err))
 }
 
+// isAlreadyExists reports whether a create lost a race with another
+// creator. Engine 20.10 reports a Swarm network created twice at once as
+// an unknown error "name conflicts with an existing object".
 func isAlreadyExists(err error) bool {
 	return errdefs.IsConflict(err) || errdefs.IsAlreadyExists(err) ||
-		(err != nil && strings.Contains(err.Error(), "already exists"))
+		(err != nil && (strings.Contains(err.Error(), "already exists") ||
+			strings.Contains(err.Error(), "name conflicts with an existing object")))
 }

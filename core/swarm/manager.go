@@ -53,7 +53,7 @@ func NewManager(docker DockerAPI, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{docker: docker, log: log, poll: 250 * time.Millisecond, restoreTimeout: 3 * time.Minute}
+	return &Manager{docker: docker, log: log, poll: 100 * time.Millisecond, restoreTimeout: 3 * time.Minute}
 }
 
 // createOptions never queries a registry: images are built locally.

@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
@@ -39,6 +40,16 @@ func (m *Manager) EnsureNetwork(ctx context.Context, name string, labels map[str
 // error satisfying isNotFound when it does not exist.
 func (m *Manager) checkNetwork(ctx context.Context, name string) error {
 	n, err := m.docker.NetworkInspect(ctx, name, network.InspectOptions{})
+	// Right after a create, Engine 20.10 can answer for a swarm network
+	// before its driver is filled in: ask again briefly.
+	for i := 0; err == nil && n.Driver == "" && i < 20; i++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		n, err = m.docker.NetworkInspect(ctx, name, network.InspectOptions{})
+	}
 	if err != nil {
 		if isNotFound(err) {
 			return err

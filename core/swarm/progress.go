@@ -42,6 +42,8 @@ type tracker struct {
 	ro     *rollout
 	phases map[string]phase
 	update swarm.UpdateState
+	// handoff, when not nil, reports the serving tasks at each snapshot.
+	handoff *handoff
 }
 
 func newTracker(emit func(string), ro *rollout) *tracker {
@@ -51,6 +53,7 @@ func newTracker(emit func(string), ro *rollout) *tracker {
 // observe emits a line for each change since the previous snapshot. Tasks
 // that existed before the rollout are first recorded silently.
 func (tr *tracker) observe(svc swarm.Service, tasks []swarm.Task) {
+	tr.handoff.observe(tasks)
 	if us := svc.UpdateStatus; us != nil && us.State != tr.update {
 		tr.update = us.State
 		tr.emit(updateLine(us))
