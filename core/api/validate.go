@@ -58,3 +58,13 @@ func validateSlug(field, v string, max int) error {
 	}
 	return nil
 }
+
+// ValidateGitURL checks a repository address the way the API does (for the
+// dashboard's forms); the error is an *Error naming git_repository.
+func ValidateGitURL(u string) error { return validateGitURL(u) }
+
+// ValidateGitRef checks a branch, tag or commit; the error names git_ref.
+func ValidateGitRef(ref string) error { return validateGitRef(ref) }
+
+// ValidateImage checks an image reference; the error names image.
+func ValidateImage(image string) error { return validateImage(image) }

@@ -1,17 +1,18 @@
 package dashboard
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/distribution/reference"
 )
 
-// The API's validators are unexported; these are the minimal checks the
+// The git and image checks below reuse the API's; these are the other checks the
 // dashboard's forms need, with the same rules. Uniqueness is left to the
 // store, whose *store.ConflictError names the field.
 
@@ -52,58 +53,27 @@ func validateSlug(field, v string, max int) error {
 	return nil
 }
 
-// validateGitURL accepts https, http, ssh, git and file URLs, scp-like
-// user@host:path addresses and absolute paths; never a value starting with
-// '-' (it could be read as a git option).
-func validateGitURL(u string) error {
-	const field = "git_repository"
-	switch {
-	case u == "":
-		return invalid(field, "is required for an application built from git")
-	case len(u) > 2048:
-		return invalid(field, "must be at most 2048 characters")
-	case strings.HasPrefix(u, "-"):
-		return invalid(field, "must not start with '-'")
-	case strings.ContainsAny(u, " \t\r\n\x00"):
-		return invalid(field, "must not contain whitespace")
-	}
-	for _, scheme := range []string{"https://", "http://", "ssh://", "git://", "file://"} {
-		if strings.HasPrefix(u, scheme) && len(u) > len(scheme) {
-			return nil
-		}
-	}
-	if strings.HasPrefix(u, "/") {
-		return nil
-	}
-	if at := strings.Index(u, "@"); at > 0 {
-		if colon := strings.Index(u[at:], ":"); colon > 1 && !strings.Contains(u[:at], "/") {
-			return nil
-		}
-	}
-	return invalid(field, "is not an https, ssh, git or file URL, a user@host:path address or an absolute path")
-}
+// validateGitURL, validateGitRef and validateImage apply the API's own
+// rules, reporting them as form field errors.
+func validateGitURL(u string) error { return fromAPI(api.ValidateGitURL(u)) }
 
-// validateGitRef accepts what `git check-ref-format` would, plus commit ids.
 func validateGitRef(field, ref string) error {
-	if ref == "" {
-		return nil
+	err := fromAPI(api.ValidateGitRef(ref))
+	if fe, ok := err.(*fieldError); ok {
+		fe.Field = field
 	}
-	if len(ref) > 255 || strings.HasPrefix(ref, "-") || strings.HasPrefix(ref, "/") || strings.HasSuffix(ref, "/") ||
-		strings.HasSuffix(ref, ".lock") || strings.Contains(ref, "..") || strings.Contains(ref, "@{") ||
-		strings.ContainsAny(ref, " ~^:?*[\\\t\r\n\x00\x7f") {
-		return invalid(field, "%q is not a valid branch, tag or commit", ref)
-	}
-	return nil
+	return err
 }
 
-func validateImage(image string) error {
-	if image == "" {
-		return invalid("image", "is required for an application run from an image")
+func validateImage(image string) error { return fromAPI(api.ValidateImage(image)) }
+
+// fromAPI turns an API validation error into a form field error.
+func fromAPI(err error) error {
+	var e *api.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	if _, err := reference.ParseNormalizedNamed(image); err != nil {
-		return invalid("image", "is not a valid image reference: %v", err)
-	}
-	return nil
+	return invalid(e.Field, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
 }
 
 // validateSpec checks the fields of an application the dashboard edits.
