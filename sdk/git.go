@@ -45,6 +45,25 @@ type Credentials struct {
 	SSHPrivateKey []byte
 	// SSHKnownHosts is known_hosts content to verify the SSH host with.
 	SSHKnownHosts []byte
+	// BaseURL is the API root of a self-hosted or enterprise instance
+	// ("https://gitea.example.com", "https://github.example.com/api/v3");
+	// empty means the provider's public service.
+	BaseURL string
+	// App authenticates as an installed application (a GitHub App) instead
+	// of with Token: the provider exchanges it for a short-lived token.
+	App *AppCredentials
+}
+
+// AppCredentials identify an installed application on a git host.
+type AppCredentials struct {
+	// AppID is the application's id.
+	AppID string
+	// InstallationID is the installation on the account that owns the
+	// repositories.
+	InstallationID string
+	// PrivateKey is the application's PEM private key, used to sign the
+	// short-lived JWT that is exchanged for an installation token.
+	PrivateKey []byte
 }
 
 // FetchRequest asks for a ref to be checked out into a directory.
@@ -186,6 +205,17 @@ type PullRequest struct {
 	HeadCommit string
 	BaseRef    string
 	URL        string
+	// Labels are the pull request's label names, sorted.
+	Labels []string
+	// HeadRepository is the "owner/repo" the head branch lives in; it
+	// differs from the event's Repository for pull requests from forks.
+	HeadRepository string
+	// HeadCloneURL is the clone URL of HeadRepository.
+	HeadCloneURL string
+	// Merged is true when a closed pull request was merged.
+	Merged bool
+	// Draft is true for draft pull requests.
+	Draft bool
 }
 
 // CommitState is the state of a commit status.

@@ -102,7 +102,8 @@ func (s *gitServer) ParseWebhook(ctx context.Context, in *pb.ParseWebhookRequest
 		if pr := e.PullRequest; pr != nil {
 			out.Event.PullRequest = &pb.PullRequest{
 				Number: pr.Number, Action: pr.Action, Title: pr.Title, HeadRef: pr.HeadRef,
-				HeadCommit: pr.HeadCommit, BaseRef: pr.BaseRef, Url: pr.URL,
+				HeadCommit: pr.HeadCommit, BaseRef: pr.BaseRef, Url: pr.URL, Labels: pr.Labels,
+				HeadRepository: pr.HeadRepository, HeadCloneUrl: pr.HeadCloneURL, Merged: pr.Merged, Draft: pr.Draft,
 			}
 		}
 	}
@@ -125,14 +126,24 @@ func credentialsToWire(c *Credentials) *pb.Credentials {
 	if c == nil {
 		return nil
 	}
-	return &pb.Credentials{Username: c.Username, Password: c.Password, Token: c.Token, SshPrivateKey: c.SSHPrivateKey, SshKnownHosts: c.SSHKnownHosts}
+	out := &pb.Credentials{Username: c.Username, Password: c.Password, Token: c.Token, SshPrivateKey: c.SSHPrivateKey,
+		SshKnownHosts: c.SSHKnownHosts, BaseUrl: c.BaseURL}
+	if a := c.App; a != nil {
+		out.App = &pb.AppCredentials{AppId: a.AppID, InstallationId: a.InstallationID, PrivateKey: a.PrivateKey}
+	}
+	return out
 }
 
 func credentialsFromWire(c *pb.Credentials) *Credentials {
 	if c == nil {
 		return nil
 	}
-	return &Credentials{Username: c.GetUsername(), Password: c.GetPassword(), Token: c.GetToken(), SSHPrivateKey: c.GetSshPrivateKey(), SSHKnownHosts: c.GetSshKnownHosts()}
+	out := &Credentials{Username: c.GetUsername(), Password: c.GetPassword(), Token: c.GetToken(),
+		SSHPrivateKey: c.GetSshPrivateKey(), SSHKnownHosts: c.GetSshKnownHosts(), BaseURL: c.GetBaseUrl()}
+	if a := c.GetApp(); a != nil {
+		out.App = &AppCredentials{AppID: a.GetAppId(), InstallationID: a.GetInstallationId(), PrivateKey: a.GetPrivateKey()}
+	}
+	return out
 }
 
 // gitClient calls a GitProvider over gRPC.
@@ -236,7 +247,8 @@ func (c *gitClient) ParseWebhook(ctx context.Context, req *ParseWebhookRequest) 
 		if pr := e.GetPullRequest(); pr != nil {
 			out.Event.PullRequest = &PullRequest{
 				Number: pr.GetNumber(), Action: pr.GetAction(), Title: pr.GetTitle(), HeadRef: pr.GetHeadRef(),
-				HeadCommit: pr.GetHeadCommit(), BaseRef: pr.GetBaseRef(), URL: pr.GetUrl(),
+				HeadCommit: pr.GetHeadCommit(), BaseRef: pr.GetBaseRef(), URL: pr.GetUrl(), Labels: pr.GetLabels(),
+				HeadRepository: pr.GetHeadRepository(), HeadCloneURL: pr.GetHeadCloneUrl(), Merged: pr.GetMerged(), Draft: pr.GetDraft(),
 			}
 		}
 	}

@@ -102,3 +102,49 @@ func TestStreamErrors(t *testing.T) {
 		}
 	})
 }
+
+// echoGit answers ParseWebhook with a pull request event and reports the
+// credentials it received through SetCommitStatus's Description check.
+type echoGit struct {
+	sdk.UnimplementedGitProvider
+	got *sdk.Credentials
+}
+
+func (echoGit) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, error) {
+	return &sdk.InfoResponse{ID: "git.echo", Version: "0.0.1"}, nil
+}
+
+func (e *echoGit) SetCommitStatus(_ context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
+	e.got = req.Credentials
+	return &sdk.SetCommitStatusResponse{}, nil
+}
+
+func (echoGit) ParseWebhook(context.Context, *sdk.ParseWebhookRequest) (*sdk.ParseWebhookResponse, error) {
+	return &sdk.ParseWebhookResponse{Event: &sdk.WebhookEvent{Type: sdk.WebhookPullRequest, PullRequest: &sdk.PullRequest{
+		Number: 7, Labels: []string{"preview"}, HeadRepository: "fork/app", HeadCloneURL: "https://example.com/fork/app.git",
+		Merged: true, Draft: true,
+	}}}, nil
+}
+
+func TestGitFieldsCrossTheWire(t *testing.T) {
+	impl := &echoGit{}
+	g := plugintest.GitProvider(t, impl)
+	ctx := context.Background()
+	creds := &sdk.Credentials{Token: "t", BaseURL: "https://git.example.com",
+		App: &sdk.AppCredentials{AppID: "1", InstallationID: "2", PrivateKey: []byte("pem")}}
+	if _, err := g.SetCommitStatus(ctx, &sdk.SetCommitStatusRequest{Credentials: creds}); err != nil {
+		t.Fatal(err)
+	}
+	if impl.got == nil || impl.got.BaseURL != creds.BaseURL || impl.got.App == nil || impl.got.App.AppID != "1" ||
+		impl.got.App.InstallationID != "2" || string(impl.got.App.PrivateKey) != "pem" {
+		t.Errorf("credentials = %+v", impl.got)
+	}
+	r, err := g.ParseWebhook(ctx, &sdk.ParseWebhookRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := r.Event.PullRequest
+	if pr.Number != 7 || len(pr.Labels) != 1 || pr.HeadRepository != "fork/app" || pr.HeadCloneURL == "" || !pr.Merged || !pr.Draft {
+		t.Errorf("pull request = %+v", pr)
+	}
+}

@@ -781,6 +781,8 @@ type Credentials struct {
 	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
 	SshPrivateKey []byte                 `protobuf:"bytes,4,opt,name=ssh_private_key,json=sshPrivateKey,proto3" json:"ssh_private_key,omitempty"`
 	SshKnownHosts []byte                 `protobuf:"bytes,5,opt,name=ssh_known_hosts,json=sshKnownHosts,proto3" json:"ssh_known_hosts,omitempty"`
+	BaseUrl       string                 `protobuf:"bytes,6,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
+	App           *AppCredentials        `protobuf:"bytes,7,opt,name=app,proto3" json:"app,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -850,6 +852,80 @@ func (x *Credentials) GetSshKnownHosts() []byte {
 	return nil
 }
 
+func (x *Credentials) GetBaseUrl() string {
+	if x != nil {
+		return x.BaseUrl
+	}
+	return ""
+}
+
+func (x *Credentials) GetApp() *AppCredentials {
+	if x != nil {
+		return x.App
+	}
+	return nil
+}
+
+type AppCredentials struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AppId          string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	InstallationId string                 `protobuf:"bytes,2,opt,name=installation_id,json=installationId,proto3" json:"installation_id,omitempty"`
+	PrivateKey     []byte                 `protobuf:"bytes,3,opt,name=private_key,json=privateKey,proto3" json:"private_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AppCredentials) Reset() {
+	*x = AppCredentials{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppCredentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppCredentials) ProtoMessage() {}
+
+func (x *AppCredentials) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppCredentials.ProtoReflect.Descriptor instead.
+func (*AppCredentials) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AppCredentials) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *AppCredentials) GetInstallationId() string {
+	if x != nil {
+		return x.InstallationId
+	}
+	return ""
+}
+
+func (x *AppCredentials) GetPrivateKey() []byte {
+	if x != nil {
+		return x.PrivateKey
+	}
+	return nil
+}
+
 type FetchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Repository    string                 `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
@@ -863,7 +939,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +951,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +964,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FetchRequest) GetRepository() string {
@@ -939,7 +1015,7 @@ type FetchEvent struct {
 
 func (x *FetchEvent) Reset() {
 	*x = FetchEvent{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1027,7 @@ func (x *FetchEvent) String() string {
 func (*FetchEvent) ProtoMessage() {}
 
 func (x *FetchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1040,7 @@ func (x *FetchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchEvent.ProtoReflect.Descriptor instead.
 func (*FetchEvent) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FetchEvent) GetEvent() isFetchEvent_Event {
@@ -1019,7 +1095,7 @@ type FetchResult struct {
 
 func (x *FetchResult) Reset() {
 	*x = FetchResult{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1107,7 @@ func (x *FetchResult) String() string {
 func (*FetchResult) ProtoMessage() {}
 
 func (x *FetchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1120,7 @@ func (x *FetchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResult.ProtoReflect.Descriptor instead.
 func (*FetchResult) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FetchResult) GetCommit() string {
@@ -1081,7 +1157,7 @@ type Repository struct {
 
 func (x *Repository) Reset() {
 	*x = Repository{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1169,7 @@ func (x *Repository) String() string {
 func (*Repository) ProtoMessage() {}
 
 func (x *Repository) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1182,7 @@ func (x *Repository) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Repository.ProtoReflect.Descriptor instead.
 func (*Repository) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Repository) GetFullName() string {
@@ -1156,7 +1232,7 @@ type ListRepositoriesRequest struct {
 
 func (x *ListRepositoriesRequest) Reset() {
 	*x = ListRepositoriesRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1244,7 @@ func (x *ListRepositoriesRequest) String() string {
 func (*ListRepositoriesRequest) ProtoMessage() {}
 
 func (x *ListRepositoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1257,7 @@ func (x *ListRepositoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRepositoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListRepositoriesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRepositoriesRequest) GetCredentials() *Credentials {
@@ -1222,7 +1298,7 @@ type ListRepositoriesResponse struct {
 
 func (x *ListRepositoriesResponse) Reset() {
 	*x = ListRepositoriesResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1310,7 @@ func (x *ListRepositoriesResponse) String() string {
 func (*ListRepositoriesResponse) ProtoMessage() {}
 
 func (x *ListRepositoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1323,7 @@ func (x *ListRepositoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRepositoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListRepositoriesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRepositoriesResponse) GetRepositories() []*Repository {
@@ -1275,7 +1351,7 @@ type Branch struct {
 
 func (x *Branch) Reset() {
 	*x = Branch{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1363,7 @@ func (x *Branch) String() string {
 func (*Branch) ProtoMessage() {}
 
 func (x *Branch) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1376,7 @@ func (x *Branch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Branch.ProtoReflect.Descriptor instead.
 func (*Branch) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Branch) GetName() string {
@@ -1334,7 +1410,7 @@ type ListBranchesRequest struct {
 
 func (x *ListBranchesRequest) Reset() {
 	*x = ListBranchesRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1422,7 @@ func (x *ListBranchesRequest) String() string {
 func (*ListBranchesRequest) ProtoMessage() {}
 
 func (x *ListBranchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1435,7 @@ func (x *ListBranchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBranchesRequest.ProtoReflect.Descriptor instead.
 func (*ListBranchesRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListBranchesRequest) GetRepository() string {
@@ -1385,7 +1461,7 @@ type ListBranchesResponse struct {
 
 func (x *ListBranchesResponse) Reset() {
 	*x = ListBranchesResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1473,7 @@ func (x *ListBranchesResponse) String() string {
 func (*ListBranchesResponse) ProtoMessage() {}
 
 func (x *ListBranchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1486,7 @@ func (x *ListBranchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBranchesResponse.ProtoReflect.Descriptor instead.
 func (*ListBranchesResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListBranchesResponse) GetBranches() []*Branch {
@@ -1430,7 +1506,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1518,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1531,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Header) GetName() string {
@@ -1483,7 +1559,7 @@ type ParseWebhookRequest struct {
 
 func (x *ParseWebhookRequest) Reset() {
 	*x = ParseWebhookRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1571,7 @@ func (x *ParseWebhookRequest) String() string {
 func (*ParseWebhookRequest) ProtoMessage() {}
 
 func (x *ParseWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1584,7 @@ func (x *ParseWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseWebhookRequest.ProtoReflect.Descriptor instead.
 func (*ParseWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ParseWebhookRequest) GetHeaders() []*Header {
@@ -1533,21 +1609,26 @@ func (x *ParseWebhookRequest) GetSecret() string {
 }
 
 type PullRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Number        int64                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
-	HeadRef       string                 `protobuf:"bytes,4,opt,name=head_ref,json=headRef,proto3" json:"head_ref,omitempty"`
-	HeadCommit    string                 `protobuf:"bytes,5,opt,name=head_commit,json=headCommit,proto3" json:"head_commit,omitempty"`
-	BaseRef       string                 `protobuf:"bytes,6,opt,name=base_ref,json=baseRef,proto3" json:"base_ref,omitempty"`
-	Url           string                 `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Number         int64                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Action         string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	Title          string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	HeadRef        string                 `protobuf:"bytes,4,opt,name=head_ref,json=headRef,proto3" json:"head_ref,omitempty"`
+	HeadCommit     string                 `protobuf:"bytes,5,opt,name=head_commit,json=headCommit,proto3" json:"head_commit,omitempty"`
+	BaseRef        string                 `protobuf:"bytes,6,opt,name=base_ref,json=baseRef,proto3" json:"base_ref,omitempty"`
+	Url            string                 `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
+	Labels         []string               `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty"`
+	HeadRepository string                 `protobuf:"bytes,9,opt,name=head_repository,json=headRepository,proto3" json:"head_repository,omitempty"`
+	HeadCloneUrl   string                 `protobuf:"bytes,10,opt,name=head_clone_url,json=headCloneUrl,proto3" json:"head_clone_url,omitempty"`
+	Merged         bool                   `protobuf:"varint,11,opt,name=merged,proto3" json:"merged,omitempty"`
+	Draft          bool                   `protobuf:"varint,12,opt,name=draft,proto3" json:"draft,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1640,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1653,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PullRequest) GetNumber() int64 {
@@ -1624,6 +1705,41 @@ func (x *PullRequest) GetUrl() string {
 	return ""
 }
 
+func (x *PullRequest) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *PullRequest) GetHeadRepository() string {
+	if x != nil {
+		return x.HeadRepository
+	}
+	return ""
+}
+
+func (x *PullRequest) GetHeadCloneUrl() string {
+	if x != nil {
+		return x.HeadCloneUrl
+	}
+	return ""
+}
+
+func (x *PullRequest) GetMerged() bool {
+	if x != nil {
+		return x.Merged
+	}
+	return false
+}
+
+func (x *PullRequest) GetDraft() bool {
+	if x != nil {
+		return x.Draft
+	}
+	return false
+}
+
 type WebhookEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1644,7 +1760,7 @@ type WebhookEvent struct {
 
 func (x *WebhookEvent) Reset() {
 	*x = WebhookEvent{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1772,7 @@ func (x *WebhookEvent) String() string {
 func (*WebhookEvent) ProtoMessage() {}
 
 func (x *WebhookEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1785,7 @@ func (x *WebhookEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookEvent.ProtoReflect.Descriptor instead.
 func (*WebhookEvent) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WebhookEvent) GetType() string {
@@ -1767,7 +1883,7 @@ type ParseWebhookResponse struct {
 
 func (x *ParseWebhookResponse) Reset() {
 	*x = ParseWebhookResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1895,7 @@ func (x *ParseWebhookResponse) String() string {
 func (*ParseWebhookResponse) ProtoMessage() {}
 
 func (x *ParseWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1908,7 @@ func (x *ParseWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseWebhookResponse.ProtoReflect.Descriptor instead.
 func (*ParseWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ParseWebhookResponse) GetEvent() *WebhookEvent {
@@ -1831,7 +1947,7 @@ type SetCommitStatusRequest struct {
 
 func (x *SetCommitStatusRequest) Reset() {
 	*x = SetCommitStatusRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1959,7 @@ func (x *SetCommitStatusRequest) String() string {
 func (*SetCommitStatusRequest) ProtoMessage() {}
 
 func (x *SetCommitStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1972,7 @@ func (x *SetCommitStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCommitStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetCommitStatusRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetCommitStatusRequest) GetRepository() string {
@@ -1916,7 +2032,7 @@ type SetCommitStatusResponse struct {
 
 func (x *SetCommitStatusResponse) Reset() {
 	*x = SetCommitStatusResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2044,7 @@ func (x *SetCommitStatusResponse) String() string {
 func (*SetCommitStatusResponse) ProtoMessage() {}
 
 func (x *SetCommitStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2057,7 @@ func (x *SetCommitStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCommitStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetCommitStatusResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 type PutHeader struct {
@@ -1955,7 +2071,7 @@ type PutHeader struct {
 
 func (x *PutHeader) Reset() {
 	*x = PutHeader{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1967,7 +2083,7 @@ func (x *PutHeader) String() string {
 func (*PutHeader) ProtoMessage() {}
 
 func (x *PutHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1980,7 +2096,7 @@ func (x *PutHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutHeader.ProtoReflect.Descriptor instead.
 func (*PutHeader) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutHeader) GetKey() string {
@@ -2017,7 +2133,7 @@ type PutChunk struct {
 
 func (x *PutChunk) Reset() {
 	*x = PutChunk{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2145,7 @@ func (x *PutChunk) String() string {
 func (*PutChunk) ProtoMessage() {}
 
 func (x *PutChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2158,7 @@ func (x *PutChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutChunk.ProtoReflect.Descriptor instead.
 func (*PutChunk) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutChunk) GetPart() isPutChunk_Part {
@@ -2096,7 +2212,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2224,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2237,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutResponse) GetKey() string {
@@ -2150,7 +2266,7 @@ type ObjectInfo struct {
 
 func (x *ObjectInfo) Reset() {
 	*x = ObjectInfo{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2278,7 @@ func (x *ObjectInfo) String() string {
 func (*ObjectInfo) ProtoMessage() {}
 
 func (x *ObjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2291,7 @@ func (x *ObjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectInfo.ProtoReflect.Descriptor instead.
 func (*ObjectInfo) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ObjectInfo) GetKey() string {
@@ -2215,7 +2331,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2343,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2356,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetRequest) GetKey() string {
@@ -2263,7 +2379,7 @@ type GetChunk struct {
 
 func (x *GetChunk) Reset() {
 	*x = GetChunk{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2391,7 @@ func (x *GetChunk) String() string {
 func (*GetChunk) ProtoMessage() {}
 
 func (x *GetChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2404,7 @@ func (x *GetChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetChunk.ProtoReflect.Descriptor instead.
 func (*GetChunk) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetChunk) GetPart() isGetChunk_Part {
@@ -2341,7 +2457,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2469,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2482,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -2385,7 +2501,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2513,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2526,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListResponse) GetObjects() []*ObjectInfo {
@@ -2429,7 +2545,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2441,7 +2557,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2454,7 +2570,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteRequest) GetKey() string {
@@ -2472,7 +2588,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2484,7 +2600,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2497,7 +2613,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 type DeployDetails struct {
@@ -2515,7 +2631,7 @@ type DeployDetails struct {
 
 func (x *DeployDetails) Reset() {
 	*x = DeployDetails{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2643,7 @@ func (x *DeployDetails) String() string {
 func (*DeployDetails) ProtoMessage() {}
 
 func (x *DeployDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2656,7 @@ func (x *DeployDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeployDetails.ProtoReflect.Descriptor instead.
 func (*DeployDetails) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeployDetails) GetDeploymentId() string {
@@ -2607,7 +2723,7 @@ type BackupDetails struct {
 
 func (x *BackupDetails) Reset() {
 	*x = BackupDetails{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2735,7 @@ func (x *BackupDetails) String() string {
 func (*BackupDetails) ProtoMessage() {}
 
 func (x *BackupDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2748,7 @@ func (x *BackupDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupDetails.ProtoReflect.Descriptor instead.
 func (*BackupDetails) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BackupDetails) GetBackupId() string {
@@ -2697,7 +2813,7 @@ type ThresholdDetails struct {
 
 func (x *ThresholdDetails) Reset() {
 	*x = ThresholdDetails{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2709,7 +2825,7 @@ func (x *ThresholdDetails) String() string {
 func (*ThresholdDetails) ProtoMessage() {}
 
 func (x *ThresholdDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2722,7 +2838,7 @@ func (x *ThresholdDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThresholdDetails.ProtoReflect.Descriptor instead.
 func (*ThresholdDetails) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ThresholdDetails) GetResource() string {
@@ -2772,7 +2888,7 @@ type CleanupDetails struct {
 
 func (x *CleanupDetails) Reset() {
 	*x = CleanupDetails{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2784,7 +2900,7 @@ func (x *CleanupDetails) String() string {
 func (*CleanupDetails) ProtoMessage() {}
 
 func (x *CleanupDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2797,7 +2913,7 @@ func (x *CleanupDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupDetails.ProtoReflect.Descriptor instead.
 func (*CleanupDetails) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CleanupDetails) GetReclaimedBytes() int64 {
@@ -2838,7 +2954,7 @@ type RestartDetails struct {
 
 func (x *RestartDetails) Reset() {
 	*x = RestartDetails{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +2966,7 @@ func (x *RestartDetails) String() string {
 func (*RestartDetails) ProtoMessage() {}
 
 func (x *RestartDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +2979,7 @@ func (x *RestartDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartDetails.ProtoReflect.Descriptor instead.
 func (*RestartDetails) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RestartDetails) GetVersion() string {
@@ -2903,7 +3019,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +3031,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +3044,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Event) GetId() string {
@@ -3045,7 +3161,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3173,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3186,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SendRequest) GetEvent() *Event {
@@ -3089,7 +3205,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3101,7 +3217,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3114,7 +3230,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -3184,13 +3300,20 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05event\";\n" +
 	"\vBuildResult\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x16\n" +
-	"\x06digest\x18\x02 \x01(\tR\x06digest\"\xab\x01\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\"\xf9\x01\n" +
 	"\vCredentials\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x14\n" +
 	"\x05token\x18\x03 \x01(\tR\x05token\x12&\n" +
 	"\x0fssh_private_key\x18\x04 \x01(\fR\rsshPrivateKey\x12&\n" +
-	"\x0fssh_known_hosts\x18\x05 \x01(\fR\rsshKnownHosts\"\xa8\x01\n" +
+	"\x0fssh_known_hosts\x18\x05 \x01(\fR\rsshKnownHosts\x12\x19\n" +
+	"\bbase_url\x18\x06 \x01(\tR\abaseUrl\x121\n" +
+	"\x03app\x18\a \x01(\v2\x1f.berth.plugin.v1.AppCredentialsR\x03app\"q\n" +
+	"\x0eAppCredentials\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12'\n" +
+	"\x0finstallation_id\x18\x02 \x01(\tR\x0einstallationId\x12\x1f\n" +
+	"\vprivate_key\x18\x03 \x01(\fR\n" +
+	"privateKey\"\xa8\x01\n" +
 	"\fFetchRequest\x12\x1e\n" +
 	"\n" +
 	"repository\x18\x01 \x01(\tR\n" +
@@ -3241,7 +3364,7 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x13ParseWebhookRequest\x121\n" +
 	"\aheaders\x18\x01 \x03(\v2\x17.berth.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\x12\x16\n" +
-	"\x06secret\x18\x03 \x01(\tR\x06secret\"\xbc\x01\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\"\xd1\x02\n" +
 	"\vPullRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x03R\x06number\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
@@ -3250,7 +3373,13 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vhead_commit\x18\x05 \x01(\tR\n" +
 	"headCommit\x12\x19\n" +
 	"\bbase_ref\x18\x06 \x01(\tR\abaseRef\x12\x10\n" +
-	"\x03url\x18\a \x01(\tR\x03url\"\xe3\x02\n" +
+	"\x03url\x18\a \x01(\tR\x03url\x12\x16\n" +
+	"\x06labels\x18\b \x03(\tR\x06labels\x12'\n" +
+	"\x0fhead_repository\x18\t \x01(\tR\x0eheadRepository\x12$\n" +
+	"\x0ehead_clone_url\x18\n" +
+	" \x01(\tR\fheadCloneUrl\x12\x16\n" +
+	"\x06merged\x18\v \x01(\bR\x06merged\x12\x14\n" +
+	"\x05draft\x18\f \x01(\bR\x05draft\"\xe3\x02\n" +
 	"\fWebhookEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
 	"\n" +
@@ -3413,7 +3542,7 @@ func file_berth_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_berth_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_berth_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_berth_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_berth_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: berth.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: berth.plugin.v1.InfoResponse
@@ -3430,115 +3559,117 @@ var file_berth_plugin_v1_plugin_proto_goTypes = []any{
 	(*BuildEvent)(nil),               // 12: berth.plugin.v1.BuildEvent
 	(*BuildResult)(nil),              // 13: berth.plugin.v1.BuildResult
 	(*Credentials)(nil),              // 14: berth.plugin.v1.Credentials
-	(*FetchRequest)(nil),             // 15: berth.plugin.v1.FetchRequest
-	(*FetchEvent)(nil),               // 16: berth.plugin.v1.FetchEvent
-	(*FetchResult)(nil),              // 17: berth.plugin.v1.FetchResult
-	(*Repository)(nil),               // 18: berth.plugin.v1.Repository
-	(*ListRepositoriesRequest)(nil),  // 19: berth.plugin.v1.ListRepositoriesRequest
-	(*ListRepositoriesResponse)(nil), // 20: berth.plugin.v1.ListRepositoriesResponse
-	(*Branch)(nil),                   // 21: berth.plugin.v1.Branch
-	(*ListBranchesRequest)(nil),      // 22: berth.plugin.v1.ListBranchesRequest
-	(*ListBranchesResponse)(nil),     // 23: berth.plugin.v1.ListBranchesResponse
-	(*Header)(nil),                   // 24: berth.plugin.v1.Header
-	(*ParseWebhookRequest)(nil),      // 25: berth.plugin.v1.ParseWebhookRequest
-	(*PullRequest)(nil),              // 26: berth.plugin.v1.PullRequest
-	(*WebhookEvent)(nil),             // 27: berth.plugin.v1.WebhookEvent
-	(*ParseWebhookResponse)(nil),     // 28: berth.plugin.v1.ParseWebhookResponse
-	(*SetCommitStatusRequest)(nil),   // 29: berth.plugin.v1.SetCommitStatusRequest
-	(*SetCommitStatusResponse)(nil),  // 30: berth.plugin.v1.SetCommitStatusResponse
-	(*PutHeader)(nil),                // 31: berth.plugin.v1.PutHeader
-	(*PutChunk)(nil),                 // 32: berth.plugin.v1.PutChunk
-	(*PutResponse)(nil),              // 33: berth.plugin.v1.PutResponse
-	(*ObjectInfo)(nil),               // 34: berth.plugin.v1.ObjectInfo
-	(*GetRequest)(nil),               // 35: berth.plugin.v1.GetRequest
-	(*GetChunk)(nil),                 // 36: berth.plugin.v1.GetChunk
-	(*ListRequest)(nil),              // 37: berth.plugin.v1.ListRequest
-	(*ListResponse)(nil),             // 38: berth.plugin.v1.ListResponse
-	(*DeleteRequest)(nil),            // 39: berth.plugin.v1.DeleteRequest
-	(*DeleteResponse)(nil),           // 40: berth.plugin.v1.DeleteResponse
-	(*DeployDetails)(nil),            // 41: berth.plugin.v1.DeployDetails
-	(*BackupDetails)(nil),            // 42: berth.plugin.v1.BackupDetails
-	(*ThresholdDetails)(nil),         // 43: berth.plugin.v1.ThresholdDetails
-	(*CleanupDetails)(nil),           // 44: berth.plugin.v1.CleanupDetails
-	(*RestartDetails)(nil),           // 45: berth.plugin.v1.RestartDetails
-	(*Event)(nil),                    // 46: berth.plugin.v1.Event
-	(*SendRequest)(nil),              // 47: berth.plugin.v1.SendRequest
-	(*SendResponse)(nil),             // 48: berth.plugin.v1.SendResponse
-	nil,                              // 49: berth.plugin.v1.BuildRequest.EnvEntry
-	nil,                              // 50: berth.plugin.v1.BuildRequest.BuildArgsEntry
-	nil,                              // 51: berth.plugin.v1.BuildRequest.SecretsEntry
-	nil,                              // 52: berth.plugin.v1.PutHeader.MetadataEntry
-	nil,                              // 53: berth.plugin.v1.ObjectInfo.MetadataEntry
-	nil,                              // 54: berth.plugin.v1.Event.FieldsEntry
+	(*AppCredentials)(nil),           // 15: berth.plugin.v1.AppCredentials
+	(*FetchRequest)(nil),             // 16: berth.plugin.v1.FetchRequest
+	(*FetchEvent)(nil),               // 17: berth.plugin.v1.FetchEvent
+	(*FetchResult)(nil),              // 18: berth.plugin.v1.FetchResult
+	(*Repository)(nil),               // 19: berth.plugin.v1.Repository
+	(*ListRepositoriesRequest)(nil),  // 20: berth.plugin.v1.ListRepositoriesRequest
+	(*ListRepositoriesResponse)(nil), // 21: berth.plugin.v1.ListRepositoriesResponse
+	(*Branch)(nil),                   // 22: berth.plugin.v1.Branch
+	(*ListBranchesRequest)(nil),      // 23: berth.plugin.v1.ListBranchesRequest
+	(*ListBranchesResponse)(nil),     // 24: berth.plugin.v1.ListBranchesResponse
+	(*Header)(nil),                   // 25: berth.plugin.v1.Header
+	(*ParseWebhookRequest)(nil),      // 26: berth.plugin.v1.ParseWebhookRequest
+	(*PullRequest)(nil),              // 27: berth.plugin.v1.PullRequest
+	(*WebhookEvent)(nil),             // 28: berth.plugin.v1.WebhookEvent
+	(*ParseWebhookResponse)(nil),     // 29: berth.plugin.v1.ParseWebhookResponse
+	(*SetCommitStatusRequest)(nil),   // 30: berth.plugin.v1.SetCommitStatusRequest
+	(*SetCommitStatusResponse)(nil),  // 31: berth.plugin.v1.SetCommitStatusResponse
+	(*PutHeader)(nil),                // 32: berth.plugin.v1.PutHeader
+	(*PutChunk)(nil),                 // 33: berth.plugin.v1.PutChunk
+	(*PutResponse)(nil),              // 34: berth.plugin.v1.PutResponse
+	(*ObjectInfo)(nil),               // 35: berth.plugin.v1.ObjectInfo
+	(*GetRequest)(nil),               // 36: berth.plugin.v1.GetRequest
+	(*GetChunk)(nil),                 // 37: berth.plugin.v1.GetChunk
+	(*ListRequest)(nil),              // 38: berth.plugin.v1.ListRequest
+	(*ListResponse)(nil),             // 39: berth.plugin.v1.ListResponse
+	(*DeleteRequest)(nil),            // 40: berth.plugin.v1.DeleteRequest
+	(*DeleteResponse)(nil),           // 41: berth.plugin.v1.DeleteResponse
+	(*DeployDetails)(nil),            // 42: berth.plugin.v1.DeployDetails
+	(*BackupDetails)(nil),            // 43: berth.plugin.v1.BackupDetails
+	(*ThresholdDetails)(nil),         // 44: berth.plugin.v1.ThresholdDetails
+	(*CleanupDetails)(nil),           // 45: berth.plugin.v1.CleanupDetails
+	(*RestartDetails)(nil),           // 46: berth.plugin.v1.RestartDetails
+	(*Event)(nil),                    // 47: berth.plugin.v1.Event
+	(*SendRequest)(nil),              // 48: berth.plugin.v1.SendRequest
+	(*SendResponse)(nil),             // 49: berth.plugin.v1.SendResponse
+	nil,                              // 50: berth.plugin.v1.BuildRequest.EnvEntry
+	nil,                              // 51: berth.plugin.v1.BuildRequest.BuildArgsEntry
+	nil,                              // 52: berth.plugin.v1.BuildRequest.SecretsEntry
+	nil,                              // 53: berth.plugin.v1.PutHeader.MetadataEntry
+	nil,                              // 54: berth.plugin.v1.ObjectInfo.MetadataEntry
+	nil,                              // 55: berth.plugin.v1.Event.FieldsEntry
 }
 var file_berth_plugin_v1_plugin_proto_depIdxs = []int32{
-	49, // 0: berth.plugin.v1.BuildRequest.env:type_name -> berth.plugin.v1.BuildRequest.EnvEntry
-	50, // 1: berth.plugin.v1.BuildRequest.build_args:type_name -> berth.plugin.v1.BuildRequest.BuildArgsEntry
-	51, // 2: berth.plugin.v1.BuildRequest.secrets:type_name -> berth.plugin.v1.BuildRequest.SecretsEntry
+	50, // 0: berth.plugin.v1.BuildRequest.env:type_name -> berth.plugin.v1.BuildRequest.EnvEntry
+	51, // 1: berth.plugin.v1.BuildRequest.build_args:type_name -> berth.plugin.v1.BuildRequest.BuildArgsEntry
+	52, // 2: berth.plugin.v1.BuildRequest.secrets:type_name -> berth.plugin.v1.BuildRequest.SecretsEntry
 	6,  // 3: berth.plugin.v1.BuildEvent.log:type_name -> berth.plugin.v1.LogLine
 	13, // 4: berth.plugin.v1.BuildEvent.result:type_name -> berth.plugin.v1.BuildResult
-	14, // 5: berth.plugin.v1.FetchRequest.credentials:type_name -> berth.plugin.v1.Credentials
-	6,  // 6: berth.plugin.v1.FetchEvent.log:type_name -> berth.plugin.v1.LogLine
-	17, // 7: berth.plugin.v1.FetchEvent.result:type_name -> berth.plugin.v1.FetchResult
-	14, // 8: berth.plugin.v1.ListRepositoriesRequest.credentials:type_name -> berth.plugin.v1.Credentials
-	18, // 9: berth.plugin.v1.ListRepositoriesResponse.repositories:type_name -> berth.plugin.v1.Repository
-	14, // 10: berth.plugin.v1.ListBranchesRequest.credentials:type_name -> berth.plugin.v1.Credentials
-	21, // 11: berth.plugin.v1.ListBranchesResponse.branches:type_name -> berth.plugin.v1.Branch
-	24, // 12: berth.plugin.v1.ParseWebhookRequest.headers:type_name -> berth.plugin.v1.Header
-	26, // 13: berth.plugin.v1.WebhookEvent.pull_request:type_name -> berth.plugin.v1.PullRequest
-	27, // 14: berth.plugin.v1.ParseWebhookResponse.event:type_name -> berth.plugin.v1.WebhookEvent
-	14, // 15: berth.plugin.v1.SetCommitStatusRequest.credentials:type_name -> berth.plugin.v1.Credentials
-	52, // 16: berth.plugin.v1.PutHeader.metadata:type_name -> berth.plugin.v1.PutHeader.MetadataEntry
-	31, // 17: berth.plugin.v1.PutChunk.header:type_name -> berth.plugin.v1.PutHeader
-	53, // 18: berth.plugin.v1.ObjectInfo.metadata:type_name -> berth.plugin.v1.ObjectInfo.MetadataEntry
-	34, // 19: berth.plugin.v1.GetChunk.info:type_name -> berth.plugin.v1.ObjectInfo
-	34, // 20: berth.plugin.v1.ListResponse.objects:type_name -> berth.plugin.v1.ObjectInfo
-	54, // 21: berth.plugin.v1.Event.fields:type_name -> berth.plugin.v1.Event.FieldsEntry
-	41, // 22: berth.plugin.v1.Event.deploy:type_name -> berth.plugin.v1.DeployDetails
-	42, // 23: berth.plugin.v1.Event.backup:type_name -> berth.plugin.v1.BackupDetails
-	43, // 24: berth.plugin.v1.Event.threshold:type_name -> berth.plugin.v1.ThresholdDetails
-	44, // 25: berth.plugin.v1.Event.cleanup:type_name -> berth.plugin.v1.CleanupDetails
-	45, // 26: berth.plugin.v1.Event.restart:type_name -> berth.plugin.v1.RestartDetails
-	46, // 27: berth.plugin.v1.SendRequest.event:type_name -> berth.plugin.v1.Event
-	0,  // 28: berth.plugin.v1.Plugin.Info:input_type -> berth.plugin.v1.InfoRequest
-	2,  // 29: berth.plugin.v1.Plugin.ConfigSchema:input_type -> berth.plugin.v1.ConfigSchemaRequest
-	4,  // 30: berth.plugin.v1.Plugin.Configure:input_type -> berth.plugin.v1.ConfigureRequest
-	9,  // 31: berth.plugin.v1.Builder.Detect:input_type -> berth.plugin.v1.DetectRequest
-	11, // 32: berth.plugin.v1.Builder.Build:input_type -> berth.plugin.v1.BuildRequest
-	15, // 33: berth.plugin.v1.GitProvider.Fetch:input_type -> berth.plugin.v1.FetchRequest
-	19, // 34: berth.plugin.v1.GitProvider.ListRepositories:input_type -> berth.plugin.v1.ListRepositoriesRequest
-	22, // 35: berth.plugin.v1.GitProvider.ListBranches:input_type -> berth.plugin.v1.ListBranchesRequest
-	25, // 36: berth.plugin.v1.GitProvider.ParseWebhook:input_type -> berth.plugin.v1.ParseWebhookRequest
-	29, // 37: berth.plugin.v1.GitProvider.SetCommitStatus:input_type -> berth.plugin.v1.SetCommitStatusRequest
-	32, // 38: berth.plugin.v1.BackupTarget.Put:input_type -> berth.plugin.v1.PutChunk
-	35, // 39: berth.plugin.v1.BackupTarget.Get:input_type -> berth.plugin.v1.GetRequest
-	37, // 40: berth.plugin.v1.BackupTarget.List:input_type -> berth.plugin.v1.ListRequest
-	39, // 41: berth.plugin.v1.BackupTarget.Delete:input_type -> berth.plugin.v1.DeleteRequest
-	7,  // 42: berth.plugin.v1.BackupTarget.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
-	47, // 43: berth.plugin.v1.Notifier.Send:input_type -> berth.plugin.v1.SendRequest
-	7,  // 44: berth.plugin.v1.Notifier.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
-	1,  // 45: berth.plugin.v1.Plugin.Info:output_type -> berth.plugin.v1.InfoResponse
-	3,  // 46: berth.plugin.v1.Plugin.ConfigSchema:output_type -> berth.plugin.v1.ConfigSchemaResponse
-	5,  // 47: berth.plugin.v1.Plugin.Configure:output_type -> berth.plugin.v1.ConfigureResponse
-	10, // 48: berth.plugin.v1.Builder.Detect:output_type -> berth.plugin.v1.DetectResponse
-	12, // 49: berth.plugin.v1.Builder.Build:output_type -> berth.plugin.v1.BuildEvent
-	16, // 50: berth.plugin.v1.GitProvider.Fetch:output_type -> berth.plugin.v1.FetchEvent
-	20, // 51: berth.plugin.v1.GitProvider.ListRepositories:output_type -> berth.plugin.v1.ListRepositoriesResponse
-	23, // 52: berth.plugin.v1.GitProvider.ListBranches:output_type -> berth.plugin.v1.ListBranchesResponse
-	28, // 53: berth.plugin.v1.GitProvider.ParseWebhook:output_type -> berth.plugin.v1.ParseWebhookResponse
-	30, // 54: berth.plugin.v1.GitProvider.SetCommitStatus:output_type -> berth.plugin.v1.SetCommitStatusResponse
-	33, // 55: berth.plugin.v1.BackupTarget.Put:output_type -> berth.plugin.v1.PutResponse
-	36, // 56: berth.plugin.v1.BackupTarget.Get:output_type -> berth.plugin.v1.GetChunk
-	38, // 57: berth.plugin.v1.BackupTarget.List:output_type -> berth.plugin.v1.ListResponse
-	40, // 58: berth.plugin.v1.BackupTarget.Delete:output_type -> berth.plugin.v1.DeleteResponse
-	8,  // 59: berth.plugin.v1.BackupTarget.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
-	48, // 60: berth.plugin.v1.Notifier.Send:output_type -> berth.plugin.v1.SendResponse
-	8,  // 61: berth.plugin.v1.Notifier.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
-	45, // [45:62] is the sub-list for method output_type
-	28, // [28:45] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	15, // 5: berth.plugin.v1.Credentials.app:type_name -> berth.plugin.v1.AppCredentials
+	14, // 6: berth.plugin.v1.FetchRequest.credentials:type_name -> berth.plugin.v1.Credentials
+	6,  // 7: berth.plugin.v1.FetchEvent.log:type_name -> berth.plugin.v1.LogLine
+	18, // 8: berth.plugin.v1.FetchEvent.result:type_name -> berth.plugin.v1.FetchResult
+	14, // 9: berth.plugin.v1.ListRepositoriesRequest.credentials:type_name -> berth.plugin.v1.Credentials
+	19, // 10: berth.plugin.v1.ListRepositoriesResponse.repositories:type_name -> berth.plugin.v1.Repository
+	14, // 11: berth.plugin.v1.ListBranchesRequest.credentials:type_name -> berth.plugin.v1.Credentials
+	22, // 12: berth.plugin.v1.ListBranchesResponse.branches:type_name -> berth.plugin.v1.Branch
+	25, // 13: berth.plugin.v1.ParseWebhookRequest.headers:type_name -> berth.plugin.v1.Header
+	27, // 14: berth.plugin.v1.WebhookEvent.pull_request:type_name -> berth.plugin.v1.PullRequest
+	28, // 15: berth.plugin.v1.ParseWebhookResponse.event:type_name -> berth.plugin.v1.WebhookEvent
+	14, // 16: berth.plugin.v1.SetCommitStatusRequest.credentials:type_name -> berth.plugin.v1.Credentials
+	53, // 17: berth.plugin.v1.PutHeader.metadata:type_name -> berth.plugin.v1.PutHeader.MetadataEntry
+	32, // 18: berth.plugin.v1.PutChunk.header:type_name -> berth.plugin.v1.PutHeader
+	54, // 19: berth.plugin.v1.ObjectInfo.metadata:type_name -> berth.plugin.v1.ObjectInfo.MetadataEntry
+	35, // 20: berth.plugin.v1.GetChunk.info:type_name -> berth.plugin.v1.ObjectInfo
+	35, // 21: berth.plugin.v1.ListResponse.objects:type_name -> berth.plugin.v1.ObjectInfo
+	55, // 22: berth.plugin.v1.Event.fields:type_name -> berth.plugin.v1.Event.FieldsEntry
+	42, // 23: berth.plugin.v1.Event.deploy:type_name -> berth.plugin.v1.DeployDetails
+	43, // 24: berth.plugin.v1.Event.backup:type_name -> berth.plugin.v1.BackupDetails
+	44, // 25: berth.plugin.v1.Event.threshold:type_name -> berth.plugin.v1.ThresholdDetails
+	45, // 26: berth.plugin.v1.Event.cleanup:type_name -> berth.plugin.v1.CleanupDetails
+	46, // 27: berth.plugin.v1.Event.restart:type_name -> berth.plugin.v1.RestartDetails
+	47, // 28: berth.plugin.v1.SendRequest.event:type_name -> berth.plugin.v1.Event
+	0,  // 29: berth.plugin.v1.Plugin.Info:input_type -> berth.plugin.v1.InfoRequest
+	2,  // 30: berth.plugin.v1.Plugin.ConfigSchema:input_type -> berth.plugin.v1.ConfigSchemaRequest
+	4,  // 31: berth.plugin.v1.Plugin.Configure:input_type -> berth.plugin.v1.ConfigureRequest
+	9,  // 32: berth.plugin.v1.Builder.Detect:input_type -> berth.plugin.v1.DetectRequest
+	11, // 33: berth.plugin.v1.Builder.Build:input_type -> berth.plugin.v1.BuildRequest
+	16, // 34: berth.plugin.v1.GitProvider.Fetch:input_type -> berth.plugin.v1.FetchRequest
+	20, // 35: berth.plugin.v1.GitProvider.ListRepositories:input_type -> berth.plugin.v1.ListRepositoriesRequest
+	23, // 36: berth.plugin.v1.GitProvider.ListBranches:input_type -> berth.plugin.v1.ListBranchesRequest
+	26, // 37: berth.plugin.v1.GitProvider.ParseWebhook:input_type -> berth.plugin.v1.ParseWebhookRequest
+	30, // 38: berth.plugin.v1.GitProvider.SetCommitStatus:input_type -> berth.plugin.v1.SetCommitStatusRequest
+	33, // 39: berth.plugin.v1.BackupTarget.Put:input_type -> berth.plugin.v1.PutChunk
+	36, // 40: berth.plugin.v1.BackupTarget.Get:input_type -> berth.plugin.v1.GetRequest
+	38, // 41: berth.plugin.v1.BackupTarget.List:input_type -> berth.plugin.v1.ListRequest
+	40, // 42: berth.plugin.v1.BackupTarget.Delete:input_type -> berth.plugin.v1.DeleteRequest
+	7,  // 43: berth.plugin.v1.BackupTarget.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
+	48, // 44: berth.plugin.v1.Notifier.Send:input_type -> berth.plugin.v1.SendRequest
+	7,  // 45: berth.plugin.v1.Notifier.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
+	1,  // 46: berth.plugin.v1.Plugin.Info:output_type -> berth.plugin.v1.InfoResponse
+	3,  // 47: berth.plugin.v1.Plugin.ConfigSchema:output_type -> berth.plugin.v1.ConfigSchemaResponse
+	5,  // 48: berth.plugin.v1.Plugin.Configure:output_type -> berth.plugin.v1.ConfigureResponse
+	10, // 49: berth.plugin.v1.Builder.Detect:output_type -> berth.plugin.v1.DetectResponse
+	12, // 50: berth.plugin.v1.Builder.Build:output_type -> berth.plugin.v1.BuildEvent
+	17, // 51: berth.plugin.v1.GitProvider.Fetch:output_type -> berth.plugin.v1.FetchEvent
+	21, // 52: berth.plugin.v1.GitProvider.ListRepositories:output_type -> berth.plugin.v1.ListRepositoriesResponse
+	24, // 53: berth.plugin.v1.GitProvider.ListBranches:output_type -> berth.plugin.v1.ListBranchesResponse
+	29, // 54: berth.plugin.v1.GitProvider.ParseWebhook:output_type -> berth.plugin.v1.ParseWebhookResponse
+	31, // 55: berth.plugin.v1.GitProvider.SetCommitStatus:output_type -> berth.plugin.v1.SetCommitStatusResponse
+	34, // 56: berth.plugin.v1.BackupTarget.Put:output_type -> berth.plugin.v1.PutResponse
+	37, // 57: berth.plugin.v1.BackupTarget.Get:output_type -> berth.plugin.v1.GetChunk
+	39, // 58: berth.plugin.v1.BackupTarget.List:output_type -> berth.plugin.v1.ListResponse
+	41, // 59: berth.plugin.v1.BackupTarget.Delete:output_type -> berth.plugin.v1.DeleteResponse
+	8,  // 60: berth.plugin.v1.BackupTarget.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
+	49, // 61: berth.plugin.v1.Notifier.Send:output_type -> berth.plugin.v1.SendResponse
+	8,  // 62: berth.plugin.v1.Notifier.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
+	46, // [46:63] is the sub-list for method output_type
+	29, // [29:46] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_berth_plugin_v1_plugin_proto_init() }
@@ -3550,15 +3681,15 @@ func file_berth_plugin_v1_plugin_proto_init() {
 		(*BuildEvent_Log)(nil),
 		(*BuildEvent_Result)(nil),
 	}
-	file_berth_plugin_v1_plugin_proto_msgTypes[16].OneofWrappers = []any{
+	file_berth_plugin_v1_plugin_proto_msgTypes[17].OneofWrappers = []any{
 		(*FetchEvent_Log)(nil),
 		(*FetchEvent_Result)(nil),
 	}
-	file_berth_plugin_v1_plugin_proto_msgTypes[32].OneofWrappers = []any{
+	file_berth_plugin_v1_plugin_proto_msgTypes[33].OneofWrappers = []any{
 		(*PutChunk_Header)(nil),
 		(*PutChunk_Data)(nil),
 	}
-	file_berth_plugin_v1_plugin_proto_msgTypes[36].OneofWrappers = []any{
+	file_berth_plugin_v1_plugin_proto_msgTypes[37].OneofWrappers = []any{
 		(*GetChunk_Info)(nil),
 		(*GetChunk_Data)(nil),
 	}
@@ -3568,7 +3699,7 @@ func file_berth_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_plugin_v1_plugin_proto_rawDesc), len(file_berth_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   55,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
