@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/berth-dev/berth/plugins"
@@ -24,6 +25,18 @@ type pluginSource struct{ host *plugins.Host }
 
 func (p pluginSource) GitProvider(ctx context.Context, id string) (sdk.GitProvider, error) {
 	return p.host.GitProvider(ctx, id)
+}
+
+func (p pluginSource) Notifier(ctx context.Context, id string) (sdk.Notifier, error) {
+	return p.host.Notifier(ctx, id)
+}
+
+// notifierTargets sends events to every notifier plugin an administrator
+// saved settings for.
+type notifierTargets struct{ s *Server }
+
+func (t notifierTargets) NotifierIDs(ctx context.Context) ([]string, error) {
+	return t.s.store.ConfiguredPlugins(ctx, string(sdk.KindNotifier)+".")
 }
 
 func (p pluginSource) Builder(ctx context.Context, id string) (sdk.Builder, error) {
@@ -50,10 +63,11 @@ func (d dockerImages) RemoveImage(ctx context.Context, ref string) error {
 // deployments a previous process left running, and starts working jobs.
 func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
+	s.events = notify.NewDispatcher(notifierTargets{s}, s.log.With("component", "notify"))
 	s.pipeline = deploy.New(deploy.Deps{
 		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
 		Rollout: swarm.NewManager(s.docker, s.log.With("component", "swarm")),
-		Images:  dockerImages{s.docker}, Routes: s.syncer, Logger: s.log.With("component", "deploy"),
+		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{
 		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
 		DockerHost: s.docker.DaemonHost(),
@@ -63,6 +77,7 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deploy.Worker{Pipeline: s.pipeline, JobTimeout: time.Hour})
+	river.AddWorker(workers, &notify.Worker{Plugins: pluginSource{s.plugins}, Logger: s.log.With("component", "notify")})
 	q, err := queue.New(s.store.Pool(), workers, queue.Options{DeployWorkers: s.cfg.DeployConcurrency,
 		JobTimeout: time.Hour, Logger: s.log.With("component", "queue")})
 	if err != nil {
@@ -70,6 +85,7 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	}
 	s.queue = q
 	s.pipeline.SetQueue(q)
+	s.events.SetQueue(q)
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
 	}

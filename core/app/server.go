@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/core/dashboard"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/queue"
@@ -49,6 +50,7 @@ type Server struct {
 	plugins  *plugins.Host
 	hub      *deploylog.Hub
 	pipeline *deploy.Pipeline
+	events   *notify.Dispatcher
 	queue    *queue.Queue
 	ln       net.Listener
 

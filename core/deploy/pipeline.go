@@ -99,6 +99,7 @@ type Pipeline struct {
 	rollout Rollout
 	images  Images
 	routes  Routes
+	events  EventEmitter
 	queue   Enqueuer
 	cfg     Config
 	log     *slog.Logger
@@ -116,7 +117,9 @@ type Deps struct {
 	Rollout Rollout
 	Images  Images
 	Routes  Routes
-	Logger  *slog.Logger
+	// Events receives deploy.succeeded and deploy.failed; optional.
+	Events EventEmitter
+	Logger *slog.Logger
 }
 
 // New returns a pipeline; SetQueue must be called before Deploy.
@@ -126,7 +129,7 @@ func New(d Deps, cfg Config) *Pipeline {
 		d.Logger = slog.Default()
 	}
 	return &Pipeline{store: d.Store, hub: d.Hub, plugins: d.Plugins, rollout: d.Rollout, images: d.Images,
-		routes: d.Routes, cfg: cfg, log: d.Logger, running: map[uuid.UUID]context.CancelCauseFunc{}}
+		routes: d.Routes, events: d.Events, cfg: cfg, log: d.Logger, running: map[uuid.UUID]context.CancelCauseFunc{}}
 }
 
 // SetQueue connects the job queue (created after the pipeline, whose worker
@@ -276,6 +279,7 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	p.log.Info("deployment finished", "deployment", id, "status", res.Status, "error", res.Error)
+	p.emitFinished(ctx, id)
 	return nil
 }
 

@@ -20,6 +20,8 @@ import (
 const (
 	// Deploy runs deployments; its worker count bounds concurrent deployments.
 	Deploy = "deploy"
+	// Notify delivers events to notifier plugins.
+	Notify = "notify"
 )
 
 // Options configures the queue.
@@ -64,6 +66,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) 
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: 2},
 			Deploy:             {MaxWorkers: o.DeployWorkers},
+			Notify:             {MaxWorkers: 2},
 		},
 		Workers:              workers,
 		JobTimeout:           o.JobTimeout,

@@ -66,3 +66,17 @@ func (s *Store) IsInstanceAdmin(ctx context.Context, user uuid.UUID) (bool, erro
 		AND m.organization_id = (SELECT id FROM organizations ORDER BY id LIMIT 1))`, user).Scan(&ok)
 	return ok, mapErr(err, "memberships")
 }
+
+// ConfiguredPlugins lists, sorted, the ids of plugins with saved settings
+// whose id starts with prefix ("notifier.").
+func (s *Store) ConfiguredPlugins(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT plugin_id FROM plugin_settings WHERE starts_with(plugin_id, $1) ORDER BY plugin_id`, prefix)
+	if err != nil {
+		return nil, mapErr(err, "plugin settings")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, mapErr(err, "plugin settings")
+	}
+	return ids, nil
+}
