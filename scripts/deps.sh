@@ -2,7 +2,8 @@
 # deps.sh installs and starts what berth needs on a Debian machine:
 # Docker Engine (docker.io), a single-node Swarm, PostgreSQL binaries and git;
 # with BERTH_TEST_DEPS=1 (make test) also Chromium, which the dashboard's
-# browser tests drive headless.
+# browser tests drive headless, and versitygw, the S3 server the backup
+# targets' tests run against (scripts/versitygw.sh, into .cache/bin).
 # It is idempotent: running it again only starts what is not running.
 set -euo pipefail
 
@@ -19,6 +20,9 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+if [ "${BERTH_TEST_DEPS:-0}" = 1 ]; then
+  "$(dirname "${BASH_SOURCE[0]}")/versitygw.sh"
 fi
 
 # Start dockerd when no engine answers.
