@@ -50,9 +50,14 @@ lint: ## gofmt and go vet
 	go vet ./...
 	@if [ -f sdk/go.mod ]; then cd sdk && go vet ./...; fi
 
+.PHONY: dbimages
+dbimages: deps ## build the local PostgreSQL, MariaDB and Redis test images (cached under .cache/)
+	@./scripts/dbimages.sh
+
 .PHONY: test-deps
 test-deps:
 	@BERTH_TEST_DEPS=1 ./scripts/deps.sh
+	@./scripts/dbimages.sh
 
 .PHONY: test
 test: test-deps traefik lint ## run every test against real Docker Swarm, PostgreSQL, Traefik and Chromium
