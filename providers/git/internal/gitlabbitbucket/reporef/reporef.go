@@ -55,12 +55,13 @@ func (h Host) Parse(raw string) (Ref, error) {
 	bad := func(why string) (Ref, error) {
 		return Ref{}, fmt.Errorf("repository %q: %s: %w", redact(raw), why, sdk.ErrInvalidArgument)
 	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return bad("contains control characters")
+	}
 	raw = strings.TrimSpace(raw)
 	switch {
 	case raw == "":
 		return bad("is empty")
-	case strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return bad("contains control characters")
 	case strings.HasPrefix(raw, "/"):
 		return bad("is a local path, not a repository on this host")
 	case strings.Contains(raw, "://"):

@@ -355,20 +355,21 @@ func providerMessage(body []byte) string {
 			return
 		}
 		var nested struct {
-			Message string `json:"message"`
-			Detail  string `json:"detail"`
+			Message string          `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
 		}
 		if json.Unmarshal(raw, &nested) == nil && nested.Message != "" {
 			parts = append(parts, nested.Message)
-			if nested.Detail != "" {
-				parts = append(parts, nested.Detail)
+			if len(nested.Detail) > 0 && string(nested.Detail) != "null" {
+				if json.Unmarshal(nested.Detail, &s) == nil {
+					parts = append(parts, s)
+				} else {
+					parts = append(parts, compactJSON(nested.Detail))
+				}
 			}
 			return
 		}
-		var compact bytes.Buffer
-		if json.Compact(&compact, raw) == nil {
-			parts = append(parts, compact.String())
-		}
+		parts = append(parts, compactJSON(raw))
 	}
 	add(doc.Message)
 	add(doc.Error)
@@ -376,6 +377,15 @@ func providerMessage(body []byte) string {
 		parts = append(parts, doc.ErrorDescription)
 	}
 	return truncate(strings.Join(parts, ": "), 300)
+}
+
+// compactJSON is raw without insignificant spaces.
+func compactJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 // truncate shortens s to at most n bytes, on a rune boundary, marking the
