@@ -57,9 +57,10 @@ type repository struct {
 }
 
 // ListRepositories lists the repositories the credentials are a member of
-// (GET /repositories?role=member), sorted by full name, one page at a
-// time. PageToken is the "next" URL Bitbucket returned, followed only
-// under the API root; Query filters full names (BBQL full_name ~ "...").
+// (GET /repositories?role=member), in Bitbucket's order, one page at a
+// time. PageToken is the "next" URL Bitbucket returned (it may carry a
+// cursor), followed only under the API root; Query filters full names
+// (BBQL full_name ~ "...").
 func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositoriesRequest) (*sdk.ListRepositoriesResponse, error) {
 	conn, err := p.connect(req.Credentials)
 	if err != nil {
@@ -77,7 +78,6 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		}
 		q := url.Values{
 			"role":    {"member"},
-			"sort":    {"full_name"},
 			"pagelen": {strconv.Itoa(min(size, maxPageSize))},
 		}
 		if req.Query != "" {
