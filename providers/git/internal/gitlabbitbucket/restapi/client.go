@@ -342,7 +342,7 @@ func providerMessage(body []byte) string {
 		if body[0] == '<' {
 			return ""
 		}
-		return truncate(strings.Join(strings.Fields(string(body)), " "), 300)
+		return Truncate(strings.Join(strings.Fields(string(body)), " "), 300)
 	}
 	var parts []string
 	add := func(raw json.RawMessage) {
@@ -376,7 +376,7 @@ func providerMessage(body []byte) string {
 	if doc.ErrorDescription != "" {
 		parts = append(parts, doc.ErrorDescription)
 	}
-	return truncate(strings.Join(parts, ": "), 300)
+	return Truncate(strings.Join(parts, ": "), 300)
 }
 
 // compactJSON is raw without insignificant spaces.
@@ -387,21 +387,6 @@ func compactJSON(raw json.RawMessage) string {
 	}
 	return b.String()
 }
-
-// truncate shortens s to at most n bytes, on a rune boundary, marking the
-// cut with an ellipsis.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // Truncate shortens s to at most n characters (runes), for provider
 // fields with a length limit.

@@ -23,7 +23,7 @@ func TestProviderMessage(t *testing.T) {
 		{`<html><body>502 Bad Gateway</body></html>`, ``},
 		{"Too many\n requests", `Too many requests`},
 		{`"just a string"`, `"just a string"`},
-		{strings.Repeat("x", 400), strings.Repeat("x", 297) + "…"},
+		{strings.Repeat("x", 400), strings.Repeat("x", 299) + "…"},
 	} {
 		if got := providerMessage([]byte(c.body)); got != c.want {
 			t.Errorf("providerMessage(%.40q) = %q, want %q", c.body, got, c.want)
