@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/berth-dev/berth/providers/git/bitbucket/bitbucket"
+	"github.com/berth-dev/berth/providers/git/bitbucket/bitbuckettest"
+	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/sdk/plugintest"
+)
+
+// suite runs the conformance suite against a fake Bitbucket Cloud serving
+// a real repository, with an access token.
+func suite(t *testing.T) plugintest.GitProviderSuite {
+	srv := bitbuckettest.NewServer(t, bitbuckettest.Account{AccessToken: "ATCTT3xFfGN0-conformance"})
+	repo := srv.AddGitRepository("ws/app")
+	const secret = "conformance-hook-secret"
+	hook := func(name, event, payload string, want sdk.WebhookType) plugintest.WebhookCase {
+		return plugintest.WebhookCase{
+			Name:    name,
+			Request: bitbuckettest.SignedRequest(event, bitbuckettest.Payload(t, payload), secret),
+			Want:    want,
+		}
+	}
+	return plugintest.GitProviderSuite{
+		BaseSuite: plugintest.BaseSuite{
+			Settings:        json.RawMessage(`{"timeout_seconds": 20}`),
+			InvalidSettings: json.RawMessage(`{"base_url": "api.bitbucket.org"}`),
+		},
+		Repository:  "ws/app",
+		Ref:         "main",
+		WantCommit:  repo.Main,
+		Credentials: &sdk.Credentials{Token: srv.Account.AccessToken, BaseURL: srv.APIURL()},
+		Webhooks: []plugintest.WebhookCase{
+			hook("push", "repo:push", "push", sdk.WebhookPush),
+			hook("tag", "repo:push", "push_tag", sdk.WebhookTag),
+			hook("pull_request", "pullrequest:created", "pullrequest_created", sdk.WebhookPullRequest),
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) {
+		plugintest.TestGitProvider(t, plugintest.GitProvider(t, bitbucket.New()), suite(t))
+	})
+	t.Run("subprocess", func(t *testing.T) {
+		bin := plugintest.BuildPlugin(t, ".")
+		plugintest.TestGitProvider(t, plugintest.Launch(t, bin).(sdk.GitProvider), suite(t))
+	})
+}
+
+func TestDescribe(t *testing.T) {
+	d, err := sdk.Describe(t.Context(), bitbucket.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != "git.bitbucket" || d.Kind != sdk.KindGit || d.Name != "bitbucket" || d.Version != "1.0.0" {
+		t.Errorf("Describe = %s %s (%s, %s), want git.bitbucket 1.0.0", d.ID, d.Version, d.Kind, d.Name)
+	}
+	for _, c := range []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus} {
+		found := false
+		for _, have := range d.Capabilities {
+			found = found || have == c
+		}
+		if !found {
+			t.Errorf("capabilities %v lack %s", d.Capabilities, c)
+		}
+	}
+}

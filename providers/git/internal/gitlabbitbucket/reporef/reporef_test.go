@@ -1,0 +1,62 @@
+package reporef
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/berth-dev/berth/sdk"
+)
+
+func TestParse(t *testing.T) {
+	gitlab := Host{Web: &url.URL{Scheme: "https", Host: "git.example.com", Path: "/gitlab"}, MinSegments: 2, WebSeparator: "/-/"}
+	bitbucket := Host{Web: &url.URL{Scheme: "https", Host: "bitbucket.org"}, MinSegments: 2, MaxSegments: 2}
+	for _, c := range []struct {
+		host Host
+		raw  string
+		want Ref
+	}{
+		{gitlab, "group/app", Ref{Name: "group/app", CloneURL: "https://git.example.com/gitlab/group/app.git"}},
+		{gitlab, "group/sub/app.git", Ref{Name: "group/sub/app", CloneURL: "https://git.example.com/gitlab/group/sub/app.git"}},
+		{gitlab, "https://git.example.com/gitlab/group/sub/app.git", Ref{Name: "group/sub/app", CloneURL: "https://git.example.com/gitlab/group/sub/app.git"}},
+		{gitlab, "https://git.example.com/gitlab/group/app/-/merge_requests/3", Ref{Name: "group/app", CloneURL: "https://git.example.com/gitlab/group/app.git"}},
+		{gitlab, "https://oauth2@git.example.com/gitlab/group/app", Ref{Name: "group/app", CloneURL: "https://git.example.com/gitlab/group/app.git"}},
+		{gitlab, "git@git.example.com:group/app.git", Ref{Name: "group/app", CloneURL: "git@git.example.com:group/app.git", SSH: true}},
+		{gitlab, "ssh://git@git.example.com:2222/group/app.git", Ref{Name: "group/app", CloneURL: "ssh://git@git.example.com:2222/group/app.git", SSH: true}},
+		{bitbucket, "ws/app", Ref{Name: "ws/app", CloneURL: "https://bitbucket.org/ws/app.git"}},
+		{bitbucket, "https://bitbucket.org/ws/app/src/main/README.md", Ref{Name: "ws/app", CloneURL: "https://bitbucket.org/ws/app.git"}},
+		{bitbucket, "git@bitbucket.org:ws/app.git", Ref{Name: "ws/app", CloneURL: "git@bitbucket.org:ws/app.git", SSH: true}},
+	} {
+		got, err := c.host.Parse(c.raw)
+		if err != nil || got != c.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.raw, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		host Host
+		raw  string
+	}{
+		{gitlab, ""},
+		{gitlab, "app"},
+		{gitlab, "/srv/git/group/app.git"},
+		{gitlab, "group/../app"},
+		{gitlab, "group/-app"},
+		{gitlab, "group/app name"},
+		{gitlab, "group/app\n"},
+		{gitlab, "http://git.example.com/gitlab/group/app.git"},
+		{gitlab, "https://git.example.com/group/app.git"},
+		{gitlab, "https://evil.com/gitlab/group/app.git"},
+		{gitlab, "https://oauth2:token@git.example.com/gitlab/group/app.git"},
+		{gitlab, "git@evil.com:group/app.git"},
+		{gitlab, "ssh://git@evil.com/group/app.git"},
+		{gitlab, "file:///srv/git/group/app.git"},
+		{gitlab, "ext::sh -c touch% /tmp/pwned"},
+		{bitbucket, "ws/app/extra"},
+		{bitbucket, "ws"},
+		{bitbucket, "https://bitbucket.org/ws"},
+	} {
+		if got, err := c.host.Parse(c.raw); !errors.Is(err, sdk.ErrInvalidArgument) {
+			t.Errorf("Parse(%q) = %+v, %v; want sdk.ErrInvalidArgument", c.raw, got, err)
+		}
+	}
+}
