@@ -467,6 +467,12 @@ func (r *Receiver) Deploy(ctx context.Context, hook, token, ref string) (Result,
 	return queued(d), nil
 }
 
+// AuthenticateToken checks a deploy token for a webhook id.
+func (r *Receiver) AuthenticateToken(ctx context.Context, hook, token string) error {
+	_, err := r.authenticateToken(ctx, hook, token)
+	return err
+}
+
 func (r *Receiver) authenticateToken(ctx context.Context, hook, token string) (store.Application, error) {
 	a, err := r.application(ctx, hook)
 	if err != nil {
