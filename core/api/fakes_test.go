@@ -155,4 +155,3 @@ func signedRequest(event, secret string, p hookPayload) (string, []string) {
 	body, _ := json.Marshal(p)
 	return string(body), []string{"X-Berth-Example-Event", event, "X-Berth-Example-Signature", sign(secret, body)}
 }
-
