@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/webhook"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -29,6 +30,9 @@ type harness struct {
 	dbURL   string
 	token   string // setup token
 	changes int
+
+	provider *fakeProvider
+	deployer *queueOnly
 }
 
 func (h *harness) RoutesChanged() { h.changes++ }
@@ -48,8 +52,12 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, dbURL: url, token: tok}
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h})
+	h := &harness{t: t, store: st, dbURL: url, token: tok, provider: &fakeProvider{}}
+	h.deployer = &queueOnly{st: st}
+	prov := providers{fake: h.provider}
+	hooks := webhook.New(webhook.Options{Store: st, Providers: prov, Deployer: h.deployer, Routes: h})
+	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"})
 	return h
 }
 
@@ -199,6 +207,14 @@ var publicRoutes = map[string]bool{
 	"POST /api/v1/auth/login":   true,
 }
 
+// webhookRoutes authenticate by signature or deploy token instead of
+// credentials: without them they answer 401 too.
+var webhookRoutes = map[string]bool{
+	"POST /api/v1/webhooks/git/:hook":    true,
+	"POST /api/v1/webhooks/deploy/:hook": true,
+	"POST /api/v1/webhooks/image/:hook":  true,
+}
+
 // concretePath fills Fiber path parameters with syntactically valid values.
 func concretePath(p string) string {
 	parts := strings.Split(p, "/")
@@ -240,6 +256,9 @@ func TestEveryRouteRequiresAuthentication(t *testing.T) {
 					headers = []string{cred.header, cred.value}
 				}
 				resp := h.do(r.Method, path, "", "{}", headers...)
+				if webhookRoutes[id] && resp.Status != 401 {
+					t.Fatalf("webhook route with %s credentials and no signature or token: status %d, want 401: %s", cred.name, resp.Status, resp.Body)
+				}
 				if publicRoutes[id] {
 					if resp.Status == 401 {
 						t.Fatalf("public route answered 401 with %s", cred.name)
@@ -249,6 +268,16 @@ func TestEveryRouteRequiresAuthentication(t *testing.T) {
 				if resp.Status != 401 {
 					t.Fatalf("with %s credentials: status %d, want 401: %s", cred.name, resp.Status, resp.Body)
 				}
+			}
+			if webhookRoutes[id] {
+				// Webhooks take no session or API key at all: a valid one
+				// without the webhook's signature or token is still a 401.
+				for _, headers := range [][]string{{"Cookie", cookie}, {"Authorization", "Bearer " + key}} {
+					if resp := h.do(r.Method, path, "", "{}", headers...); resp.Status != 401 {
+						t.Fatalf("webhook route with %s: status %d, want 401: %s", headers[0], resp.Status, resp.Body)
+					}
+				}
+				return
 			}
 			if publicRoutes[id] || r.Method == "GET" || r.Method == "HEAD" {
 				return

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/webhook"
 	"github.com/distribution/reference"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -54,6 +56,35 @@ type ApplicationRequest struct {
 	// Files replaces the files mounted read-only into the containers (their
 	// content is write-only: send every file's content again when changing them).
 	Files *[]FileRequest `json:"files"`
+	// GitConnectionID uses a git connection's provider and credentials
+	// (send "" to stop using one); git_repository may then be "owner/repo".
+	GitConnectionID *string `json:"git_connection_id"`
+	// AutoDeploy deploys on matching push webhooks (default true).
+	AutoDeploy *bool `json:"auto_deploy"`
+	// DeployTrigger is "branch" (pushes to git_ref) or "tag" (tags matching tag_pattern).
+	DeployTrigger *string `json:"deploy_trigger"`
+	// TagPattern is a glob pushed tags must match (empty: every tag).
+	TagPattern *string `json:"tag_pattern"`
+	// WatchPaths are gitignore-style globs; a push deploys only when a changed file matches.
+	WatchPaths *[]string `json:"watch_paths"`
+	// Preview configures preview deployments of pull requests.
+	Preview *PreviewRequest `json:"preview"`
+}
+
+// PreviewRequest changes preview settings; omitted fields keep their value.
+type PreviewRequest struct {
+	Enabled *bool `json:"enabled"`
+	// HostPattern makes each preview's host, e.g. "pr-{number}.{app}.preview.example.com".
+	HostPattern *string `json:"host_pattern"`
+	// Limit is the most previews at once (default 3).
+	Limit *int `json:"limit"`
+	// Label previews only pull requests carrying it (empty: all).
+	Label *string `json:"label"`
+	// HTTPS is none or letsencrypt.
+	HTTPS *string `json:"https"`
+	// Forks previews pull requests from forks too (off by default: they
+	// would run foreign code with the application's variables).
+	Forks *bool `json:"forks"`
 }
 
 // FileRequest is a file mounted read-only into an application's containers.
@@ -135,6 +166,28 @@ func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
 	if r.KeepReleases != nil {
 		spec.KeepReleases = *r.KeepReleases
 	}
+	if r.AutoDeploy != nil {
+		spec.AutoDeploy = *r.AutoDeploy
+	}
+	set(&spec.DeployTrigger, r.DeployTrigger)
+	set(&spec.TagPattern, r.TagPattern)
+	if r.WatchPaths != nil {
+		spec.WatchPaths = append([]string{}, *r.WatchPaths...)
+	}
+	if p := r.Preview; p != nil {
+		if p.Enabled != nil {
+			spec.Preview.Enabled = *p.Enabled
+		}
+		set(&spec.Preview.HostPattern, p.HostPattern)
+		if p.Limit != nil {
+			spec.Preview.Limit = *p.Limit
+		}
+		set(&spec.Preview.Label, p.Label)
+		set(&spec.Preview.HTTPS, p.HTTPS)
+		if p.Forks != nil {
+			spec.Preview.Forks = *p.Forks
+		}
+	}
 	if r.Files != nil {
 		spec.Files = make([]store.File, 0, len(*r.Files))
 		for _, f := range *r.Files {
@@ -156,7 +209,9 @@ func validateApplication(a store.ApplicationSpec) error {
 	}
 	switch a.SourceType {
 	case "git":
-		if err := validateGitURL(a.GitRepository); err != nil {
+		if a.GitConnectionID != nil && repoNamePattern.MatchString(a.GitRepository) {
+			// owner/repo, resolved by the connection's provider
+		} else if err := validateGitURL(a.GitRepository); err != nil {
 			return err
 		}
 		if err := validateGitRef(a.GitRef); err != nil {
@@ -203,7 +258,78 @@ func validateApplication(a store.ApplicationSpec) error {
 			return invalid("command", "arguments must be at most 4096 bytes without NUL characters")
 		}
 	}
+	if err := validateAutomation(a.Automation); err != nil {
+		return err
+	}
 	return validateRuntime(a.RuntimeSettings)
+}
+
+// repoNamePattern is a provider's repository name: owner/repo, or
+// group/subgroup/repo on GitLab.
+var repoNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*){1,5}$`)
+
+func validateAutomation(a store.Automation) error {
+	switch a.DeployTrigger {
+	case "branch", "tag":
+	default:
+		return invalid("deploy_trigger", "%q is not one of branch, tag", a.DeployTrigger)
+	}
+	if err := webhook.ValidateTagPattern(a.TagPattern); err != nil {
+		return invalid("tag_pattern", "%v", err)
+	}
+	if len(a.WatchPaths) > 50 {
+		return invalid("watch_paths", "at most 50 patterns")
+	}
+	for i, p := range a.WatchPaths {
+		if err := webhook.ValidateWatchPath(p); err != nil {
+			return invalid(fmt.Sprintf("watch_paths[%d]", i), "%v", err)
+		}
+	}
+	p := a.Preview
+	if p.Enabled || p.HostPattern != "" {
+		if err := webhook.ValidateHostPattern(p.HostPattern); err != nil {
+			return invalid("preview.host_pattern", "%v", err)
+		}
+	}
+	if p.Limit < 1 || p.Limit > 50 {
+		return invalid("preview.limit", "must be %s", fmtRange(1, 50))
+	}
+	if p.Label != "" {
+		if err := validateText("preview.label", p.Label, 1, 100); err != nil {
+			return err
+		}
+	}
+	switch p.HTTPS {
+	case "none", "letsencrypt":
+	default:
+		return invalid("preview.https", "%q is not one of none, letsencrypt", p.HTTPS)
+	}
+	return nil
+}
+
+// applyConnection sets the application's git connection from the request,
+// checking it belongs to the application's organization.
+func (s *Server) applyConnection(c *fiber.Ctx, req ApplicationRequest, org uuid.UUID, spec *store.ApplicationSpec) error {
+	if req.GitConnectionID == nil {
+		return nil
+	}
+	if *req.GitConnectionID == "" {
+		spec.GitConnectionID = nil
+		return nil
+	}
+	id, err := uuid.Parse(*req.GitConnectionID)
+	if err != nil {
+		return invalid("git_connection_id", "%q is not a valid id", *req.GitConnectionID)
+	}
+	conn, err := s.store.GetGitConnection(c.UserContext(), id)
+	if err != nil || conn.OrganizationID != org {
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		return invalid("git_connection_id", "no git connection %s in this organization", id)
+	}
+	spec.GitConnectionID = &conn.ID
+	return nil
 }
 
 // validateGitURL accepts https, http, ssh, git and file URLs, scp-like
@@ -289,8 +415,12 @@ func (s *Server) createApplication(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	spec := store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile", RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10}}
+	spec := store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile", RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10},
+		Automation: store.DefaultAutomation()}
 	req.apply(&spec)
+	if err := s.applyConnection(c, req, env.OrganizationID, &spec); err != nil {
+		return err
+	}
 	if spec.SourceType == "" {
 		spec.SourceType = "git"
 		if spec.Image != "" {
@@ -324,8 +454,14 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
+	if a.PreviewOf != nil {
+		return conflict("id", "id: a preview inherits its parent application's settings; change the parent")
+	}
 	spec := a.Spec()
 	req.apply(&spec)
+	if err := s.applyConnection(c, req, a.OrganizationID, &spec); err != nil {
+		return err
+	}
 	if err := validateApplication(spec); err != nil {
 		return err
 	}
@@ -342,7 +478,16 @@ func (s *Server) deleteApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.removeServices(c, []store.Application{a}); err != nil {
+	previews, err := s.store.ListPreviews(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	if len(previews) > 0 && s.opts.Webhooks != nil {
+		if err := s.opts.Webhooks.RemovePreviews(c.UserContext(), previews); err != nil {
+			return err
+		}
+	}
+	if err := s.removeServices(c, append(previews, a)); err != nil {
 		return err
 	}
 	if err := s.store.DeleteApplication(c.UserContext(), a.ID); err != nil {
@@ -367,6 +512,7 @@ func (s *Server) removeServices(c *fiber.Ctx, apps []store.Application) error {
 // appsIn lists every application matching f (all pages).
 func (s *Server) appsIn(c *fiber.Ctx, f store.ApplicationFilter) ([]store.Application, error) {
 	var all []store.Application
+	f.IncludePreviews = true
 	page := store.Page{Limit: store.MaxPageSize}
 	for {
 		apps, more, err := s.store.ListApplications(c.UserContext(), f, page)

@@ -101,6 +101,10 @@ func (g *schemaGen) operation(r Route) map[string]any {
 	if r.Body != nil {
 		responses["422"] = errorResponse("validation failed; the message names the field")
 	}
+	if r.Webhook {
+		op["security"] = []any{}
+		op["description"] = "Authenticated by the webhook's signature or deploy token, not by an API key or session; a bad or missing one (or an unknown webhook id) answers 401."
+	}
 	if r.Public {
 		op["security"] = []any{}
 	} else {

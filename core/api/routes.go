@@ -13,6 +13,9 @@ type Route struct {
 	Tag     string
 	// Public routes need no credentials (health, setup, login, the API description).
 	Public bool
+	// Webhook routes take no API key or session: the handler authenticates
+	// the request by its signature or deploy token and answers 401 otherwise.
+	Webhook bool
 	// Body is a zero value of the JSON request body type, or nil.
 	Body any
 	// Response is a zero value of the JSON success response type, or nil for 204.

@@ -58,6 +58,13 @@ type Options struct {
 	Logs LogStreams
 	// PluginSettings configures plugins; nil answers 503 on settings changes.
 	PluginSettings PluginConfigurer
+	// Webhooks handles incoming webhooks; nil answers 503.
+	Webhooks Webhooks
+	// GitProviders reaches git provider plugins for connections; nil
+	// answers 503.
+	GitProviders GitProviders
+	// PublicURL is berth's address, for webhook URLs.
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -92,7 +99,7 @@ func New(opts Options) *Server {
 		// Fiber reuses request buffers: handlers copy what they keep.
 	})
 	s.app.Use(recoverMiddleware(s.log), securityHeaders, metricsMiddleware)
-	for _, r := range append(s.table(), s.variableRoutes()...) {
+	for _, r := range append(append(append(s.table(), s.variableRoutes()...), s.webhookRoutes()...), s.connectionRoutes()...) {
 		s.register(r)
 	}
 	s.openAPIDoc, _ = json.Marshal(s.OpenAPI()) // static per process; built once
@@ -119,7 +126,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 func (s *Server) register(r Route) {
 	s.routes = append(s.routes, r)
 	handlers := []fiber.Handler{routeLabel(r.Path)}
-	if !r.Public {
+	if !r.Public && !r.Webhook {
 		handlers = append(handlers, s.authenticate)
 	}
 	handlers = append(handlers, r.Handler)

@@ -70,7 +70,7 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{
 		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
-		DockerHost: s.docker.DaemonHost(),
+		DockerHost: s.docker.DaemonHost(), PublicURL: s.cfg.PublicURL,
 	})
 	if err := queue.Migrate(ctx, s.store.Pool()); err != nil {
 		return err

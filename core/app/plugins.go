@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/plugins"
+	"github.com/berth-dev/berth/sdk"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -69,4 +70,20 @@ func (s *Server) startPlugins(ctx context.Context) error {
 		host.Preload(id, settings) // applied when the plugin first starts
 	}
 	return nil
+}
+
+// gitProviders adapts the plugin host to the API's and the webhook
+// receiver's access to git providers.
+type gitProviders struct{ host *plugins.Host }
+
+// GitProvider implements api.GitProviders and webhook.Providers.
+func (g gitProviders) GitProvider(ctx context.Context, id string) (sdk.GitProvider, error) {
+	gp, err := g.host.GitProvider(ctx, id)
+	if errors.Is(err, plugins.ErrUnknownPlugin) {
+		return nil, fmt.Errorf("%w: %w", api.ErrUnknownPlugin, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gp, nil
 }

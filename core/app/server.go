@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/webhook"
 	"github.com/berth-dev/berth/plugins"
 	"github.com/docker/docker/client"
 )
@@ -128,6 +129,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		}
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
 	}
+	opts.GitProviders = gitProviders{host: s.plugins}
+	opts.PublicURL = cfg.PublicURL
+	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook")}
+	if s.pipeline != nil {
+		hooks.Deployer, hooks.Routes = s.pipeline, s.syncer
+	}
+	opts.Webhooks = webhook.New(hooks)
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,

@@ -324,8 +324,8 @@ func (d *Dashboard) deleteProject(r *request) error {
 			"Delete project", "/projects/"+p.ID.String())
 	}
 	ctx := r.c.UserContext()
-	apps, _, err := d.store.ListApplications(ctx, store.ApplicationFilter{Orgs: []uuid.UUID{p.OrganizationID}, Project: p.ID},
-		store.Page{Limit: store.MaxPageSize})
+	apps, _, err := d.store.ListApplications(ctx, store.ApplicationFilter{Orgs: []uuid.UUID{p.OrganizationID}, Project: p.ID,
+		IncludePreviews: true}, store.Page{Limit: store.MaxPageSize})
 	if err != nil {
 		return err
 	}

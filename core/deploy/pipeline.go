@@ -75,6 +75,8 @@ type Config struct {
 	WorkDir string
 	// DockerHost is handed to builders.
 	DockerHost string
+	// PublicURL is berth's address, for commit status links.
+	PublicURL string
 	// Step timeouts.
 	SourceTimeout, BuildTimeout, ReleaseTimeout time.Duration
 }
@@ -291,14 +293,25 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		res.Error = "load application: " + err.Error()
 		return res
 	}
+	if a.PreviewOf != nil {
+		parent, err := p.store.GetApplication(ctx, *a.PreviewOf)
+		if err != nil {
+			res.Error = "load the preview's parent application: " + err.Error()
+			return res
+		}
+		a = store.InheritPreview(parent, a)
+	}
+	access, err := p.gitAccess(ctx, a)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
 	env, secretValues, err := p.environment(ctx, a)
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	if c := a.GitCredentials; c != nil {
-		secretValues = append(secretValues, c.Password, c.Token)
-	}
+	secretValues = append(secretValues, access.secrets()...)
 	w := p.hub.Writer(ctx, d.ID, secretValues)
 	defer w.Close()
 	defer func() {
@@ -309,7 +322,9 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		if res.Error != "" {
 			w.Info("deployment " + res.Status + ": " + res.Error)
 		}
+		p.reportFinished(context.WithoutCancel(ctx), a, d, access, res, w)
 	}()
+	p.reportStatus(ctx, a, d, access, sdk.CommitPending, "deploying", "", w)
 	w.Info(fmt.Sprintf("deployment %s of %s (%s)", d.ID, a.Name, d.Kind))
 
 	image := d.Image
@@ -318,11 +333,14 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		w.Info("rolling back to " + image)
 	case a.SourceType == "image":
 		image = a.Image
+		if d.Image != "" {
+			image = d.Image // pinned by an image webhook
+		}
 		if ok, err := p.images.ImageExists(ctx, image); err == nil && !ok {
 			w.Info("image " + image + " is not present locally; Swarm will pull it on the nodes")
 		}
 	default:
-		built, commit, subject, err := p.sourceAndBuild(ctx, d, a, env, w)
+		built, commit, subject, err := p.sourceAndBuild(ctx, d, a, access, env, w)
 		res.CommitSHA, res.CommitSubject = commit, subject
 		if err != nil {
 			res.Error = err.Error()
@@ -376,7 +394,7 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 }
 
 // sourceAndBuild fetches the repository and builds the image.
-func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a store.Application, env map[string]string, w *deploylog.Writer) (image, commit, subject string, err error) {
+func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a store.Application, access gitAccess, env map[string]string, w *deploylog.Writer) (image, commit, subject string, err error) {
 	if err := p.step(ctx, d.ID, "source", w); err != nil {
 		return "", "", "", err
 	}
@@ -385,11 +403,7 @@ func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a sto
 		return "", "", "", fmt.Errorf("source: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	providerID := "git.generic"
-	if a.GitProvider != "" {
-		providerID = "git." + strings.TrimPrefix(a.GitProvider, "git.")
-	}
-	gp, err := p.plugins.GitProvider(ctx, providerID)
+	gp, err := p.plugins.GitProvider(ctx, access.provider)
 	if err != nil {
 		return "", "", "", fmt.Errorf("source: %w", err)
 	}
@@ -401,11 +415,7 @@ func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a sto
 	defer cancel()
 	w.Info(fmt.Sprintf("fetching %s at %s", a.GitRepository, refOrDefault(ref)))
 	req := &sdk.FetchRequest{Repository: a.GitRepository, Ref: ref, Dir: dir, Depth: 1,
-		Log: func(l sdk.LogLine) { w.Line("git", l.Text) }}
-	if c := a.GitCredentials; c != nil {
-		req.Credentials = &sdk.Credentials{Username: c.Username, Password: c.Password, Token: c.Token,
-			SSHPrivateKey: []byte(c.SSHPrivateKey), SSHKnownHosts: []byte(c.SSHKnownHosts)}
-	}
+		Log: func(l sdk.LogLine) { w.Line("git", l.Text) }, Credentials: access.credentials}
 	fetched, err := gp.Fetch(sctx, req)
 	if err != nil {
 		return "", "", "", timeoutErr("source", sctx, p.cfg.SourceTimeout, err)
@@ -462,7 +472,13 @@ func (p *Pipeline) environment(ctx context.Context, a store.Application) (env ma
 	if l.Environment, err = p.store.VariableMap(ctx, store.ScopeEnvironment, a.EnvironmentID); err != nil {
 		return nil, nil, err
 	}
-	if l.Application, err = p.store.VariableMap(ctx, store.ScopeApplication, a.ID); err != nil {
+	// A preview resolves its parent's variables at deploy time, so a
+	// changed secret reaches the previews on their next deployment.
+	owner := a.ID
+	if a.PreviewOf != nil {
+		owner = *a.PreviewOf
+	}
+	if l.Application, err = p.store.VariableMap(ctx, store.ScopeApplication, owner); err != nil {
 		return nil, nil, err
 	}
 	env, err = vars.Resolve(l)
@@ -533,4 +549,23 @@ func (p *Pipeline) RemoveApplications(ctx context.Context, apps []store.Applicat
 		}
 	}
 	return nil
+}
+
+// RemoveReleaseImages removes the images berth built for an application's
+// releases (before the application itself is deleted).
+func (p *Pipeline) RemoveReleaseImages(ctx context.Context, a store.Application) error {
+	releases, err := p.store.Releases(ctx, a.ID, 1000)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range releases {
+		if !strings.HasPrefix(r.Image, "berth/") {
+			continue // never remove images berth did not build
+		}
+		if err := p.images.RemoveImage(ctx, r.Image); err != nil && !strings.Contains(err.Error(), "No such image") {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Application is a long-running service built from git or run from an image.
@@ -32,25 +33,44 @@ type Application struct {
 	CPULimit       float64         `json:"cpu_limit"`
 	MemoryLimitMB  int             `json:"memory_limit_mb"`
 	RuntimeSettings
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// GitConnectionID names the git connection whose credentials fetch the
+	// repository and post commit statuses, instead of the app's own.
+	GitConnectionID *uuid.UUID `json:"git_connection_id"`
+	Automation
+	// WebhookID is the public id in the application's webhook URLs.
+	WebhookID string `json:"-"`
+	// PreviewOf is the parent application of a preview deployment.
+	PreviewOf *uuid.UUID `json:"preview_of,omitempty"`
+	// PreviewNumber is the pull request number of a preview.
+	PreviewNumber int `json:"preview_number,omitempty"`
+	// PreviewHeadRef is the pull request's head branch of a preview.
+	PreviewHeadRef string    `json:"preview_head_ref,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name, a.description, a.service_name,
 	a.source_type, a.git_repository, a.git_ref, a.git_provider, a.image, a.build_type, a.build_settings,
 	a.port, a.replicas, a.command, a.cpu_limit, a.memory_limit_mb, a.health_check, a.mounts, a.ports, a.placement,
 	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_credentials_enc, a.keep_releases,
-	a.files_enc, a.created_at, a.updated_at`
+	a.files_enc, a.git_connection_id, a.webhook_id, a.auto_deploy, a.deploy_trigger, a.tag_pattern, a.watch_paths,
+	a.preview_enabled, a.preview_host_pattern, a.preview_limit, a.preview_label, a.preview_https, a.preview_forks,
+	a.preview_of, a.preview_number, a.preview_head_ref, a.created_at, a.updated_at`
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
 func (s *Store) scanApp(r pgx.Row) (Application, error) {
 	var a Application
 	var files, creds []byte
+	var number pgtype.Int4
+	p := &a.Preview
 	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
 		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
 		&a.Port, &a.Replicas, &a.Command, &a.CPULimit, &a.MemoryLimitMB, &a.HealthCheck, &a.Mounts, &a.Ports, &a.Placement,
 		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &creds, &a.KeepReleases,
-		&files, &a.CreatedAt, &a.UpdatedAt)
+		&files, &a.GitConnectionID, &a.WebhookID, &a.AutoDeploy, &a.DeployTrigger, &a.TagPattern, &a.WatchPaths,
+		&p.Enabled, &p.HostPattern, &p.Limit, &p.Label, &p.HTTPS, &p.Forks,
+		&a.PreviewOf, &number, &a.PreviewHeadRef, &a.CreatedAt, &a.UpdatedAt)
+	a.PreviewNumber = int(number.Int32)
 	if err == nil {
 		a.Files, err = s.openFiles(files)
 	}
@@ -78,6 +98,43 @@ type ApplicationSpec struct {
 	CPULimit      float64
 	MemoryLimitMB int
 	RuntimeSettings
+	GitConnectionID *uuid.UUID
+	Automation
+}
+
+// Automation says what webhooks do with an application: push-to-deploy
+// and preview deployments of pull requests.
+type Automation struct {
+	// AutoDeploy deploys on a matching push webhook.
+	AutoDeploy bool `json:"auto_deploy"`
+	// DeployTrigger is "branch" (pushes to GitRef) or "tag" (tags matching
+	// TagPattern).
+	DeployTrigger string `json:"deploy_trigger"`
+	// TagPattern is a glob tags must match with DeployTrigger "tag"
+	// (empty: every tag).
+	TagPattern string `json:"tag_pattern"`
+	// WatchPaths are gitignore-style globs; when set, a push deploys only
+	// if a changed file matches one.
+	WatchPaths []string `json:"watch_paths"`
+	// Preview configures preview deployments of pull requests.
+	Preview PreviewSettings `json:"preview"`
+}
+
+// PreviewSettings configure preview deployments of pull requests.
+type PreviewSettings struct {
+	Enabled bool `json:"enabled"`
+	// HostPattern makes each preview's host from {number}, {app} and
+	// {branch}, e.g. "pr-{number}.{app}.preview.example.com".
+	HostPattern string `json:"host_pattern"`
+	// Limit is the most previews the application runs at once.
+	Limit int `json:"limit"`
+	// Label, when set, previews only pull requests carrying it.
+	Label string `json:"label"`
+	// HTTPS is none or letsencrypt for the preview domains.
+	HTTPS string `json:"https"`
+	// Forks allows previews of pull requests from forks, which run their
+	// code with the application's variables.
+	Forks bool `json:"forks"`
 }
 
 // RuntimeSettings are the Swarm service settings of an application beyond
@@ -228,30 +285,42 @@ type Port struct {
 // CreateApplication adds an application to an environment. Its Swarm service
 // name is derived from its name and id, unique across the server.
 func (s *Store) CreateApplication(ctx context.Context, env uuid.UUID, in ApplicationSpec) (Application, error) {
+	id, err := s.insertApplication(ctx, s.pool, env, in)
+	if err != nil {
+		return Application{}, err
+	}
+	return s.GetApplication(ctx, id)
+}
+
+func (s *Store) insertApplication(ctx context.Context, q querier, env uuid.UUID, in ApplicationSpec) (uuid.UUID, error) {
 	id := newID()
 	in.normalize()
 	files, err := s.sealFiles(in.Files)
 	if err != nil {
-		return Application{}, err
+		return uuid.Nil, err
 	}
 	creds, err := s.sealCredentials(in.GitCredentials)
 	if err != nil {
-		return Application{}, err
+		return uuid.Nil, err
 	}
 	service := ServiceName(in.Name, id)
-	_, err = s.pool.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
+	_, err = q.Exec(ctx, `INSERT INTO applications (id, environment_id, name, description, service_name, source_type,
 		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb,
 		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_credentials_enc, keep_releases,
-		files_enc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		files_enc, git_connection_id, auto_deploy, deploy_trigger, tag_pattern, watch_paths, preview_enabled, preview_host_pattern,
+		preview_limit, preview_label, preview_https, preview_forks, webhook_secret_enc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
+		$29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)`,
 		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
 		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		creds, in.KeepReleases, files)
+		creds, in.KeepReleases, files, in.GitConnectionID, in.AutoDeploy, in.DeployTrigger, in.TagPattern, in.WatchPaths,
+		in.Preview.Enabled, in.Preview.HostPattern, in.Preview.Limit, in.Preview.Label, in.Preview.HTTPS, in.Preview.Forks,
+		s.sealWebhookSecret(id, NewSecret()))
 	if err != nil {
-		return Application{}, mapErr(err, "application")
+		return uuid.Nil, mapErr(err, "application")
 	}
-	return s.GetApplication(ctx, id)
+	return id, nil
 }
 
 // normalize replaces nil collections with empty ones and fills defaults, so
@@ -284,6 +353,25 @@ func (in *ApplicationSpec) normalize() {
 	if in.Files == nil {
 		in.Files = []File{}
 	}
+	if in.WatchPaths == nil {
+		in.WatchPaths = []string{}
+	}
+	if in.DeployTrigger == "" {
+		in.DeployTrigger = "branch"
+	}
+	if in.Preview.Limit == 0 {
+		in.Preview.Limit = 3
+	}
+	if in.Preview.HTTPS == "" {
+		in.Preview.HTTPS = "none"
+	}
+}
+
+// DefaultAutomation is the automation of a new application: push-to-deploy
+// on its branch, previews off.
+func DefaultAutomation() Automation {
+	return Automation{AutoDeploy: true, DeployTrigger: "branch", WatchPaths: []string{},
+		Preview: PreviewSettings{Limit: 3, HTTPS: "none"}}
 }
 
 // ServiceName derives the Swarm service name of an application: its name and
@@ -308,6 +396,9 @@ type ApplicationFilter struct {
 	Orgs        []uuid.UUID
 	Project     uuid.UUID
 	Environment uuid.UUID
+	// IncludePreviews lists preview applications too (they are shown under
+	// their parent otherwise).
+	IncludePreviews bool
 }
 
 // ListApplications returns applications visible in the filter's organizations.
@@ -315,7 +406,8 @@ func (s *Store) ListApplications(ctx context.Context, f ApplicationFilter, p Pag
 	items, more, err := collectPage(ctx, s.pool, p, `SELECT `+appCols+appFrom+`
 		WHERE p.organization_id = ANY($1) AND ($2 = '00000000-0000-0000-0000-000000000000'::uuid OR e.project_id = $2)
 		AND ($3 = '00000000-0000-0000-0000-000000000000'::uuid OR a.environment_id = $3)
-		AND a.id > $4 ORDER BY a.id LIMIT $5`, s.scanApp, f.Orgs, f.Project, f.Environment)
+		AND ($4 OR a.preview_of IS NULL)
+		AND a.id > $5 ORDER BY a.id LIMIT $6`, s.scanApp, f.Orgs, f.Project, f.Environment, f.IncludePreviews)
 	return items, more, mapErr(err, "applications")
 }
 
@@ -336,11 +428,14 @@ func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in Applicat
 		port = $11, replicas = $12, command = $13, cpu_limit = $14, memory_limit_mb = $15,
 		health_check = $16, mounts = $17, ports = $18, placement = $19, labels = $20, restart_policy = $21,
 		cpu_reservation = $22, memory_reservation_mb = $23, git_credentials_enc = $24, keep_releases = $25, files_enc = $26,
-		updated_at = now()
+		git_connection_id = $27, auto_deploy = $28, deploy_trigger = $29, tag_pattern = $30, watch_paths = $31,
+		preview_enabled = $32, preview_host_pattern = $33, preview_limit = $34, preview_label = $35, preview_https = $36,
+		preview_forks = $37, updated_at = now()
 		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
 		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
-		creds, in.KeepReleases, files)
+		creds, in.KeepReleases, files, in.GitConnectionID, in.AutoDeploy, in.DeployTrigger, in.TagPattern, in.WatchPaths,
+		in.Preview.Enabled, in.Preview.HostPattern, in.Preview.Limit, in.Preview.Label, in.Preview.HTTPS, in.Preview.Forks)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}
@@ -355,7 +450,8 @@ func (a Application) Spec() ApplicationSpec {
 	return ApplicationSpec{Name: a.Name, Description: a.Description, SourceType: a.SourceType,
 		GitRepository: a.GitRepository, GitRef: a.GitRef, GitProvider: a.GitProvider, Image: a.Image,
 		BuildType: a.BuildType, BuildSettings: a.BuildSettings, Port: a.Port, Replicas: a.Replicas,
-		Command: a.Command, CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB, RuntimeSettings: a.RuntimeSettings}
+		Command: a.Command, CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB, RuntimeSettings: a.RuntimeSettings,
+		GitConnectionID: a.GitConnectionID, Automation: a.Automation}
 }
 
 // DeleteApplication deletes an application with its domains and variables.

@@ -154,13 +154,16 @@ func mapErr(err error, what string) error {
 
 // uniqueFields maps unique constraints to the API field they guard.
 var uniqueFields = map[string]string{
-	"users_email_key":                      "email",
-	"projects_organization_id_name_key":    "name",
-	"environments_project_id_name_key":     "name",
-	"applications_environment_id_name_key": "name",
-	"applications_service_name_key":        "name",
-	"domains_host_path_prefix_key":         "host",
-	"variables_project_key":                "key",
-	"variables_environment_key":            "key",
-	"variables_application_key":            "key",
+	"users_email_key":                          "email",
+	"projects_organization_id_name_key":        "name",
+	"environments_project_id_name_key":         "name",
+	"applications_environment_id_name_key":     "name",
+	"applications_service_name_key":            "name",
+	"domains_host_path_prefix_key":             "host",
+	"variables_project_key":                    "key",
+	"variables_environment_key":                "key",
+	"variables_application_key":                "key",
+	"git_connections_organization_id_name_key": "name",
+	"applications_webhook_id_key":              "webhook_id",
+	"applications_preview_key":                 "preview_number",
 }

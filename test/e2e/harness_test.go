@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 	pluginIndex = filepath.Join(dir, "plugin-index.json")
 	steps := [][]string{
 		{"go", "build", "-o", berthBin, "./cmd/berth"},
-		{"bash", "scripts/plugins.sh"},
+		{"bash", "scripts/plugins.sh", "--examples"},
 		{"go", "run", "./tools/plugindex", "-o", pluginIndex, filepath.Join(repoRoot, "bin", "plugins")},
 	}
 	for _, s := range steps {

@@ -122,6 +122,27 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("domains add: %+v", r)
 	}
 
+	// Git connections and webhooks.
+	if r := run(t, "s3cret-token\n", "git", "connect", "github", "--name", "gh", "--access-token", "-", "-o", "json"); r.code != 0 ||
+		!strings.Contains(r.stdout, `"git.github"`) || strings.Contains(r.stdout, "s3cret") {
+		t.Fatalf("git connect: %+v", r)
+	}
+	if r := run(t, "", "git", "connections"); r.code != 0 || !strings.Contains(r.stdout, "gh") || !strings.Contains(r.stdout, "token") {
+		t.Fatalf("git connections: %+v", r)
+	}
+	if r := run(t, "", "git", "connect", "github", "--name", "none"); r.code != cli.ExitError || !strings.Contains(r.stderr, "credentials:") {
+		t.Fatalf("git connect without credentials: %+v", r)
+	}
+	if r := run(t, "", "apps", "webhook", app.ID, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, "/api/v1/webhooks/git/") || !strings.Contains(r.stdout, `"secret"`) {
+		t.Fatalf("apps webhook: %+v", r)
+	}
+	if r := run(t, "", "apps", "webhook", app.ID, "--deploy-token", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, "bdt_") {
+		t.Fatalf("apps webhook --deploy-token: %+v", r)
+	}
+	if r := run(t, "", "apps", "previews", app.ID); r.code != 0 || !strings.HasPrefix(r.stdout, "ID") {
+		t.Fatalf("apps previews: %+v", r)
+	}
+
 	tests := []struct {
 		name string
 		args []string

@@ -92,6 +92,7 @@ func groups() []group {
 		{name: "vars", summary: "list, set and unset environment variables", commands: varCmds()},
 		{name: "deploy", summary: "deploy an application (--follow streams its log)", commands: deployCmds()},
 		{name: "deployments", summary: "list, inspect, follow, cancel and roll back deployments", commands: deploymentCmds()},
+		{name: "git", summary: "connect git hosts, list their repositories and branches", commands: gitCmds()},
 	}
 }
 
@@ -345,7 +346,7 @@ func appFlags(fs *flag.FlagSet) func() map[string]any {
 }
 
 func appCmds() []command {
-	return []command{
+	return append([]command{
 		simple("list", "", "List applications.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
 			projectID := fs.String("project", "", "only this project's applications")
 			envID := fs.String("env", "", "only this environment's applications")
@@ -391,7 +392,7 @@ func appCmds() []command {
 			}
 		}),
 		deleteCmd("delete", "APP_ID", "Delete an application.", "/applications/"),
-	}
+	}, appWebhookCmds()...)
 }
 
 func domainCmds() []command {

@@ -276,6 +276,13 @@ type PullRequestPayload struct {
 	HeadCommit string `json:"head_commit"`
 	BaseRef    string `json:"base_ref"`
 	URL        string `json:"url"`
+	// Labels, Draft and HeadRepository (set for pull requests from forks)
+	// feed the preview filters.
+	Labels         []string `json:"labels"`
+	Draft          bool     `json:"draft"`
+	HeadRepository string   `json:"head_repository"`
+	HeadCloneURL   string   `json:"head_clone_url"`
+	Merged         bool     `json:"merged"`
 }
 
 // Sign returns the SignatureHeader value for body.
@@ -320,7 +327,8 @@ func (l *Local) ParseWebhook(_ context.Context, req *sdk.ParseWebhookRequest) (*
 		}
 		ev.PullRequest = &sdk.PullRequest{
 			Number: pr.Number, Action: pr.Action, Title: pr.Title, HeadRef: pr.HeadRef,
-			HeadCommit: pr.HeadCommit, BaseRef: pr.BaseRef, URL: pr.URL,
+			HeadCommit: pr.HeadCommit, BaseRef: pr.BaseRef, URL: pr.URL, Labels: uniqueSorted(pr.Labels),
+			Draft: pr.Draft, HeadRepository: pr.HeadRepository, HeadCloneURL: pr.HeadCloneURL, Merged: pr.Merged,
 		}
 	case strings.HasPrefix(p.Ref, "refs/tags/"):
 		ev.Type, ev.Tag = sdk.WebhookTag, strings.TrimPrefix(p.Ref, "refs/tags/")
