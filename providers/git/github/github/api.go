@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -150,9 +150,6 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	return res, nil
 }
 
-// fullSHA matches a full SHA-1 or SHA-256 commit id.
-var fullSHA = regexp.MustCompile(`^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$`)
-
 // SetCommitStatus creates a commit status: POST
 // /repos/{owner}/{repo}/statuses/{sha} with {state, target_url,
 // description, context}. The description is cut to GitHub's 140
@@ -166,7 +163,7 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 	if err != nil {
 		return nil, err
 	}
-	body, err := statusBody(req)
+	body, err := commitstatus.New("github", req, descriptionLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -183,48 +180,4 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 		return nil, fmt.Errorf("github: commit status on %s@%s: %w", addr.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil
-}
-
-// commitStatus is the body of POST /repos/{owner}/{repo}/statuses/{sha}.
-type commitStatus struct {
-	State       string `json:"state"`
-	TargetURL   string `json:"target_url,omitempty"`
-	Description string `json:"description,omitempty"`
-	Context     string `json:"context"`
-}
-
-// statusBody validates a status request and builds its body.
-func statusBody(req *sdk.SetCommitStatusRequest) (*commitStatus, error) {
-	if !fullSHA.MatchString(req.Commit) {
-		return nil, fmt.Errorf("github: commit %q is not a full commit SHA: %w", req.Commit, sdk.ErrInvalidArgument)
-	}
-	switch req.State {
-	case sdk.CommitPending, sdk.CommitSuccess, sdk.CommitFailure, sdk.CommitError:
-	default:
-		return nil, fmt.Errorf("github: unknown commit state %q: %w", req.State, sdk.ErrInvalidArgument)
-	}
-	if req.TargetURL != "" {
-		if u, err := url.Parse(req.TargetURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("github: target URL %q is not an http(s) URL: %w", req.TargetURL, sdk.ErrInvalidArgument)
-		}
-	}
-	ctxName := strings.TrimSpace(req.Context)
-	if ctxName == "" {
-		ctxName = "berth"
-	}
-	return &commitStatus{
-		State:       string(req.State),
-		TargetURL:   req.TargetURL,
-		Description: truncate(req.Description, descriptionLimit),
-		Context:     ctxName,
-	}, nil
-}
-
-// truncate cuts s to at most n characters, ending with "…" when cut.
-func truncate(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) <= n {
-		return string(r)
-	}
-	return string(r[:n-1]) + "…"
 }
