@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/berth-dev/berth/sdk"
@@ -47,6 +48,9 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	fetch.Repository, fetch.Credentials = addr.CloneURL, creds
 	r, err := p.fetcher.Fetch(ctx, &fetch)
 	if err != nil {
+		if c.creds.App != nil && errors.Is(err, sdk.ErrUnauthenticated) {
+			p.tokens.forget(cacheKey(c)) // revoked early: exchange a new one next time
+		}
 		return nil, fmt.Errorf("github: %w", err)
 	}
 	return r, nil
