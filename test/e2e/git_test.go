@@ -18,53 +18,87 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// hookFormat is a git provider's webhook shape as the test sends it. The
-// push-to-deploy and preview tests run once per provider plugin.
-type hookFormat struct {
-	// plugin is the provider's id without "git.", as applications name it.
-	plugin string
-	// push returns the headers and body of a signed push webhook.
-	push func(secret, repo, branch, before, after string, changed []string) (http.Header, []byte)
-	// pullRequest returns a signed pull request webhook.
-	pullRequest func(secret, repo string, number int, action, headRef, headCommit string) (http.Header, []byte)
-	// statuses returns the commit statuses the provider recorded for a commit.
-	statuses func(t *testing.T, repo *gitRepo, commit string) string
+// gitHost is where one run of the test keeps its repository: the
+// application fields that point berth at it, and the commit statuses berth
+// posted there.
+type gitHost struct {
+	// app holds git_repository and git_provider or git_connection_id.
+	app map[string]any
+	// repository is the repository as the host's webhooks name it.
+	repository string
+	// web is the host's web root (clone URLs are web/repository.git).
+	web string
+	// statuses returns the statuses posted for a commit, one
+	// "state context target_url" line each.
+	statuses func(commit string) string
 }
 
-// exampleFormat is the SDK example provider's own signed format.
+// hookFormat is a git provider as the test drives it: the host its
+// repository lives on and the webhooks that host sends. The push-to-deploy
+// and preview tests run once per provider plugin.
+type hookFormat struct {
+	// plugin is the provider's id without "git.".
+	plugin string
+	// host puts repo on the provider's host for server s.
+	host func(t *testing.T, s *server, repo *gitRepo) gitHost
+	// push returns the headers and body of a signed push webhook.
+	push func(h gitHost, secret, branch, before, after string, changed []string) (http.Header, []byte)
+	// pullRequest returns a signed pull request webhook.
+	pullRequest func(h gitHost, secret string, number int, action, headRef, headCommit string) (http.Header, []byte)
+	// ping returns the signed delivery the host sends to test a new
+	// webhook; nil when the host has no such event.
+	ping func(h gitHost, secret string) (http.Header, []byte)
+	// unsigned drops the signature from a delivery's headers.
+	unsigned func(h http.Header) http.Header
+}
+
+// exampleFormat is the SDK example provider's own signed format; its
+// repository is a local path and its statuses are git notes.
 var exampleFormat = hookFormat{
 	plugin: "example",
-	push: func(secret, repo, branch, before, after string, changed []string) (http.Header, []byte) {
-		body, _ := json.Marshal(map[string]any{"repository": repo, "ref": "refs/heads/" + branch, "before": before,
+	host: func(t *testing.T, s *server, repo *gitRepo) gitHost {
+		return gitHost{app: map[string]any{"git_repository": repo.dir, "git_provider": "example"}, repository: repo.dir,
+			statuses: func(commit string) string {
+				out, _ := exec.Command("git", "-C", repo.dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
+				return string(out)
+			}}
+	},
+	push: func(h gitHost, secret, branch, before, after string, changed []string) (http.Header, []byte) {
+		body, _ := json.Marshal(map[string]any{"repository": h.repository, "ref": "refs/heads/" + branch, "before": before,
 			"after": after, "changed": changed, "sender": "dev"})
 		return exampleHeaders("push", secret, body), body
 	},
-	pullRequest: func(secret, repo string, number int, action, headRef, headCommit string) (http.Header, []byte) {
-		body, _ := json.Marshal(map[string]any{"repository": repo, "pull_request": map[string]any{"number": number,
+	pullRequest: func(h gitHost, secret string, number int, action, headRef, headCommit string) (http.Header, []byte) {
+		body, _ := json.Marshal(map[string]any{"repository": h.repository, "pull_request": map[string]any{"number": number,
 			"action": action, "title": "A change", "head_ref": headRef, "head_commit": headCommit, "base_ref": "main"}})
 		return exampleHeaders("pull_request", secret, body), body
 	},
-	statuses: func(t *testing.T, repo *gitRepo, commit string) string {
-		out, _ := exec.Command("git", "-C", repo.dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
-		return string(out)
-	},
+	unsigned: func(h http.Header) http.Header { h.Del("X-Berth-Example-Signature"); return h },
 }
 
 func exampleHeaders(event, secret string, body []byte) http.Header {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Berth-Example-Event", event)
-	h.Set("X-Berth-Example-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	h.Set("X-Berth-Example-Signature", "sha256="+hmacHex(secret, body))
 	return h
+}
+
+// hmacHex is the hex HMAC-SHA256 of body keyed with secret.
+func hmacHex(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // TestPushToDeployAndPreviews: a signed push webhook deploys, a push to
 // another branch does not, a pull request opens a preview at its own host
-// through Traefik, and closing it removes the preview.
+// through Traefik, and closing it removes the preview; once per provider
+// plugin, the hosted ones against a local stand-in for their service.
 func TestPushToDeployAndPreviews(t *testing.T) {
-	testPushToDeployAndPreviews(t, exampleFormat)
+	for _, f := range []hookFormat{exampleFormat, githubFormat, giteaFormat} {
+		t.Run(f.plugin, func(t *testing.T) { testPushToDeployAndPreviews(t, f) })
+	}
 }
 
 func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
@@ -73,10 +107,14 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
 	first := repo.git("-C", repo.dir, "rev-parse", "HEAD")
 
+	gh := f.host(t, s, repo)
 	host := f.plugin + "-push.e2e.test"
-	a := s.newApp(map[string]any{"name": "hooked", "git_repository": repo.dir, "git_ref": "main", "git_provider": f.plugin,
-		"build_type": "dockerfile", "port": 8080,
-		"preview": map[string]any{"enabled": true, "host_pattern": "pr-{number}.{app}.preview.e2e.test"}}, host)
+	spec := map[string]any{"name": "hooked", "git_ref": "main", "build_type": "dockerfile", "port": 8080,
+		"preview": map[string]any{"enabled": true, "host_pattern": "pr-{number}.{app}.preview.e2e.test"}}
+	for k, v := range gh.app {
+		spec[k] = v
+	}
+	a := s.newApp(spec, host)
 	var hook struct {
 		GitURL string `json:"git_url"`
 		Secret string `json:"secret"`
@@ -88,16 +126,26 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	u, _ := url.Parse(hook.GitURL)
 	hookPath := u.Path
 
-	// A bad signature is refused.
-	h, body := f.push("wrong secret", repo.dir, "main", "", first, nil)
+	// The host's test delivery is answered; bad and missing signatures are refused.
+	if f.ping != nil {
+		h, body := f.ping(gh, hook.Secret)
+		if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), `"ignored"`) {
+			t.Fatalf("ping: %d %s", status, answer)
+		}
+	}
+	h, body := f.push(gh, "wrong secret", "main", "", first, nil)
 	if status, answer := s.webhook(hookPath, h, body); status != 401 {
 		t.Fatalf("badly signed push: %d %s", status, answer)
+	}
+	h, body = f.push(gh, hook.Secret, "main", "", first, nil)
+	if status, answer := s.webhook(hookPath, f.unsigned(h), body); status != 401 {
+		t.Fatalf("unsigned push: %d %s", status, answer)
 	}
 
 	// A signed push to the application's branch deploys it.
 	repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
 	second := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	h, body = f.push(hook.Secret, repo.dir, "main", first, second, []string{"Dockerfile"})
+	h, body = f.push(gh, hook.Secret, "main", first, second, []string{"Dockerfile"})
 	status, answer := s.webhook(hookPath, h, body)
 	if status != 202 {
 		t.Fatalf("push: %d %s", status, answer)
@@ -119,7 +167,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 		t.Errorf("deployment trigger %q commit %q, want push %s", rec.Trigger, rec.CommitSHA, second)
 	}
 	s.expect(host, "/", 200, "hello-v2 /")
-	if st := f.statuses(t, repo, second); !strings.Contains(st, "success berth/deploy") {
+	if st := gh.statuses(second); !strings.Contains(st, "success berth/deploy") {
 		t.Errorf("commit status on %s = %q, want success berth/deploy", second, st)
 	}
 
@@ -127,7 +175,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	repo.git("-C", repo.dir, "checkout", "-q", "-b", "other")
 	repo.commit("other", map[string]string{"Dockerfile": dockerfile("hello-other")})
 	other := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	h, body = f.push(hook.Secret, repo.dir, "other", second, other, []string{"Dockerfile"})
+	h, body = f.push(gh, hook.Secret, "other", second, other, []string{"Dockerfile"})
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "skipped") {
 		t.Fatalf("push to another branch: %d %s", status, answer)
 	}
@@ -144,7 +192,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	repo.commit("feature", map[string]string{"Dockerfile": dockerfile("hello-pr")})
 	head := repo.git("-C", repo.dir, "rev-parse", "HEAD")
 	repo.git("-C", repo.dir, "checkout", "-q", "main")
-	h, body = f.pullRequest(hook.Secret, repo.dir, 7, "opened", "feature", head)
+	h, body = f.pullRequest(gh, hook.Secret, 7, "opened", "feature", head)
 	status, answer = s.webhook(hookPath, h, body)
 	if status != 202 {
 		t.Fatalf("pull request opened: %d %s", status, answer)
@@ -165,7 +213,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 	s.expect(previewHost, "/", 200, "hello-pr /")
 	s.expect(host, "/", 200, "hello-v2 /")
-	if st := f.statuses(t, repo, head); !strings.Contains(st, "success berth/preview") || !strings.Contains(st, previewHost) {
+	if st := gh.statuses(head); !strings.Contains(st, "success berth/preview") || !strings.Contains(st, previewHost) {
 		t.Errorf("commit status on the PR head = %q, want success berth/preview with the preview URL", st)
 	}
 	var previews struct {
@@ -189,7 +237,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 
 	// Closing it removes the preview: service gone, host 404.
-	h, body = f.pullRequest(hook.Secret, repo.dir, 7, "closed", "feature", head)
+	h, body = f.pullRequest(gh, hook.Secret, 7, "closed", "feature", head)
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "removed_preview_id") {
 		t.Fatalf("pull request closed: %d %s", status, answer)
 	}
