@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
+	"github.com/berth-dev/berth/sdk"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -32,6 +33,8 @@ type harness struct {
 	changes int
 
 	provider *fakeProvider
+	// plugins are real git provider plugins by id (see providers).
+	plugins  map[string]sdk.GitProvider
 	deployer *queueOnly
 }
 
@@ -52,9 +55,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, dbURL: url, token: tok, provider: &fakeProvider{}}
+	h := &harness{t: t, store: st, dbURL: url, token: tok, provider: &fakeProvider{}, plugins: map[string]sdk.GitProvider{}}
 	h.deployer = &queueOnly{st: st}
-	prov := providers{fake: h.provider}
+	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: st, Providers: prov, Deployer: h.deployer, Routes: h})
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
 		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"})

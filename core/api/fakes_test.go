@@ -26,10 +26,17 @@ type fakeProvider struct {
 	repos    []string
 }
 
-// providers hands out the fake for git.example and refuses other ids.
-type providers struct{ fake *fakeProvider }
+// providers hands out the fake for git.example and the real provider
+// plugins a test registered in plugins (by id); it refuses other ids.
+type providers struct {
+	fake    *fakeProvider
+	plugins map[string]sdk.GitProvider
+}
 
 func (p providers) GitProvider(_ context.Context, id string) (sdk.GitProvider, error) {
+	if gp, ok := p.plugins[id]; ok {
+		return gp, nil
+	}
 	if id != "git.example" {
 		return nil, fmt.Errorf("%s: %w", id, api.ErrUnknownPlugin)
 	}

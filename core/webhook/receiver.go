@@ -292,10 +292,11 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 		return skipped("previews are disabled for this application"), nil
 	}
 	if a.Preview.Label != "" && !slices.Contains(pr.Labels, a.Preview.Label) {
-		if action == actionLabel {
-			if res, err := r.closePreview(ctx, a, number, "label removed"); err != nil || res.RemovedPreviewID != nil {
-				return res, err
-			}
+		// A pull request without the label has no preview. The provider
+		// plugins report label changes as "updated" (the SDK's normalised
+		// actions), so any event showing the label gone removes it.
+		if res, err := r.closePreview(ctx, a, number, "label removed"); err != nil || res.RemovedPreviewID != nil {
+			return res, err
 		}
 		return skipped("pull request #%d does not carry the label %q", number, a.Preview.Label), nil
 	}
