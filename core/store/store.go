@@ -154,13 +154,17 @@ func mapErr(err error, what string) error {
 
 // uniqueFields maps unique constraints to the API field they guard.
 var uniqueFields = map[string]string{
-	"users_email_key":                      "email",
-	"projects_organization_id_name_key":    "name",
-	"environments_project_id_name_key":     "name",
-	"applications_environment_id_name_key": "name",
-	"applications_service_name_key":        "name",
-	"domains_host_path_prefix_key":         "host",
-	"variables_project_key":                "key",
-	"variables_environment_key":            "key",
-	"variables_application_key":            "key",
+	"users_email_key":                              "email",
+	"projects_organization_id_name_key":            "name",
+	"environments_project_id_name_key":             "name",
+	"applications_environment_id_name_key":         "name",
+	"applications_service_name_key":                "name",
+	"domains_host_path_prefix_key":                 "host",
+	"variables_project_key":                        "key",
+	"variables_environment_key":                    "key",
+	"variables_application_key":                    "key",
+	"databases_environment_id_name_key":            "name",
+	"databases_service_name_key":                   "name",
+	"databases_external_port_key":                  "external_port",
+	"backup_destinations_organization_id_name_key": "name",
 }
