@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/core/backup"
 	"github.com/berth-dev/berth/core/database"
@@ -196,7 +197,12 @@ func TestRestoreIntoAnotherAndStoppedDatabase(t *testing.T) {
 	if err := e.runner.Restore(e.ctx, backup.RestoreRequest{BackupID: b.ID, DatabaseID: dst.ID}, nil); err != nil {
 		t.Fatalf("restore into a stopped database: %v", err)
 	}
-	if _, err := e.execErr(dst, "", nil, "true"); err == nil {
+	stopped := false
+	for deadline := time.Now().Add(time.Minute); !stopped && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_, err := e.execErr(dst, "", nil, "true")
+		stopped = err != nil
+	}
+	if !stopped {
 		t.Error("the stopped database should be stopped again after the restore")
 	}
 	if err := e.svc.Start(e.ctx, dst, nil); err != nil {
@@ -227,4 +233,14 @@ func objectFile(t *testing.T, root, key string) string {
 		t.Fatalf("no file for %s under %s", key, root)
 	}
 	return found
+}
+
+func restoreOf(b store.Backup, db store.Database) backup.RestoreRequest {
+	return backup.RestoreRequest{BackupID: b.ID, DatabaseID: db.ID}
+}
+
+// objectPath is where the example target keeps key (whether or not it
+// exists).
+func objectPath(e *env, key string) string {
+	return filepath.Join(e.root, "data", filepath.FromSlash(key))
 }
