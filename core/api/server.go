@@ -58,6 +58,9 @@ type Options struct {
 	Logs LogStreams
 	// PluginSettings configures plugins; nil answers 503 on settings changes.
 	PluginSettings PluginConfigurer
+	// Databases runs database services, backups and restores; nil answers
+	// 503 on actions that need them (records can still be managed).
+	Databases DatabaseOps
 }
 
 // Server is the HTTP API.
