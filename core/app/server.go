@@ -50,7 +50,9 @@ type Server struct {
 	hub      *deploylog.Hub
 	pipeline *deploy.Pipeline
 	queue    *queue.Queue
-	ln       net.Listener
+	// databases runs database services and backups (nil without Docker).
+	databases *databaseOps
+	ln        net.Listener
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -125,6 +127,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			return nil, err
 		}
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
+		opts.Databases = s.databases
 	}
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
