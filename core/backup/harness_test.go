@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	dockerswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
@@ -232,3 +233,5 @@ func (e *env) backupNow(db store.Database, dest store.BackupDestination, policy 
 	}
 	return b, runErr
 }
+
+var swarmInspect = dockerswarm.ServiceInspectOptions{}

@@ -16,7 +16,7 @@ import (
 )
 
 // startQueue runs the backup queue and the scheduler until the test ends.
-func (e *env) startQueue() *schedule.Scheduler {
+func (e *env) startQueue() (*schedule.Scheduler, *queue.Queue) {
 	e.t.Helper()
 	if err := queue.Migrate(e.ctx, e.store.Pool()); err != nil {
 		e.t.Fatal(err)
@@ -34,7 +34,7 @@ func (e *env) startQueue() *schedule.Scheduler {
 	s := schedule.New(e.store, q, e.events, nil)
 	s.Tick = 200 * time.Millisecond
 	go s.Run(e.ctx)
-	return s
+	return s, q
 }
 
 func (e *env) waitBackups(what string, cond func([]store.Backup) bool, filter store.BackupFilter) []store.Backup {
@@ -130,11 +130,7 @@ func TestUnreachableDestinationIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.startQueue()
-	q, err := queue.New(e.store.Pool(), river.NewWorkers(), queue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, q := e.startQueue()
 	b, err := schedule.Enqueue(e.ctx, e.store, q, store.NewBackup{PolicyID: &p.ID, DatabaseID: &db.ID, DestinationID: broken.ID,
 		Status: store.BackupQueued, Trigger: store.TriggerManual}, p.Retries)
 	if err != nil {
