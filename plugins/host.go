@@ -132,8 +132,11 @@ type Host struct {
 
 	closed atomic.Bool
 
-	mu        sync.Mutex // guards instances; never held while taking an instance's lock
+	mu        sync.Mutex // guards instances and keyed; never held while taking an instance's lock
 	instances map[string]*instance
+	// keyed are extra processes of a plugin, each with its own settings
+	// (see BackupTargetInstance), by instanceKey.
+	keyed map[instanceKey]*instance
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
@@ -165,6 +168,7 @@ func New(opts Options) (*Host, error) {
 		logger:     opts.Logger,
 		env:        pluginEnv(opts.Env),
 		instances:  map[string]*instance{},
+		keyed:      map[instanceKey]*instance{},
 		stopReaper: make(chan struct{}),
 		reaperDone: make(chan struct{}),
 	}
@@ -257,6 +261,15 @@ func (h *Host) Reload(ctx context.Context) error {
 			delete(h.instances, id)
 		}
 	}
+	keyedKept := map[*instance]found{}
+	for k, inst := range h.keyed {
+		if f, ok := next[k.id]; ok {
+			keyedKept[inst] = f
+			continue
+		}
+		removed = append(removed, inst)
+		delete(h.keyed, k)
+	}
 	for id, f := range next {
 		if inst, ok := h.instances[id]; ok {
 			kept[inst] = f
@@ -269,6 +282,9 @@ func (h *Host) Reload(ctx context.Context) error {
 		inst.stop(StateStopped)
 	}
 	for inst, f := range kept {
+		inst.update(f.entry, f.path, f.source)
+	}
+	for inst, f := range keyedKept {
 		inst.update(f.entry, f.path, f.source)
 	}
 	return ctx.Err()
@@ -369,9 +385,7 @@ func (h *Host) Close() error {
 	if !h.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	h.mu.Lock()
-	insts := slices.Collect(maps.Values(h.instances))
-	h.mu.Unlock()
+	insts := h.allInstances()
 	close(h.stopReaper)
 	<-h.reaperDone
 	var wg sync.WaitGroup
@@ -400,10 +414,7 @@ func (h *Host) reap() {
 		case <-h.stopReaper:
 			return
 		case now := <-t.C:
-			h.mu.Lock()
-			insts := slices.Collect(maps.Values(h.instances))
-			h.mu.Unlock()
-			for _, inst := range insts {
+			for _, inst := range h.allInstances() {
 				inst.tick(now, h.opts.IdleTimeout)
 			}
 		}

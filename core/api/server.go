@@ -65,6 +65,9 @@ type Options struct {
 	GitProviders GitProviders
 	// PublicURL is berth's address, for webhook URLs.
 	PublicURL string
+	// Databases runs database services, backups and restores; nil answers
+	// 503 on actions that need them (records can still be managed).
+	Databases DatabaseOps
 }
 
 // Server is the HTTP API.

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/core/deploylog"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/berth-dev/berth/plugins"
 	"github.com/berth-dev/berth/sdk"
@@ -64,9 +65,10 @@ func (d dockerImages) RemoveImage(ctx context.Context, ref string) error {
 func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
 	s.events = notify.NewDispatcher(notifierTargets{s}, s.log.With("component", "notify"))
+	mgr := swarm.NewManager(s.docker, s.log.With("component", "swarm"))
 	s.pipeline = deploy.New(deploy.Deps{
 		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
-		Rollout: swarm.NewManager(s.docker, s.log.With("component", "swarm")),
+		Rollout: mgr,
 		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{
 		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
@@ -78,16 +80,22 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deploy.Worker{Pipeline: s.pipeline, JobTimeout: time.Hour})
 	river.AddWorker(workers, &notify.Worker{Plugins: pluginSource{s.plugins}, Logger: s.log.With("component", "notify")})
+	s.databases = s.backupWorkers(workers, mgr)
 	q, err := queue.New(s.store.Pool(), workers, queue.Options{DeployWorkers: s.cfg.DeployConcurrency,
 		JobTimeout: time.Hour, Logger: s.log.With("component", "queue")})
 	if err != nil {
 		return err
 	}
 	s.queue = q
+	s.databases.queue = q
 	s.pipeline.SetQueue(q)
 	s.events.SetQueue(q)
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
 	}
-	return q.Start(runCtx)
+	if err := q.Start(runCtx); err != nil {
+		return err
+	}
+	go schedule.New(s.store, q, s.events, s.log.With("component", "schedule")).Run(runCtx)
+	return nil
 }

@@ -53,7 +53,9 @@ type Server struct {
 	pipeline *deploy.Pipeline
 	events   *notify.Dispatcher
 	queue    *queue.Queue
-	ln       net.Listener
+	// databases runs database services and backups (nil without Docker).
+	databases *databaseOps
+	ln        net.Listener
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -128,6 +130,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			return nil, err
 		}
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
+		opts.Databases = s.databases
 	}
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL

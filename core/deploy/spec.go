@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
 )
@@ -11,7 +13,13 @@ import (
 // EnvironmentNetwork names the overlay network shared by one environment's
 // services (apps reach each other there by service name).
 func EnvironmentNetwork(instance string, a store.Application) string {
-	id := a.EnvironmentID.String()
+	return EnvironmentNetworkOf(instance, a.EnvironmentID)
+}
+
+// EnvironmentNetworkOf names environment env's overlay network (databases
+// join it too, so applications reach them by service name).
+func EnvironmentNetworkOf(instance string, env uuid.UUID) string {
+	id := env.String()
 	return instance + "-env-" + id[len(id)-12:]
 }
 

@@ -22,12 +22,16 @@ const (
 	Deploy = "deploy"
 	// Notify delivers events to notifier plugins.
 	Notify = "notify"
+	// Backup runs backups; its worker count bounds concurrent backups.
+	Backup = "backup"
 )
 
 // Options configures the queue.
 type Options struct {
 	// DeployWorkers is how many deployments run at once on this server.
 	DeployWorkers int
+	// BackupWorkers is how many backups run at once (default 2).
+	BackupWorkers int
 	// JobTimeout bounds any one job; RescueAfter is when a job left running
 	// by a dead process is taken up again (must exceed JobTimeout).
 	JobTimeout time.Duration
@@ -56,6 +60,9 @@ func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) 
 	if o.DeployWorkers < 1 {
 		o.DeployWorkers = 2
 	}
+	if o.BackupWorkers < 1 {
+		o.BackupWorkers = 2
+	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = time.Hour
 	}
@@ -67,6 +74,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) 
 			river.QueueDefault: {MaxWorkers: 2},
 			Deploy:             {MaxWorkers: o.DeployWorkers},
 			Notify:             {MaxWorkers: 2},
+			Backup:             {MaxWorkers: o.BackupWorkers},
 		},
 		Workers:              workers,
 		JobTimeout:           o.JobTimeout,
@@ -104,6 +112,17 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
 		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
 	}
 	return res.Job.ID, nil
+}
+
+// InsertWith enqueues a job with options overriding the args' own
+// (attempts, uniqueness); it returns the job's id and whether an equal
+// unique job already existed.
+func (q *Queue) InsertWith(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
+	res, err := q.client.Insert(ctx, args, opts)
+	if err != nil {
+		return 0, false, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, res.UniqueSkippedAsDuplicate, nil
 }
 
 // Cancel cancels a job: a queued one never runs; a running one has its

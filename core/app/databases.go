@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/backup"
+	"github.com/berth-dev/berth/core/dbservice"
+	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/schedule"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/swarm"
+	"github.com/berth-dev/berth/sdk"
+)
+
+// databaseOps implements api.DatabaseOps with the database services, the
+// backup runner and the backup queue.
+type databaseOps struct {
+	store   *store.Store
+	svc     *dbservice.Service
+	runner  *backup.Runner
+	targets backup.Targets
+	queue   *queue.Queue
+}
+
+func (d *databaseOps) Deploy(ctx context.Context, db store.Database) error {
+	return d.svc.Deploy(ctx, db, nil)
+}
+
+func (d *databaseOps) Delete(ctx context.Context, db store.Database, deleteVolume bool) error {
+	return d.svc.Delete(ctx, db, deleteVolume)
+}
+
+func (d *databaseOps) TestDestination(ctx context.Context, dest store.BackupDestination) (string, error) {
+	t, err := d.targets.Target(ctx, dest)
+	if err != nil {
+		return "", err
+	}
+	resp, err := t.TestConnection(ctx, &sdk.TestConnectionRequest{})
+	if err != nil {
+		return "", err
+	}
+	return resp.Message, nil
+}
+
+func (d *databaseOps) BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error) {
+	return schedule.Enqueue(ctx, d.store, d.queue, nb, retries)
+}
+
+func (d *databaseOps) Restore(ctx context.Context, req api.RestoreRequest, target store.Database) error {
+	r := backup.RestoreRequest{DatabaseID: target.ID}
+	if req.BackupID != nil {
+		r.BackupID = *req.BackupID
+	}
+	if req.DestinationID != nil {
+		r.DestinationID = *req.DestinationID
+	}
+	if req.Key != nil {
+		r.Key = *req.Key
+	}
+	if r.DestinationID != uuid.Nil {
+		dest, err := d.store.GetBackupDestination(ctx, r.DestinationID)
+		if err != nil || dest.OrganizationID != target.OrganizationID {
+			return fmt.Errorf("backup destination: %w", store.ErrNotFound)
+		}
+	}
+	return d.runner.Restore(ctx, r, nil)
+}
+
+// backupWorkers builds the database services and backup runner and adds
+// the backup worker; call before the queue is created.
+func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager) *databaseOps {
+	targets := backup.HostTargets{Host: s.plugins}
+	svc := dbservice.New(mgr, s.docker, s.cfg.Name)
+	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Events: s.events,
+		Logger: s.log.With("component", "backup")})
+	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
+	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets}
+}
