@@ -31,14 +31,15 @@ import (
 	"github.com/berth-dev/berth/plugins"
 	"github.com/berth-dev/berth/plugins/index"
 	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/test/dbimages"
 	"github.com/berth-dev/berth/test/dockertest"
 )
 
-// pluginBin is the backup target plugin the tests store backups with: the
-// SDK's example directory target, built once.
+// pluginBin is the backup target plugin the tests store backups with:
+// berth's own local directory target, built once.
 var pluginBin string
 
-const pluginID = "backup.example"
+const pluginID = "backup.local"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "berth-backup-test-")
@@ -46,8 +47,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	pluginBin = filepath.Join(dir, "berth-example-backup")
-	out, err := exec.Command("go", "build", "-o", pluginBin, "github.com/berth-dev/berth/sdk/examples/backup").CombinedOutput()
+	pluginBin = filepath.Join(dir, "berth-backup-local")
+	out, err := exec.Command("go", "build", "-o", pluginBin, "github.com/berth-dev/berth/providers/backup/local").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building the backup plugin: %v\n%s", err, out)
 		os.Exit(1)
@@ -61,11 +62,11 @@ func TestMain(m *testing.M) {
 // (override with BERTH_TEST_IMAGE_<ENGINE>), failing when it is missing.
 func testImage(t *testing.T, cli *client.Client, e database.Engine) string {
 	t.Helper()
-	defaults := map[database.Engine]string{database.Postgres: "berth-test/postgres:15", database.MariaDB: "berth-test/mariadb:10.11",
-		database.MySQL: "berth-test/mysql:8-compat", database.Redis: "berth-test/redis:7"}
 	ref := os.Getenv("BERTH_TEST_IMAGE_" + strings.ToUpper(string(e)))
 	if ref == "" {
-		ref = defaults[e]
+		images := dbimages.Ensure(t)
+		ref = map[database.Engine]string{database.Postgres: images.Postgres, database.MariaDB: images.MariaDB,
+			database.MySQL: images.MySQL, database.Redis: images.Redis}[e]
 	}
 	if _, err := cli.ImageInspect(context.Background(), ref); err != nil {
 		t.Fatalf("test image %s is missing (%v): run `make test`, which builds the database images", ref, err)
@@ -165,7 +166,7 @@ func newEnv(t *testing.T) *env {
 // destination creates a destination storing into dir.
 func (e *env) destination(name, dir string) store.BackupDestination {
 	e.t.Helper()
-	d, err := e.store.CreateBackupDestination(e.ctx, e.orgID, name, pluginID, json.RawMessage(`{"root":"`+dir+`"}`))
+	d, err := e.store.CreateBackupDestination(e.ctx, e.orgID, name, pluginID, json.RawMessage(`{"directory":"`+dir+`"}`))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -219,7 +219,7 @@ func TestRestoreIntoAnotherAndStoppedDatabase(t *testing.T) {
 	}
 }
 
-// objectFile finds the file holding key under the example target's root.
+// objectFile finds the file holding key under the local target's directory.
 func objectFile(t *testing.T, root, key string) string {
 	t.Helper()
 	var found string
@@ -239,8 +239,8 @@ func restoreOf(b store.Backup, db store.Database) backup.RestoreRequest {
 	return backup.RestoreRequest{BackupID: b.ID, DatabaseID: db.ID}
 }
 
-// objectPath is where the example target keeps key (whether or not it
+// objectPath is where the local target keeps key (whether or not it
 // exists).
 func objectPath(e *env, key string) string {
-	return filepath.Join(e.root, "data", filepath.FromSlash(key))
+	return filepath.Join(e.root, filepath.FromSlash(key))
 }
