@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,9 @@ func decodeBody(c *fiber.Ctx, dst any) error {
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return badRequest("body", "JSON ends too early")
 		default:
+			if field := badIDField(body, dst); field != "" {
+				return badRequest(field, "is not a valid id")
+			}
 			return badRequest("body", "invalid JSON: %v", err)
 		}
 	}
@@ -48,6 +52,36 @@ func decodeBody(c *fiber.Ctx, dst any) error {
 		return badRequest("body", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// badIDField names the id (uuid.UUID) field of the struct dst points to
+// whose value in body is not a valid id, or returns "".
+func badIDField(body []byte, dst any) string {
+	t := reflect.TypeOf(dst)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return ""
+	}
+	t = t.Elem()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if ft != uuidType || name == "" || name == "-" {
+			continue
+		}
+		var id uuid.UUID
+		if v, ok := raw[name]; ok && json.Unmarshal(v, &id) != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 func jsonType(kind string) string {

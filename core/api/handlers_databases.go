@@ -2,7 +2,8 @@ package api
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,28 +13,54 @@ import (
 	"github.com/berth-dev/berth/core/store"
 )
 
-// DatabaseOps runs database services and backups for the API.
+// DatabaseOps runs database services, backups and restores for the API
+// (core/app implements it with core/dbservice, core/backup and the backup
+// queue).
 type DatabaseOps interface {
-	// Deploy applies db's settings and desired state and waits for it.
+	// Deploy applies db's settings and desired state (one replica when
+	// running, none when stopped) and waits until it converged.
 	Deploy(ctx context.Context, db store.Database) error
 	// Delete removes db's service, and its volume when deleteVolume is set.
 	Delete(ctx context.Context, db store.Database, deleteVolume bool) error
-	// TestDestination checks a destination's settings with its plugin.
+	// TestDestination checks a destination's settings with its plugin; the
+	// string is the plugin's message.
 	TestDestination(ctx context.Context, dest store.BackupDestination) (string, error)
+	// ListObjects lists the backup objects (manifests excluded) on dest
+	// under prefix.
+	ListObjects(ctx context.Context, dest store.BackupDestination, prefix string) ([]BackupObject, error)
 	// BackupNow records and enqueues an on-demand backup.
 	BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error)
-	// Restore verifies a backup and restores it into a database.
+	// Restore verifies a backup and restores it into target; it returns
+	// once the restore finished. An error wrapping ErrBackupInvalid means
+	// the backup cannot be restored there (the database was not touched).
 	Restore(ctx context.Context, req RestoreRequest, target store.Database) error
+	// RestoreVolumes verifies a volume backup and writes it back into its
+	// application's volumes; errors wrap ErrBackupInvalid like Restore's.
+	RestoreVolumes(ctx context.Context, backupID uuid.UUID) error
 }
 
+// ErrBackupInvalid marks a backup that cannot be restored: it failed
+// verification or does not fit the target. DatabaseOps wraps it.
+var ErrBackupInvalid = errors.New("invalid backup")
+
 var errNoDatabases = &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable",
-	Message: "database services are not available on this server (no Docker)"}
+	Message: "databases and backups are not available on this server (no Docker)"}
 
 func (s *Server) dbOps() (DatabaseOps, error) {
 	if s.opts.Databases == nil {
 		return nil, errNoDatabases
 	}
 	return s.opts.Databases, nil
+}
+
+// clusterFailed reports a Docker or plugin operation that failed as a 502
+// with its message (API errors and cancellations pass through).
+func clusterFailed(code, prefix string, err error) error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: prefix + err.Error()}
 }
 
 // DatabaseRequest creates or changes a database. On PATCH, omitted fields
@@ -46,12 +73,14 @@ type DatabaseRequest struct {
 	// mariadb 11, mongodb 7, redis 7).
 	Version *string `json:"version"`
 	// Image overrides the engine's image; it must honour the official
-	// image's contract.
+	// image's contract (environment, data directory, tools).
 	Image *string `json:"image"`
 	// ExternalPort publishes the database on this host port (host mode); 0: internal only.
-	ExternalPort  *int     `json:"external_port"`
-	CPULimit      *float64 `json:"cpu_limit"`
-	MemoryLimitMB *int     `json:"memory_limit_mb"`
+	ExternalPort *int `json:"external_port"`
+	// CPULimit is in CPUs; 0 means no limit.
+	CPULimit *float64 `json:"cpu_limit"`
+	// MemoryLimitMB is in MiB; 0 means no limit.
+	MemoryLimitMB *int `json:"memory_limit_mb"`
 }
 
 func (r DatabaseRequest) apply(spec *store.DatabaseSpec) {
@@ -78,14 +107,26 @@ func (r DatabaseRequest) apply(spec *store.DatabaseSpec) {
 	}
 }
 
+// tagPattern is a Docker image tag.
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+func engineNames() string {
+	var names []string
+	for _, e := range database.Engines() {
+		names = append(names, string(e))
+	}
+	return strings.Join(names, ", ")
+}
+
+// validateDatabase checks a complete database spec.
 func validateDatabase(d store.DatabaseSpec) error {
 	if err := validateSlug("name", d.Name, 40); err != nil {
 		return err
 	}
 	if !d.Engine.Valid() {
-		return invalid("engine", "%q is not one of postgres, mysql, mariadb, mongodb, redis", d.Engine)
+		return invalid("engine", "%q is not one of %s", d.Engine, engineNames())
 	}
-	if d.Version != "" && (len(d.Version) > 128 || strings.ContainsAny(d.Version, " /:@\t\n\x00")) {
+	if d.Version != "" && !tagPattern.MatchString(d.Version) {
 		return invalid("version", "%q is not a valid image tag", d.Version)
 	}
 	if d.Image != "" {
@@ -93,7 +134,7 @@ func validateDatabase(d store.DatabaseSpec) error {
 			return err
 		}
 	}
-	if d.ExternalPort != 0 && (d.ExternalPort < 1 || d.ExternalPort > 65535) {
+	if d.ExternalPort < 0 || d.ExternalPort > 65535 {
 		return invalid("external_port", "must be 0 (internal only) or %s", fmtRange(1, 65535))
 	}
 	if d.CPULimit < 0 || d.CPULimit > 256 {
@@ -103,6 +144,15 @@ func validateDatabase(d store.DatabaseSpec) error {
 		return invalid("memory_limit_mb", "must be 0 (no limit) or %s MiB", fmtRange(6, 1<<20))
 	}
 	return nil
+}
+
+// portInUse turns the store's unique external port conflict into a 422.
+func portInUse(err error, port int) error {
+	var c *store.ConflictError
+	if errors.As(err, &c) && c.Field == "external_port" {
+		return invalid("external_port", "port %d is already published by another database", port)
+	}
+	return err
 }
 
 func (s *Server) loadDatabase(c *fiber.Ctx, param string, min store.Role) (store.Database, error) {
@@ -150,13 +200,16 @@ func (s *Server) createDatabase(c *fiber.Ctx) error {
 	if err := validateDatabase(spec); err != nil {
 		return err
 	}
+	if eng, _ := database.Lookup(spec.Engine); spec.Version == "" && spec.Image == "" {
+		spec.Version = eng.Version
+	}
 	creds, err := database.NewCredentials(spec.Engine, spec.Name)
 	if err != nil {
 		return err
 	}
 	db, err := s.store.CreateDatabase(c.UserContext(), env.ID, spec, creds)
 	if err != nil {
-		return err
+		return portInUse(err, spec.ExternalPort)
 	}
 	return c.Status(fiber.StatusCreated).JSON(db)
 }
@@ -179,10 +232,10 @@ func (s *Server) updateDatabase(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Name != nil && strings.TrimSpace(*req.Name) != d.Name {
-		return invalid("name", "cannot be changed")
+		return invalid("name", "cannot be changed (it names the service and the volume)")
 	}
-	if req.Engine != nil && database.Engine(*req.Engine) != d.Engine {
-		return invalid("engine", "cannot be changed")
+	if req.Engine != nil && database.Engine(strings.TrimSpace(*req.Engine)) != d.Engine {
+		return invalid("engine", "cannot be changed; create a new database and restore a backup into it")
 	}
 	spec := d.Spec()
 	req.apply(&spec)
@@ -191,7 +244,7 @@ func (s *Server) updateDatabase(c *fiber.Ctx) error {
 	}
 	d, err = s.store.UpdateDatabase(c.UserContext(), d.ID, spec)
 	if err != nil {
-		return err
+		return portInUse(err, spec.ExternalPort)
 	}
 	return c.JSON(d)
 }
@@ -203,21 +256,23 @@ func (s *Server) deleteDatabase(c *fiber.Ctx) error {
 	}
 	deleteVolume := false
 	switch v := c.Query("delete_volume"); v {
-	case "", "false":
-	case "true":
+	case "", "false", "0":
+	case "true", "1":
 		deleteVolume = true
 	default:
 		return badRequest("delete_volume", "must be true or false, got %q", v)
 	}
-	if deleteVolume {
+	if deleteVolume { // the data is gone for good: admins only
 		if err := authorize(c, d.OrganizationID, store.RoleAdmin, "database"); err != nil {
 			return err
 		}
 	}
-	if ops, err := s.dbOps(); err == nil {
-		if err := ops.Delete(c.UserContext(), d, deleteVolume); err != nil {
-			return err
-		}
+	ops, err := s.dbOps()
+	if err != nil {
+		return err
+	}
+	if err := ops.Delete(c.UserContext(), d, deleteVolume); err != nil {
+		return clusterFailed("database_failed", "", err)
 	}
 	if err := s.store.DeleteDatabase(c.UserContext(), d.ID); err != nil {
 		return notFoundAs(err, "database")
@@ -225,7 +280,8 @@ func (s *Server) deleteDatabase(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// databaseAction sets the desired state (when state is set) and deploys.
+// databaseAction sets the desired state (when state is set), deploys and
+// answers the database as it is now.
 func (s *Server) databaseAction(state string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		d, err := s.loadDatabase(c, "id", store.RoleMember)
@@ -236,197 +292,48 @@ func (s *Server) databaseAction(state string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if state != "" {
+		if state != "" && d.DesiredState != state {
 			if err := s.store.SetDatabaseState(c.UserContext(), d.ID, state); err != nil {
-				return err
+				return notFoundAs(err, "database")
 			}
 			d.DesiredState = state
 		}
 		if err := ops.Deploy(c.UserContext(), d); err != nil {
-			return err
+			return clusterFailed("database_failed", "", err)
 		}
 		d, err = s.store.GetDatabase(c.UserContext(), d.ID)
 		if err != nil {
-			return err
+			return notFoundAs(err, "database")
 		}
 		return c.JSON(d)
 	}
 }
 
-// ConnectionInfo is how to reach a database; it carries its credentials.
+// ConnectionInfo is how to reach a database; it carries its credentials
+// (members and above only).
 type ConnectionInfo struct {
 	// Host is the internal hostname on the environment's network.
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
-	URL      string `json:"url"`
-	User     string `json:"user,omitempty"`
+	User     string `json:"user"`
 	Password string `json:"password"`
-	Database string `json:"database,omitempty"`
-	// ExternalPort is the host port the database is published on, if any.
-	ExternalPort int `json:"external_port,omitempty"`
+	Database string `json:"database"`
+	// URL is the internal connection URL.
+	URL string `json:"url"`
+	// ExternalPort is the host port the database is published on, 0 if none.
+	ExternalPort int `json:"external_port"`
 }
 
 func (s *Server) databaseConnection(c *fiber.Ctx) error {
-	d, err := s.loadDatabase(c, "id", store.RoleMember)
+	d, err := s.loadDatabase(c, "id", store.RoleMember) // credentials: like variable values, not for viewers
 	if err != nil {
 		return err
 	}
-	eng, _ := database.Lookup(d.Engine)
-	return c.JSON(ConnectionInfo{Host: d.ServiceName, Port: eng.Port, URL: eng.URL(d.Credentials, d.ServiceName, eng.Port),
-		User: d.Credentials.User, Password: d.Credentials.Password, Database: d.Credentials.Database, ExternalPort: d.ExternalPort})
-}
-
-// DestinationRequest creates or changes a backup destination.
-type DestinationRequest struct {
-	Name *string `json:"name"`
-	// PluginID is a backup plugin, e.g. backup.s3 or backup.local (fixed at creation).
-	PluginID *string `json:"plugin_id"`
-	// Settings are the plugin's settings (write-only: credentials).
-	Settings *json.RawMessage `json:"settings"`
-}
-
-func (s *Server) loadDestination(c *fiber.Ctx, min store.Role) (store.BackupDestination, error) {
-	id, err := pathID(c, "id", "backup destination")
-	if err != nil {
-		return store.BackupDestination{}, err
+	eng, ok := database.Lookup(d.Engine)
+	if !ok {
+		return invalid("engine", "%q is not a known engine", d.Engine)
 	}
-	d, err := s.store.GetBackupDestination(c.UserContext(), id)
-	if err != nil {
-		return d, notFoundAs(err, "backup destination")
-	}
-	return d, authorize(c, d.OrganizationID, min, "backup destination")
-}
-
-func validateDestination(name, pluginID string, settings json.RawMessage) error {
-	if err := validateSlug("name", name, 40); err != nil {
-		return err
-	}
-	if !strings.HasPrefix(pluginID, "backup.") || len(pluginID) > 80 {
-		return invalid("plugin_id", "%q is not a backup plugin id (backup.<name>)", pluginID)
-	}
-	if len(settings) > 64<<10 || !strings.HasPrefix(strings.TrimSpace(string(settings)), "{") {
-		return invalid("settings", "must be a JSON object of at most 64 KiB")
-	}
-	return nil
-}
-
-func (s *Server) listDestinations(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", "organization")
-	if err != nil {
-		return err
-	}
-	if err := authorize(c, id, store.RoleViewer, "organization"); err != nil {
-		return err
-	}
-	pg, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	items, more, err := s.store.ListBackupDestinations(c.UserContext(), []uuid.UUID{id}, pg)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(items, more, func(d store.BackupDestination) uuid.UUID { return d.ID }))
-}
-
-func (s *Server) createDestination(c *fiber.Ctx) error {
-	org, err := pathID(c, "id", "organization")
-	if err != nil {
-		return err
-	}
-	if err := authorize(c, org, store.RoleAdmin, "organization"); err != nil {
-		return err
-	}
-	var req DestinationRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	var name, plugin string
-	settings := json.RawMessage("{}")
-	if req.Name != nil {
-		name = strings.TrimSpace(*req.Name)
-	}
-	if req.PluginID != nil {
-		plugin = strings.TrimSpace(*req.PluginID)
-	}
-	if req.Settings != nil {
-		settings = *req.Settings
-	}
-	if err := validateDestination(name, plugin, settings); err != nil {
-		return err
-	}
-	d, err := s.store.CreateBackupDestination(c.UserContext(), org, name, plugin, settings)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(d)
-}
-
-func (s *Server) getDestination(c *fiber.Ctx) error {
-	d, err := s.loadDestination(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(d)
-}
-
-func (s *Server) updateDestination(c *fiber.Ctx) error {
-	d, err := s.loadDestination(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	var req DestinationRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	if req.PluginID != nil && *req.PluginID != d.PluginID {
-		return invalid("plugin_id", "cannot be changed")
-	}
-	if req.Name != nil {
-		d.Name = strings.TrimSpace(*req.Name)
-	}
-	if req.Settings != nil {
-		d.Settings = *req.Settings
-	}
-	if err := validateDestination(d.Name, d.PluginID, d.Settings); err != nil {
-		return err
-	}
-	d, err = s.store.UpdateBackupDestination(c.UserContext(), d.ID, d.Name, d.Settings)
-	if err != nil {
-		return err
-	}
-	return c.JSON(d)
-}
-
-func (s *Server) deleteDestination(c *fiber.Ctx) error {
-	d, err := s.loadDestination(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteBackupDestination(c.UserContext(), d.ID); err != nil {
-		return notFoundAs(err, "backup destination")
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-// TestResult is the outcome of a destination test.
-type TestResult struct {
-	OK      bool   `json:"ok"`
-	Message string `json:"message"`
-}
-
-func (s *Server) testDestination(c *fiber.Ctx) error {
-	d, err := s.loadDestination(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
-	ops, err := s.dbOps()
-	if err != nil {
-		return err
-	}
-	msg, err := ops.TestDestination(c.UserContext(), d)
-	if err != nil {
-		return c.JSON(TestResult{OK: false, Message: err.Error()})
-	}
-	return c.JSON(TestResult{OK: true, Message: msg})
+	return c.JSON(ConnectionInfo{Host: d.ServiceName, Port: eng.Port, User: d.Credentials.User,
+		Password: d.Credentials.Password, Database: d.Credentials.Database,
+		URL: eng.URL(d.Credentials, d.ServiceName, eng.Port), ExternalPort: d.ExternalPort})
 }

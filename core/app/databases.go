@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -47,6 +49,23 @@ func (d *databaseOps) TestDestination(ctx context.Context, dest store.BackupDest
 	return resp.Message, nil
 }
 
+func (d *databaseOps) ListObjects(ctx context.Context, dest store.BackupDestination, prefix string) ([]api.BackupObject, error) {
+	t, err := d.targets.Target(ctx, dest)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := backup.ListObjects(ctx, t, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.BackupObject, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, api.BackupObject{Key: o.Key, SizeBytes: o.Size, Modified: o.Modified, Metadata: o.Metadata})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
 func (d *databaseOps) BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error) {
 	return schedule.Enqueue(ctx, d.store, d.queue, nb, retries)
 }
@@ -68,7 +87,20 @@ func (d *databaseOps) Restore(ctx context.Context, req api.RestoreRequest, targe
 			return fmt.Errorf("backup destination: %w", store.ErrNotFound)
 		}
 	}
-	return d.runner.Restore(ctx, r, nil)
+	return restoreError(d.runner.Restore(ctx, r, nil))
+}
+
+func (d *databaseOps) RestoreVolumes(ctx context.Context, backupID uuid.UUID) error {
+	return restoreError(d.runner.RestoreVolumes(ctx, backupID, nil))
+}
+
+// restoreError marks the backup runner's verification and compatibility
+// failures as api.ErrBackupInvalid (the caller's 422, not a server error).
+func restoreError(err error) error {
+	if errors.Is(err, backup.ErrVerification) || errors.Is(err, backup.ErrIncompatible) {
+		return fmt.Errorf("%w: %w", api.ErrBackupInvalid, err)
+	}
+	return err
 }
 
 // backupWorkers builds the database services and backup runner and adds

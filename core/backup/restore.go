@@ -23,6 +23,10 @@ import (
 // sha256 or gzip stream); the database was not touched.
 var ErrVerification = errors.New("backup verification failed")
 
+// ErrIncompatible marks a backup of another engine than the target
+// database's; the database was not touched.
+var ErrIncompatible = errors.New("backup does not fit the database")
+
 // Verified describes an object that passed verification.
 type Verified struct {
 	SizeBytes int64
@@ -132,7 +136,7 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest, progress func(
 		return fmt.Errorf("%w: %w", ErrVerification, merr)
 	}
 	if srcEngine != "" && family(srcEngine) != family(db.Engine) {
-		return fmt.Errorf("the backup is a %s dump; database %s runs %s", srcEngine, db.Name, db.Engine)
+		return fmt.Errorf("%w: the backup is a %s dump; database %s runs %s", ErrIncompatible, srcEngine, db.Name, db.Engine)
 	}
 
 	progress("verifying " + key)

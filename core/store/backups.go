@@ -347,3 +347,27 @@ func (s *Store) MarkBackupDeleted(ctx context.Context, id uuid.UUID) error {
 	_, err := s.pool.Exec(ctx, `UPDATE backups SET deleted_at = now() WHERE id = $1`, id)
 	return mapErr(err, "backup")
 }
+
+// RecordedBackupKeys returns which of keys on destination dest are objects
+// of recorded backups (not yet deleted by retention), by key.
+func (s *Store) RecordedBackupKeys(ctx context.Context, dest uuid.UUID, keys []string) (map[string]uuid.UUID, error) {
+	out := map[string]uuid.UUID{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key, id FROM backups
+		WHERE destination_id = $1 AND key = ANY($2) AND deleted_at IS NULL`, dest, keys)
+	if err != nil {
+		return nil, mapErr(err, "backup")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var id uuid.UUID
+		if err := rows.Scan(&key, &id); err != nil {
+			return nil, err
+		}
+		out[key] = id
+	}
+	return out, rows.Err()
+}

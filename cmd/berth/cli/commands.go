@@ -93,6 +93,10 @@ func groups() []group {
 		{name: "deploy", summary: "deploy an application (--follow streams its log)", commands: deployCmds()},
 		{name: "deployments", summary: "list, inspect, follow, cancel and roll back deployments", commands: deploymentCmds()},
 		{name: "git", summary: "connect git hosts, list their repositories and branches", commands: gitCmds()},
+		{name: "db", summary: "create, list, show, start, stop, deploy and delete managed databases; print their URL", commands: dbCmds()},
+		{name: "backups", summary: "list backups, back up now (--follow) and restore; see also `backups destinations` and `backups policies`", commands: backupCmds()},
+		{name: "backups destinations", summary: "list, create, test and delete backup destinations; list their objects", commands: destinationCmds()},
+		{name: "backups policies", summary: "list, create and delete backup policies of databases and applications", commands: policyCmds()},
 	}
 }
 

@@ -45,6 +45,15 @@ func Run(ctx context.Context, e *Env, args []string) error {
 		printUsage(e.Stdout, groups)
 		return nil
 	}
+	// Two-word groups such as `backups destinations`.
+	if len(args) > 1 {
+		for _, g := range groups {
+			if g.name == args[0]+" "+args[1] {
+				args = append([]string{g.name}, args[2:]...)
+				break
+			}
+		}
+	}
 	for _, g := range groups {
 		if g.name != args[0] {
 			continue
