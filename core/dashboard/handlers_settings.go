@@ -127,8 +127,15 @@ func (d *Dashboard) backupPlugin(ctx context.Context, id string) (api.PluginInfo
 		msg: "Choose a backup plugin installed on this server (backup.local, backup.s3, …)."}
 }
 
+// newDestinationPage shows the form of the backup plugin named by ?plugin=
+// (default: the first installed).
 func (d *Dashboard) newDestinationPage(r *request) error {
-	p, s, err := d.backupPlugin(r.c.UserContext(), r.c.Query("plugin"))
+	ctx := r.c.UserContext()
+	id := r.c.Query("plugin")
+	if ids := d.pluginIDs(ctx, "backup."); id == "" && len(ids) > 0 {
+		id = ids[0]
+	}
+	p, s, err := d.backupPlugin(ctx, id)
 	if err != nil {
 		return err
 	}
