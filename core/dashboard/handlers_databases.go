@@ -38,11 +38,17 @@ type dbRow struct {
 	DB   store.Database
 	Host string
 	Port int
+	// Version is the database's version, or its engine's default.
+	Version string
 }
 
 func newDBRow(db store.Database) dbRow {
 	eng, _ := database.Lookup(db.Engine)
-	return dbRow{DB: db, Host: db.ServiceName, Port: eng.Port}
+	v := db.Version
+	if v == "" {
+		v = eng.Version
+	}
+	return dbRow{DB: db, Host: db.ServiceName, Port: eng.Port, Version: v}
 }
 
 func databaseURL(id uuid.UUID) string { return "/databases/" + id.String() }
