@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -215,3 +216,225 @@ func databaseID(t *testing.T, h *harness, f fixture, name string) string {
 	t.Fatalf("no database %s", name)
 	return ""
 }
+
+// TestOrganizationSettings adds, tests and deletes backup destinations and
+// git connections; their secrets are never sent back to a browser.
+func TestOrganizationSettings(t *testing.T) {
+	h := newHarness(t)
+	admin := h.setup()
+	f := h.fixture(admin)
+	h.addUser(f.org, "member@example.com", store.RoleMember)
+	member := h.signIn("member@example.com")
+	settings := orgSettingsURL(f.org)
+
+	if r := admin.must(303, admin.do("GET", "/settings", nil)); r.Location() != settings {
+		t.Fatalf("/settings redirected to %q", r.Location())
+	}
+	page := admin.must(200, admin.do("GET", settings, nil)).Body
+	contains(t, "settings page", page, "offsite", "backup.s3", "acme on GitHub", "git.github", "token",
+		`<option>backup.local</option>`, `action="/orgs/`+f.org.String()+`/git-connections"`)
+	lacks(t, "settings page", page, fixtureDestSecret, fixtureGitToken, "bucket")
+	page = member.must(200, member.do("GET", settings, nil)).Body
+	contains(t, "member's settings page", page, `action="/backup-destinations/`+f.dest.ID.String()+`/test"`)
+	lacks(t, "member's settings page", page, "/delete\"", "/git-connections\"", "New destination")
+
+	// The destination form is the plugin's schema; secrets are write-only.
+	form := admin.must(200, admin.do("GET", "/orgs/"+f.org.String()+"/backup-destinations/new?plugin=backup.s3", nil)).Body
+	contains(t, "destination form", form, `name="s.bucket" value="" required`, `type="password" name="s.secret_access_key" value=""`,
+		`name="plugin_id" value="backup.s3"`)
+	r := admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.s3"}, "name": {"Bad Name"},
+		"s.secret_access_key": {"typed-secret-value"}})
+	if r.Status != 422 || !fieldErrorShown(r.Body, "use lowercase letters") || !fieldErrorShown(r.Body, "is required") {
+		t.Fatalf("invalid destination: status %d:\n%.2000s", r.Status, r.Body)
+	}
+	lacks(t, "re-rendered destination form", r.Body, "typed-secret-value")
+	r = admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.nope"}, "name": {"x"}})
+	if r.Status != 422 {
+		t.Fatalf("unknown plugin: status %d", r.Status)
+	}
+	if r := member.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.local"}, "name": {"disk"},
+		"s.directory": {"/var/backups"}}); r.Status != 403 {
+		t.Fatalf("member adding a destination: status %d", r.Status)
+	}
+	admin.must(303, admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.local"},
+		"name": {"disk"}, "s.directory": {"/missing"}}))
+	dests, _, _ := h.store.ListBackupDestinations(t.Context(), []uuid.UUID{f.org}, store.Page{})
+	var disk store.BackupDestination
+	for _, d := range dests {
+		if d.Name == "disk" {
+			disk = d
+		}
+	}
+	if disk.PluginID != "backup.local" || !strings.Contains(string(disk.Settings), `"directory":"/missing"`) {
+		t.Fatalf("created destination %+v settings %s", disk, disk.Settings)
+	}
+
+	// Test: the plugin's message (or failure) comes back as a message.
+	member.must(303, member.post("/backup-destinations/"+f.dest.ID.String()+"/test", nil))
+	contains(t, "tested destination", member.must(200, member.do("GET", settings, nil)).Body, "Test of offsite passed: wrote and removed a probe file")
+	member.must(303, member.post("/backup-destinations/"+disk.ID.String()+"/test", nil))
+	contains(t, "failed test", member.must(200, member.do("GET", settings, nil)).Body, "Test of disk failed: directory /missing does not exist")
+
+	// Members cannot delete destinations; a destination in use is kept.
+	if r := member.post("/backup-destinations/"+disk.ID.String()+"/delete", url.Values{"confirmed": {"yes"}}); r.Status != 403 {
+		t.Fatalf("member deleting a destination: status %d", r.Status)
+	}
+	admin.must(303, admin.post("/backup-destinations/"+f.dest.ID.String()+"/delete", url.Values{"confirmed": {"yes"}}))
+	contains(t, "in-use delete", admin.must(200, admin.do("GET", settings, nil)).Body, "Cannot delete offsite: backup destination is used by a backup policy")
+	admin.must(303, admin.post("/backup-destinations/"+disk.ID.String()+"/delete", url.Values{"confirmed": {"yes"}}))
+	if _, err := h.store.GetBackupDestination(t.Context(), disk.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted destination: %v", err)
+	}
+
+	// Git connections: validation next to the field, credentials never echoed.
+	conns := "/orgs/" + f.org.String() + "/git-connections"
+	for _, tt := range []struct {
+		form url.Values
+		msg  string
+	}{
+		{url.Values{"name": {"gh"}, "provider": {"git.nope"}, "credential_kind": {"token"}, "token": {"t"}}, "choose an installed git provider"},
+		{url.Values{"name": {"gh"}, "provider": {"git.github"}, "credential_kind": {"token"}}, "is required"},
+		{url.Values{"name": {"gh"}, "provider": {"git.github"}, "base_url": {"ftp://x"}, "credential_kind": {"token"}, "token": {"t"}}, "http(s) URL"},
+		{url.Values{"name": {"gh"}, "provider": {"git.github"}, "credential_kind": {"app"}, "app_id": {"twelve"}, "installation_id": {"1"},
+			"private_key": {"typed-private-key"}}, "must be a number"},
+		{url.Values{"name": {"gh"}, "provider": {"git.github"}, "credential_kind": {"app_password"}, "username": {"bob"},
+			"app_password": {"typed-app-password"}, "token": {"x"}}, ""},
+	} {
+		r := admin.post(conns, tt.form)
+		if tt.msg == "" {
+			admin.must(303, r)
+			continue
+		}
+		if r.Status != 422 || !fieldErrorShown(r.Body, tt.msg) {
+			t.Errorf("connection %v: status %d, want 422 with %q", tt.form, r.Status, tt.msg)
+		}
+		lacks(t, "re-rendered connection form", r.Body, "typed-private-key")
+	}
+	admin.must(303, admin.post(conns, url.Values{"name": {"good"}, "provider": {"git.github"}, "credential_kind": {"token"}, "token": {"good"}}))
+	page = admin.must(200, admin.do("GET", settings, nil)).Body
+	lacks(t, "settings page", page, "typed-app-password", fixtureGitToken)
+	list, _, _ := h.store.ListGitConnections(t.Context(), []uuid.UUID{f.org}, store.Page{})
+	byName := map[string]store.GitConnection{}
+	for _, c := range list {
+		byName[c.Name] = c
+	}
+	if byName["gh"].Credentials.AppPassword != "typed-app-password" || byName["gh"].Credentials.Token != "" {
+		t.Errorf("app password connection stored %+v", byName["gh"].Credentials)
+	}
+	admin.must(303, admin.post("/git-connections/"+byName["good"].ID.String()+"/test", nil))
+	contains(t, "connection test", admin.must(200, admin.do("GET", settings, nil)).Body, "Test of good passed: the credentials see 2 repositories.")
+	admin.must(303, admin.post("/git-connections/"+f.conn.ID.String()+"/test", nil))
+	contains(t, "failed connection test", admin.must(200, admin.do("GET", settings, nil)).Body, "Test of acme on GitHub failed")
+	if r := member.post("/git-connections/"+f.conn.ID.String()+"/delete", url.Values{"confirmed": {"yes"}}); r.Status != 403 {
+		t.Fatalf("member deleting a connection: status %d", r.Status)
+	}
+	admin.must(303, admin.post("/git-connections/"+f.conn.ID.String()+"/delete", url.Values{"confirmed": {"yes"}}))
+	if _, err := h.store.GetGitConnection(t.Context(), f.conn.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted connection: %v", err)
+	}
+}
+
+// TestGitPanelAndPreviews edits push-to-deploy and previews, shows the
+// webhook URLs, the secret to admins only and a new deploy token once.
+func TestGitPanelAndPreviews(t *testing.T) {
+	h := newHarness(t)
+	admin := h.setup()
+	f := h.fixture(admin)
+	h.addUser(f.org, "viewer@example.com", store.RoleViewer)
+	h.addUser(f.org, "member@example.com", store.RoleMember)
+	viewer := h.signIn("viewer@example.com")
+	member := h.signIn("member@example.com")
+	app := appURL(f.app.ID)
+	secret, err := h.store.WebhookSecret(t.Context(), f.app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookURL := "https://berth.example.com/api/v1/webhooks/git/" + f.app.WebhookID
+
+	page := admin.must(200, admin.do("GET", app, nil)).Body
+	contains(t, "admin's application page", page, hookURL, `type="password" readonly value="`+secret+`"`, "Create deploy token",
+		`<option value="`+f.conn.ID.String()+`">acme on GitHub (git.github)</option>`)
+	page = member.must(200, member.do("GET", app, nil)).Body
+	contains(t, "member's application page", page, hookURL, `action="`+app+`/automation"`)
+	lacks(t, "member's application page", page, secret, "/deploy-token\"")
+	page = viewer.must(200, viewer.do("GET", app, nil)).Body
+	lacks(t, "viewer's application page", page, secret, f.app.WebhookID, fixtureGitToken)
+
+	// Validation next to the fields.
+	valid := url.Values{"git_connection_id": {f.conn.ID.String()}, "git_repository": {"https://github.com/acme/shop.git"},
+		"git_ref": {"main"}, "auto_deploy": {"on"}, "deploy_trigger": {"branch"}, "watch_paths": {"src/**\r\n\r\ndocs/*.md"},
+		"preview_enabled": {"on"}, "preview_host_pattern": {"pr-{number}.shop.example.com"}, "preview_limit": {"5"},
+		"preview_https": {"none"}}
+	with := func(k, v string) url.Values {
+		out := url.Values{}
+		for key, vals := range valid {
+			out[key] = append([]string(nil), vals...)
+		}
+		out.Set(k, v)
+		return out
+	}
+	for _, tt := range []struct {
+		form       url.Values
+		field, msg string
+	}{
+		{with("preview_host_pattern", "no-number.example.com"), "preview_host_pattern", ""},
+		{with("preview_limit", "99"), "preview_limit", "from 1 to 50"},
+		{with("deploy_trigger", "moon"), "deploy_trigger", "choose branch pushes or tags"},
+		{with("git_connection_id", f.app.ID.String()), "git_connection_id", "choose a git connection of this organization"},
+		{with("git_ref", "-bad"), "git_ref", ""},
+	} {
+		r := member.post(app+"/automation", tt.form)
+		if r.Status != 422 || !fieldErrorShown(r.Body, tt.msg) {
+			t.Errorf("automation %s=%q: status %d, want 422 with a field error %q", tt.field, tt.form.Get(tt.field), r.Status, tt.msg)
+		}
+	}
+	member.must(303, member.post(app+"/automation", valid))
+	a, err := h.store.GetApplication(t.Context(), f.app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.GitConnectionID == nil || *a.GitConnectionID != f.conn.ID || !a.AutoDeploy || strings.Join(a.WatchPaths, ",") != "src/**,docs/*.md" ||
+		!a.Preview.Enabled || a.Preview.Limit != 5 || a.Preview.HostPattern != "pr-{number}.shop.example.com" {
+		t.Errorf("saved automation %+v connection %v", a.Automation, a.GitConnectionID)
+	}
+
+	// A new deploy token is shown once; only its digest is kept.
+	if r := member.post(app+"/deploy-token", url.Values{"confirmed": {"yes"}}); r.Status != 403 {
+		t.Fatalf("member rotating the deploy token: status %d", r.Status)
+	}
+	page = admin.must(200, admin.post(app+"/deploy-token", url.Values{"confirmed": {"yes"}})).Body
+	m := regexpToken.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no deploy token on the page:\n%.3000s", page)
+	}
+	if ok, err := h.store.CheckDeployToken(t.Context(), f.app.ID, m[1]); err != nil || !ok {
+		t.Fatalf("shown token is not the deploy token: %v %v", ok, err)
+	}
+	page = admin.must(200, admin.do("GET", app, nil)).Body
+	lacks(t, "application page after the token was shown", page, m[1])
+	contains(t, "application page", page, "a token is set", "Rotate deploy token")
+	admin.must(303, admin.post(app+"/webhook-secret", url.Values{"confirmed": {"yes"}}))
+	if s2, _ := h.store.WebhookSecret(t.Context(), f.app.ID); s2 == secret {
+		t.Errorf("webhook secret was not replaced")
+	}
+
+	// Previews: pull request, host link and the status of its latest deployment.
+	a, _ = h.store.GetApplication(t.Context(), f.app.ID)
+	prev, _, err := h.store.UpsertPreview(t.Context(), a, store.PreviewSpec{Number: 12, HeadRef: "feature/cart", Repository: a.GitRepository})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.CreateDomain(t.Context(), prev.ID, store.DomainSpec{Host: "pr-12.shop.example.com", HTTPS: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.CreateDeployment(t.Context(), prev.ID, store.NewDeployment{}); err != nil {
+		t.Fatal(err)
+	}
+	page = viewer.must(200, viewer.do("GET", app, nil)).Body
+	contains(t, "previews list", page, `href="/apps/`+prev.ID.String()+`">#12</a>`, "feature/cart",
+		`href="http://pr-12.shop.example.com"`, `<span class="badge s-deploying">deploying</span>`)
+	page = admin.must(200, admin.do("GET", appURL(prev.ID), nil)).Body
+	lacks(t, "preview's page", page, `action="`+appURL(prev.ID)+`/automation"`)
+}
+
+var regexpToken = regexp.MustCompile(`value="([^"]+)"[^>]*aria-label="New deploy token"`)
