@@ -142,7 +142,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
+		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -55,6 +55,13 @@ type Options struct {
 	Routes api.RoutesChanged
 	// PluginSettings applies plugin settings; nil refuses to save them.
 	PluginSettings api.PluginConfigurer
+	// Databases runs managed databases, backups and restores; nil shows
+	// them as unavailable (no Docker on this server).
+	Databases DatabaseOps
+	// GitProviders reaches git provider plugins to test connections; may be nil.
+	GitProviders GitProviders
+	// PublicURL is berth's public address, the base of webhook URLs.
+	PublicURL string
 	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
 }
@@ -112,6 +119,11 @@ type request struct {
 	app        store.Application
 	domain     store.Domain
 	deployment store.Deployment
+	database   store.Database
+	org        store.Organization
+	dest       store.BackupDestination
+	conn       store.GitConnection
+	policy     store.BackupPolicy
 }
 
 // handle runs one route: headers, session, CSRF, resource and role, then
@@ -255,6 +267,24 @@ func (d *Dashboard) loadResource(r *request, rt route) error {
 	case resDeployment:
 		r.deployment, err = d.store.GetDeployment(ctx, id)
 		org = r.deployment.OrganizationID
+	case resDatabase:
+		r.database, err = d.store.GetDatabase(ctx, id)
+		org = r.database.OrganizationID
+	case resOrganization:
+		if _, member := r.p.Roles[id]; !member {
+			return notFound(rt.resource.String())
+		}
+		r.org, err = d.store.GetOrganization(ctx, id)
+		org = r.org.ID
+	case resDestination:
+		r.dest, err = d.store.GetBackupDestination(ctx, id)
+		org = r.dest.OrganizationID
+	case resConnection:
+		r.conn, err = d.store.GetGitConnection(ctx, id)
+		org = r.conn.OrganizationID
+	case resPolicy:
+		r.policy, err = d.store.GetBackupPolicy(ctx, id)
+		org = r.policy.OrganizationID
 	default:
 		return fmt.Errorf("dashboard: route %s %s: unknown resource %d", rt.method, rt.path, rt.resource)
 	}

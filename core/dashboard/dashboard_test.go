@@ -163,7 +163,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := viewer.must(200, viewer.do("GET", appURL(f.app.ID), nil)).Body
-	for _, leak := range []string{"hunter2-value", `action="/apps/` + f.app.ID.String() + `/deploy"`, `/settings"`} {
+	for _, leak := range []string{"hunter2-value", `action="/apps/` + f.app.ID.String() + `/deploy"`,
+		`action="/apps/` + f.app.ID.String() + `/settings"`, `action="/apps/` + f.app.ID.String() + `/automation"`} {
 		if strings.Contains(page, leak) {
 			t.Errorf("viewer's application page contains %q", leak)
 		}

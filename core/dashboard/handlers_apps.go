@@ -28,6 +28,10 @@ type appData struct {
 	CanEdit   bool
 	// Deployable is false when the server has no Docker.
 	Deployable bool
+	// Git is the "Git & webhooks" panel (members, not on previews).
+	Git *gitPanel
+	// Previews are the application's preview deployments of pull requests.
+	Previews []previewRow
 }
 
 // variableSets are the application's variables and the shared ones it can
@@ -48,6 +52,12 @@ func (d *Dashboard) appPage(r *request) error {
 }
 
 func (d *Dashboard) renderApp(r *request, status int, forms map[string]*form) error {
+	return d.renderAppWith(r, status, forms, "")
+}
+
+// renderAppWith renders the application page; newToken, when set, is a
+// deploy token just created, shown this once.
+func (d *Dashboard) renderAppWith(r *request, status int, forms map[string]*form, newToken string) error {
 	ctx := r.c.UserContext()
 	a := r.app
 	data := appData{App: a, CanEdit: r.can(a.OrganizationID, store.RoleMember), Deployable: d.opts.Deployer != nil}
@@ -102,11 +112,17 @@ func (d *Dashboard) renderApp(r *request, status int, forms map[string]*form) er
 		}
 		data.Variables = vs
 	}
+	if err := d.addGitPanel(ctx, r, &data, newToken); err != nil {
+		return err
+	}
 	if forms == nil {
 		forms = map[string]*form{}
 	}
 	if _, ok := forms["settings"]; !ok {
 		forms["settings"] = appSettingsForm(a)
+	}
+	if _, ok := forms["automation"]; !ok {
+		forms["automation"] = automationForm(a)
 	}
 	return r.render(status, "app", &view{Title: a.Name, Nav: "projects", Data: data, forms: forms})
 }

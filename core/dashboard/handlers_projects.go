@@ -30,6 +30,8 @@ type appView struct {
 type envView struct {
 	Env  store.Environment
 	Apps []appView
+	// Databases are filled on the project page only.
+	Databases []dbRow
 }
 
 // projectView is a project with its environments.
@@ -223,6 +225,7 @@ func (d *Dashboard) buildTypes(ctx context.Context) []string {
 type projectData struct {
 	Project    projectView
 	BuildTypes []string
+	Engines    []engineOption
 	CanEdit    bool
 	CanDelete  bool
 }
@@ -247,7 +250,10 @@ func (d *Dashboard) renderProject(r *request, status int, forms map[string]*form
 	if err != nil {
 		return err
 	}
-	data := projectData{Project: pv, BuildTypes: d.buildTypes(ctx),
+	if err := d.addDatabases(ctx, &pv); err != nil {
+		return err
+	}
+	data := projectData{Project: pv, BuildTypes: d.buildTypes(ctx), Engines: engineOptions(),
 		CanEdit: r.can(p.OrganizationID, store.RoleMember), CanDelete: r.can(p.OrganizationID, store.RoleAdmin)}
 	return r.render(status, "project", &view{Title: p.Name, Nav: "projects", Data: data, forms: forms})
 }

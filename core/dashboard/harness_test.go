@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/berth-dev/berth/sdk"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,9 +18,11 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -36,6 +38,7 @@ type harness struct {
 	store      *store.Store
 	setupToken string
 	deployer   *fakeDeployer
+	databases  *fakeDatabases
 	changes    atomic.Int32
 }
 
@@ -60,13 +63,13 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}}
+	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st}}
 	csrfKey := box.Derive("csrf")
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
 		Plugins: fakePlugins{}})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
-		PluginSettings: fakePlugins{},
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h
@@ -140,7 +143,78 @@ func (fakePlugins) ListPlugins(context.Context) ([]api.PluginInfo, error) {
 			AppSchema: json.RawMessage(webhookSchema)},
 		{ID: "notifier.webhook", Kind: "notifier", Version: "0.3.1", Health: "crashed", LastError: "exit status 2",
 			Capabilities: []string{"retries"}, Schema: json.RawMessage(webhookSchema)},
+		{ID: "backup.local", Kind: "backup", Version: "1.0.0", Health: "running", Schema: json.RawMessage(localBackupSchema)},
+		{ID: "backup.s3", Kind: "backup", Version: "1.0.0", Health: "running", Schema: json.RawMessage(s3Schema)},
+		{ID: "git.github", Kind: "git", Version: "1.0.0", Health: "running", Schema: json.RawMessage(`{"type":"object"}`)},
 	}, nil
+}
+
+// localBackupSchema is backup.local's settings schema.
+const localBackupSchema = `{"type": "object", "title": "Local directory", "required": ["directory"],
+  "properties": {"directory": {"type": "string", "title": "Directory", "pattern": "^/"}}}`
+
+// s3Schema has a write-only secret, like backup.s3's.
+const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secret_access_key"],
+  "properties": {"bucket": {"type": "string", "title": "Bucket"},
+    "secret_access_key": {"type": "string", "title": "Secret access key", "writeOnly": true}}}`
+
+// fakeDatabases records what the pages ask of the database services; the
+// services themselves are tested in core/dbservice and core/backup.
+type fakeDatabases struct {
+	store    *store.Store
+	deployed atomic.Int32
+	deleted  []bool // deleteVolume of each delete
+	restores []uuid.UUID
+	failNext error
+}
+
+func (f *fakeDatabases) Deploy(context.Context, store.Database) error {
+	f.deployed.Add(1)
+	err := f.failNext
+	f.failNext = nil
+	return err
+}
+
+func (f *fakeDatabases) Delete(_ context.Context, _ store.Database, deleteVolume bool) error {
+	f.deleted = append(f.deleted, deleteVolume)
+	return nil
+}
+
+func (f *fakeDatabases) TestDestination(_ context.Context, d store.BackupDestination) (string, error) {
+	if strings.Contains(string(d.Settings), "/missing") {
+		return "", errors.New("directory /missing does not exist")
+	}
+	return "wrote and removed a probe file", nil
+}
+
+func (f *fakeDatabases) BackupNow(ctx context.Context, nb store.NewBackup, _ int) (store.Backup, error) {
+	b, _, err := f.store.CreateBackup(ctx, nb)
+	return b, err
+}
+
+func (f *fakeDatabases) RestoreBackup(_ context.Context, b store.Backup, target store.Database) error {
+	f.restores = append(f.restores, target.ID)
+	return f.failNext
+}
+
+// fakeGit is a git provider plugin that sees two repositories when the
+// token is "good".
+type fakeGit struct{}
+
+func (fakeGit) GitProvider(_ context.Context, id string) (sdk.GitProvider, error) {
+	if id != "git.github" {
+		return nil, errors.New("no such plugin " + id)
+	}
+	return gitProvider{}, nil
+}
+
+type gitProvider struct{ sdk.UnimplementedGitProvider }
+
+func (gitProvider) ListRepositories(_ context.Context, req *sdk.ListRepositoriesRequest) (*sdk.ListRepositoriesResponse, error) {
+	if req.Credentials == nil || req.Credentials.Token != "good" {
+		return nil, sdk.ErrUnauthenticated
+	}
+	return &sdk.ListRepositoriesResponse{Repositories: []sdk.Repository{{FullName: "acme/shop"}, {FullName: "acme/blog"}}}, nil
 }
 
 // client is a browser stand-in: it keeps cookies and reads the CSRF token
@@ -275,7 +349,20 @@ type fixture struct {
 	domain     store.Domain
 	deployment store.Deployment
 	keyID      uuid.UUID
+	database   store.Database
+	dest       store.BackupDestination
+	policy     store.BackupPolicy
+	conn       store.GitConnection
+	backup     store.Backup
 }
+
+// Secrets the fixture seals; no page may ever contain them.
+const (
+	fixtureDBPassword   = "db-password-never-shown-to-viewers"
+	fixtureDestSecret   = "dest-secret-never-rendered"
+	fixtureGitToken     = "git-token-never-rendered"
+	fixtureDestSettings = `{"bucket": "acme", "secret_access_key": "` + fixtureDestSecret + `"}`
+)
 
 func (h *harness) fixture(admin *client) fixture {
 	h.t.Helper()
@@ -307,6 +394,28 @@ func (h *harness) fixture(admin *client) fixture {
 		h.t.Fatal(err)
 	}
 	f.keyID = k.ID
+	if f.database, err = h.store.CreateDatabase(ctx, f.env.ID, store.DatabaseSpec{Name: "main-db", Engine: "postgres", Version: "16"},
+		database.Credentials{User: "shop", Password: fixtureDBPassword, Database: "shop"}); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.dest, err = h.store.CreateBackupDestination(ctx, f.org, "offsite", "backup.s3", json.RawMessage(fixtureDestSettings)); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.policy, err = h.store.CreateBackupPolicy(ctx, &f.database.ID, nil, f.dest.ID, store.BackupPolicySpec{Schedule: "@daily",
+		TimeZone: "UTC", KeepLatest: 7, Retries: 2, Enabled: true}); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.conn, err = h.store.CreateGitConnection(ctx, f.org, store.GitConnectionSpec{Name: "acme on GitHub", Provider: "git.github",
+		Credentials: store.ConnectionCredentials{Token: fixtureGitToken}}); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.backup, _, err = h.store.CreateBackup(ctx, store.NewBackup{PolicyID: &f.policy.ID, DatabaseID: &f.database.ID,
+		DestinationID: f.dest.ID, Kind: "database", Status: store.BackupQueued, Trigger: store.TriggerSchedule}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.store.FinishBackup(ctx, f.backup.ID, store.BackupSucceeded, "main-db/1.dump", 2048, strings.Repeat("ab", 32), ""); err != nil {
+		h.t.Fatal(err)
+	}
 	return f
 }
 
@@ -339,6 +448,16 @@ func (f fixture) concrete(rt route) string {
 				parts[i] = f.domain.ID.String()
 			case resDeployment:
 				parts[i] = f.deployment.ID.String()
+			case resDatabase:
+				parts[i] = f.database.ID.String()
+			case resOrganization:
+				parts[i] = f.org.String()
+			case resDestination:
+				parts[i] = f.dest.ID.String()
+			case resConnection:
+				parts[i] = f.conn.ID.String()
+			case resPolicy:
+				parts[i] = f.policy.ID.String()
 			}
 		case ":plugin":
 			parts[i] = "notifier.webhook"

@@ -92,7 +92,8 @@ type pages struct {
 
 // pageNames lists the page templates; each is executed by its file name and
 // shares the layout and partials.
-var pageNames = []string{"home", "project", "app", "deployment", "plugins", "plugin", "keys", "login", "setup", "error", "confirm"}
+var pageNames = []string{"home", "project", "app", "deployment", "plugins", "plugin", "keys", "login", "setup", "error", "confirm",
+	"database", "settings", "destination"}
 
 func mustParsePages(a *assets) *pages {
 	funcs := template.FuncMap{
@@ -107,6 +108,7 @@ func mustParsePages(a *assets) *pages {
 		"httpsText":  httpsText,
 		"join":       strings.Join,
 		"deref":      func(t *time.Time) time.Time { return *t },
+		"bytes":      formatBytes,
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/_*.html"))
 	p := &pages{byName: map[string]*template.Template{}}

@@ -16,6 +16,11 @@ const (
 	resApplication
 	resDomain
 	resDeployment
+	resDatabase
+	resOrganization
+	resDestination
+	resConnection
+	resPolicy
 )
 
 func (r resource) String() string {
@@ -30,6 +35,16 @@ func (r resource) String() string {
 		return "domain"
 	case resDeployment:
 		return "deployment"
+	case resDatabase:
+		return "database"
+	case resOrganization:
+		return "organization"
+	case resDestination:
+		return "backup destination"
+	case resConnection:
+		return "git connection"
+	case resPolicy:
+		return "backup policy"
 	}
 	return "page"
 }
@@ -51,7 +66,8 @@ type route struct {
 }
 
 // table is the single list of the dashboard's routes. Viewers read, members
-// change and deploy, admins delete.
+// change, deploy, back up and restore; admins delete databases and manage
+// backup destinations, git connections and webhook credentials.
 func (d *Dashboard) table() []route {
 	const get, post = "GET", "POST"
 	v, m, a := store.RoleViewer, store.RoleMember, store.RoleAdmin
@@ -69,7 +85,18 @@ func (d *Dashboard) table() []route {
 		{method: get, path: "/projects/:id", resource: resProject, min: v, handler: d.projectPage},
 		{method: post, path: "/projects/:id/environments", resource: resProject, min: m, handler: d.createEnvironment},
 		{method: post, path: "/projects/:id/applications", resource: resProject, min: m, handler: d.createApplication},
+		{method: post, path: "/projects/:id/databases", resource: resProject, min: m, handler: d.createDatabase},
 		{method: post, path: "/projects/:id/delete", resource: resProject, min: a, handler: d.deleteProject},
+
+		{method: get, path: "/databases/:id", resource: resDatabase, min: v, handler: d.databasePage},
+		{method: post, path: "/databases/:id/deploy", resource: resDatabase, min: m, handler: d.databaseAction("")},
+		{method: post, path: "/databases/:id/start", resource: resDatabase, min: m, handler: d.databaseAction(store.DatabaseRunning)},
+		{method: post, path: "/databases/:id/stop", resource: resDatabase, min: m, handler: d.databaseAction(store.DatabaseStopped)},
+		{method: post, path: "/databases/:id/delete", resource: resDatabase, min: a, handler: d.deleteDatabase},
+		{method: post, path: "/databases/:id/policies", resource: resDatabase, min: m, handler: d.createPolicy},
+		{method: post, path: "/databases/:id/restore", resource: resDatabase, min: m, handler: d.restoreDatabase},
+		{method: post, path: "/backup-policies/:id/run", resource: resPolicy, min: m, handler: d.backupNow},
+		{method: post, path: "/backup-policies/:id/delete", resource: resPolicy, min: m, handler: d.deletePolicy},
 
 		{method: get, path: "/apps/:id", resource: resApplication, min: v, handler: d.appPage},
 		{method: post, path: "/apps/:id/settings", resource: resApplication, min: m, handler: d.updateApplication},
@@ -77,6 +104,9 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/variables/delete", resource: resApplication, min: m, handler: d.deleteVariable},
 		{method: post, path: "/apps/:id/domains", resource: resApplication, min: m, handler: d.addDomain},
 		{method: post, path: "/apps/:id/deploy", resource: resApplication, min: m, handler: d.deploy},
+		{method: post, path: "/apps/:id/automation", resource: resApplication, min: m, handler: d.updateAutomation},
+		{method: post, path: "/apps/:id/webhook-secret", resource: resApplication, min: a, handler: d.rotateWebhookSecret},
+		{method: post, path: "/apps/:id/deploy-token", resource: resApplication, min: a, handler: d.rotateDeployToken},
 		{method: get, path: "/apps/:id/build-settings", resource: resApplication, min: v, handler: d.buildSettingsPage},
 		{method: post, path: "/apps/:id/build-settings", resource: resApplication, min: m, handler: d.buildSettingsSubmit},
 		{method: post, path: "/domains/:id/delete", resource: resDomain, min: m, handler: d.deleteDomain},
@@ -88,6 +118,16 @@ func (d *Dashboard) table() []route {
 		{method: get, path: "/plugins", handler: d.pluginsPage},
 		{method: get, path: "/plugins/:plugin", handler: d.pluginSettingsPage},
 		{method: post, path: "/plugins/:plugin", min: a, handler: d.pluginSettingsSubmit},
+
+		{method: get, path: "/settings", handler: d.settingsIndex},
+		{method: get, path: "/orgs/:id/settings", resource: resOrganization, min: v, handler: d.settingsPage},
+		{method: get, path: "/orgs/:id/backup-destinations/new", resource: resOrganization, min: v, handler: d.newDestinationPage},
+		{method: post, path: "/orgs/:id/backup-destinations", resource: resOrganization, min: a, handler: d.createDestination},
+		{method: post, path: "/backup-destinations/:id/test", resource: resDestination, min: m, handler: d.testDestination},
+		{method: post, path: "/backup-destinations/:id/delete", resource: resDestination, min: a, handler: d.deleteDestination},
+		{method: post, path: "/orgs/:id/git-connections", resource: resOrganization, min: a, handler: d.createConnection},
+		{method: post, path: "/git-connections/:id/test", resource: resConnection, min: a, handler: d.testConnection},
+		{method: post, path: "/git-connections/:id/delete", resource: resConnection, min: a, handler: d.deleteConnection},
 
 		{method: get, path: "/keys", handler: d.keysPage},
 		{method: post, path: "/keys", handler: d.createKey},

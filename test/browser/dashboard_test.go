@@ -140,6 +140,28 @@ func TestDashboard(t *testing.T) {
 	}
 	b.screenshot("plugin-settings")
 
+	// A backup destination through backup.local's schema form, listed and
+	// tested by the plugin (whose message names the directory); the list
+	// does not show its settings.
+	backupDir := t.TempDir()
+	b.open(base+"/settings", "#new-destination")
+	b.do("choose backup.local", chromedp.SetValue(chromedp.CSS(`#new-destination select[name=plugin]`), "backup.local"))
+	b.submit(`#new-destination button[type=submit]`, "form.schema-form")
+	b.fill(map[string]string{`form.schema-form input[name=name]`: "nightly-disk", `form.schema-form input[name="s.directory"]`: backupDir})
+	b.screenshot("backup-destination-form")
+	b.submit(`form.schema-form button[type=submit]`, "#destinations table")
+	if list := b.eval(`document.querySelector("#destinations table").innerText`); !strings.Contains(list, "nightly-disk") || !strings.Contains(list, "backup.local") {
+		t.Errorf("destinations list:\n%s", list)
+	}
+	b.submit(`#destinations form[action$="/test"] button`, ".flash")
+	if msg := b.eval(`document.querySelector(".flash").textContent`); !strings.Contains(msg, "Test of nightly-disk passed") {
+		t.Errorf("destination test said %q", msg)
+	}
+	if strings.Contains(b.eval(`document.getElementById("destinations").outerHTML`), backupDir) {
+		t.Errorf("the destinations list shows the destination's settings")
+	}
+	b.screenshot("settings")
+
 	// API keys: the token is shown once; the page's script calls the API
 	// with the session and the page's CSRF token.
 	b.open(base+"/keys", `form[action="/keys"]`)

@@ -68,6 +68,64 @@
     update();
   });
 
+  // Show only the credential fields of the chosen kind (git connections).
+  document.querySelectorAll("[data-cred-form]").forEach((form) => {
+    const update = () => {
+      const chosen = (form.querySelector('input[name="credential_kind"]:checked') || {}).value || "token";
+      form.querySelectorAll("[data-cred]").forEach((el) => {
+        el.hidden = el.getAttribute("data-cred") !== chosen;
+      });
+    };
+    form.addEventListener("change", update);
+    update();
+  });
+
+  // Long actions (deploying a database, a restore, a destination test)
+  // show that they are under way: the button is disabled and relabelled
+  // until the server answers with the next page.
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    const label = form.getAttribute("data-pending");
+    if (!label || e.defaultPrevented) return;
+    const btn = form.querySelector('button[type="submit"]');
+    if (!btn) return;
+    // Disable after the browser has collected the form, not before.
+    setTimeout(() => {
+      btn.disabled = true;
+      btn.textContent = label;
+      btn.setAttribute("aria-busy", "true");
+    }, 0);
+  });
+
+  // Sections with data-refresh (a backup in progress) reload themselves
+  // from the server every few seconds until they no longer ask to.
+  document.querySelectorAll("[data-refresh]").forEach((section) => {
+    const every = Number(section.getAttribute("data-refresh")) || 3000;
+    const tick = async () => {
+      try {
+        const resp = await fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } });
+        if (resp.ok) {
+          const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+          const fresh = doc.getElementById(section.id);
+          if (fresh) {
+            section.replaceChildren(...Array.from(fresh.childNodes).map((n) => document.importNode(n, true)));
+            if (!fresh.hasAttribute("data-refresh")) {
+              section.removeAttribute("data-refresh");
+              // The restore list and state depend on finished backups.
+              ["restore", "db-state"].forEach((id) => {
+                const mine = document.getElementById(id), theirs = doc.getElementById(id);
+                if (mine && theirs) mine.replaceWith(document.importNode(theirs, true));
+              });
+              return;
+            }
+          }
+        }
+      } catch (err) { /* try again */ }
+      setTimeout(tick, every);
+    };
+    setTimeout(tick, every);
+  });
+
   const log = document.getElementById("log");
   if (log) {
     log.scrollTop = log.scrollHeight;

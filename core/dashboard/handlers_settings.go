@@ -1,0 +1,336 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/sdk"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// GitProviders reaches git provider plugins by id (git.<name>).
+type GitProviders interface {
+	GitProvider(ctx context.Context, id string) (sdk.GitProvider, error)
+}
+
+// settingsData is an organization's settings page: its backup
+// destinations and git connections.
+type settingsData struct {
+	Org  store.Organization
+	Role store.Role
+	// Orgs are the caller's organizations, to switch between them.
+	Orgs          []orgView
+	Destinations  []store.BackupDestination
+	BackupPlugins []string
+	Connections   []store.GitConnection
+	GitProviders  []string
+	CanEdit       bool
+	CanAdmin      bool
+}
+
+func orgSettingsURL(id uuid.UUID) string { return "/orgs/" + id.String() + "/settings" }
+
+// settingsIndex opens the settings of the caller's first organization.
+func (d *Dashboard) settingsIndex(r *request) error {
+	orgs, err := d.orgs(r.c.UserContext(), r.p)
+	if err != nil {
+		return err
+	}
+	if len(orgs) == 0 {
+		return notFound("organization")
+	}
+	return &redirect{to: orgSettingsURL(orgs[0].ID)}
+}
+
+// pluginIDs lists installed plugins whose id starts with prefix.
+func (d *Dashboard) pluginIDs(ctx context.Context, prefix string) []string {
+	var out []string
+	if d.opts.Plugins == nil {
+		return nil
+	}
+	items, err := d.opts.Plugins.ListPlugins(ctx)
+	if err != nil {
+		d.log.Warn("list plugins", "err", err)
+		return nil
+	}
+	for _, p := range items {
+		if strings.HasPrefix(p.ID, prefix) {
+			out = append(out, p.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *Dashboard) settingsPage(r *request) error {
+	return d.renderSettings(r, fiber.StatusOK, nil)
+}
+
+func (d *Dashboard) renderSettings(r *request, status int, forms map[string]*form) error {
+	ctx := r.c.UserContext()
+	org := r.org
+	data := settingsData{Org: org, Role: r.p.Roles[org.ID], CanEdit: r.can(org.ID, store.RoleMember), CanAdmin: r.can(org.ID, store.RoleAdmin),
+		BackupPlugins: d.pluginIDs(ctx, "backup."), GitProviders: d.pluginIDs(ctx, "git.")}
+	var err error
+	if data.Orgs, err = d.orgs(ctx, r.p); err != nil {
+		return err
+	}
+	if data.Destinations, _, err = d.store.ListBackupDestinations(ctx, []uuid.UUID{org.ID}, store.Page{Limit: maxListed}); err != nil {
+		return err
+	}
+	if data.Connections, _, err = d.store.ListGitConnections(ctx, []uuid.UUID{org.ID}, store.Page{Limit: maxListed}); err != nil {
+		return err
+	}
+	return r.render(status, "settings", &view{Title: org.Name + " settings", Nav: "settings", Data: data, forms: forms})
+}
+
+// destinationData is the "new backup destination" page: a name and the
+// backup plugin's settings form.
+type destinationData struct {
+	Org      store.Organization
+	Plugin   api.PluginInfo
+	Name     string
+	NameErr  string
+	Form     settingsForm
+	CanAdmin bool
+}
+
+// backupPlugin finds an installed backup plugin and its settings schema.
+func (d *Dashboard) backupPlugin(ctx context.Context, id string) (api.PluginInfo, *schema, error) {
+	if d.opts.Plugins != nil && strings.HasPrefix(id, "backup.") {
+		items, err := d.opts.Plugins.ListPlugins(ctx)
+		if err != nil {
+			return api.PluginInfo{}, nil, err
+		}
+		for _, p := range items {
+			if p.ID == id {
+				s, err := parseSchema(p.Schema)
+				if err != nil {
+					return p, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "Unreadable settings schema",
+						msg: "The plugin " + p.ID + " describes its settings with a schema the dashboard cannot read: " + err.Error()}
+				}
+				return p, s, nil
+			}
+		}
+	}
+	return api.PluginInfo{}, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "No such backup plugin",
+		msg: "Choose a backup plugin installed on this server (backup.local, backup.s3, …)."}
+}
+
+// newDestinationPage shows the form of the backup plugin named by ?plugin=
+// (default: the first installed).
+func (d *Dashboard) newDestinationPage(r *request) error {
+	ctx := r.c.UserContext()
+	id := r.c.Query("plugin")
+	if ids := d.pluginIDs(ctx, "backup."); id == "" && len(ids) > 0 {
+		id = ids[0]
+	}
+	p, s, err := d.backupPlugin(ctx, id)
+	if err != nil {
+		return err
+	}
+	data := destinationData{Org: r.org, Plugin: p, Form: buildForm(s, nil, nil), CanAdmin: r.can(r.org.ID, store.RoleAdmin)}
+	return r.render(fiber.StatusOK, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+}
+
+// createDestination checks the settings against the plugin's schema and
+// saves them sealed; secret (writeOnly) fields are never shown again.
+func (d *Dashboard) createDestination(r *request) error {
+	ctx := r.c.UserContext()
+	p, s, err := d.backupPlugin(ctx, r.c.FormValue("plugin_id"))
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(r.c.FormValue("name"))
+	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	nameErr := ""
+	if err := validateSlug("name", name, 40); err != nil {
+		nameErr = err.(*fieldError).Msg
+	}
+	if nameErr == "" && len(errs) == 0 {
+		settings, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		dest, err := d.store.CreateBackupDestination(ctx, r.org.ID, name, p.ID, settings)
+		var ce *store.ConflictError
+		switch {
+		case errors.As(err, &ce):
+			nameErr = strings.TrimPrefix(ce.Message, ce.Field+": ")
+		case err != nil:
+			return err
+		default:
+			return r.seeOther(orgSettingsURL(r.org.ID)+"#destinations", "Backup destination "+dest.Name+" added. Test it before relying on it.")
+		}
+	}
+	data := destinationData{Org: r.org, Plugin: p, Name: name, NameErr: nameErr, Form: buildForm(s, raw, errs), CanAdmin: true}
+	return r.render(fiber.StatusUnprocessableEntity, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+}
+
+func (d *Dashboard) testDestination(r *request) error {
+	if d.opts.Databases == nil {
+		return errNoDatabases
+	}
+	dest := r.dest
+	msg, err := d.opts.Databases.TestDestination(r.c.UserContext(), dest)
+	if err != nil {
+		return r.seeOther(orgSettingsURL(dest.OrganizationID)+"#destinations", "Test of "+dest.Name+" failed: "+err.Error())
+	}
+	if msg == "" {
+		msg = "reachable and writable"
+	}
+	return r.seeOther(orgSettingsURL(dest.OrganizationID)+"#destinations", "Test of "+dest.Name+" passed: "+msg)
+}
+
+func (d *Dashboard) deleteDestination(r *request) error {
+	dest := r.dest
+	back := orgSettingsURL(dest.OrganizationID) + "#destinations"
+	if r.c.FormValue("confirmed") != "yes" {
+		return r.confirm("Delete backup destination "+dest.Name+"?",
+			"berth forgets this destination and its settings. The backups stored there are not deleted.", "Delete destination", back)
+	}
+	err := d.store.DeleteBackupDestination(r.c.UserContext(), dest.ID)
+	var ce *store.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		return r.seeOther(back, "Cannot delete "+dest.Name+": "+strings.TrimPrefix(ce.Message, ce.Field+": "))
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return r.seeOther(back, "Backup destination "+dest.Name+" deleted.")
+}
+
+var connectionFields = []string{"name", "provider", "base_url", "credential_kind", "username", "app_id", "installation_id"}
+
+// createConnection adds a git connection; its credentials are sealed and
+// never rendered back, even when the form is shown again with an error.
+func (d *Dashboard) createConnection(r *request) error {
+	ctx := r.c.UserContext()
+	spec := store.GitConnectionSpec{
+		Name:     strings.TrimSpace(r.c.FormValue("name")),
+		Provider: strings.TrimSpace(r.c.FormValue("provider")),
+		BaseURL:  strings.TrimRight(strings.TrimSpace(r.c.FormValue("base_url")), "/"),
+	}
+	switch r.c.FormValue("credential_kind") {
+	case "token":
+		spec.Credentials.Token = strings.TrimSpace(r.c.FormValue("token"))
+	case "app_password":
+		spec.Credentials.Username = strings.TrimSpace(r.c.FormValue("username"))
+		spec.Credentials.AppPassword = strings.TrimSpace(r.c.FormValue("app_password"))
+	case "app":
+		spec.Credentials.AppID = strings.TrimSpace(r.c.FormValue("app_id"))
+		spec.Credentials.InstallationID = strings.TrimSpace(r.c.FormValue("installation_id"))
+		spec.Credentials.PrivateKey = strings.TrimSpace(strings.ReplaceAll(r.c.FormValue("private_key"), "\r\n", "\n")) + "\n"
+	}
+	err := validateConnection(spec, d.pluginIDs(ctx, "git."), r.c.FormValue("credential_kind"))
+	var conn store.GitConnection
+	if err == nil {
+		conn, err = d.store.CreateGitConnection(ctx, r.org.ID, spec)
+	}
+	if isInputError(err) {
+		return d.renderSettings(r, fiber.StatusUnprocessableEntity, map[string]*form{"connection": formWith(r, err, connectionFields...)})
+	}
+	if err != nil {
+		return err
+	}
+	return r.seeOther(orgSettingsURL(r.org.ID)+"#connections", "Git connection "+conn.Name+" added.")
+}
+
+// validateConnection applies the API's rules for a git connection.
+func validateConnection(spec store.GitConnectionSpec, providers []string, kind string) error {
+	if err := validateText("name", spec.Name, 1, 60); err != nil {
+		return err
+	}
+	known := false
+	for _, p := range providers {
+		known = known || p == spec.Provider
+	}
+	if !known {
+		return invalid("provider", "choose an installed git provider")
+	}
+	if spec.BaseURL != "" {
+		u, err := url.Parse(spec.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return invalid("base_url", "must be an http(s) URL without credentials (empty: the public service)")
+		}
+	}
+	c := spec.Credentials
+	oneLine := func(field, v string) error {
+		if len(v) > 4096 || strings.ContainsAny(v, "\r\n\x00") {
+			return invalid(field, "must be one line of at most 4096 characters")
+		}
+		return nil
+	}
+	switch kind {
+	case "token":
+		if c.Token == "" {
+			return invalid("token", "is required")
+		}
+		return oneLine("token", c.Token)
+	case "app_password":
+		if c.Username == "" {
+			return invalid("username", "is required")
+		}
+		if c.AppPassword == "" {
+			return invalid("app_password", "is required")
+		}
+		return firstError(oneLine("username", c.Username), oneLine("app_password", c.AppPassword))
+	case "app":
+		if _, err := strconv.ParseUint(c.AppID, 10, 64); err != nil {
+			return invalid("app_id", "must be a number")
+		}
+		if _, err := strconv.ParseUint(c.InstallationID, 10, 64); err != nil {
+			return invalid("installation_id", "must be a number")
+		}
+		if !strings.Contains(c.PrivateKey, "-----BEGIN") || len(c.PrivateKey) > 16<<10 {
+			return invalid("private_key", "must be a PEM private key of at most 16 KiB")
+		}
+		return nil
+	}
+	return invalid("credential_kind", "choose a token, a username and app password, or a GitHub App")
+}
+
+func (d *Dashboard) testConnection(r *request) error {
+	conn := r.conn
+	back := orgSettingsURL(conn.OrganizationID) + "#connections"
+	if d.opts.GitProviders == nil {
+		return r.seeOther(back, "Git providers are not available on this server.")
+	}
+	ctx := r.c.UserContext()
+	gp, err := d.opts.GitProviders.GitProvider(ctx, conn.Provider)
+	if err != nil {
+		return r.seeOther(back, "Test of "+conn.Name+" failed: "+err.Error())
+	}
+	resp, err := gp.ListRepositories(ctx, &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn), PageSize: 100})
+	if err != nil {
+		return r.seeOther(back, "Test of "+conn.Name+" failed: "+err.Error())
+	}
+	more := ""
+	if resp.NextPageToken != "" {
+		more = " or more"
+	}
+	return r.seeOther(back, fmt.Sprintf("Test of %s passed: the credentials see %d repositories%s.", conn.Name, len(resp.Repositories), more))
+}
+
+func (d *Dashboard) deleteConnection(r *request) error {
+	conn := r.conn
+	back := orgSettingsURL(conn.OrganizationID) + "#connections"
+	if r.c.FormValue("confirmed") != "yes" {
+		return r.confirm("Delete git connection "+conn.Name+"?",
+			"Applications using it fall back to their own credentials; private repositories may stop deploying.", "Delete connection", back)
+	}
+	if err := d.store.DeleteGitConnection(r.c.UserContext(), conn.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return r.seeOther(back, "Git connection "+conn.Name+" deleted.")
+}
