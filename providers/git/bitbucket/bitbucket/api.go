@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -12,7 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/restapi"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -126,8 +127,8 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		return nil, fmt.Errorf("bitbucket: list branches: %w", err)
 	}
 	var repo repository
-	if _, err := conn.api.Get(ctx, repositoryPath(ref.Name), nil, &repo); err != nil {
-		return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+	if _, err := conn.api.Get(ctx, repositoryPath(ref.FullName), nil, &repo); err != nil {
+		return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 	}
 	mainBranch := ""
 	if repo.Mainbranch != nil {
@@ -141,10 +142,10 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	}
 	out := &sdk.ListBranchesResponse{}
 	var branches page[branch]
-	_, err = conn.api.Get(ctx, repositoryPath(ref.Name)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
+	_, err = conn.api.Get(ctx, repositoryPath(ref.FullName)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 		}
 		for _, b := range branches.Values {
 			out.Branches = append(out.Branches, sdk.Branch{Name: b.Name, Commit: b.Target.Hash, Default: b.Name == mainBranch})
@@ -212,7 +213,7 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 	}
 	target := req.TargetURL
 	if target == "" {
-		target = conn.host.WebURL(ref.Name)
+		target = conn.host.WebURL(ref.FullName)
 	}
 	body := buildStatus{
 		Key:         statusKey(name),
@@ -221,8 +222,8 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 		Name:        restapi.Truncate(name, nameLimit),
 		Description: restapi.Truncate(req.Description, descriptionLimit),
 	}
-	if _, err := conn.api.Post(ctx, repositoryPath(ref.Name)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
-		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.Name, req.Commit, err)
+	if _, err := conn.api.Do(ctx, http.MethodPost, repositoryPath(ref.FullName)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
+		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil
 }

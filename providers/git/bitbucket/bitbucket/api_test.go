@@ -235,16 +235,16 @@ func TestAPIErrors(t *testing.T) {
 		message string
 	}{
 		{name: "wrong token", creds: &sdk.Credentials{Token: "wrong"}, want: sdk.ErrUnauthenticated,
-			message: "bitbucket: credentials rejected (401 Unauthorized): Token is invalid, expired, or not supported for this endpoint."},
-		{name: "wrong app password", creds: &sdk.Credentials{Username: account.Username, Password: "wrong"}, want: sdk.ErrUnauthenticated, message: "(401 Unauthorized)"},
+			message: "bitbucket: credentials rejected (401): GET /2.0/repositories: Token is invalid, expired, or not supported for this endpoint."},
+		{name: "wrong app password", creds: &sdk.Credentials{Username: account.Username, Password: "wrong"}, want: sdk.ErrUnauthenticated, message: "credentials rejected (401)"},
 		{name: "no username", creds: &sdk.Credentials{Password: account.AppPassword}, want: sdk.ErrInvalidArgument, message: "needs the username"},
 		{name: "missing scope", answer: &bitbuckettest.Answer{Status: 403, Body: `{"type": "error", "error": {"message": "Your credentials lack one or more required privilege scopes.", "detail": {"granted": ["account"], "required": ["repository"]}}}`},
-			want: sdk.ErrUnauthenticated, message: "access denied (the credentials lack a permission or scope) (403 Forbidden): Your credentials lack one or more required privilege scopes."},
-		{name: "server error", answer: &bitbuckettest.Answer{Status: 503, Body: `{"type": "error", "error": {"message": "Service unavailable"}}`}, want: sdk.ErrUnavailable, message: "server error (503 Service Unavailable): Service unavailable"},
+			want: sdk.ErrUnauthenticated, message: "permission denied (403): GET /2.0/repositories: Your credentials lack one or more required privilege scopes."},
+		{name: "server error", answer: &bitbuckettest.Answer{Status: 503, Body: `{"type": "error", "error": {"message": "Service unavailable"}}`}, want: sdk.ErrUnavailable, message: "server error (503 Service Unavailable): GET /2.0/repositories: Service unavailable"},
 		{name: "rate limited", answer: &bitbuckettest.Answer{Status: 429, Header: http.Header{"Retry-After": {"60"}, "X-Ratelimit-Limit": {"1000"}}, Body: `{"type": "error", "error": {"message": "Rate limit for this resource has been exceeded"}}`},
-			want: sdk.ErrUnavailable, message: "rate limit exceeded, try again later (429 Too Many Requests), resets at "},
+			want: sdk.ErrUnavailable, message: "rate limit exceeded (429), resets at "},
 		{name: "rate limited reset header", answer: &bitbuckettest.Answer{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {fmt.Sprint(reset.Unix())}}, Body: `Too many requests`},
-			want: sdk.ErrUnavailable, message: "resets at " + reset.UTC().Format(time.RFC3339) + ": Too many requests"},
+			want: sdk.ErrUnavailable, message: "resets at " + reset.UTC().Format(time.RFC3339) + ": GET /2.0/repositories: Too many requests"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := bitbuckettest.NewServer(t, account)

@@ -20,7 +20,7 @@ func TestConnectDerivesHosts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("connect(%q): %v", c.base, err)
 		}
-		if got := conn.api.Base().String(); got != c.api {
+		if got := conn.api.Base.String(); got != c.api {
 			t.Errorf("connect(%q): API %s, want %s", c.base, got, c.api)
 		}
 		if got := conn.host.Web.String(); got != c.web {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/restapi"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -68,11 +69,11 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		q.Set("search_namespaces", "true")
 	}
 	var projects []project
-	h, err := conn.api.Get(ctx, "/projects", q, &projects)
+	resp, err := conn.api.Get(ctx, "/projects", q, &projects)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
-	out := &sdk.ListRepositoriesResponse{NextPageToken: nextPage(h.Get("X-Next-Page"))}
+	out := &sdk.ListRepositoriesResponse{NextPageToken: nextPage(resp.Header.Get("X-Next-Page"))}
 	for _, pr := range projects {
 		out.Repositories = append(out.Repositories, sdk.Repository{
 			FullName:      pr.PathWithNamespace,
@@ -106,7 +107,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: list branches: %w", err)
 	}
-	base := "/projects/" + projectPath(ref.Name) + "/repository/branches"
+	base := "/projects/" + projectPath(ref.FullName) + "/repository/branches"
 	out := &sdk.ListBranchesResponse{}
 	anyDefault := false
 	page := "1"
@@ -119,15 +120,15 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 			} `json:"commit"`
 		}
 		q := url.Values{"per_page": {strconv.Itoa(maxPageSize)}, "page": {page}}
-		h, err := conn.api.Get(ctx, base, q, &branches)
+		resp, err := conn.api.Get(ctx, base, q, &branches)
 		if err != nil {
-			return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 		}
 		for _, b := range branches {
 			out.Branches = append(out.Branches, sdk.Branch{Name: b.Name, Commit: b.Commit.ID, Default: b.Default})
 			anyDefault = anyDefault || b.Default
 		}
-		if page = nextPage(h.Get("X-Next-Page")); page == "" {
+		if page = nextPage(resp.Header.Get("X-Next-Page")); page == "" {
 			break
 		}
 	}
@@ -135,8 +136,8 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		// Instances older than the branches' "default" field: ask the
 		// project.
 		var pr project
-		if _, err := conn.api.Get(ctx, "/projects/"+projectPath(ref.Name), nil, &pr); err != nil {
-			return nil, fmt.Errorf("reading the default branch of %s: %w", ref.Name, err)
+		if _, err := conn.api.Get(ctx, "/projects/"+projectPath(ref.FullName), nil, &pr); err != nil {
+			return nil, fmt.Errorf("reading the default branch of %s: %w", ref.FullName, err)
 		}
 		for i := range out.Branches {
 			out.Branches[i].Default = out.Branches[i].Name == pr.DefaultBranch
@@ -200,13 +201,13 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 		TargetURL:   req.TargetURL,
 		Description: restapi.Truncate(req.Description, descriptionLimit),
 	}
-	_, err = conn.api.Post(ctx, "/projects/"+projectPath(ref.Name)+"/statuses/"+req.Commit, body, nil)
+	_, err = conn.api.Do(ctx, http.MethodPost, "/projects/"+projectPath(ref.FullName)+"/statuses/"+req.Commit, body, nil)
 	var apiErr *restapi.Error
 	if errors.As(err, &apiErr) && apiErr.Status == 400 && alreadyInState(apiErr.Message, state) {
 		return &sdk.SetCommitStatusResponse{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.Name, req.Commit, err)
+		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil
 }

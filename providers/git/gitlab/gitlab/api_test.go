@@ -188,15 +188,15 @@ func TestAPIErrors(t *testing.T) {
 		want    error
 		message string
 	}{
-		{name: "wrong token", token: "wrong", want: sdk.ErrUnauthenticated, message: "gitlab: token rejected (401 Unauthorized): 401 Unauthorized"},
+		{name: "wrong token", token: "wrong", want: sdk.ErrUnauthenticated, message: "gitlab: token rejected (401): GET /api/v4/projects: 401 Unauthorized"},
 		{name: "missing scope", answer: &gitlabtest.Answer{Status: 403, Body: `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}`},
-			want: sdk.ErrUnauthenticated, message: "(403 Forbidden): insufficient_scope: The request requires higher privileges"},
+			want: sdk.ErrUnauthenticated, message: "permission denied (403): GET /api/v4/projects: insufficient_scope: The request requires higher privileges"},
 		{name: "not found", answer: &gitlabtest.Answer{Status: 404, Body: `{"message":"404 Not found"}`}, want: sdk.ErrNotFound, message: "404 Not found"},
-		{name: "server error", answer: &gitlabtest.Answer{Status: 500, Body: `{"message":"500 Internal Server Error"}`}, want: sdk.ErrUnavailable, message: "server error (500 Internal Server Error): 500 Internal Server Error"},
+		{name: "server error", answer: &gitlabtest.Answer{Status: 500, Body: `{"message":"500 Internal Server Error"}`}, want: sdk.ErrUnavailable, message: "server error (500 Internal Server Error): GET /api/v4/projects: 500 Internal Server Error"},
 		{name: "bad gateway page", answer: &gitlabtest.Answer{Status: 502, Body: `<html><body>502 Whoops, GitLab is taking too much time to respond.</body></html>`}, want: sdk.ErrUnavailable, message: "(502 Bad Gateway)"},
 		{name: "rate limited", answer: &gitlabtest.Answer{Status: 429, Header: http.Header{
-			"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"0"}, "Ratelimit-Reset": {fmt.Sprint(reset.Unix())}, "Retry-After": {"42"},
-		}, Body: `{"message":"Retry later"}`}, want: sdk.ErrUnavailable, message: "rate limit exceeded, try again later (429 Too Many Requests), resets at " + reset.UTC().Format(time.RFC3339) + ": Retry later"},
+			"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"0"}, "Ratelimit-Reset": {fmt.Sprint(reset.Unix())},
+		}, Body: `{"message":"Retry later"}`}, want: sdk.ErrUnavailable, message: "rate limit exceeded (429), resets at " + reset.UTC().Format(time.RFC3339) + ": GET /api/v4/projects: Retry later"},
 		{name: "rate limited 403", answer: &gitlabtest.Answer{Status: 403, Header: http.Header{"Ratelimit-Remaining": {"0"}, "Retry-After": {"60"}}, Body: `{"message":"Forbidden"}`},
 			want: sdk.ErrUnavailable, message: "rate limit exceeded"},
 	} {

@@ -82,6 +82,7 @@ func TestErrorMapping(t *testing.T) {
 		parts  []string
 	}{
 		{"401", 401, nil, `{"message":"Bad credentials"}`, sdk.ErrUnauthenticated, []string{"test: token rejected (401): GET /api/x: Bad credentials"}},
+		{"401 credentials", 401, nil, `{"type":"error","error":{"message":"Token is invalid"}}`, sdk.ErrUnauthenticated, []string{"test: token rejected (401): GET /api/x: Token is invalid"}},
 		{"403", 403, nil, `{"message":"Resource not accessible by integration"}`, sdk.ErrUnauthenticated, []string{"permission denied (403)", "Resource not accessible"}},
 		{"403 rate limit", 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1714557600"}, `{"message":"API rate limit exceeded"}`, sdk.ErrUnavailable, []string{"rate limit exceeded (403), resets at " + reset.Format(time.RFC3339)}},
 		{"403 secondary limit", 403, map[string]string{"Retry-After": "60"}, `{"message":"You have exceeded a secondary rate limit"}`, sdk.ErrUnavailable, []string{"rate limit exceeded (403), resets at"}},
@@ -141,5 +142,32 @@ func TestDoSendsAndDecodes(t *testing.T) {
 	}
 	if _, err := (&Client{Provider: "test", Base: mustURL(t, "http://127.0.0.1:1/api")}).Do(t.Context(), http.MethodGet, "x", nil, nil); !errors.Is(err, sdk.ErrUnavailable) {
 		t.Errorf("unreachable host: %v, want sdk.ErrUnavailable", err)
+	}
+}
+
+func TestRedirectsStayOnTheOrigin(t *testing.T) {
+	var leaked bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = true
+	}))
+	defer elsewhere.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/moved":
+			http.Redirect(w, r, "/api/here", http.StatusMovedPermanently)
+		case "/api/here":
+			_, _ = w.Write([]byte(`{"id": 1}`))
+		default:
+			http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	c := &Client{Provider: "test", Base: mustURL(t, srv.URL+"/api"), Header: http.Header{"Authorization": {"token abc"}}}
+	var out struct{ ID int }
+	if _, err := c.Do(t.Context(), http.MethodGet, "moved", nil, &out); err != nil || out.ID != 1 {
+		t.Errorf("same-origin redirect: %+v, %v", out, err)
+	}
+	if _, err := c.Do(t.Context(), http.MethodGet, "away", nil, nil); err == nil || leaked {
+		t.Errorf("cross-origin redirect: err %v, reached the other host: %v", err, leaked)
 	}
 }
