@@ -31,7 +31,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/gitfixture"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/providers/git/internal/githttptest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -76,9 +76,10 @@ func newFakeGitHub(t *testing.T, now func() time.Time) *fakeGitHub {
 	t.Helper()
 	f := &fakeGitHub{t: t, key: appKey(t), now: now, installationTokens: map[string]time.Time{}}
 	root := t.TempDir()
-	f.mainHead, f.featureHead = githttptest.Repository(t, root, "octo-org", "hello-world")
-	git := githttptest.Handler(t, root, func(user, password string) bool {
-		return user == gitUser && f.validToken(password)
+	repo := gitfixture.New(t, root, "octo-org/hello-world.git")
+	f.mainHead, f.featureHead = repo.Main, repo.Feature
+	git := gitfixture.SmartHTTP(t, root, func(user, password string, ok bool) bool {
+		return ok && user == gitUser && f.validToken(password)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v3/", http.StripPrefix("/api/v3", http.HandlerFunc(f.api)))

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/gitfixture"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
