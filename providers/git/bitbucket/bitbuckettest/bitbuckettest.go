@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -351,23 +350,13 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, repo Repos
 var buildStates = map[string]bool{"INPROGRESS": true, "SUCCESSFUL": true, "FAILED": true, "STOPPED": true}
 
 // buildFields are the fields Bitbucket documents for a build status.
-var buildFields = map[string]bool{"key": true, "state": true, "url": true, "name": true, "description": true, "refname": true}
+var buildFields = []string{"key", "state", "url", "name", "description", "refname"}
 
 func (s *Server) postStatus(w http.ResponseWriter, r *http.Request, repo Repository, sha string) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.errorf(w, "build status posted as %q, want application/json", ct)
+	body, err := gitfixture.DecodeBody(r, buildFields...)
+	if err != nil {
+		s.errorf(w, "build status: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		s.errorf(w, "build status body: %v", err)
-		return
-	}
-	for k := range body {
-		if !buildFields[k] {
-			s.errorf(w, "build status body has %q, not a documented field", k)
-			return
-		}
 	}
 	str := func(k string) string { v, _ := body[k].(string); return v }
 	fields := map[string][]string{}

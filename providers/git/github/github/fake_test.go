@@ -301,26 +301,10 @@ func (f *fakeGitHub) createStatus(w http.ResponseWriter, r *http.Request, sha st
 		f.fail(w, "statuses: %q is not a full lower-case SHA", sha)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		f.fail(w, "statuses: Content-Type %q", ct)
+	body, err := gitfixture.DecodeBody(r, "state", "target_url", "description", "context")
+	if err != nil {
+		f.fail(w, "statuses: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.fail(w, "statuses: body is not JSON: %v", err)
-		return
-	}
-	for k, v := range body {
-		if _, isString := v.(string); !isString {
-			f.fail(w, "statuses: %s is %T, want a string", k, v)
-			return
-		}
-		switch k {
-		case "state", "target_url", "description", "context":
-		default:
-			f.fail(w, "statuses: unknown field %q", k)
-			return
-		}
 	}
 	switch body["state"] {
 	case "error", "failure", "pending", "success":

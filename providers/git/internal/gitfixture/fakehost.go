@@ -2,9 +2,12 @@ package gitfixture
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -84,4 +87,27 @@ func Payload(t testing.TB, payloads fs.FS, name string) []byte {
 		t.Fatalf("webhook payload: %v", err)
 	}
 	return b
+}
+
+// DecodeBody decodes the JSON object body of a request to a fake host,
+// checking the shape hosts document for it: sent as application/json,
+// only the named fields, each a string. The error says what is wrong, for
+// the fake to fail the test with.
+func DecodeBody(r *http.Request, fields ...string) (map[string]any, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return nil, fmt.Errorf("body sent as %q, want application/json", ct)
+	}
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("body is not a JSON object: %v", err)
+	}
+	for k, v := range body {
+		if !slices.Contains(fields, k) {
+			return nil, fmt.Errorf("body has %q, not a documented field (%s)", k, strings.Join(fields, ", "))
+		}
+		if _, isString := v.(string); !isString {
+			return nil, fmt.Errorf("body field %s is %T, want a string", k, v)
+		}
+	}
+	return body, nil
 }

@@ -1,0 +1,53 @@
+package gitfixture
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/sdk/plugintest"
+)
+
+// Conformance runs sdk/plugintest's git provider suite against provider in
+// process, then against the plugin binary built from the package in dir
+// (whose Info must name the same id and version), each with a fresh suite.
+func Conformance(t *testing.T, provider sdk.GitProvider, dir string, suite func(t *testing.T) plugintest.GitProviderSuite) {
+	t.Run("in-process", func(t *testing.T) {
+		plugintest.TestGitProvider(t, plugintest.GitProvider(t, provider), suite(t))
+	})
+	t.Run("subprocess", func(t *testing.T) {
+		want, err := provider.Info(t.Context(), &sdk.InfoRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := plugintest.Launch(t, plugintest.BuildPlugin(t, dir)).(sdk.GitProvider)
+		info, err := g.Info(t.Context(), &sdk.InfoRequest{})
+		if err != nil || info.ID != want.ID || info.Version != want.Version {
+			t.Fatalf("Info = %+v, %v; want %s %s", info, err, want.ID, want.Version)
+		}
+		plugintest.TestGitProvider(t, g, suite(t))
+	})
+}
+
+// CheckDescribe fails the test unless provider describes itself as the git
+// plugin id ("git.<name>") at version, with the capabilities of a hosted
+// provider: listing repositories, webhooks and commit statuses.
+func CheckDescribe(t *testing.T, provider sdk.Plugin, id, version string) {
+	t.Helper()
+	d, err := sdk.Describe(t.Context(), provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _ := strings.CutPrefix(id, "git.")
+	if d.ID != id || d.Kind != sdk.KindGit || d.Name != name || d.Version != version {
+		t.Errorf("Describe = %s %s (%s, %s), want %s %s", d.ID, d.Version, d.Kind, d.Name, id, version)
+	}
+	want := []sdk.Capability{sdk.CapCommitStatus, sdk.CapListRepositories, sdk.CapWebhooks}
+	got := slices.Clone(d.Capabilities)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("capabilities %v, want %v", d.Capabilities, want)
+	}
+}
