@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
@@ -118,13 +118,9 @@ func bbqlString(s string) string {
 // ListBranches lists every branch of a repository (following "next"),
 // sorted by name, with the main branch marked.
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	conn, err := p.connect(req.Credentials)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "list branches")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: list branches: %w", err)
-	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("bitbucket: list branches: %w", err)
+		return nil, err
 	}
 	var repo repository
 	if _, err := conn.api.Get(ctx, repositoryPath(ref.FullName), nil, &repo); err != nil {
@@ -161,20 +157,9 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	return out, nil
 }
 
-// commitPattern is a full or abbreviated commit id.
-var commitPattern = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
-
-// bitbucketState maps berth's commit state to Bitbucket's.
-func bitbucketState(s sdk.CommitState) (string, bool) {
-	switch s {
-	case sdk.CommitPending:
-		return "INPROGRESS", true
-	case sdk.CommitSuccess:
-		return "SUCCESSFUL", true
-	case sdk.CommitFailure, sdk.CommitError:
-		return "FAILED", true
-	}
-	return "", false
+// bitbucketStates maps berth's commit states to Bitbucket's.
+var bitbucketStates = map[sdk.CommitState]string{
+	sdk.CommitPending: "INPROGRESS", sdk.CommitSuccess: "SUCCESSFUL", sdk.CommitFailure: "FAILED", sdk.CommitError: "FAILED",
 }
 
 // buildStatus is the body of POST .../commit/{sha}/statuses/build.
@@ -192,35 +177,24 @@ type buildStatus struct {
 // 40 characters), so a later state replaces the earlier one; its URL, which
 // Bitbucket requires, is req.TargetURL or else the repository's page.
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	state, ok := bitbucketState(req.State)
-	if !ok {
-		return nil, fmt.Errorf("bitbucket: set commit status: unknown state %q: %w", req.State, sdk.ErrInvalidArgument)
-	}
-	if !commitPattern.MatchString(req.Commit) {
-		return nil, fmt.Errorf("bitbucket: set commit status: %q is not a commit id: %w", req.Commit, sdk.ErrInvalidArgument)
-	}
-	conn, err := p.connect(req.Credentials)
+	status, err := commitstatus.Check("bitbucket: set commit status", req, commitstatus.Abbreviated)
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: set commit status: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "set commit status")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: set commit status: %w", err)
+		return nil, err
 	}
-	name := req.Context
-	if name == "" {
-		name = "berth"
-	}
-	target := req.TargetURL
+	target := status.TargetURL
 	if target == "" {
 		target = conn.host.WebURL(ref.FullName)
 	}
 	body := buildStatus{
-		Key:         statusKey(name),
-		State:       state,
+		Key:         statusKey(status.Context),
+		State:       bitbucketStates[status.State],
 		URL:         target,
-		Name:        restapi.Truncate(name, nameLimit),
-		Description: restapi.Truncate(req.Description, descriptionLimit),
+		Name:        restapi.Truncate(status.Context, nameLimit),
+		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
 	if _, err := conn.api.Do(ctx, http.MethodPost, repositoryPath(ref.FullName)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
 		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)

@@ -70,6 +70,20 @@ func New() *Provider {
 	return &Provider{Plugin: hostsettings.New(spec), fetcher: clonefetch.New("bitbucket")}
 }
 
+// repository connects with creds and resolves a repository on the
+// connection's host; errors name the operation op ("list branches").
+func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*connection, repoaddr.Address, error) {
+	conn, err := p.connect(creds)
+	if err != nil {
+		return nil, repoaddr.Address{}, fmt.Errorf("bitbucket: %s: %w", op, err)
+	}
+	ref, err := conn.host.Parse(repository)
+	if err != nil {
+		return nil, repoaddr.Address{}, fmt.Errorf("bitbucket: %s: %w", op, err)
+	}
+	return conn, ref, nil
+}
+
 // connection is one request's view of Bitbucket.
 type connection struct {
 	api  *restapi.Client
@@ -156,13 +170,9 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
 	}
-	conn, err := p.connect(req.Credentials)
+	_, ref, err := p.repository(req.Credentials, req.Repository, "fetch")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
-	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
+		return nil, err
 	}
 	return p.fetcher.Fetch(ctx, req, ref.CloneURL, gitCredentials(req.Credentials))
 }

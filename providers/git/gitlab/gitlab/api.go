@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
@@ -99,13 +99,9 @@ func nextPage(v string) string {
 // ListBranches lists every branch of a project (following X-Next-Page),
 // sorted by name, with the default branch marked.
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	conn, err := p.connect(req.Credentials)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "list branches")
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: list branches: %w", err)
-	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("gitlab: list branches: %w", err)
+		return nil, err
 	}
 	base := "/projects/" + projectPath(ref.FullName) + "/repository/branches"
 	out := &sdk.ListBranchesResponse{}
@@ -147,20 +143,9 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	return out, nil
 }
 
-// commitPattern is a full or abbreviated commit id.
-var commitPattern = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
-
-// gitlabState maps berth's commit state to GitLab's.
-func gitlabState(s sdk.CommitState) (string, bool) {
-	switch s {
-	case sdk.CommitPending:
-		return "pending", true
-	case sdk.CommitSuccess:
-		return "success", true
-	case sdk.CommitFailure, sdk.CommitError:
-		return "failed", true
-	}
-	return "", false
+// gitlabStates maps berth's commit states to GitLab's.
+var gitlabStates = map[sdk.CommitState]string{
+	sdk.CommitPending: "pending", sdk.CommitSuccess: "success", sdk.CommitFailure: "failed", sdk.CommitError: "failed",
 }
 
 // commitStatus is the body of POST /projects/:id/statuses/:sha.
@@ -176,30 +161,20 @@ type commitStatus struct {
 // status to the state it already has (400 "Cannot transition status via
 // :enqueue from :pending"); that answer counts as success.
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	state, ok := gitlabState(req.State)
-	if !ok {
-		return nil, fmt.Errorf("gitlab: set commit status: unknown state %q: %w", req.State, sdk.ErrInvalidArgument)
-	}
-	if !commitPattern.MatchString(req.Commit) {
-		return nil, fmt.Errorf("gitlab: set commit status: %q is not a commit id: %w", req.Commit, sdk.ErrInvalidArgument)
-	}
-	conn, err := p.connect(req.Credentials)
+	status, err := commitstatus.Check("gitlab: set commit status", req, commitstatus.Abbreviated)
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: set commit status: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
+	state := gitlabStates[status.State]
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "set commit status")
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: set commit status: %w", err)
-	}
-	name := req.Context
-	if name == "" {
-		name = "berth"
+		return nil, err
 	}
 	body := commitStatus{
 		State:       state,
-		Name:        name,
-		TargetURL:   req.TargetURL,
-		Description: restapi.Truncate(req.Description, descriptionLimit),
+		Name:        status.Context,
+		TargetURL:   status.TargetURL,
+		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
 	_, err = conn.api.Do(ctx, http.MethodPost, "/projects/"+projectPath(ref.FullName)+"/statuses/"+req.Commit, body, nil)
 	var apiErr *restapi.Error

@@ -171,3 +171,30 @@ func TestRedirectsStayOnTheOrigin(t *testing.T) {
 		t.Errorf("cross-origin redirect: err %v, reached the other host: %v", err, leaked)
 	}
 }
+
+func TestEachPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := r.URL.Query().Get("page")
+		next := map[string]string{"1": "2", "2": "3", "3": ""}[page]
+		if next != "" {
+			w.Header().Set("Link", `</api/items?page=`+next+`>; rel="next"`)
+		}
+		_, _ = w.Write([]byte(`["item` + page + `"]`))
+	}))
+	defer srv.Close()
+	c := &Client{Provider: "test", Base: mustURL(t, srv.URL+"/api")}
+	var got []string
+	collect := func(items []string) bool { got = append(got, items...); return true }
+	if err := EachPage(t.Context(), c, "items?page=1", 5, collect); err != nil || strings.Join(got, ",") != "item1,item2,item3" {
+		t.Errorf("EachPage = %v, %v", got, err)
+	}
+	got = nil
+	if err := EachPage(t.Context(), c, "items?page=1", 2, collect); err == nil || len(got) != 2 {
+		t.Errorf("EachPage past its limit = %v, %v; want an error after 2 pages", got, err)
+	}
+	got = nil
+	stop := func(items []string) bool { got = append(got, items...); return false }
+	if err := EachPage(t.Context(), c, "items?page=1", 5, stop); err != nil || len(got) != 1 {
+		t.Errorf("EachPage stopped = %v, %v; want one page", got, err)
+	}
+}
