@@ -1,9 +1,15 @@
 package gitfixture
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
@@ -49,5 +55,32 @@ func CheckDescribe(t *testing.T, provider sdk.Plugin, id, version string) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("capabilities %v, want %v", d.Capabilities, want)
+	}
+}
+
+// CheckTimeout fails the test unless provider, configured with
+// timeout_seconds 1, gives up on a host that never answers: call makes one
+// request to the host whose root URL is root, and must fail within 5
+// seconds with an error wrapping sdk.ErrUnavailable and
+// context.DeadlineExceeded.
+func CheckTimeout(t *testing.T, provider sdk.GitProvider, call func(ctx context.Context, root string) error) {
+	t.Helper()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	if _, err := provider.Configure(t.Context(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"timeout_seconds": 1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := call(t.Context(), slow.URL)
+	if !errors.Is(err, sdk.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a request to a host that does not answer: %v, want a timeout wrapping sdk.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the request took %s despite a 1s timeout", d)
 	}
 }
