@@ -69,7 +69,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 	}
 	var repos page[repository]
 	if req.PageToken != "" {
-		if _, err := conn.api.GetURL(ctx, req.PageToken, &repos); err != nil {
+		if _, err := conn.API.GetURL(ctx, req.PageToken, &repos); err != nil {
 			return nil, fmt.Errorf("list repositories: page token: %w", err)
 		}
 	} else {
@@ -84,13 +84,13 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		if req.Query != "" {
 			q.Set("q", `full_name ~ `+bbqlString(req.Query))
 		}
-		if _, err := conn.api.Get(ctx, "/repositories", q, &repos); err != nil {
+		if _, err := conn.API.Get(ctx, "/repositories", q, &repos); err != nil {
 			return nil, fmt.Errorf("list repositories: %w", err)
 		}
 	}
 	out := &sdk.ListRepositoriesResponse{}
 	if repos.Next != "" {
-		if _, err := conn.api.CheckURL(repos.Next); err != nil {
+		if _, err := conn.API.CheckURL(repos.Next); err != nil {
 			return nil, fmt.Errorf("list repositories: next page: %w", err)
 		}
 		out.NextPageToken = repos.Next
@@ -98,7 +98,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 	for _, r := range repos.Values {
 		repo := sdk.Repository{
 			FullName: r.FullName,
-			CloneURL: conn.host.CloneURL(r.FullName),
+			CloneURL: conn.Host.CloneURL(r.FullName),
 			WebURL:   r.Links.HTML.Href,
 			Private:  r.IsPrivate,
 		}
@@ -123,7 +123,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		return nil, err
 	}
 	var repo repository
-	if _, err := conn.api.Get(ctx, repositoryPath(ref.FullName), nil, &repo); err != nil {
+	if _, err := conn.API.Get(ctx, repositoryPath(ref.FullName), nil, &repo); err != nil {
 		return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 	}
 	mainBranch := ""
@@ -138,7 +138,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	}
 	out := &sdk.ListBranchesResponse{}
 	var branches page[branch]
-	_, err = conn.api.Get(ctx, repositoryPath(ref.FullName)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
+	_, err = conn.API.Get(ctx, repositoryPath(ref.FullName)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
 	for pages := 1; ; pages++ {
 		if err != nil {
 			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
@@ -151,7 +151,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		}
 		next := branches.Next
 		branches = page[branch]{}
-		_, err = conn.api.GetURL(ctx, next, &branches)
+		_, err = conn.API.GetURL(ctx, next, &branches)
 	}
 	sort.Slice(out.Branches, func(i, j int) bool { return out.Branches[i].Name < out.Branches[j].Name })
 	return out, nil
@@ -187,7 +187,7 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 	}
 	target := status.TargetURL
 	if target == "" {
-		target = conn.host.WebURL(ref.FullName)
+		target = conn.Host.WebURL(ref.FullName)
 	}
 	body := buildStatus{
 		Key:         statusKey(status.Context),
@@ -196,7 +196,7 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 		Name:        restapi.Truncate(status.Context, nameLimit),
 		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
-	if _, err := conn.api.Do(ctx, http.MethodPost, repositoryPath(ref.FullName)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
+	if _, err := conn.API.Do(ctx, http.MethodPost, repositoryPath(ref.FullName)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
 		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
+	"github.com/berth-dev/berth/providers/git/internal/hostconn"
 	"github.com/berth-dev/berth/providers/git/internal/hostsettings"
 	"github.com/berth-dev/berth/providers/git/internal/repoaddr"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
@@ -72,22 +73,8 @@ func New() *Provider {
 
 // repository connects with creds and resolves a repository on the
 // connection's host; errors name the operation op ("list branches").
-func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*connection, repoaddr.Address, error) {
-	conn, err := p.connect(creds)
-	if err != nil {
-		return nil, repoaddr.Address{}, fmt.Errorf("bitbucket: %s: %w", op, err)
-	}
-	ref, err := conn.host.Parse(repository)
-	if err != nil {
-		return nil, repoaddr.Address{}, fmt.Errorf("bitbucket: %s: %w", op, err)
-	}
-	return conn, ref, nil
-}
-
-// connection is one request's view of Bitbucket.
-type connection struct {
-	api  *restapi.Client
-	host repoaddr.Host
+func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*hostconn.Conn, repoaddr.Address, error) {
+	return hostconn.Open(p.connect, creds, repository, "bitbucket: "+op)
 }
 
 // connect prepares the API client and host for creds: the API root is
@@ -95,7 +82,7 @@ type connection struct {
 // ("/2.0" is added to a root without a path; the web host bitbucket.org is
 // taken as api.bitbucket.org). Repositories live on the API's host
 // without its "api." prefix.
-func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
+func (p *Provider) connect(creds *sdk.Credentials) (*hostconn.Conn, error) {
 	if creds == nil {
 		creds = &sdk.Credentials{}
 	}
@@ -118,9 +105,9 @@ func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &connection{
-		api:  &restapi.Client{Provider: "bitbucket", Base: api, Timeout: p.Timeout(), Header: h, CredentialName: "credentials"},
-		host: repoaddr.Host{Web: web, MinSegments: 2, MaxSegments: 2, PagePaths: true},
+	return &hostconn.Conn{
+		API:  &restapi.Client{Provider: "bitbucket", Base: api, Timeout: p.Timeout(), Header: h, CredentialName: "credentials"},
+		Host: repoaddr.Host{Web: web, MinSegments: 2, MaxSegments: 2, PagePaths: true},
 	}, nil
 }
 

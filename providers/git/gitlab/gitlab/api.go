@@ -69,7 +69,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		q.Set("search_namespaces", "true")
 	}
 	var projects []project
-	resp, err := conn.api.Get(ctx, "/projects", q, &projects)
+	resp, err := conn.API.Get(ctx, "/projects", q, &projects)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
@@ -77,7 +77,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 	for _, pr := range projects {
 		out.Repositories = append(out.Repositories, sdk.Repository{
 			FullName:      pr.PathWithNamespace,
-			CloneURL:      conn.host.CloneURL(pr.PathWithNamespace),
+			CloneURL:      conn.Host.CloneURL(pr.PathWithNamespace),
 			WebURL:        pr.WebURL,
 			DefaultBranch: pr.DefaultBranch,
 			Private:       pr.Visibility != "public",
@@ -116,7 +116,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 			} `json:"commit"`
 		}
 		q := url.Values{"per_page": {strconv.Itoa(maxPageSize)}, "page": {page}}
-		resp, err := conn.api.Get(ctx, base, q, &branches)
+		resp, err := conn.API.Get(ctx, base, q, &branches)
 		if err != nil {
 			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 		}
@@ -132,7 +132,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		// Instances older than the branches' "default" field: ask the
 		// project.
 		var pr project
-		if _, err := conn.api.Get(ctx, "/projects/"+projectPath(ref.FullName), nil, &pr); err != nil {
+		if _, err := conn.API.Get(ctx, "/projects/"+projectPath(ref.FullName), nil, &pr); err != nil {
 			return nil, fmt.Errorf("reading the default branch of %s: %w", ref.FullName, err)
 		}
 		for i := range out.Branches {
@@ -176,7 +176,7 @@ func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatus
 		TargetURL:   status.TargetURL,
 		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
-	_, err = conn.api.Do(ctx, http.MethodPost, "/projects/"+projectPath(ref.FullName)+"/statuses/"+req.Commit, body, nil)
+	_, err = conn.API.Do(ctx, http.MethodPost, "/projects/"+projectPath(ref.FullName)+"/statuses/"+req.Commit, body, nil)
 	var apiErr *restapi.Error
 	if errors.As(err, &apiErr) && apiErr.Status == 400 && alreadyInState(apiErr.Message, state) {
 		return &sdk.SetCommitStatusResponse{}, nil

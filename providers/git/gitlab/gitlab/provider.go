@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
+	"github.com/berth-dev/berth/providers/git/internal/hostconn"
 	"github.com/berth-dev/berth/providers/git/internal/hostsettings"
 	"github.com/berth-dev/berth/providers/git/internal/repoaddr"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
@@ -71,28 +72,14 @@ func New() *Provider {
 
 // repository connects with creds and resolves a repository on the
 // connection's host; errors name the operation op ("list branches").
-func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*connection, repoaddr.Address, error) {
-	conn, err := p.connect(creds)
-	if err != nil {
-		return nil, repoaddr.Address{}, fmt.Errorf("gitlab: %s: %w", op, err)
-	}
-	ref, err := conn.host.Parse(repository)
-	if err != nil {
-		return nil, repoaddr.Address{}, fmt.Errorf("gitlab: %s: %w", op, err)
-	}
-	return conn, ref, nil
-}
-
-// connection is one request's view of a GitLab instance.
-type connection struct {
-	api  *restapi.Client
-	host repoaddr.Host
+func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*hostconn.Conn, repoaddr.Address, error) {
+	return hostconn.Open(p.connect, creds, repository, "gitlab: "+op)
 }
 
 // connect prepares the API client and host for creds: the instance is
 // creds.BaseURL, else the settings' base_url, else gitlab.com. A BaseURL
 // ending in /api/v4 is accepted too.
-func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
+func (p *Provider) connect(creds *sdk.Credentials) (*hostconn.Conn, error) {
 	if creds == nil {
 		creds = &sdk.Credentials{}
 	}
@@ -113,9 +100,9 @@ func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
 		// bearer token.
 		h.Set("Authorization", "Bearer "+token)
 	}
-	return &connection{
-		api:  &restapi.Client{Provider: "gitlab", Base: api, Timeout: p.Timeout(), Header: h, CredentialName: "token"},
-		host: repoaddr.Host{Web: web, MinSegments: 2, WebSeparator: "/-/"},
+	return &hostconn.Conn{
+		API:  &restapi.Client{Provider: "gitlab", Base: api, Timeout: p.Timeout(), Header: h, CredentialName: "token"},
+		Host: repoaddr.Host{Web: web, MinSegments: 2, WebSeparator: "/-/"},
 	}, nil
 }
 
