@@ -81,11 +81,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 // all pages), sorted by name, marking the default branch (from GET
 // /api/v1/repos/{owner}/{repo}).
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +116,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 // description, context}, the shape GitHub uses too. The context defaults
 // to "berth".
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}

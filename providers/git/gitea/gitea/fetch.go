@@ -21,11 +21,7 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("gitea: fetch: %w", err)
 	}
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}

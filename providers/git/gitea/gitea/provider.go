@@ -131,14 +131,18 @@ func (p *Provider) client(c *conn) *restapi.Client {
 	return &restapi.Client{Provider: "gitea", Base: c.api, HTTP: p.http, Timeout: p.Timeout(), Header: h}
 }
 
-// repository resolves a repository name or URL on the connection's
-// instance.
-func (c *conn) repository(repository string) (repoaddr.Address, error) {
+// repository resolves the connection of creds and a repository name or
+// URL on its host.
+func (p *Provider) repository(creds *sdk.Credentials, repository string) (*conn, repoaddr.Address, error) {
+	c, err := p.connection(creds)
+	if err != nil {
+		return nil, repoaddr.Address{}, err
+	}
 	a, err := repoaddr.Host{Web: c.web, MinSegments: 2, MaxSegments: 2}.Parse(repository)
 	if err != nil {
-		return a, fmt.Errorf("gitea: %w", err)
+		return nil, a, fmt.Errorf("gitea: %w", err)
 	}
-	return a, nil
+	return c, a, nil
 }
 
 // repoPath is the API path of a repository.

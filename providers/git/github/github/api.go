@@ -107,11 +107,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 // pages), sorted by name, marking the default branch (from GET
 // /repos/{owner}/{repo}).
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +148,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 // description, context}. The description is cut to GitHub's 140
 // characters; the context defaults to "berth".
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}

@@ -171,13 +171,18 @@ func (p *Provider) authorized(ctx context.Context, c *conn) (*restapi.Client, st
 	return api, tok, nil
 }
 
-// repository resolves a repository name or URL on the connection's host.
-func (c *conn) repository(repository string) (repoaddr.Address, error) {
+// repository resolves the connection of creds and a repository name or
+// URL on its host.
+func (p *Provider) repository(creds *sdk.Credentials, repository string) (*conn, repoaddr.Address, error) {
+	c, err := p.connection(creds)
+	if err != nil {
+		return nil, repoaddr.Address{}, err
+	}
 	a, err := repoaddr.Host{Web: c.web, MinSegments: 2, MaxSegments: 2}.Parse(repository)
 	if err != nil {
-		return a, fmt.Errorf("github: %w", err)
+		return nil, a, fmt.Errorf("github: %w", err)
 	}
-	return a, nil
+	return c, a, nil
 }
 
 // forgetOnReject drops a cached installation token that GitHub refused, so
