@@ -131,21 +131,7 @@ func TestListBranchesFollowsNextAndMarksMain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ListBranches(%s): %v", repo, err)
 		}
-		if len(r.Branches) != 231 {
-			t.Fatalf("ListBranches(%s) returned %d branches, want 231 (3 pages)", repo, len(r.Branches))
-		}
-		var defaults []sdk.Branch
-		for i, b := range r.Branches {
-			if i > 0 && r.Branches[i-1].Name >= b.Name {
-				t.Errorf("branches not sorted: %s before %s", r.Branches[i-1].Name, b.Name)
-			}
-			if b.Default {
-				defaults = append(defaults, b)
-			}
-		}
-		if len(defaults) != 1 || defaults[0] != (sdk.Branch{Name: "develop", Commit: strings.Repeat("d", 40), Default: true}) {
-			t.Errorf("default branches %+v, want develop only", defaults)
-		}
+		gitfixture.CheckBranches(t, r.Branches, 231, sdk.Branch{Name: "develop", Commit: strings.Repeat("d", 40), Default: true})
 	}
 	_, err := p.ListBranches(t.Context(), &sdk.ListBranchesRequest{Repository: "ws/missing", Credentials: creds})
 	if !errors.Is(err, sdk.ErrNotFound) || !strings.Contains(err.Error(), "Repository ws/missing not found") {

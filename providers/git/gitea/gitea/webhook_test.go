@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,11 +18,7 @@ const testSecret = "3gEsCfjlV2ugRwgpU#w1*WaW*wa4NXgGmpCfkbG3"
 // headers Gitea sends.
 func delivery(t testing.TB, event, fixture string) sdk.ParseWebhookRequest {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed(event, body)
+	return signed(event, gitfixture.Payload(t, os.DirFS("."), strings.TrimSuffix(fixture, ".json")))
 }
 
 func signed(event string, body []byte) sdk.ParseWebhookRequest {

@@ -84,3 +84,24 @@ func CheckTimeout(t *testing.T, provider sdk.GitProvider, call func(ctx context.
 		t.Errorf("the request took %s despite a 1s timeout", d)
 	}
 }
+
+// CheckBranches fails the test unless a ListBranches answer holds count
+// branches, sorted by name, and exactly one default: wantDefault.
+func CheckBranches(t *testing.T, branches []sdk.Branch, count int, wantDefault sdk.Branch) {
+	t.Helper()
+	if len(branches) != count {
+		t.Fatalf("ListBranches returned %d branches, want %d", len(branches), count)
+	}
+	var defaults []sdk.Branch
+	for i, b := range branches {
+		if i > 0 && branches[i-1].Name >= b.Name {
+			t.Errorf("branches not sorted: %s before %s", branches[i-1].Name, b.Name)
+		}
+		if b.Default {
+			defaults = append(defaults, b)
+		}
+	}
+	if len(defaults) != 1 || defaults[0] != wantDefault {
+		t.Errorf("default branches %+v, want %+v only", defaults, wantDefault)
+	}
+}
