@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbucket"
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbuckettest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
 )
@@ -41,30 +42,9 @@ func suite(t *testing.T) plugintest.GitProviderSuite {
 }
 
 func TestConformance(t *testing.T) {
-	t.Run("in-process", func(t *testing.T) {
-		plugintest.TestGitProvider(t, plugintest.GitProvider(t, bitbucket.New()), suite(t))
-	})
-	t.Run("subprocess", func(t *testing.T) {
-		bin := plugintest.BuildPlugin(t, ".")
-		plugintest.TestGitProvider(t, plugintest.Launch(t, bin).(sdk.GitProvider), suite(t))
-	})
+	gitfixture.Conformance(t, bitbucket.New(), ".", suite)
 }
 
 func TestDescribe(t *testing.T) {
-	d, err := sdk.Describe(t.Context(), bitbucket.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.ID != "git.bitbucket" || d.Kind != sdk.KindGit || d.Name != "bitbucket" || d.Version != "1.0.0" {
-		t.Errorf("Describe = %s %s (%s, %s), want git.bitbucket 1.0.0", d.ID, d.Version, d.Kind, d.Name)
-	}
-	for _, c := range []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus} {
-		found := false
-		for _, have := range d.Capabilities {
-			found = found || have == c
-		}
-		if !found {
-			t.Errorf("capabilities %v lack %s", d.Capabilities, c)
-		}
-	}
+	gitfixture.CheckDescribe(t, bitbucket.New(), "git.bitbucket", "1.0.0")
 }

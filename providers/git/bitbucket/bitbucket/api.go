@@ -5,14 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/restapi"
+	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -68,7 +69,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 	}
 	var repos page[repository]
 	if req.PageToken != "" {
-		if _, err := conn.api.GetURL(ctx, req.PageToken, &repos); err != nil {
+		if _, err := conn.API.GetURL(ctx, req.PageToken, &repos); err != nil {
 			return nil, fmt.Errorf("list repositories: page token: %w", err)
 		}
 	} else {
@@ -83,13 +84,13 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		if req.Query != "" {
 			q.Set("q", `full_name ~ `+bbqlString(req.Query))
 		}
-		if _, err := conn.api.Get(ctx, "/repositories", q, &repos); err != nil {
+		if _, err := conn.API.Get(ctx, "/repositories", q, &repos); err != nil {
 			return nil, fmt.Errorf("list repositories: %w", err)
 		}
 	}
 	out := &sdk.ListRepositoriesResponse{}
 	if repos.Next != "" {
-		if _, err := conn.api.CheckURL(repos.Next); err != nil {
+		if _, err := conn.API.CheckURL(repos.Next); err != nil {
 			return nil, fmt.Errorf("list repositories: next page: %w", err)
 		}
 		out.NextPageToken = repos.Next
@@ -97,7 +98,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 	for _, r := range repos.Values {
 		repo := sdk.Repository{
 			FullName: r.FullName,
-			CloneURL: conn.host.CloneURL(r.FullName),
+			CloneURL: conn.Host.CloneURL(r.FullName),
 			WebURL:   r.Links.HTML.Href,
 			Private:  r.IsPrivate,
 		}
@@ -117,17 +118,13 @@ func bbqlString(s string) string {
 // ListBranches lists every branch of a repository (following "next"),
 // sorted by name, with the main branch marked.
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	conn, err := p.connect(req.Credentials)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "list branches")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: list branches: %w", err)
-	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("bitbucket: list branches: %w", err)
+		return nil, err
 	}
 	var repo repository
-	if _, err := conn.api.Get(ctx, repositoryPath(ref.Name), nil, &repo); err != nil {
-		return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+	if _, err := conn.API.Get(ctx, repositoryPath(ref.FullName), nil, &repo); err != nil {
+		return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 	}
 	mainBranch := ""
 	if repo.Mainbranch != nil {
@@ -141,10 +138,10 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	}
 	out := &sdk.ListBranchesResponse{}
 	var branches page[branch]
-	_, err = conn.api.Get(ctx, repositoryPath(ref.Name)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
+	_, err = conn.API.Get(ctx, repositoryPath(ref.FullName)+"/refs/branches", url.Values{"pagelen": {strconv.Itoa(maxPageSize)}}, &branches)
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 		}
 		for _, b := range branches.Values {
 			out.Branches = append(out.Branches, sdk.Branch{Name: b.Name, Commit: b.Target.Hash, Default: b.Name == mainBranch})
@@ -154,26 +151,15 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		}
 		next := branches.Next
 		branches = page[branch]{}
-		_, err = conn.api.GetURL(ctx, next, &branches)
+		_, err = conn.API.GetURL(ctx, next, &branches)
 	}
 	sort.Slice(out.Branches, func(i, j int) bool { return out.Branches[i].Name < out.Branches[j].Name })
 	return out, nil
 }
 
-// commitPattern is a full or abbreviated commit id.
-var commitPattern = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
-
-// bitbucketState maps berth's commit state to Bitbucket's.
-func bitbucketState(s sdk.CommitState) (string, bool) {
-	switch s {
-	case sdk.CommitPending:
-		return "INPROGRESS", true
-	case sdk.CommitSuccess:
-		return "SUCCESSFUL", true
-	case sdk.CommitFailure, sdk.CommitError:
-		return "FAILED", true
-	}
-	return "", false
+// bitbucketStates maps berth's commit states to Bitbucket's.
+var bitbucketStates = map[sdk.CommitState]string{
+	sdk.CommitPending: "INPROGRESS", sdk.CommitSuccess: "SUCCESSFUL", sdk.CommitFailure: "FAILED", sdk.CommitError: "FAILED",
 }
 
 // buildStatus is the body of POST .../commit/{sha}/statuses/build.
@@ -191,38 +177,27 @@ type buildStatus struct {
 // 40 characters), so a later state replaces the earlier one; its URL, which
 // Bitbucket requires, is req.TargetURL or else the repository's page.
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	state, ok := bitbucketState(req.State)
-	if !ok {
-		return nil, fmt.Errorf("bitbucket: set commit status: unknown state %q: %w", req.State, sdk.ErrInvalidArgument)
-	}
-	if !commitPattern.MatchString(req.Commit) {
-		return nil, fmt.Errorf("bitbucket: set commit status: %q is not a commit id: %w", req.Commit, sdk.ErrInvalidArgument)
-	}
-	conn, err := p.connect(req.Credentials)
+	status, err := commitstatus.Check("bitbucket: set commit status", req, commitstatus.Abbreviated)
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: set commit status: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "set commit status")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: set commit status: %w", err)
+		return nil, err
 	}
-	name := req.Context
-	if name == "" {
-		name = "berth"
-	}
-	target := req.TargetURL
+	target := status.TargetURL
 	if target == "" {
-		target = conn.host.WebURL(ref.Name)
+		target = conn.Host.WebURL(ref.FullName)
 	}
 	body := buildStatus{
-		Key:         statusKey(name),
-		State:       state,
+		Key:         statusKey(status.Context),
+		State:       bitbucketStates[status.State],
 		URL:         target,
-		Name:        restapi.Truncate(name, nameLimit),
-		Description: restapi.Truncate(req.Description, descriptionLimit),
+		Name:        restapi.Truncate(status.Context, nameLimit),
+		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
-	if _, err := conn.api.Post(ctx, repositoryPath(ref.Name)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
-		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.Name, req.Commit, err)
+	if _, err := conn.API.Do(ctx, http.MethodPost, repositoryPath(ref.FullName)+"/commit/"+req.Commit+"/statuses/build", body, nil); err != nil {
+		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil
 }

@@ -1,11 +1,11 @@
 package bitbucket_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbucket"
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbuckettest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -130,21 +131,7 @@ func TestListBranchesFollowsNextAndMarksMain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ListBranches(%s): %v", repo, err)
 		}
-		if len(r.Branches) != 231 {
-			t.Fatalf("ListBranches(%s) returned %d branches, want 231 (3 pages)", repo, len(r.Branches))
-		}
-		var defaults []sdk.Branch
-		for i, b := range r.Branches {
-			if i > 0 && r.Branches[i-1].Name >= b.Name {
-				t.Errorf("branches not sorted: %s before %s", r.Branches[i-1].Name, b.Name)
-			}
-			if b.Default {
-				defaults = append(defaults, b)
-			}
-		}
-		if len(defaults) != 1 || defaults[0] != (sdk.Branch{Name: "develop", Commit: strings.Repeat("d", 40), Default: true}) {
-			t.Errorf("default branches %+v, want develop only", defaults)
-		}
+		gitfixture.CheckBranches(t, r.Branches, 231, sdk.Branch{Name: "develop", Commit: strings.Repeat("d", 40), Default: true})
 	}
 	_, err := p.ListBranches(t.Context(), &sdk.ListBranchesRequest{Repository: "ws/missing", Credentials: creds})
 	if !errors.Is(err, sdk.ErrNotFound) || !strings.Contains(err.Error(), "Repository ws/missing not found") {
@@ -235,16 +222,16 @@ func TestAPIErrors(t *testing.T) {
 		message string
 	}{
 		{name: "wrong token", creds: &sdk.Credentials{Token: "wrong"}, want: sdk.ErrUnauthenticated,
-			message: "bitbucket: credentials rejected (401 Unauthorized): Token is invalid, expired, or not supported for this endpoint."},
-		{name: "wrong app password", creds: &sdk.Credentials{Username: account.Username, Password: "wrong"}, want: sdk.ErrUnauthenticated, message: "(401 Unauthorized)"},
+			message: "bitbucket: credentials rejected (401): GET /2.0/repositories: Token is invalid, expired, or not supported for this endpoint."},
+		{name: "wrong app password", creds: &sdk.Credentials{Username: account.Username, Password: "wrong"}, want: sdk.ErrUnauthenticated, message: "credentials rejected (401)"},
 		{name: "no username", creds: &sdk.Credentials{Password: account.AppPassword}, want: sdk.ErrInvalidArgument, message: "needs the username"},
 		{name: "missing scope", answer: &bitbuckettest.Answer{Status: 403, Body: `{"type": "error", "error": {"message": "Your credentials lack one or more required privilege scopes.", "detail": {"granted": ["account"], "required": ["repository"]}}}`},
-			want: sdk.ErrUnauthenticated, message: "access denied (the credentials lack a permission or scope) (403 Forbidden): Your credentials lack one or more required privilege scopes."},
-		{name: "server error", answer: &bitbuckettest.Answer{Status: 503, Body: `{"type": "error", "error": {"message": "Service unavailable"}}`}, want: sdk.ErrUnavailable, message: "server error (503 Service Unavailable): Service unavailable"},
+			want: sdk.ErrUnauthenticated, message: "permission denied (403): GET /2.0/repositories: Your credentials lack one or more required privilege scopes."},
+		{name: "server error", answer: &bitbuckettest.Answer{Status: 503, Body: `{"type": "error", "error": {"message": "Service unavailable"}}`}, want: sdk.ErrUnavailable, message: "server error (503 Service Unavailable): GET /2.0/repositories: Service unavailable"},
 		{name: "rate limited", answer: &bitbuckettest.Answer{Status: 429, Header: http.Header{"Retry-After": {"60"}, "X-Ratelimit-Limit": {"1000"}}, Body: `{"type": "error", "error": {"message": "Rate limit for this resource has been exceeded"}}`},
-			want: sdk.ErrUnavailable, message: "rate limit exceeded, try again later (429 Too Many Requests), resets at "},
+			want: sdk.ErrUnavailable, message: "rate limit exceeded (429), resets at "},
 		{name: "rate limited reset header", answer: &bitbuckettest.Answer{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {fmt.Sprint(reset.Unix())}}, Body: `Too many requests`},
-			want: sdk.ErrUnavailable, message: "resets at " + reset.UTC().Format(time.RFC3339) + ": Too many requests"},
+			want: sdk.ErrUnavailable, message: "resets at " + reset.UTC().Format(time.RFC3339) + ": GET /2.0/repositories: Too many requests"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := bitbuckettest.NewServer(t, account)
@@ -272,25 +259,11 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
-	}))
-	defer slow.Close()
 	p := bitbucket.New()
-	if _, err := p.Configure(t.Context(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"timeout_seconds": 1}`)}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := p.ListBranches(t.Context(), &sdk.ListBranchesRequest{Repository: "ws/app", Credentials: &sdk.Credentials{Token: "t", BaseURL: slow.URL + "/2.0"}})
-	if !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("ListBranches(slow server) = %v, want sdk.ErrUnavailable", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the call took %s despite a 1s timeout", d)
-	}
+	gitfixture.CheckTimeout(t, p, func(ctx context.Context, root string) error {
+		_, err := p.ListBranches(ctx, &sdk.ListBranchesRequest{Repository: "ws/app", Credentials: &sdk.Credentials{Token: "t", BaseURL: root + "/2.0"}})
+		return err
+	})
 }
 
 func TestConfigure(t *testing.T) {

@@ -5,30 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbuckettest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
-
-// logLines collects a fetch's log.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) log(line sdk.LogLine) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line.Text)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 // TestFetchTranslatesCredentials fetches from a real repository served by
 // git http-backend that, like Bitbucket, accepts an access token with the
@@ -47,9 +29,9 @@ func TestFetchTranslatesCredentials(t *testing.T) {
 				{srv.URL + "/ws/app.git", "feature", repo.Feature},
 				{srv.URL + "/ws/app/src/main/", "", repo.Main},
 			} {
-				var logs logLines
+				var logs gitfixture.Log
 				dir := t.TempDir()
-				r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repository, Ref: c.ref, Dir: dir, Credentials: creds, Log: logs.log})
+				r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repository, Ref: c.ref, Dir: dir, Credentials: creds, Log: logs.Line})
 				if err != nil {
 					t.Fatalf("Fetch(%s, %q): %v\n%s", c.repository, c.ref, err, logs.String())
 				}

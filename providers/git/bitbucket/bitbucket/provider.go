@@ -12,17 +12,16 @@ package bitbucket
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/berth-dev/berth/providers/git/generic/generic"
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/reporef"
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/restapi"
+	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
+	"github.com/berth-dev/berth/providers/git/internal/hostconn"
+	"github.com/berth-dev/berth/providers/git/internal/hostsettings"
+	"github.com/berth-dev/berth/providers/git/internal/repoaddr"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -39,103 +38,43 @@ const DefaultBaseURL = "https://api.bitbucket.org/2.0"
 // apiPath is the API's path under its host when a base URL has none.
 const apiPath = "/2.0"
 
-// Settings are the plugin's settings: defaults for connections.
-type Settings struct {
-	// BaseURL is the API root used when a connection's credentials have no
-	// BaseURL (default https://api.bitbucket.org/2.0).
-	BaseURL string `json:"base_url,omitempty"`
-	// TimeoutSeconds bounds each API call (default 30).
-	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+// spec is the plugin's description and the wording of its settings.
+var spec = hostsettings.Spec{
+	Info: sdk.InfoResponse{
+		ID:           ID,
+		Version:      Version,
+		Description:  "Bitbucket Cloud: fetch with an access token, API token or app password, list repositories and branches, push and pull request webhooks, build statuses.",
+		Capabilities: []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus},
+	},
+	Title:              "Bitbucket Cloud",
+	Description:        "Defaults for Bitbucket Cloud connections. Each connection brings its own access token, or username and API token / app password.",
+	BaseURLTitle:       "API URL",
+	DefaultBaseURL:     DefaultBaseURL,
+	BaseURLDescription: "Root of the Bitbucket Cloud REST API. Repositories are cloned from the same host without its \"api.\" prefix (https://bitbucket.org). Change it only to go through a proxy.",
+	TimeoutTitle:       "API timeout (seconds)",
+	TimeoutDescription: "How long one call to the Bitbucket API may take.",
+	MaxTimeoutSeconds:  300,
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Bitbucket Cloud",
-  "description": "Defaults for Bitbucket Cloud connections. Each connection brings its own access token, or username and API token / app password.",
-  "properties": {
-    "base_url": {
-      "type": "string", "format": "uri", "title": "API URL", "default": "https://api.bitbucket.org/2.0",
-      "description": "Root of the Bitbucket Cloud REST API. Repositories are cloned from the same host without its \"api.\" prefix (https://bitbucket.org). Change it only to go through a proxy."
-    },
-    "timeout_seconds": {
-      "type": "integer", "title": "API timeout (seconds)", "minimum": 1, "maximum": 300, "default": 30,
-      "description": "How long one call to the Bitbucket API may take."
-    }
-  },
-  "additionalProperties": false
-}`
-
-// Provider is the Bitbucket Cloud git provider. Use New.
+// Provider is the Bitbucket git provider. Use New. Its settings (base_url,
+// timeout_seconds) are hostsettings': defaults for connections, which
+// bring their own credentials on every request.
 type Provider struct {
 	sdk.UnimplementedGitProvider
+	*hostsettings.Plugin
 
-	git *generic.Provider
-
-	mu       sync.RWMutex
-	settings Settings
+	fetcher *clonefetch.Fetcher
 }
 
 // New returns a Provider with the default settings.
 func New() *Provider {
-	git := generic.New()
-	// Fetch only ever reaches the Bitbucket host: no local paths.
-	if _, err := git.Configure(context.Background(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"allow_local": false}`)}); err != nil {
-		panic(fmt.Sprintf("bitbucket: configuring the generic git client: %v", err))
-	}
-	return &Provider{git: git}
+	return &Provider{Plugin: hostsettings.New(spec), fetcher: clonefetch.New("bitbucket")}
 }
 
-// Info describes the plugin.
-func (p *Provider) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{
-		ID:          ID,
-		Version:     Version,
-		Description: "Bitbucket Cloud: fetch with an access token, API token or app password, list repositories and branches, push and pull request webhooks, build statuses.",
-		Capabilities: []sdk.Capability{
-			sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus,
-		},
-	}, nil
-}
-
-// ConfigSchema returns the settings schema.
-func (p *Provider) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
-}
-
-// Configure validates and applies settings, naming each bad field.
-func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
-	var s Settings
-	if err := sdk.DecodeSettings(req.Settings, &s); err != nil {
-		return nil, err
-	}
-	var errs sdk.ConfigError
-	if s.BaseURL != "" {
-		if _, err := restapi.ParseBaseURL(s.BaseURL); err != nil {
-			errs.Add("base_url", "must be an http or https URL without credentials, query or fragment")
-		}
-	}
-	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 300 {
-		errs.Add("timeout_seconds", "must be between 1 and 300")
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	p.settings = s
-	p.mu.Unlock()
-	return &sdk.ConfigureResponse{}, nil
-}
-
-func (p *Provider) current() Settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.settings
-}
-
-// connection is one request's view of Bitbucket.
-type connection struct {
-	api  *restapi.Client
-	host reporef.Host
+// repository connects with creds and resolves a repository on the
+// connection's host; errors name the operation op ("list branches").
+func (p *Provider) repository(creds *sdk.Credentials, repository, op string) (*hostconn.Conn, repoaddr.Address, error) {
+	return hostconn.Open(p.connect, creds, repository, "bitbucket: "+op)
 }
 
 // connect prepares the API client and host for creds: the API root is
@@ -143,18 +82,11 @@ type connection struct {
 // ("/2.0" is added to a root without a path; the web host bitbucket.org is
 // taken as api.bitbucket.org). Repositories live on the API's host
 // without its "api." prefix.
-func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
-	s := p.current()
+func (p *Provider) connect(creds *sdk.Credentials) (*hostconn.Conn, error) {
 	if creds == nil {
 		creds = &sdk.Credentials{}
 	}
-	raw := creds.BaseURL
-	if raw == "" {
-		raw = s.BaseURL
-	}
-	if raw == "" {
-		raw = DefaultBaseURL
-	}
+	raw := p.BaseURL(creds)
 	api, err := restapi.ParseBaseURL(raw)
 	if err != nil {
 		return nil, err
@@ -169,43 +101,33 @@ func (p *Provider) connect(creds *sdk.Credentials) (*connection, error) {
 	if h, ok := strings.CutPrefix(strings.ToLower(api.Host), "api."); ok {
 		web.Host = h
 	}
-	authorize, err := authorization(creds)
+	h, err := headers(creds)
 	if err != nil {
 		return nil, err
 	}
-	timeout := time.Duration(s.TimeoutSeconds) * time.Second
-	client, err := restapi.New(restapi.Config{
-		Provider:  "bitbucket",
-		BaseURL:   api.String(),
-		Timeout:   timeout,
-		UserAgent: "berth-git-bitbucket/" + Version,
-		Authorize: authorize,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &connection{
-		api:  client,
-		host: reporef.Host{Web: web, MinSegments: 2, MaxSegments: 2},
+	return &hostconn.Conn{
+		API:  &restapi.Client{Provider: "bitbucket", Base: api, Timeout: p.Timeout(), Header: h, CredentialName: "credentials"},
+		Host: repoaddr.Host{Web: web, MinSegments: 2, MaxSegments: 2, PagePaths: true},
 	}, nil
 }
 
-// authorization returns what authenticates API calls: an access token as
-// a bearer token, or a username (or Atlassian account email) and API token
-// or app password with basic authentication. No credentials: anonymous
-// calls (public repositories only).
-func authorization(creds *sdk.Credentials) (func(http.Header), error) {
+// headers returns the headers of API calls: the User-Agent and what
+// authenticates them, an access token as a bearer token, or a username (or
+// Atlassian account email) and API token or app password with basic
+// authentication. No credentials: anonymous calls (public repositories
+// only).
+func headers(creds *sdk.Credentials) (http.Header, error) {
+	h := http.Header{"User-Agent": {"berth-git-bitbucket/" + Version}}
 	switch {
 	case creds.Token != "":
-		return func(h http.Header) { h.Set("Authorization", "Bearer "+creds.Token) }, nil
+		h.Set("Authorization", "Bearer "+creds.Token)
 	case creds.Password != "":
 		if creds.Username == "" {
 			return nil, fmt.Errorf("bitbucket: an API token or app password needs the username (or the Atlassian account email for an API token): %w", sdk.ErrInvalidArgument)
 		}
-		basic := base64.StdEncoding.EncodeToString([]byte(creds.Username + ":" + creds.Password))
-		return func(h http.Header) { h.Set("Authorization", "Basic "+basic) }, nil
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)))
 	}
-	return nil, nil
+	return h, nil
 }
 
 // gitCredentials translates a connection's credentials to what Bitbucket
@@ -217,7 +139,7 @@ func gitCredentials(creds *sdk.Credentials) *sdk.Credentials {
 	if creds == nil {
 		return nil
 	}
-	out := &sdk.Credentials{SSHPrivateKey: creds.SSHPrivateKey, SSHKnownHosts: creds.SSHKnownHosts}
+	out := clonefetch.SSHKeys(creds)
 	switch {
 	case creds.Token != "":
 		out.Username, out.Password = "x-token-auth", creds.Token
@@ -235,22 +157,11 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
 	}
-	conn, err := p.connect(req.Credentials)
+	_, ref, err := p.repository(req.Credentials, req.Repository, "fetch")
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("bitbucket: fetch: %w", err)
-	}
-	fetch := *req
-	fetch.Repository = ref.CloneURL
-	fetch.Credentials = gitCredentials(req.Credentials)
-	r, err := p.git.Fetch(ctx, &fetch)
-	if err != nil {
-		return nil, fmt.Errorf("bitbucket: %w", err)
-	}
-	return r, nil
+	return p.fetcher.Fetch(ctx, req, ref.CloneURL, gitCredentials(req.Credentials))
 }
 
 // repositoryPath is the API path of a repository, "/repositories/ws/slug".

@@ -20,10 +20,10 @@ func TestConnectDerivesHosts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("connect(%q): %v", c.base, err)
 		}
-		if got := conn.api.Base().String(); got != c.api {
+		if got := conn.API.Base.String(); got != c.api {
 			t.Errorf("connect(%q): API %s, want %s", c.base, got, c.api)
 		}
-		if got := conn.host.Web.String(); got != c.web {
+		if got := conn.Host.Web.String(); got != c.web {
 			t.Errorf("connect(%q): web %s, want %s", c.base, got, c.web)
 		}
 	}

@@ -2,14 +2,14 @@ package bitbucket
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/berth-dev/berth/providers/git/internal/hmacsig"
+	"github.com/berth-dev/berth/providers/git/internal/hookevent"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -48,7 +48,7 @@ func (p *Provider) ParseWebhook(_ context.Context, req *sdk.ParseWebhookRequest)
 		return nil, fmt.Errorf("bitbucket: webhook %q: %w", event, err)
 	}
 	if ignored != "" {
-		return &sdk.ParseWebhookResponse{Ignored: true, IgnoredReason: ignored}, nil
+		return hookevent.Ignored(ignored), nil
 	}
 	return &sdk.ParseWebhookResponse{Event: ev}, nil
 }
@@ -64,16 +64,10 @@ func verify(h http.Header, body []byte, secret string) error {
 		return unauthenticated("the request has no X-Hub-Signature header (set the secret on the Bitbucket webhook)")
 	}
 	hexSum, ok := strings.CutPrefix(sig, "sha256=")
-	if !ok {
+	if _, err := hex.DecodeString(hexSum); !ok || err != nil {
 		return unauthenticated("X-Hub-Signature is not sha256=<hex>")
 	}
-	got, err := hex.DecodeString(hexSum)
-	if err != nil {
-		return unauthenticated("X-Hub-Signature is not sha256=<hex>")
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
+	if !hmacsig.ValidHex(secret, body, hexSum) {
 		return unauthenticated("X-Hub-Signature does not match the body and the webhook secret")
 	}
 	return nil

@@ -1,14 +1,13 @@
 package bitbucket_test
 
 import (
-	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbucket"
 	"github.com/berth-dev/berth/providers/git/bitbucket/bitbuckettest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -100,28 +99,9 @@ func TestParseWebhook(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			req := bitbuckettest.SignedRequest(c.event, bitbuckettest.Payload(t, c.payload), hookSecret)
 			r, err := bitbucket.New().ParseWebhook(t.Context(), &req)
-			if err != nil {
-				t.Fatalf("ParseWebhook: %v", err)
-			}
-			if c.ignored != "" {
-				if !r.Ignored || !strings.Contains(r.IgnoredReason, c.ignored) {
-					t.Errorf("ParseWebhook = %+v, want ignored because %s", r, c.ignored)
-				}
-				return
-			}
-			if r.Ignored {
-				t.Fatalf("ParseWebhook ignored the event: %s", r.IgnoredReason)
-			}
-			if !reflect.DeepEqual(r.Event, c.want) {
-				t.Errorf("ParseWebhook =\n%s\nwant\n%s", show(r.Event), show(c.want))
-			}
+			gitfixture.CheckParsed(t, r, err, c.ignored, c.want)
 		})
 	}
-}
-
-func show(v any) string {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return string(b)
 }
 
 func TestParseWebhookRefusesUnverified(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -31,7 +30,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/gitfixture"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -73,11 +72,7 @@ type Status struct {
 }
 
 // Answer is a canned answer for a path, set with Server.Fail.
-type Answer struct {
-	Status int
-	Header http.Header
-	Body   string
-}
+type Answer = gitfixture.Answer
 
 // Server is a fake Bitbucket Cloud. The API root is URL + "/2.0".
 type Server struct {
@@ -90,14 +85,14 @@ type Server struct {
 	mu       sync.Mutex
 	repos    []Repository
 	statuses []Status
-	answers  map[string]Answer
+	answers  gitfixture.Canned
 }
 
 // NewServer starts a fake Bitbucket accepting account, stopped when the
 // test ends.
 func NewServer(t testing.TB, account Account) *Server {
 	t.Helper()
-	s := &Server{t: t, Account: account, Root: t.TempDir(), answers: map[string]Answer{}}
+	s := &Server{t: t, Account: account, Root: t.TempDir()}
 	git := gitfixture.SmartHTTP(t, s.Root, func(user, password string, ok bool) bool {
 		a := account
 		return ok && password != "" &&
@@ -105,14 +100,7 @@ func NewServer(t testing.TB, account Account) *Server {
 				user == a.Username && password == a.AppPassword ||
 				(user == "x-bitbucket-api-token-auth" || user == a.Username) && password == a.APIToken)
 	})
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if gitfixture.IsGitRequest(r) {
-			git.ServeHTTP(w, r)
-			return
-		}
-		s.serveAPI(w, r)
-	}))
-	t.Cleanup(s.Close)
+	s.Server = gitfixture.NewHostServer(t, git, s.serveAPI)
 	return s
 }
 
@@ -142,9 +130,7 @@ func (s *Server) AddGitRepository(fullName string) *gitfixture.Repository {
 // Fail makes every request to an API path (escaped, relative to /2.0, for
 // example "/repositories") get answer a.
 func (s *Server) Fail(path string, a Answer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.answers[path] = a
+	s.answers.Set(path, a)
 }
 
 // Statuses returns the build statuses received so far.
@@ -170,11 +156,8 @@ func (s *Server) errorf(w http.ResponseWriter, format string, args ...any) {
 	bitbucketError(w, http.StatusBadRequest, msg, nil)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// writeJSON answers with status and v as JSON.
+var writeJSON = gitfixture.WriteJSON
 
 // authenticated checks the API credentials.
 func (s *Server) authenticated(r *http.Request) bool {
@@ -198,16 +181,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		bitbucketError(w, http.StatusUnauthorized, "Token is invalid, expired, or not supported for this endpoint.", nil)
 		return
 	}
-	s.mu.Lock()
-	answer, canned := s.answers[path]
-	s.mu.Unlock()
-	if canned {
-		for k, v := range answer.Header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(answer.Status)
-		_, _ = w.Write([]byte(answer.Body))
+	if s.answers.Write(w, path) {
 		return
 	}
 	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -376,23 +350,13 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, repo Repos
 var buildStates = map[string]bool{"INPROGRESS": true, "SUCCESSFUL": true, "FAILED": true, "STOPPED": true}
 
 // buildFields are the fields Bitbucket documents for a build status.
-var buildFields = map[string]bool{"key": true, "state": true, "url": true, "name": true, "description": true, "refname": true}
+var buildFields = []string{"key", "state", "url", "name", "description", "refname"}
 
 func (s *Server) postStatus(w http.ResponseWriter, r *http.Request, repo Repository, sha string) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.errorf(w, "build status posted as %q, want application/json", ct)
+	body, err := gitfixture.DecodeBody(r, buildFields...)
+	if err != nil {
+		s.errorf(w, "build status: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		s.errorf(w, "build status body: %v", err)
-		return
-	}
-	for k := range body {
-		if !buildFields[k] {
-			s.errorf(w, "build status body has %q, not a documented field", k)
-			return
-		}
 	}
 	str := func(k string) string { v, _ := body[k].(string); return v }
 	fields := map[string][]string{}
@@ -430,11 +394,7 @@ var payloads embed.FS
 // Payload returns the webhook payload testdata/<name>.json.
 func Payload(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := payloads.ReadFile("testdata/" + name + ".json")
-	if err != nil {
-		t.Fatalf("bitbuckettest: %v", err)
-	}
-	return b
+	return gitfixture.Payload(t, payloads, name)
 }
 
 // SignedRequest is a webhook delivery as Bitbucket Cloud sends it: the

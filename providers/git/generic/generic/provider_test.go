@@ -18,26 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
-
-// logLines collects log lines safely.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) log(line sdk.LogLine) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line.Text)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 func TestFetchRefKinds(t *testing.T) {
 	f := newFixture(t)
@@ -65,8 +48,8 @@ func TestFetchRefKinds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "clone")
-			var logs logLines
-			r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: tt.ref, Dir: dir, Log: logs.log})
+			var logs gitfixture.Log
+			r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: tt.ref, Dir: dir, Log: logs.Line})
 			if err != nil {
 				t.Fatalf("Fetch(%q): %v\nlog:\n%s", tt.ref, err, logs.String())
 			}
@@ -229,9 +212,9 @@ func TestFetchHTTPSCredentials(t *testing.T) {
 	repo := srv.URL + "/app.git"
 	argv := watchArgv(t)
 
-	var logs logLines
+	var logs gitfixture.Log
 	r, err := New().Fetch(t.Context(), &sdk.FetchRequest{
-		Repository: repo, Ref: "feature", Dir: t.TempDir(), Credentials: &sdk.Credentials{Token: token}, Log: logs.log,
+		Repository: repo, Ref: "feature", Dir: t.TempDir(), Credentials: &sdk.Credentials{Token: token}, Log: logs.Line,
 	})
 	if err != nil {
 		t.Fatalf("Fetch with a token: %v\n%s", err, logs.String())
@@ -253,8 +236,8 @@ func TestFetchHTTPSCredentials(t *testing.T) {
 		{"wrong password in URL", strings.Replace(repo, "://", "://x-access-token:wrong-"+token+"@", 1), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var logs logLines
-			_, err := New().Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repo, Ref: "main", Dir: t.TempDir(), Credentials: c.creds, Log: logs.log})
+			var logs gitfixture.Log
+			_, err := New().Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repo, Ref: "main", Dir: t.TempDir(), Credentials: c.creds, Log: logs.Line})
 			if !errors.Is(err, sdk.ErrUnauthenticated) {
 				t.Errorf("Fetch = %v, want sdk.ErrUnauthenticated", err)
 			}
@@ -291,8 +274,8 @@ func TestCredentialsNeverInErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs logLines
-			_, err := New().Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: "main", Dir: t.TempDir(), Credentials: tt.creds, Log: logs.log})
+			var logs gitfixture.Log
+			_, err := New().Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: "main", Dir: t.TempDir(), Credentials: tt.creds, Log: logs.Line})
 			if err == nil {
 				t.Fatal("Fetch from a closed port succeeded")
 			}
@@ -347,9 +330,9 @@ exec /bin/sh -c "$last"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			os.Remove(record)
-			var logs logLines
+			var logs gitfixture.Log
 			r, err := New().Fetch(t.Context(), &sdk.FetchRequest{
-				Repository: "git@git.example.com:" + f.bare, Ref: "feature", Dir: t.TempDir(), Log: logs.log,
+				Repository: "git@git.example.com:" + f.bare, Ref: "feature", Dir: t.TempDir(), Log: logs.Line,
 				Credentials: &sdk.Credentials{SSHPrivateKey: []byte(key), SSHKnownHosts: []byte(tt.knownHosts)},
 			})
 			if err != nil {

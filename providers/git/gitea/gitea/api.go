@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -80,11 +81,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 // all pages), sorted by name, marking the default branch (from GET
 // /api/v1/repos/{owner}/{repo}).
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
@@ -95,27 +92,20 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	}
 	res := &sdk.ListBranchesResponse{Branches: []sdk.Branch{}}
 	ref := repoPath(addr) + "/branches?" + url.Values{"limit": {strconv.Itoa(maxPageSize)}, "page": {"1"}}.Encode()
-	for page := 0; ref != ""; page++ {
-		if page == maxBranchPages {
-			return nil, fmt.Errorf("gitea: repository %s has more than %d pages of branches", addr.FullName, maxBranchPages)
-		}
-		var branches []struct {
-			Name   string `json:"name"`
-			Commit struct {
-				ID string `json:"id"`
-			} `json:"commit"`
-		}
-		resp, err := api.Do(ctx, http.MethodGet, ref, nil, &branches)
-		if err != nil {
-			return nil, fmt.Errorf("gitea: branches of %s: %w", addr.FullName, err)
-		}
+	type branch struct {
+		Name   string `json:"name"`
+		Commit struct {
+			ID string `json:"id"`
+		} `json:"commit"`
+	}
+	err = restapi.EachPage(ctx, api, ref, maxBranchPages, func(branches []branch) bool {
 		for _, b := range branches {
 			res.Branches = append(res.Branches, sdk.Branch{Name: b.Name, Commit: b.Commit.ID, Default: b.Name == repo.DefaultBranch})
 		}
-		if len(branches) == 0 {
-			break // an empty page ends the listing, whatever the Link header says
-		}
-		ref = resp.Next
+		return len(branches) > 0 // an empty page ends the listing, whatever the Link header says
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gitea: branches of %s: %w", addr.FullName, err)
 	}
 	sort.Slice(res.Branches, func(i, j int) bool { return res.Branches[i].Name < res.Branches[j].Name })
 	return res, nil
@@ -126,11 +116,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 // description, context}, the shape GitHub uses too. The context defaults
 // to "berth".
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}

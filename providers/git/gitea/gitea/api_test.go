@@ -1,11 +1,13 @@
 package gitea
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -207,4 +209,12 @@ func TestConfigureValidatesFields(t *testing.T) {
 	if err != nil || c.api.String() != "https://git.example.com/api/v1" {
 		t.Errorf("a connection without BaseURL uses the settings' base_url: %v, %v", c, err)
 	}
+}
+
+func TestRequestsTimeOut(t *testing.T) {
+	p := New()
+	gitfixture.CheckTimeout(t, p, func(ctx context.Context, root string) error {
+		_, err := p.ListBranches(ctx, &sdk.ListBranchesRequest{Repository: "o/r", Credentials: &sdk.Credentials{Token: testToken, BaseURL: root}})
+		return err
+	})
 }

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/berth-dev/berth/providers/git/internal/githttptest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -39,14 +39,15 @@ func newFakeGitea(t *testing.T) *fakeGitea {
 	t.Helper()
 	f := &fakeGitea{t: t}
 	root := t.TempDir()
-	f.mainHead, f.featureHead = githttptest.Repository(t, root, "team", "webhooks")
+	repo := gitfixture.New(t, root, "team/webhooks.git")
+	f.mainHead, f.featureHead = repo.Main, repo.Feature
 	// Gitea's git over https: the token as password (any user name), or
 	// the token as user name with an empty or "x-oauth-basic" password, or
 	// a user's password.
-	git := githttptest.Handler(t, root, func(user, password string) bool {
-		return user != "" && password == testToken ||
+	git := gitfixture.SmartHTTP(t, root, func(user, password string, ok bool) bool {
+		return ok && (user != "" && password == testToken ||
 			user == testToken && (password == "" || password == "x-oauth-basic") ||
-			user == testUser && password == testPassword
+			user == testUser && password == testPassword)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", http.HandlerFunc(f.api)))
@@ -229,26 +230,10 @@ func (f *fakeGitea) createStatus(w http.ResponseWriter, r *http.Request, sha str
 		f.fail(w, "statuses: %q is not a full lower-case SHA", sha)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		f.fail(w, "statuses: Content-Type %q", ct)
+	body, err := gitfixture.DecodeBody(r, "state", "target_url", "description", "context")
+	if err != nil {
+		f.fail(w, "statuses: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.fail(w, "statuses: body is not JSON: %v", err)
-		return
-	}
-	for k, v := range body {
-		if _, isString := v.(string); !isString {
-			f.fail(w, "statuses: %s is %T, want a string", k, v)
-			return
-		}
-		switch k {
-		case "state", "target_url", "description", "context":
-		default:
-			f.fail(w, "statuses: unknown field %q (CreateStatusOption has state, target_url, description, context)", k)
-			return
-		}
 	}
 	switch body["state"] {
 	case "pending", "success", "error", "failure", "warning":

@@ -21,11 +21,7 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("gitea: fetch: %w", err)
 	}
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
@@ -41,11 +37,5 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	case c.creds.Username != "" && c.creds.Password != "":
 		creds.Username, creds.Password = c.creds.Username, c.creds.Password
 	}
-	fetch := *req
-	fetch.Repository, fetch.Credentials = addr.CloneURL, creds
-	r, err := p.fetcher.Fetch(ctx, &fetch)
-	if err != nil {
-		return nil, fmt.Errorf("gitea: %w", err)
-	}
-	return r, nil
+	return p.fetcher.Fetch(ctx, req, addr.CloneURL, creds)
 }

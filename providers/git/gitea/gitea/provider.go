@@ -11,17 +11,14 @@
 package gitea
 
 import (
-	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/berth-dev/berth/providers/git/generic/generic"
+	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
+	"github.com/berth-dev/berth/providers/git/internal/hostsettings"
 	"github.com/berth-dev/berth/providers/git/internal/repoaddr"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
@@ -40,101 +37,38 @@ const PublicURL = "https://gitea.com"
 // apiPath is where Gitea serves its REST API under the instance's URL.
 const apiPath = "/api/v1"
 
-// defaultTimeout bounds each API request when the settings do not.
-const defaultTimeout = 30 * time.Second
-
-// Settings are the plugin's settings. Connections carry their own
-// credentials (and usually their own BaseURL) on every request.
-type Settings struct {
-	// BaseURL is the instance for connections without one
-	// ("https://git.example.com"); empty means gitea.com.
-	BaseURL string `json:"base_url,omitempty"`
-	// TimeoutSeconds bounds each API request (default 30).
-	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+// spec is the plugin's description and the wording of its settings.
+var spec = hostsettings.Spec{
+	Info: sdk.InfoResponse{
+		ID:           ID,
+		Version:      Version,
+		Description:  "Gitea and Forgejo: fetch with an access token, list repositories and branches, webhooks and commit statuses.",
+		Capabilities: []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus},
+	},
+	Title:              "Gitea",
+	Description:        "Self-hosted Gitea or Forgejo, and gitea.com. Access tokens are set per connection.",
+	BaseURLTitle:       "Instance URL",
+	DefaultBaseURL:     PublicURL,
+	BaseURLDescription: "URL of the Gitea instance used by connections that do not set their own, for example https://git.example.com (the API is under /api/v1).",
+	TimeoutTitle:       "Request timeout (seconds)",
+	TimeoutDescription: "How long one Gitea API request may take.",
+	MaxTimeoutSeconds:  600,
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Gitea",
-  "description": "Self-hosted Gitea or Forgejo, and gitea.com. Access tokens are set per connection.",
-  "properties": {
-    "base_url": {
-      "type": "string", "format": "uri", "title": "Instance URL", "default": "https://gitea.com",
-      "description": "URL of the Gitea instance used by connections that do not set their own, for example https://git.example.com (the API is under /api/v1)."
-    },
-    "timeout_seconds": {
-      "type": "integer", "title": "Request timeout (seconds)", "minimum": 1, "maximum": 600, "default": 30,
-      "description": "How long one Gitea API request may take."
-    }
-  },
-  "additionalProperties": false
-}`
-
-// Provider is the Gitea provider. Use New.
+// Provider is the Gitea provider. Use New. Its settings (base_url,
+// timeout_seconds) are hostsettings'; connections carry their own
+// credentials (and usually their own BaseURL) on every request.
 type Provider struct {
 	sdk.UnimplementedGitProvider
+	*hostsettings.Plugin
 
-	mu       sync.RWMutex
-	settings Settings
-
-	fetcher *generic.Provider
+	fetcher *clonefetch.Fetcher
 	http    *http.Client
 }
 
 // New returns a Provider with the default settings.
 func New() *Provider {
-	fetcher := generic.New()
-	// Repositories are always on the Gitea instance: local paths are never
-	// fetched.
-	if _, err := fetcher.Configure(context.Background(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"allow_local": false}`)}); err != nil {
-		panic(fmt.Sprintf("gitea: configuring the generic fetcher: %v", err))
-	}
-	return &Provider{fetcher: fetcher, http: &http.Client{}}
-}
-
-// Info describes the plugin.
-func (p *Provider) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{
-		ID:           ID,
-		Version:      Version,
-		Description:  "Gitea and Forgejo: fetch with an access token, list repositories and branches, webhooks and commit statuses.",
-		Capabilities: []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus},
-	}, nil
-}
-
-// ConfigSchema returns the settings schema.
-func (p *Provider) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
-}
-
-// Configure validates and applies settings, naming each bad field.
-func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
-	var s Settings
-	if err := sdk.DecodeSettings(req.Settings, &s); err != nil {
-		return nil, err
-	}
-	var errs sdk.ConfigError
-	if s.BaseURL != "" {
-		if _, _, err := endpoints(s.BaseURL); err != nil {
-			errs.Add("base_url", err.Error())
-		}
-	}
-	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 600 {
-		errs.Add("timeout_seconds", "must be between 1 and 600")
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	p.settings = s
-	p.mu.Unlock()
-	return &sdk.ConfigureResponse{}, nil
-}
-
-func (p *Provider) current() Settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.settings
+	return &Provider{Plugin: hostsettings.New(spec), fetcher: clonefetch.New("gitea"), http: &http.Client{}}
 }
 
 // endpoints derives the API root and the web root (where repositories are
@@ -146,16 +80,11 @@ func endpoints(base string) (api, web *url.URL, err error) {
 	if base == "" {
 		base = PublicURL
 	}
-	u, err := url.Parse(strings.TrimSpace(base))
-	switch {
-	case err != nil:
-		return nil, nil, fmt.Errorf("base URL %q is not a URL: %w", base, sdk.ErrInvalidArgument)
-	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, nil, fmt.Errorf("base URL %q: want an https:// URL: %w", base, sdk.ErrInvalidArgument)
-	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, nil, fmt.Errorf("base URL %q: want scheme://host[/path] without credentials, query or fragment: %w", base, sdk.ErrInvalidArgument)
+	u, err := restapi.ParseBaseURL(base)
+	if err != nil {
+		return nil, nil, err
 	}
-	path := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), apiPath)
+	path := strings.TrimSuffix(u.Path, apiPath)
 	web = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path}
 	api = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path + apiPath}
 	return api, web, nil
@@ -175,12 +104,8 @@ func (p *Provider) connection(creds *sdk.Credentials) (*conn, error) {
 	if creds != nil {
 		c.creds = *creds
 	}
-	base := c.creds.BaseURL
-	if base == "" {
-		base = p.current().BaseURL
-	}
 	var err error
-	if c.api, c.web, err = endpoints(base); err != nil {
+	if c.api, c.web, err = endpoints(p.BaseURL(creds)); err != nil {
 		return nil, fmt.Errorf("gitea: %w", err)
 	}
 	return c, nil
@@ -203,21 +128,21 @@ func (p *Provider) client(c *conn) *restapi.Client {
 	case c.creds.Username != "" && c.creds.Password != "":
 		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.creds.Username+":"+c.creds.Password)))
 	}
-	timeout := defaultTimeout
-	if s := p.current().TimeoutSeconds; s > 0 {
-		timeout = time.Duration(s) * time.Second
-	}
-	return &restapi.Client{Provider: "gitea", Base: c.api, HTTP: p.http, Timeout: timeout, Header: h}
+	return &restapi.Client{Provider: "gitea", Base: c.api, HTTP: p.http, Timeout: p.Timeout(), Header: h}
 }
 
-// repository resolves a repository name or URL on the connection's
-// instance.
-func (c *conn) repository(repository string) (repoaddr.Address, error) {
-	a, err := repoaddr.Resolve(repository, c.web)
+// repository resolves the connection of creds and a repository name or
+// URL on its host.
+func (p *Provider) repository(creds *sdk.Credentials, repository string) (*conn, repoaddr.Address, error) {
+	c, err := p.connection(creds)
 	if err != nil {
-		return a, fmt.Errorf("gitea: %w", err)
+		return nil, repoaddr.Address{}, err
 	}
-	return a, nil
+	a, err := repoaddr.Host{Web: c.web, MinSegments: 2, MaxSegments: 2}.Parse(repository)
+	if err != nil {
+		return nil, a, fmt.Errorf("gitea: %w", err)
+	}
+	return c, a, nil
 }
 
 // repoPath is the API path of a repository.

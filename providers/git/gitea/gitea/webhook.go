@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/berth-dev/berth/providers/git/internal/hmacsig"
+	"github.com/berth-dev/berth/providers/git/internal/hookevent"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -88,15 +88,8 @@ func verify(req *sdk.ParseWebhookRequest) error {
 	return nil
 }
 
-func ignored(reason string) *sdk.ParseWebhookResponse {
-	return &sdk.ParseWebhookResponse{Ignored: true, IgnoredReason: reason}
-}
-
-// hookRepository is the repository of a webhook payload.
-type hookRepository struct {
-	FullName string `json:"full_name"`
-	CloneURL string `json:"clone_url"`
-}
+// ignored is the answer to a delivery berth does not act on.
+var ignored = hookevent.Ignored
 
 // hookUser is a user of a webhook payload.
 type hookUser struct {
@@ -117,18 +110,14 @@ func isZero(sha string) bool { return sha != "" && strings.Trim(sha, "0") == "" 
 
 // pushPayload is the part of a push event berth uses.
 type pushPayload struct {
-	Ref          string `json:"ref"`
-	Before       string `json:"before"`
-	After        string `json:"after"`
-	TotalCommits int    `json:"total_commits"`
-	Commits      []struct {
-		Added    []string `json:"added"`
-		Removed  []string `json:"removed"`
-		Modified []string `json:"modified"`
-	} `json:"commits"`
-	Repository hookRepository `json:"repository"`
-	Sender     hookUser       `json:"sender"`
-	Pusher     hookUser       `json:"pusher"`
+	Ref          string               `json:"ref"`
+	Before       string               `json:"before"`
+	After        string               `json:"after"`
+	TotalCommits int                  `json:"total_commits"`
+	Commits      []hookevent.Commit   `json:"commits"`
+	Repository   hookevent.Repository `json:"repository"`
+	Sender       hookUser             `json:"sender"`
+	Pusher       hookUser             `json:"pusher"`
 }
 
 func parsePush(body []byte) (*sdk.ParseWebhookResponse, error) {
@@ -143,7 +132,6 @@ func parsePush(body []byte) (*sdk.ParseWebhookResponse, error) {
 	ev := &sdk.WebhookEvent{
 		Repository: p.Repository.FullName,
 		CloneURL:   p.Repository.CloneURL,
-		Ref:        p.Ref,
 		Commit:     p.After,
 		Before:     p.Before,
 		Sender:     sender,
@@ -152,29 +140,21 @@ func parsePush(body []byte) (*sdk.ParseWebhookResponse, error) {
 	if ev.Deleted {
 		ev.Commit = ""
 	}
-	if branch, ok := strings.CutPrefix(p.Ref, "refs/heads/"); ok {
-		ev.Type, ev.Branch = sdk.WebhookPush, branch
-	} else if tag, ok := strings.CutPrefix(p.Ref, "refs/tags/"); ok {
-		ev.Type, ev.Tag = sdk.WebhookTag, tag
-	} else {
+	if !hookevent.SetRef(ev, p.Ref) {
 		return ignored(fmt.Sprintf("push to %q, neither a branch nor a tag", p.Ref)), nil
 	}
-	if len(p.Commits) > 0 && p.TotalCommits <= len(p.Commits) && !ev.Deleted {
-		var paths []string
-		for _, c := range p.Commits {
-			paths = append(append(append(paths, c.Added...), c.Modified...), c.Removed...)
-		}
-		ev.ChangedPaths = sortedUnique(paths)
+	if p.TotalCommits <= len(p.Commits) && !ev.Deleted {
+		ev.ChangedPaths = hookevent.ChangedPaths(p.Commits)
 	}
 	return &sdk.ParseWebhookResponse{Event: ev}, nil
 }
 
 // deletePayload is a delete event: Ref is the short branch or tag name.
 type deletePayload struct {
-	Ref        string         `json:"ref"`
-	RefType    string         `json:"ref_type"`
-	Repository hookRepository `json:"repository"`
-	Sender     hookUser       `json:"sender"`
+	Ref        string               `json:"ref"`
+	RefType    string               `json:"ref_type"`
+	Repository hookevent.Repository `json:"repository"`
+	Sender     hookUser             `json:"sender"`
 }
 
 func parseDelete(body []byte) (*sdk.ParseWebhookResponse, error) {
@@ -199,31 +179,14 @@ func parseDelete(body []byte) (*sdk.ParseWebhookResponse, error) {
 
 // pullRequestPayload is the part of a pull_request event berth uses.
 type pullRequestPayload struct {
-	Action      string `json:"action"`
-	Number      int64  `json:"number"`
-	PullRequest struct {
-		Number  int64  `json:"number"`
-		HTMLURL string `json:"html_url"`
-		Title   string `json:"title"`
-		Draft   bool   `json:"draft"`
-		Merged  bool   `json:"merged"`
-		Labels  []struct {
-			Name string `json:"name"`
-		} `json:"labels"`
-		Head struct {
-			Ref  string          `json:"ref"`
-			SHA  string          `json:"sha"`
-			Repo *hookRepository `json:"repo"`
-		} `json:"head"`
-		Base struct {
-			Ref string `json:"ref"`
-		} `json:"base"`
-	} `json:"pull_request"`
-	Changes struct {
+	Action      string                `json:"action"`
+	Number      int64                 `json:"number"`
+	PullRequest hookevent.PullRequest `json:"pull_request"`
+	Changes     struct {
 		Ref json.RawMessage `json:"ref"`
 	} `json:"changes"`
-	Repository hookRepository `json:"repository"`
-	Sender     hookUser       `json:"sender"`
+	Repository hookevent.Repository `json:"repository"`
+	Sender     hookUser             `json:"sender"`
 }
 
 // pullRequestAction normalises a pull_request action to opened, updated,
@@ -251,40 +214,9 @@ func parsePullRequest(body []byte) (*sdk.ParseWebhookResponse, error) {
 	if !ok {
 		return ignored(fmt.Sprintf("pull request action %q is not used by berth", p.Action)), nil
 	}
-	pr := p.PullRequest
-	number := pr.Number
-	if number == 0 {
-		number = p.Number
-	}
-	out := &sdk.PullRequest{
-		Number:     number,
-		Action:     action,
-		Title:      pr.Title,
-		HeadRef:    pr.Head.Ref,
-		HeadCommit: pr.Head.SHA,
-		BaseRef:    pr.Base.Ref,
-		URL:        pr.HTMLURL,
-		Merged:     pr.Merged,
-		Draft:      pr.Draft || hasWIPPrefix(pr.Title),
-	}
-	var labels []string
-	for _, l := range pr.Labels {
-		labels = append(labels, l.Name)
-	}
-	out.Labels = sortedUnique(labels)
-	if pr.Head.Repo != nil {
-		out.HeadRepository, out.HeadCloneURL = pr.Head.Repo.FullName, pr.Head.Repo.CloneURL
-	}
-	return &sdk.ParseWebhookResponse{Event: &sdk.WebhookEvent{
-		Type:        sdk.WebhookPullRequest,
-		Repository:  p.Repository.FullName,
-		CloneURL:    p.Repository.CloneURL,
-		Ref:         "refs/heads/" + pr.Head.Ref,
-		Branch:      pr.Head.Ref,
-		Commit:      pr.Head.SHA,
-		Sender:      p.Sender.name(),
-		PullRequest: out,
-	}}, nil
+	ev := p.PullRequest.Event(action, p.Number, p.Repository, p.Sender.name())
+	ev.PullRequest.Draft = ev.PullRequest.Draft || hasWIPPrefix(p.PullRequest.Title)
+	return &sdk.ParseWebhookResponse{Event: ev}, nil
 }
 
 // hasWIPPrefix reports whether a title marks a work-in-progress pull
@@ -297,17 +229,4 @@ func hasWIPPrefix(title string) bool {
 		}
 	}
 	return false
-}
-
-// sortedUnique sorts names and drops duplicates and empty names; nil when
-// none is left.
-func sortedUnique(names []string) []string {
-	var out []string
-	sort.Strings(names)
-	for i, n := range names {
-		if n != "" && (i == 0 || n != names[i-1]) {
-			out = append(out, n)
-		}
-	}
-	return out
 }

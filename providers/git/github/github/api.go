@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -106,11 +107,7 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 // pages), sorted by name, marking the default branch (from GET
 // /repos/{owner}/{repo}).
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
@@ -126,25 +123,21 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	}
 	res := &sdk.ListBranchesResponse{Branches: []sdk.Branch{}}
 	ref := repoPath + "/branches?per_page=" + strconv.Itoa(maxPageSize)
-	for page := 0; ref != ""; page++ {
-		if page == maxBranchPages {
-			return nil, fmt.Errorf("github: repository %s has more than %d pages of branches", addr.FullName, maxBranchPages)
-		}
-		var branches []struct {
-			Name   string `json:"name"`
-			Commit struct {
-				SHA string `json:"sha"`
-			} `json:"commit"`
-		}
-		resp, err := api.Do(ctx, http.MethodGet, ref, nil, &branches)
-		if err != nil {
-			p.forgetOnReject(c, err)
-			return nil, fmt.Errorf("github: branches of %s: %w", addr.FullName, err)
-		}
+	type branch struct {
+		Name   string `json:"name"`
+		Commit struct {
+			SHA string `json:"sha"`
+		} `json:"commit"`
+	}
+	err = restapi.EachPage(ctx, api, ref, maxBranchPages, func(branches []branch) bool {
 		for _, b := range branches {
 			res.Branches = append(res.Branches, sdk.Branch{Name: b.Name, Commit: b.Commit.SHA, Default: b.Name == repo.DefaultBranch})
 		}
-		ref = resp.Next
+		return true
+	})
+	if err != nil {
+		p.forgetOnReject(c, err)
+		return nil, fmt.Errorf("github: branches of %s: %w", addr.FullName, err)
 	}
 	sort.Slice(res.Branches, func(i, j int) bool { return res.Branches[i].Name < res.Branches[j].Name })
 	return res, nil
@@ -155,11 +148,7 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 // description, context}. The description is cut to GitHub's 140
 // characters; the context defaults to "berth".
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}

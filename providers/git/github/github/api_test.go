@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -233,25 +232,11 @@ func TestAPIErrorsAreMapped(t *testing.T) {
 }
 
 func TestRequestsTimeOut(t *testing.T) {
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
-	}))
-	defer slow.Close()
 	p := New()
-	if _, err := p.Configure(t.Context(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"timeout_seconds": 1}`)}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := p.ListBranches(t.Context(), &sdk.ListBranchesRequest{Repository: "o/r", Credentials: &sdk.Credentials{BaseURL: slow.URL + "/api/v3"}})
-	if !errors.Is(err, sdk.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer in time") {
-		t.Errorf("error %v, want a timeout wrapping sdk.ErrUnavailable", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the request took %s despite a 1s timeout", d)
-	}
+	gitfixture.CheckTimeout(t, p, func(ctx context.Context, root string) error {
+		_, err := p.ListBranches(ctx, &sdk.ListBranchesRequest{Repository: "o/r", Credentials: &sdk.Credentials{BaseURL: root + "/api/v3"}})
+		return err
+	})
 }
 
 func TestEndpoints(t *testing.T) {

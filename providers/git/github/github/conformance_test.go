@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
 )
@@ -31,28 +32,12 @@ func suite(t *testing.T, f *fakeGitHub) plugintest.GitProviderSuite {
 }
 
 func TestConformance(t *testing.T) {
-	t.Run("in-process", func(t *testing.T) {
+	gitfixture.Conformance(t, New(), "..", func(t *testing.T) plugintest.GitProviderSuite {
 		_, f, _ := setup(t)
-		plugintest.TestGitProvider(t, plugintest.GitProvider(t, New()), suite(t, f))
-	})
-	t.Run("subprocess", func(t *testing.T) {
-		_, f, _ := setup(t)
-		bin := plugintest.BuildPlugin(t, "..")
-		g := plugintest.Launch(t, bin).(sdk.GitProvider)
-		info, err := g.Info(t.Context(), &sdk.InfoRequest{})
-		if err != nil || info.ID != ID || info.Version != Version {
-			t.Fatalf("Info = %+v, %v", info, err)
-		}
-		plugintest.TestGitProvider(t, g, suite(t, f))
+		return suite(t, f)
 	})
 }
 
 func TestDescribe(t *testing.T) {
-	d, err := sdk.Describe(t.Context(), New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.ID != ID || d.Kind != sdk.KindGit || d.Name != "github" || len(d.Capabilities) != 3 {
-		t.Errorf("Describe = %+v", d)
-	}
+	gitfixture.CheckDescribe(t, New(), ID, Version)
 }

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/providers/git/internal/githttptest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -76,9 +76,10 @@ func newFakeGitHub(t *testing.T, now func() time.Time) *fakeGitHub {
 	t.Helper()
 	f := &fakeGitHub{t: t, key: appKey(t), now: now, installationTokens: map[string]time.Time{}}
 	root := t.TempDir()
-	f.mainHead, f.featureHead = githttptest.Repository(t, root, "octo-org", "hello-world")
-	git := githttptest.Handler(t, root, func(user, password string) bool {
-		return user == gitUser && f.validToken(password)
+	repo := gitfixture.New(t, root, "octo-org/hello-world.git")
+	f.mainHead, f.featureHead = repo.Main, repo.Feature
+	git := gitfixture.SmartHTTP(t, root, func(user, password string, ok bool) bool {
+		return ok && user == gitUser && f.validToken(password)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v3/", http.StripPrefix("/api/v3", http.HandlerFunc(f.api)))
@@ -300,26 +301,10 @@ func (f *fakeGitHub) createStatus(w http.ResponseWriter, r *http.Request, sha st
 		f.fail(w, "statuses: %q is not a full lower-case SHA", sha)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		f.fail(w, "statuses: Content-Type %q", ct)
+	body, err := gitfixture.DecodeBody(r, "state", "target_url", "description", "context")
+	if err != nil {
+		f.fail(w, "statuses: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.fail(w, "statuses: body is not JSON: %v", err)
-		return
-	}
-	for k, v := range body {
-		if _, isString := v.(string); !isString {
-			f.fail(w, "statuses: %s is %T, want a string", k, v)
-			return
-		}
-		switch k {
-		case "state", "target_url", "description", "context":
-		default:
-			f.fail(w, "statuses: unknown field %q", k)
-			return
-		}
 	}
 	switch body["state"] {
 	case "error", "failure", "pending", "success":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -21,17 +22,13 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("github: fetch: %w", err)
 	}
-	c, err := p.connection(req.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := c.repository(req.Repository)
+	c, addr, err := p.repository(req.Credentials, req.Repository)
 	if err != nil {
 		return nil, err
 	}
 	creds := &sdk.Credentials{}
 	if addr.SSH {
-		creds.SSHPrivateKey, creds.SSHKnownHosts = c.creds.SSHPrivateKey, c.creds.SSHKnownHosts
+		creds = clonefetch.SSHKeys(&c.creds)
 	} else {
 		tok, err := p.token(ctx, c)
 		if err != nil {
@@ -44,14 +41,9 @@ func (p *Provider) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetch
 			}
 		}
 	}
-	fetch := *req
-	fetch.Repository, fetch.Credentials = addr.CloneURL, creds
-	r, err := p.fetcher.Fetch(ctx, &fetch)
-	if err != nil {
-		if c.creds.App != nil && errors.Is(err, sdk.ErrUnauthenticated) {
-			p.tokens.forget(cacheKey(c)) // revoked early: exchange a new one next time
-		}
-		return nil, fmt.Errorf("github: %w", err)
+	r, err := p.fetcher.Fetch(ctx, req, addr.CloneURL, creds)
+	if err != nil && c.creds.App != nil && errors.Is(err, sdk.ErrUnauthenticated) {
+		p.tokens.forget(cacheKey(c)) // revoked early: exchange a new one next time
 	}
-	return r, nil
+	return r, err
 }

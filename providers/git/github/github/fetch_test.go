@@ -3,29 +3,11 @@ package github
 import (
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
-
-// logLines collects log lines.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) log(line sdk.LogLine) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line.Text)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 func TestFetchTranslatesCredentials(t *testing.T) {
 	p, f, _ := setup(t)
@@ -43,8 +25,8 @@ func TestFetchTranslatesCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs logLines
-			r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: tt.ref, Dir: t.TempDir(), Credentials: tt.creds, Log: logs.log})
+			var logs gitfixture.Log
+			r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: tt.repo, Ref: tt.ref, Dir: t.TempDir(), Credentials: tt.creds, Log: logs.Line})
 			if err != nil {
 				t.Fatalf("Fetch: %v\n%s", err, logs.String())
 			}

@@ -13,16 +13,15 @@ package github
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/providers/git/generic/generic"
+	"github.com/berth-dev/berth/providers/git/internal/clonefetch"
+	"github.com/berth-dev/berth/providers/git/internal/hostsettings"
 	"github.com/berth-dev/berth/providers/git/internal/repoaddr"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
@@ -40,44 +39,32 @@ const PublicAPI = "https://api.github.com"
 // apiVersion is the REST API version requested (X-GitHub-Api-Version).
 const apiVersion = "2022-11-28"
 
-// defaultTimeout bounds each API request when the settings do not.
-const defaultTimeout = 30 * time.Second
-
-// Settings are the plugin's settings. Connections carry their own
-// credentials (and optionally their own BaseURL) on every request.
-type Settings struct {
-	// BaseURL is the API root for connections without one: empty for
-	// github.com, "https://HOST/api/v3" for GitHub Enterprise Server.
-	BaseURL string `json:"base_url,omitempty"`
-	// TimeoutSeconds bounds each API request (default 30).
-	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+// spec is the plugin's description and the wording of its settings.
+var spec = hostsettings.Spec{
+	Info: sdk.InfoResponse{
+		ID:           ID,
+		Version:      Version,
+		Description:  "GitHub and GitHub Enterprise Server: fetch with a token or a GitHub App, list repositories and branches, webhooks and commit statuses.",
+		Capabilities: []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus},
+	},
+	Title:              "GitHub",
+	Description:        "github.com and GitHub Enterprise Server. Tokens and GitHub App keys are set per connection.",
+	BaseURLTitle:       "API URL",
+	DefaultBaseURL:     PublicAPI,
+	BaseURLDescription: "API root used by connections that do not set their own: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server.",
+	TimeoutTitle:       "Request timeout (seconds)",
+	TimeoutDescription: "How long one GitHub API request may take.",
+	MaxTimeoutSeconds:  600,
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "GitHub",
-  "description": "github.com and GitHub Enterprise Server. Tokens and GitHub App keys are set per connection.",
-  "properties": {
-    "base_url": {
-      "type": "string", "format": "uri", "title": "API URL", "default": "https://api.github.com",
-      "description": "API root used by connections that do not set their own: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."
-    },
-    "timeout_seconds": {
-      "type": "integer", "title": "Request timeout (seconds)", "minimum": 1, "maximum": 600, "default": 30,
-      "description": "How long one GitHub API request may take."
-    }
-  },
-  "additionalProperties": false
-}`
-
-// Provider is the GitHub provider. Use New.
+// Provider is the GitHub provider. Use New. Its settings (base_url,
+// timeout_seconds) are hostsettings'; connections carry their own
+// credentials (and optionally their own BaseURL) on every request.
 type Provider struct {
 	sdk.UnimplementedGitProvider
+	*hostsettings.Plugin
 
-	mu       sync.RWMutex
-	settings Settings
-
-	fetcher *generic.Provider
+	fetcher *clonefetch.Fetcher
 	http    *http.Client
 	tokens  *tokenCache
 	// now is the clock (tests move it).
@@ -86,57 +73,7 @@ type Provider struct {
 
 // New returns a Provider with the default settings.
 func New() *Provider {
-	fetcher := generic.New()
-	// Repositories are always on GitHub: local paths are never fetched.
-	if _, err := fetcher.Configure(context.Background(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"allow_local": false}`)}); err != nil {
-		panic(fmt.Sprintf("github: configuring the generic fetcher: %v", err))
-	}
-	return &Provider{fetcher: fetcher, http: &http.Client{}, tokens: newTokenCache(), now: time.Now}
-}
-
-// Info describes the plugin.
-func (p *Provider) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{
-		ID:           ID,
-		Version:      Version,
-		Description:  "GitHub and GitHub Enterprise Server: fetch with a token or a GitHub App, list repositories and branches, webhooks and commit statuses.",
-		Capabilities: []sdk.Capability{sdk.CapListRepositories, sdk.CapWebhooks, sdk.CapCommitStatus},
-	}, nil
-}
-
-// ConfigSchema returns the settings schema.
-func (p *Provider) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
-}
-
-// Configure validates and applies settings, naming each bad field.
-func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
-	var s Settings
-	if err := sdk.DecodeSettings(req.Settings, &s); err != nil {
-		return nil, err
-	}
-	var errs sdk.ConfigError
-	if s.BaseURL != "" {
-		if _, _, err := endpoints(s.BaseURL); err != nil {
-			errs.Add("base_url", err.Error())
-		}
-	}
-	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 600 {
-		errs.Add("timeout_seconds", "must be between 1 and 600")
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	p.settings = s
-	p.mu.Unlock()
-	return &sdk.ConfigureResponse{}, nil
-}
-
-func (p *Provider) current() Settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.settings
+	return &Provider{Plugin: hostsettings.New(spec), fetcher: clonefetch.New("github"), http: &http.Client{}, tokens: newTokenCache(), now: time.Now}
 }
 
 // endpoints derives the API root and the web root (where repositories are
@@ -152,16 +89,10 @@ func endpoints(base string) (api, web *url.URL, err error) {
 	if base == "" {
 		base = PublicAPI
 	}
-	u, err := url.Parse(strings.TrimSpace(base))
-	switch {
-	case err != nil:
-		return nil, nil, fmt.Errorf("base URL %q is not a URL: %w", base, sdk.ErrInvalidArgument)
-	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, nil, fmt.Errorf("base URL %q: want an https:// URL: %w", base, sdk.ErrInvalidArgument)
-	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, nil, fmt.Errorf("base URL %q: want scheme://host[/path] without credentials, query or fragment: %w", base, sdk.ErrInvalidArgument)
+	u, err := restapi.ParseBaseURL(base)
+	if err != nil {
+		return nil, nil, err
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	host := strings.ToLower(u.Hostname())
 	root := func(path string) *url.URL { return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path} }
@@ -190,29 +121,17 @@ type conn struct {
 }
 
 // connection resolves the endpoints of creds (their BaseURL, else the
-// settings'). It makes no request.
+// settings', else github.com). It makes no request.
 func (p *Provider) connection(creds *sdk.Credentials) (*conn, error) {
 	c := &conn{}
 	if creds != nil {
 		c.creds = *creds
 	}
-	base := c.creds.BaseURL
-	if base == "" {
-		base = p.current().BaseURL
-	}
 	var err error
-	if c.api, c.web, err = endpoints(base); err != nil {
+	if c.api, c.web, err = endpoints(p.BaseURL(creds)); err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
 	return c, nil
-}
-
-// timeout is the per-request timeout of the settings.
-func (p *Provider) timeout() time.Duration {
-	if s := p.current().TimeoutSeconds; s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return defaultTimeout
 }
 
 // client returns an API client that sends no credentials.
@@ -221,7 +140,7 @@ func (p *Provider) client(c *conn) *restapi.Client {
 	h.Set("Accept", "application/vnd.github+json")
 	h.Set("X-GitHub-Api-Version", apiVersion)
 	h.Set("User-Agent", "berth-git-github/"+Version)
-	return &restapi.Client{Provider: "github", Base: c.api, HTTP: p.http, Timeout: p.timeout(), Header: h}
+	return &restapi.Client{Provider: "github", Base: c.api, HTTP: p.http, Timeout: p.Timeout(), Header: h}
 }
 
 // token returns the token the connection authenticates with: an
@@ -252,13 +171,18 @@ func (p *Provider) authorized(ctx context.Context, c *conn) (*restapi.Client, st
 	return api, tok, nil
 }
 
-// repository resolves a repository name or URL on the connection's host.
-func (c *conn) repository(repository string) (repoaddr.Address, error) {
-	a, err := repoaddr.Resolve(repository, c.web)
+// repository resolves the connection of creds and a repository name or
+// URL on its host.
+func (p *Provider) repository(creds *sdk.Credentials, repository string) (*conn, repoaddr.Address, error) {
+	c, err := p.connection(creds)
 	if err != nil {
-		return a, fmt.Errorf("github: %w", err)
+		return nil, repoaddr.Address{}, err
 	}
-	return a, nil
+	a, err := repoaddr.Host{Web: c.web, MinSegments: 2, MaxSegments: 2}.Parse(repository)
+	if err != nil {
+		return nil, a, fmt.Errorf("github: %w", err)
+	}
+	return c, a, nil
 }
 
 // forgetOnReject drops a cached installation token that GitHub refused, so

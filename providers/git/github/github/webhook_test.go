@@ -4,11 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/providers/git/internal/hmacsig"
 	"github.com/berth-dev/berth/sdk"
 )
@@ -19,11 +18,7 @@ const testSecret = "It's a Secret to Everybody"
 // GitHub signs it.
 func delivery(t testing.TB, event, fixture string) sdk.ParseWebhookRequest {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed(event, body)
+	return signed(event, gitfixture.Payload(t, os.DirFS("."), strings.TrimSuffix(fixture, ".json")))
 }
 
 func signed(event string, body []byte) sdk.ParseWebhookRequest {
@@ -100,24 +95,7 @@ func TestParseWebhookEvents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := delivery(t, tt.event, tt.fixture)
 			r, err := p.ParseWebhook(t.Context(), &req)
-			if err != nil {
-				t.Fatalf("ParseWebhook: %v", err)
-			}
-			if tt.ignored != "" {
-				if !r.Ignored || r.Event != nil || !strings.Contains(r.IgnoredReason, tt.ignored) {
-					t.Errorf("response %+v, want ignored with a reason containing %q", r, tt.ignored)
-				}
-				return
-			}
-			if r.Ignored {
-				t.Fatalf("ignored: %s", r.IgnoredReason)
-			}
-			if !reflect.DeepEqual(r.Event, tt.want) {
-				t.Errorf("event\n%+v\nwant\n%+v", r.Event, tt.want)
-				if r.Event.PullRequest != nil && tt.want.PullRequest != nil {
-					t.Errorf("pull request\n%+v\nwant\n%+v", *r.Event.PullRequest, *tt.want.PullRequest)
-				}
-			}
+			gitfixture.CheckParsed(t, r, err, tt.ignored, tt.want)
 		})
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/restapi"
+	"github.com/berth-dev/berth/providers/git/internal/commitstatus"
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -68,15 +69,15 @@ func (p *Provider) ListRepositories(ctx context.Context, req *sdk.ListRepositori
 		q.Set("search_namespaces", "true")
 	}
 	var projects []project
-	h, err := conn.api.Get(ctx, "/projects", q, &projects)
+	resp, err := conn.API.Get(ctx, "/projects", q, &projects)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
-	out := &sdk.ListRepositoriesResponse{NextPageToken: nextPage(h.Get("X-Next-Page"))}
+	out := &sdk.ListRepositoriesResponse{NextPageToken: nextPage(resp.Header.Get("X-Next-Page"))}
 	for _, pr := range projects {
 		out.Repositories = append(out.Repositories, sdk.Repository{
 			FullName:      pr.PathWithNamespace,
-			CloneURL:      conn.host.CloneURL(pr.PathWithNamespace),
+			CloneURL:      conn.Host.CloneURL(pr.PathWithNamespace),
 			WebURL:        pr.WebURL,
 			DefaultBranch: pr.DefaultBranch,
 			Private:       pr.Visibility != "public",
@@ -98,15 +99,11 @@ func nextPage(v string) string {
 // ListBranches lists every branch of a project (following X-Next-Page),
 // sorted by name, with the default branch marked.
 func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesRequest) (*sdk.ListBranchesResponse, error) {
-	conn, err := p.connect(req.Credentials)
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "list branches")
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: list branches: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
-	if err != nil {
-		return nil, fmt.Errorf("gitlab: list branches: %w", err)
-	}
-	base := "/projects/" + projectPath(ref.Name) + "/repository/branches"
+	base := "/projects/" + projectPath(ref.FullName) + "/repository/branches"
 	out := &sdk.ListBranchesResponse{}
 	anyDefault := false
 	page := "1"
@@ -119,15 +116,15 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 			} `json:"commit"`
 		}
 		q := url.Values{"per_page": {strconv.Itoa(maxPageSize)}, "page": {page}}
-		h, err := conn.api.Get(ctx, base, q, &branches)
+		resp, err := conn.API.Get(ctx, base, q, &branches)
 		if err != nil {
-			return nil, fmt.Errorf("list branches of %s: %w", ref.Name, err)
+			return nil, fmt.Errorf("list branches of %s: %w", ref.FullName, err)
 		}
 		for _, b := range branches {
 			out.Branches = append(out.Branches, sdk.Branch{Name: b.Name, Commit: b.Commit.ID, Default: b.Default})
 			anyDefault = anyDefault || b.Default
 		}
-		if page = nextPage(h.Get("X-Next-Page")); page == "" {
+		if page = nextPage(resp.Header.Get("X-Next-Page")); page == "" {
 			break
 		}
 	}
@@ -135,8 +132,8 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 		// Instances older than the branches' "default" field: ask the
 		// project.
 		var pr project
-		if _, err := conn.api.Get(ctx, "/projects/"+projectPath(ref.Name), nil, &pr); err != nil {
-			return nil, fmt.Errorf("reading the default branch of %s: %w", ref.Name, err)
+		if _, err := conn.API.Get(ctx, "/projects/"+projectPath(ref.FullName), nil, &pr); err != nil {
+			return nil, fmt.Errorf("reading the default branch of %s: %w", ref.FullName, err)
 		}
 		for i := range out.Branches {
 			out.Branches[i].Default = out.Branches[i].Name == pr.DefaultBranch
@@ -146,20 +143,9 @@ func (p *Provider) ListBranches(ctx context.Context, req *sdk.ListBranchesReques
 	return out, nil
 }
 
-// commitPattern is a full or abbreviated commit id.
-var commitPattern = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
-
-// gitlabState maps berth's commit state to GitLab's.
-func gitlabState(s sdk.CommitState) (string, bool) {
-	switch s {
-	case sdk.CommitPending:
-		return "pending", true
-	case sdk.CommitSuccess:
-		return "success", true
-	case sdk.CommitFailure, sdk.CommitError:
-		return "failed", true
-	}
-	return "", false
+// gitlabStates maps berth's commit states to GitLab's.
+var gitlabStates = map[sdk.CommitState]string{
+	sdk.CommitPending: "pending", sdk.CommitSuccess: "success", sdk.CommitFailure: "failed", sdk.CommitError: "failed",
 }
 
 // commitStatus is the body of POST /projects/:id/statuses/:sha.
@@ -175,38 +161,28 @@ type commitStatus struct {
 // status to the state it already has (400 "Cannot transition status via
 // :enqueue from :pending"); that answer counts as success.
 func (p *Provider) SetCommitStatus(ctx context.Context, req *sdk.SetCommitStatusRequest) (*sdk.SetCommitStatusResponse, error) {
-	state, ok := gitlabState(req.State)
-	if !ok {
-		return nil, fmt.Errorf("gitlab: set commit status: unknown state %q: %w", req.State, sdk.ErrInvalidArgument)
-	}
-	if !commitPattern.MatchString(req.Commit) {
-		return nil, fmt.Errorf("gitlab: set commit status: %q is not a commit id: %w", req.Commit, sdk.ErrInvalidArgument)
-	}
-	conn, err := p.connect(req.Credentials)
+	status, err := commitstatus.Check("gitlab: set commit status", req, commitstatus.Abbreviated)
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: set commit status: %w", err)
+		return nil, err
 	}
-	ref, err := conn.host.Parse(req.Repository)
+	state := gitlabStates[status.State]
+	conn, ref, err := p.repository(req.Credentials, req.Repository, "set commit status")
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: set commit status: %w", err)
-	}
-	name := req.Context
-	if name == "" {
-		name = "berth"
+		return nil, err
 	}
 	body := commitStatus{
 		State:       state,
-		Name:        name,
-		TargetURL:   req.TargetURL,
-		Description: restapi.Truncate(req.Description, descriptionLimit),
+		Name:        status.Context,
+		TargetURL:   status.TargetURL,
+		Description: restapi.Truncate(status.Description, descriptionLimit),
 	}
-	_, err = conn.api.Post(ctx, "/projects/"+projectPath(ref.Name)+"/statuses/"+req.Commit, body, nil)
+	_, err = conn.API.Do(ctx, http.MethodPost, "/projects/"+projectPath(ref.FullName)+"/statuses/"+req.Commit, body, nil)
 	var apiErr *restapi.Error
 	if errors.As(err, &apiErr) && apiErr.Status == 400 && alreadyInState(apiErr.Message, state) {
 		return &sdk.SetCommitStatusResponse{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.Name, req.Commit, err)
+		return nil, fmt.Errorf("set commit status on %s@%s: %w", ref.FullName, req.Commit, err)
 	}
 	return &sdk.SetCommitStatusResponse{}, nil
 }

@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlab"
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlabtest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -102,21 +104,7 @@ func TestListBranchesFollowsPagesAndMarksDefault(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ListBranches(%s): %v", repo, err)
 		}
-		if len(r.Branches) != 231 {
-			t.Fatalf("ListBranches(%s) returned %d branches, want 231 (3 pages)", repo, len(r.Branches))
-		}
-		var defaults []sdk.Branch
-		for i, b := range r.Branches {
-			if i > 0 && r.Branches[i-1].Name >= b.Name {
-				t.Errorf("branches not sorted: %s before %s", r.Branches[i-1].Name, b.Name)
-			}
-			if b.Default {
-				defaults = append(defaults, b)
-			}
-		}
-		if len(defaults) != 1 || defaults[0].Name != "main" || defaults[0].Commit != strings.Repeat("a", 40) {
-			t.Errorf("default branches %+v, want main only", defaults)
-		}
+		gitfixture.CheckBranches(t, r.Branches, 231, sdk.Branch{Name: "main", Commit: strings.Repeat("a", 40), Default: true})
 	}
 
 	_, err := p.ListBranches(t.Context(), &sdk.ListBranchesRequest{Repository: "group/missing", Credentials: creds})
@@ -188,15 +176,15 @@ func TestAPIErrors(t *testing.T) {
 		want    error
 		message string
 	}{
-		{name: "wrong token", token: "wrong", want: sdk.ErrUnauthenticated, message: "gitlab: token rejected (401 Unauthorized): 401 Unauthorized"},
+		{name: "wrong token", token: "wrong", want: sdk.ErrUnauthenticated, message: "gitlab: token rejected (401): GET /api/v4/projects: 401 Unauthorized"},
 		{name: "missing scope", answer: &gitlabtest.Answer{Status: 403, Body: `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}`},
-			want: sdk.ErrUnauthenticated, message: "(403 Forbidden): insufficient_scope: The request requires higher privileges"},
+			want: sdk.ErrUnauthenticated, message: "permission denied (403): GET /api/v4/projects: insufficient_scope: The request requires higher privileges"},
 		{name: "not found", answer: &gitlabtest.Answer{Status: 404, Body: `{"message":"404 Not found"}`}, want: sdk.ErrNotFound, message: "404 Not found"},
-		{name: "server error", answer: &gitlabtest.Answer{Status: 500, Body: `{"message":"500 Internal Server Error"}`}, want: sdk.ErrUnavailable, message: "server error (500 Internal Server Error): 500 Internal Server Error"},
+		{name: "server error", answer: &gitlabtest.Answer{Status: 500, Body: `{"message":"500 Internal Server Error"}`}, want: sdk.ErrUnavailable, message: "server error (500 Internal Server Error): GET /api/v4/projects: 500 Internal Server Error"},
 		{name: "bad gateway page", answer: &gitlabtest.Answer{Status: 502, Body: `<html><body>502 Whoops, GitLab is taking too much time to respond.</body></html>`}, want: sdk.ErrUnavailable, message: "(502 Bad Gateway)"},
 		{name: "rate limited", answer: &gitlabtest.Answer{Status: 429, Header: http.Header{
-			"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"0"}, "Ratelimit-Reset": {fmt.Sprint(reset.Unix())}, "Retry-After": {"42"},
-		}, Body: `{"message":"Retry later"}`}, want: sdk.ErrUnavailable, message: "rate limit exceeded, try again later (429 Too Many Requests), resets at " + reset.UTC().Format(time.RFC3339) + ": Retry later"},
+			"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"0"}, "Ratelimit-Reset": {fmt.Sprint(reset.Unix())},
+		}, Body: `{"message":"Retry later"}`}, want: sdk.ErrUnavailable, message: "rate limit exceeded (429), resets at " + reset.UTC().Format(time.RFC3339) + ": GET /api/v4/projects: Retry later"},
 		{name: "rate limited 403", answer: &gitlabtest.Answer{Status: 403, Header: http.Header{"Ratelimit-Remaining": {"0"}, "Retry-After": {"60"}}, Body: `{"message":"Forbidden"}`},
 			want: sdk.ErrUnavailable, message: "rate limit exceeded"},
 	} {
@@ -224,25 +212,11 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
-	}))
-	defer slow.Close()
 	p := gitlab.New()
-	if _, err := p.Configure(t.Context(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"timeout_seconds": 1}`)}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := p.ListRepositories(t.Context(), &sdk.ListRepositoriesRequest{Credentials: &sdk.Credentials{Token: token, BaseURL: slow.URL}})
-	if !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("ListRepositories(slow server) = %v, want sdk.ErrUnavailable", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the call took %s despite a 1s timeout", d)
-	}
+	gitfixture.CheckTimeout(t, p, func(ctx context.Context, root string) error {
+		_, err := p.ListRepositories(ctx, &sdk.ListRepositoriesRequest{Credentials: &sdk.Credentials{Token: token, BaseURL: root}})
+		return err
+	})
 }
 
 func TestRedirectToAnotherHostIsRefused(t *testing.T) {

@@ -5,31 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlab"
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlabtest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
-
-// logLines collects a fetch's log.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) log(line sdk.LogLine) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line.Text)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 // TestFetchTranslatesCredentials fetches from a real repository served by
 // git http-backend that, like GitLab, accepts the user "oauth2" with the
@@ -49,9 +31,9 @@ func TestFetchTranslatesCredentials(t *testing.T) {
 		// A token given as the password works the same.
 		{"group/subgroup/app", "feature", repo.Feature, &sdk.Credentials{Password: token, BaseURL: srv.URL}},
 	} {
-		var logs logLines
+		var logs gitfixture.Log
 		dir := t.TempDir()
-		r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repository, Ref: c.ref, Dir: dir, Credentials: c.creds, Log: logs.log})
+		r, err := p.Fetch(t.Context(), &sdk.FetchRequest{Repository: c.repository, Ref: c.ref, Dir: dir, Credentials: c.creds, Log: logs.Line})
 		if err != nil {
 			t.Fatalf("Fetch(%s, %q): %v\n%s", c.repository, c.ref, err, logs.String())
 		}

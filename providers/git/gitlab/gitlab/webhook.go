@@ -8,11 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/providers/git/internal/hmacsig"
+	"github.com/berth-dev/berth/providers/git/internal/hookevent"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -79,7 +80,7 @@ func (p *Provider) ParseWebhook(_ context.Context, req *sdk.ParseWebhookRequest)
 		return nil, fmt.Errorf("gitlab: webhook %q: %w", event, err)
 	}
 	if ignored != "" {
-		return &sdk.ParseWebhookResponse{Ignored: true, IgnoredReason: ignored}, nil
+		return hookevent.Ignored(ignored), nil
 	}
 	return &sdk.ParseWebhookResponse{Event: ev}, nil
 }
@@ -95,7 +96,7 @@ func verify(h http.Header, body []byte, secret string) error {
 		if token == "" {
 			return unauthenticated("the request has no X-Gitlab-Token header (set the secret token on the GitLab webhook)")
 		}
-		if !equalSecrets(token, secret) {
+		if !hmacsig.EqualSecrets(token, secret) {
 			return unauthenticated("X-Gitlab-Token does not match the webhook secret")
 		}
 		return nil
@@ -128,13 +129,6 @@ func verify(h http.Header, body []byte, secret string) error {
 	return unauthenticated("webhook-signature does not match the body and the signing token")
 }
 
-// equalSecrets compares two secrets in constant time, whatever their
-// lengths.
-func equalSecrets(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return hmac.Equal(ha[:], hb[:])
-}
-
 // hookProject is the project object of GitLab's webhook payloads.
 type hookProject struct {
 	PathWithNamespace string `json:"path_with_namespace"`
@@ -143,17 +137,13 @@ type hookProject struct {
 
 // pushPayload is the part of a push or tag push event berth uses.
 type pushPayload struct {
-	Before            string      `json:"before"`
-	After             string      `json:"after"`
-	Ref               string      `json:"ref"`
-	UserUsername      string      `json:"user_username"`
-	Project           hookProject `json:"project"`
-	TotalCommitsCount int         `json:"total_commits_count"`
-	Commits           []struct {
-		Added    []string `json:"added"`
-		Modified []string `json:"modified"`
-		Removed  []string `json:"removed"`
-	} `json:"commits"`
+	Before            string             `json:"before"`
+	After             string             `json:"after"`
+	Ref               string             `json:"ref"`
+	UserUsername      string             `json:"user_username"`
+	Project           hookProject        `json:"project"`
+	TotalCommitsCount int                `json:"total_commits_count"`
+	Commits           []hookevent.Commit `json:"commits"`
 }
 
 // parsePush parses a push or tag push event. ChangedPaths is left nil when
@@ -168,7 +158,6 @@ func parsePush(body []byte) (*sdk.WebhookEvent, error) {
 		Type:       sdk.WebhookPush,
 		Repository: p.Project.PathWithNamespace,
 		CloneURL:   p.Project.GitHTTPURL,
-		Ref:        p.Ref,
 		Commit:     p.After,
 		Before:     p.Before,
 		Sender:     p.UserUsername,
@@ -180,19 +169,11 @@ func parsePush(body []byte) (*sdk.WebhookEvent, error) {
 	if ev.Deleted {
 		ev.Commit = ""
 	}
-	if tag, ok := strings.CutPrefix(p.Ref, "refs/tags/"); ok {
-		ev.Type, ev.Tag = sdk.WebhookTag, tag
-	} else if branch, ok := strings.CutPrefix(p.Ref, "refs/heads/"); ok {
-		ev.Branch = branch
-	} else {
+	if !hookevent.SetRef(ev, p.Ref) {
 		return nil, fmt.Errorf("ref %q is neither a branch nor a tag: %w", p.Ref, sdk.ErrInvalidArgument)
 	}
 	if ev.Type == sdk.WebhookPush && !ev.Deleted && len(p.Commits) >= p.TotalCommitsCount {
-		var paths []string
-		for _, c := range p.Commits {
-			paths = append(append(append(paths, c.Added...), c.Modified...), c.Removed...)
-		}
-		ev.ChangedPaths = sortedUnique(paths)
+		ev.ChangedPaths = hookevent.ChangedPaths(p.Commits)
 	}
 	return ev, nil
 }
@@ -278,24 +259,11 @@ func parseMergeRequest(body []byte) (*sdk.WebhookEvent, string, error) {
 			HeadCommit:     a.LastCommit.ID,
 			BaseRef:        a.TargetBranch,
 			URL:            a.URL,
-			Labels:         sortedUnique(names),
+			Labels:         hookevent.SortedUnique(names),
 			HeadRepository: headRepo,
 			HeadCloneURL:   headClone,
 			Merged:         a.Action == "merge" || a.State == "merged",
 			Draft:          a.Draft || a.WorkInProgress,
 		},
 	}, "", nil
-}
-
-// sortedUnique sorts strings and drops duplicates and empty ones; nil
-// when none is left.
-func sortedUnique(in []string) []string {
-	sort.Strings(in)
-	var out []string
-	for i, s := range in {
-		if s != "" && (i == 0 || s != in[i-1]) {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -3,13 +3,13 @@ package gitlab_test
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlab"
 	"github.com/berth-dev/berth/providers/git/gitlab/gitlabtest"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -134,29 +134,10 @@ func TestParseWebhook(t *testing.T) {
 		} {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {
 				r, err := gitlab.New().ParseWebhook(t.Context(), &req)
-				if err != nil {
-					t.Fatalf("ParseWebhook: %v", err)
-				}
-				if c.ignored != "" {
-					if !r.Ignored || !strings.Contains(r.IgnoredReason, c.ignored) {
-						t.Errorf("ParseWebhook = %+v, want ignored because %s", r, c.ignored)
-					}
-					return
-				}
-				if r.Ignored {
-					t.Fatalf("ParseWebhook ignored the event: %s", r.IgnoredReason)
-				}
-				if !reflect.DeepEqual(r.Event, c.want) {
-					t.Errorf("ParseWebhook =\n%s\nwant\n%s", show(r.Event), show(c.want))
-				}
+				gitfixture.CheckParsed(t, r, err, c.ignored, c.want)
 			})
 		}
 	}
-}
-
-func show(v any) string {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return string(b)
 }
 
 func TestParseWebhookTruncatedPushHasNoChangedPaths(t *testing.T) {

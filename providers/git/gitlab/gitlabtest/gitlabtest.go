@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/providers/git/internal/gitlabbitbucket/gitfixture"
+	"github.com/berth-dev/berth/providers/git/internal/gitfixture"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -56,11 +55,7 @@ type Status struct {
 }
 
 // Answer is a canned answer for a path, set with Server.Fail.
-type Answer struct {
-	Status int
-	Header http.Header
-	Body   string
-}
+type Answer = gitfixture.Answer
 
 // Server is a fake GitLab instance. Its URL is the instance root (the API
 // is under /api/v4).
@@ -75,25 +70,18 @@ type Server struct {
 	mu       sync.Mutex
 	projects []Project
 	statuses []Status
-	answers  map[string]Answer
+	answers  gitfixture.Canned
 }
 
 // NewServer starts a fake GitLab accepting token, stopped when the test
 // ends.
 func NewServer(t testing.TB, token string) *Server {
 	t.Helper()
-	s := &Server{t: t, Token: token, Root: t.TempDir(), answers: map[string]Answer{}}
+	s := &Server{t: t, Token: token, Root: t.TempDir()}
 	git := gitfixture.SmartHTTP(t, s.Root, func(user, password string, ok bool) bool {
 		return ok && user == "oauth2" && password == token
 	})
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if gitfixture.IsGitRequest(r) {
-			git.ServeHTTP(w, r)
-			return
-		}
-		s.serveAPI(w, r)
-	}))
-	t.Cleanup(s.Close)
+	s.Server = gitfixture.NewHostServer(t, git, s.serveAPI)
 	return s
 }
 
@@ -120,9 +108,7 @@ func (s *Server) AddRepository(name string) *gitfixture.Repository {
 // Fail makes every request to an API path (escaped, relative to /api/v4,
 // for example "/projects") get answer a.
 func (s *Server) Fail(path string, a Answer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.answers[path] = a
+	s.answers.Set(path, a)
 }
 
 // Statuses returns the commit statuses received so far.
@@ -140,11 +126,8 @@ func (s *Server) errorf(w http.ResponseWriter, format string, args ...any) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"error": msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// writeJSON answers with status and v as JSON.
+var writeJSON = gitfixture.WriteJSON
 
 // serveAPI answers /api/v4 calls.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -161,16 +144,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		return
 	}
-	s.mu.Lock()
-	answer, canned := s.answers[path]
-	s.mu.Unlock()
-	if canned {
-		for k, v := range answer.Header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(answer.Status)
-		_, _ = w.Write([]byte(answer.Body))
+	if s.answers.Write(w, path) {
 		return
 	}
 	segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -307,24 +281,15 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, p Project)
 // gitlabStates are the states POST /projects/:id/statuses/:sha accepts.
 var gitlabStates = map[string]bool{"pending": true, "running": true, "success": true, "failed": true, "canceled": true, "skipped": true}
 
-// statusFields are the body attributes GitLab documents for commit statuses.
-var statusFields = map[string]bool{"state": true, "ref": true, "name": true, "context": true, "target_url": true, "description": true, "coverage": true, "pipeline_id": true}
+// statusFields are the string body attributes GitLab documents for commit
+// statuses (berth sends neither coverage nor pipeline_id).
+var statusFields = []string{"state", "ref", "name", "context", "target_url", "description"}
 
 func (s *Server) postStatus(w http.ResponseWriter, r *http.Request, p Project, sha string) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.errorf(w, "commit status posted as %q, want application/json", ct)
+	body, err := gitfixture.DecodeBody(r, statusFields...)
+	if err != nil {
+		s.errorf(w, "commit status: %v", err)
 		return
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		s.errorf(w, "commit status body: %v", err)
-		return
-	}
-	for k := range body {
-		if !statusFields[k] {
-			s.errorf(w, "commit status body has %q, not a documented attribute", k)
-			return
-		}
 	}
 	state, _ := body["state"].(string)
 	if !gitlabStates[state] {
@@ -362,11 +327,7 @@ var payloads embed.FS
 // Payload returns the webhook payload testdata/<name>.json.
 func Payload(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := payloads.ReadFile("testdata/" + name + ".json")
-	if err != nil {
-		t.Fatalf("gitlabtest: %v", err)
-	}
-	return b
+	return gitfixture.Payload(t, payloads, name)
 }
 
 // TokenRequest is a webhook delivery authenticated with a secret token, as

@@ -1,7 +1,8 @@
 // Package commitstatus checks the commit status requests berth's hosted
-// git providers (GitHub, Gitea) send and builds the body both hosts
-// document for POST /repos/{owner}/{repo}/statuses/{sha}: {state,
-// target_url, description, context}.
+// git providers send, and builds the body GitHub and Gitea both document
+// for POST /repos/{owner}/{repo}/statuses/{sha}: {state, target_url,
+// description, context}. GitLab and Bitbucket build their own bodies from
+// a checked Request.
 package commitstatus
 
 import (
@@ -10,31 +11,42 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
 // DefaultContext is the context of a status whose request names none.
 const DefaultContext = "berth"
 
-// Body is the JSON body of a commit status request.
-type Body struct {
-	State       string `json:"state"`
-	TargetURL   string `json:"target_url,omitempty"`
-	Description string `json:"description,omitempty"`
-	Context     string `json:"context"`
+// Commit ids a host accepts.
+var (
+	// FullSHA matches a full SHA-1 or SHA-256 commit id (GitHub, Gitea).
+	FullSHA = regexp.MustCompile(`^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$`)
+	// Abbreviated matches a full or abbreviated lower-case commit id
+	// (GitLab, Bitbucket).
+	Abbreviated = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+)
+
+// Request is a checked commit status request.
+type Request struct {
+	// State is one of the sdk's four states.
+	State sdk.CommitState
+	// Commit is the commit id, as given.
+	Commit string
+	// Context is the request's context, trimmed, or DefaultContext.
+	Context string
+	// TargetURL is an http(s) URL, or "".
+	TargetURL string
+	// Description is the request's description, trimmed.
+	Description string
 }
 
-// fullSHA matches a full SHA-1 or SHA-256 commit id.
-var fullSHA = regexp.MustCompile(`^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$`)
-
-// New checks req (a full commit SHA, one of the four states, an http(s)
-// target URL or none) and returns its body, with the description cut to
-// descriptionLimit characters and the context defaulting to
-// DefaultContext. Errors wrap sdk.ErrInvalidArgument and start with
-// provider.
-func New(provider string, req *sdk.SetCommitStatusRequest, descriptionLimit int) (*Body, error) {
-	if !fullSHA.MatchString(req.Commit) {
-		return nil, fmt.Errorf("%s: commit %q is not a full commit SHA: %w", provider, req.Commit, sdk.ErrInvalidArgument)
+// Check checks req: a commit id commit matches, one of the four states, an
+// http(s) target URL or none. Errors wrap sdk.ErrInvalidArgument and start
+// with provider.
+func Check(provider string, req *sdk.SetCommitStatusRequest, commit *regexp.Regexp) (*Request, error) {
+	if !commit.MatchString(req.Commit) {
+		return nil, fmt.Errorf("%s: commit %q is not a commit id the host accepts: %w", provider, req.Commit, sdk.ErrInvalidArgument)
 	}
 	switch req.State {
 	case sdk.CommitPending, sdk.CommitSuccess, sdk.CommitFailure, sdk.CommitError:
@@ -50,20 +62,28 @@ func New(provider string, req *sdk.SetCommitStatusRequest, descriptionLimit int)
 	if name == "" {
 		name = DefaultContext
 	}
-	return &Body{
-		State:       string(req.State),
-		TargetURL:   req.TargetURL,
-		Description: Truncate(req.Description, descriptionLimit),
-		Context:     name,
-	}, nil
+	return &Request{State: req.State, Commit: req.Commit, Context: name, TargetURL: req.TargetURL, Description: strings.TrimSpace(req.Description)}, nil
 }
 
-// Truncate trims s and cuts it to at most n characters (not bytes), ending
-// with "…" when cut.
-func Truncate(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) <= n || n < 1 {
-		return string(r)
+// Body is the JSON body of a GitHub or Gitea commit status request.
+type Body struct {
+	State       string `json:"state"`
+	TargetURL   string `json:"target_url,omitempty"`
+	Description string `json:"description,omitempty"`
+	Context     string `json:"context"`
+}
+
+// New checks req (see Check; a full commit SHA) and returns its GitHub and
+// Gitea body, with the description cut to descriptionLimit characters.
+func New(provider string, req *sdk.SetCommitStatusRequest, descriptionLimit int) (*Body, error) {
+	r, err := Check(provider, req, FullSHA)
+	if err != nil {
+		return nil, err
 	}
-	return string(r[:n-1]) + "…"
+	return &Body{
+		State:       string(r.State),
+		TargetURL:   r.TargetURL,
+		Description: restapi.Truncate(r.Description, descriptionLimit),
+		Context:     r.Context,
+	}, nil
 }

@@ -30,21 +30,3 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
-
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 140, "short"},
-		{"ééééé", 3, "éé…"},
-		{"abc", 3, "abc"},
-		{" padded ", 10, "padded"},
-	}
-	for _, tt := range tests {
-		if got := Truncate(tt.in, tt.n); got != tt.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
-}

@@ -1,5 +1,6 @@
-// Package hmacsig checks the hex HMAC-SHA256 signatures that git hosts
-// (GitHub, Gitea) put on webhook deliveries, in constant time.
+// Package hmacsig checks what authenticates git hosts' webhook deliveries,
+// in constant time: hex HMAC-SHA256 signatures (GitHub, Gitea, Bitbucket)
+// and shared secret tokens (GitLab).
 package hmacsig
 
 import (
@@ -45,3 +46,10 @@ func Sum(secret string, body []byte) []byte {
 // Hex returns the hex HMAC-SHA256 of body keyed with secret, as git hosts
 // send it (tests use it to sign deliveries).
 func Hex(secret string, body []byte) string { return hex.EncodeToString(Sum(secret, body)) }
+
+// EqualSecrets compares two secrets (a shared webhook token) in constant
+// time, whatever their lengths.
+func EqualSecrets(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return hmac.Equal(ha[:], hb[:])
+}

@@ -40,3 +40,20 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualSecrets(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"s3cret", "s3cret", true},
+		{"s3cret", "s3cre", false},
+		{"s3cret", "S3cret", false},
+		{"", "", true},
+		{"", "x", false},
+	} {
+		if got := EqualSecrets(tt.a, tt.b); got != tt.want {
+			t.Errorf("EqualSecrets(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

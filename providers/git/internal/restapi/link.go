@@ -1,6 +1,9 @@
 package restapi
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -91,4 +94,25 @@ func hasRel(params map[string]string, rel string) bool {
 		}
 	}
 	return false
+}
+
+// EachPage GETs ref (see Client.Do), then every page its Link header names
+// next, decoding each page into a new T and passing it to visit, which
+// returns false to stop. More than maxPages pages is an error.
+func EachPage[T any](ctx context.Context, c *Client, ref string, maxPages int, visit func(T) bool) error {
+	for page := 0; ref != ""; page++ {
+		if page == maxPages {
+			return fmt.Errorf("%s: more than %d pages", c.Provider, maxPages)
+		}
+		var items T
+		resp, err := c.Do(ctx, http.MethodGet, ref, nil, &items)
+		if err != nil {
+			return err
+		}
+		if !visit(items) {
+			return nil
+		}
+		ref = resp.Next
+	}
+	return nil
 }

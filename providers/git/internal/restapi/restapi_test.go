@@ -82,6 +82,7 @@ func TestErrorMapping(t *testing.T) {
 		parts  []string
 	}{
 		{"401", 401, nil, `{"message":"Bad credentials"}`, sdk.ErrUnauthenticated, []string{"test: token rejected (401): GET /api/x: Bad credentials"}},
+		{"401 credentials", 401, nil, `{"type":"error","error":{"message":"Token is invalid"}}`, sdk.ErrUnauthenticated, []string{"test: token rejected (401): GET /api/x: Token is invalid"}},
 		{"403", 403, nil, `{"message":"Resource not accessible by integration"}`, sdk.ErrUnauthenticated, []string{"permission denied (403)", "Resource not accessible"}},
 		{"403 rate limit", 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1714557600"}, `{"message":"API rate limit exceeded"}`, sdk.ErrUnavailable, []string{"rate limit exceeded (403), resets at " + reset.Format(time.RFC3339)}},
 		{"403 secondary limit", 403, map[string]string{"Retry-After": "60"}, `{"message":"You have exceeded a secondary rate limit"}`, sdk.ErrUnavailable, []string{"rate limit exceeded (403), resets at"}},
@@ -141,5 +142,59 @@ func TestDoSendsAndDecodes(t *testing.T) {
 	}
 	if _, err := (&Client{Provider: "test", Base: mustURL(t, "http://127.0.0.1:1/api")}).Do(t.Context(), http.MethodGet, "x", nil, nil); !errors.Is(err, sdk.ErrUnavailable) {
 		t.Errorf("unreachable host: %v, want sdk.ErrUnavailable", err)
+	}
+}
+
+func TestRedirectsStayOnTheOrigin(t *testing.T) {
+	var leaked bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = true
+	}))
+	defer elsewhere.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/moved":
+			http.Redirect(w, r, "/api/here", http.StatusMovedPermanently)
+		case "/api/here":
+			_, _ = w.Write([]byte(`{"id": 1}`))
+		default:
+			http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	c := &Client{Provider: "test", Base: mustURL(t, srv.URL+"/api"), Header: http.Header{"Authorization": {"token abc"}}}
+	var out struct{ ID int }
+	if _, err := c.Do(t.Context(), http.MethodGet, "moved", nil, &out); err != nil || out.ID != 1 {
+		t.Errorf("same-origin redirect: %+v, %v", out, err)
+	}
+	if _, err := c.Do(t.Context(), http.MethodGet, "away", nil, nil); err == nil || leaked {
+		t.Errorf("cross-origin redirect: err %v, reached the other host: %v", err, leaked)
+	}
+}
+
+func TestEachPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := r.URL.Query().Get("page")
+		next := map[string]string{"1": "2", "2": "3", "3": ""}[page]
+		if next != "" {
+			w.Header().Set("Link", `</api/items?page=`+next+`>; rel="next"`)
+		}
+		_, _ = w.Write([]byte(`["item` + page + `"]`))
+	}))
+	defer srv.Close()
+	c := &Client{Provider: "test", Base: mustURL(t, srv.URL+"/api")}
+	var got []string
+	collect := func(items []string) bool { got = append(got, items...); return true }
+	if err := EachPage(t.Context(), c, "items?page=1", 5, collect); err != nil || strings.Join(got, ",") != "item1,item2,item3" {
+		t.Errorf("EachPage = %v, %v", got, err)
+	}
+	got = nil
+	if err := EachPage(t.Context(), c, "items?page=1", 2, collect); err == nil || len(got) != 2 {
+		t.Errorf("EachPage past its limit = %v, %v; want an error after 2 pages", got, err)
+	}
+	got = nil
+	stop := func(items []string) bool { got = append(got, items...); return false }
+	if err := EachPage(t.Context(), c, "items?page=1", 5, stop); err != nil || len(got) != 1 {
+		t.Errorf("EachPage stopped = %v, %v; want one page", got, err)
 	}
 }

@@ -49,7 +49,7 @@ func TestRateLimit(t *testing.T) {
 		{"403 plain", 403, nil, false, time.Time{}},
 		{"500", 500, http.Header{"Retry-After": {"30"}}, false, time.Time{}},
 	} {
-		reset, limited := rateLimit(&http.Response{StatusCode: c.status, Header: c.header}, now)
+		limited, reset := rateLimit(&http.Response{StatusCode: c.status, Header: c.header}, now)
 		if limited != c.limited || !reset.Equal(c.reset) {
 			t.Errorf("%s: rateLimit = %v, %v; want %v, %v", c.name, reset, limited, c.reset, c.limited)
 		}
@@ -57,10 +57,11 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestCheckURL(t *testing.T) {
-	c, err := New(Config{Provider: "test", BaseURL: "https://api.example.com/2.0/"})
+	base, err := ParseBaseURL("https://api.example.com/2.0/")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := &Client{Provider: "test", Base: base}
 	for _, u := range []string{
 		"https://api.example.com/2.0/repositories?page=2",
 		"https://api.example.com:443/2.0/repositories/ws/app/refs/branches?page=3",
@@ -93,10 +94,7 @@ func TestPathsStayEscaped(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	c, err := New(Config{Provider: "test", BaseURL: srv.URL + "/api/v4"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := &Client{Provider: "test", Base: mustURL(t, srv.URL+"/api/v4")}
 	if _, err := c.Get(t.Context(), "/projects/group%2Fsub%2Fapp/repository/branches", map[string][]string{"page": {"2"}}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-// Package gitfixture helps the tests of berth's gitlab and bitbucket
-// plugins: it makes real bare git repositories with the system git and
-// serves them over git's smart HTTP protocol (git http-backend) behind
-// basic authentication, the way a hosted git service does.
+// Package gitfixture helps the tests of berth's hosted git provider
+// plugins: it makes real bare git repositories with the system git, serves
+// them over git's smart HTTP protocol (git http-backend) behind basic
+// authentication, the way a hosted git service does, and collects the log
+// of a fetch.
 package gitfixture
 
 import (
@@ -11,7 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/berth-dev/berth/sdk"
 )
 
 // Repository is a bare repository made by New.
@@ -97,4 +101,24 @@ func IsGitRequest(r *http.Request) bool {
 	p := r.URL.Path
 	return strings.Contains(p, ".git/") &&
 		(strings.HasSuffix(p, "/info/refs") || strings.HasSuffix(p, "/git-upload-pack") || strings.HasSuffix(p, "/git-receive-pack"))
+}
+
+// Log collects the log lines of a fetch; it is safe for concurrent use.
+type Log struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Line records a line; pass it as sdk.FetchRequest.Log.
+func (l *Log) Line(line sdk.LogLine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line.Text)
+}
+
+// String returns the lines recorded, one a line.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
