@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +43,19 @@ var pluginBin, s3PluginBin string
 
 const pluginID = "backup.local"
 
+// defaultParallel is how many tests run at once unless -test.parallel is
+// given: they spend their time waiting for containers (database start-up,
+// health checks, Swarm convergence), not on the CPU, so more than
+// GOMAXPROCS of them overlap well even on two cores.
+const defaultParallel = 4
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(defaultParallel))
+	}
 	dir, err := os.MkdirTemp("", "berth-backup-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
