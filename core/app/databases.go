@@ -108,7 +108,7 @@ func restoreError(err error) error {
 func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager) *databaseOps {
 	targets := backup.HostTargets{Host: s.plugins}
 	svc := dbservice.New(mgr, s.docker, s.cfg.Name)
-	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Events: s.events,
+	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})
 	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
 	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets}

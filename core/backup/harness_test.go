@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,26 +37,47 @@ import (
 	"github.com/berth-dev/berth/test/dockertest"
 )
 
-// pluginBin is the backup target plugin the tests store backups with:
-// berth's own local directory target, built once.
-var pluginBin string
+// pluginBin and s3PluginBin are the backup target plugins the tests store
+// backups with: berth's own local directory and S3 targets, built once.
+var pluginBin, s3PluginBin string
 
 const pluginID = "backup.local"
 
+// defaultParallel is how many tests run at once unless -test.parallel is
+// given: they spend their time waiting for containers (database start-up,
+// health checks, Swarm convergence), not on the CPU, so more than
+// GOMAXPROCS of them overlap well even on two cores.
+const defaultParallel = 4
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(defaultParallel))
+	}
 	dir, err := os.MkdirTemp("", "berth-backup-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	pluginBin = filepath.Join(dir, "berth-backup-local")
-	out, err := exec.Command("go", "build", "-o", pluginBin, "github.com/berth-dev/berth/providers/backup/local").CombinedOutput()
+	s3PluginBin = filepath.Join(dir, "berth-backup-s3")
+	out, err := exec.Command("go", "build", "-o", dir, "github.com/berth-dev/berth/providers/backup/local",
+		"github.com/berth-dev/berth/providers/backup/s3").CombinedOutput()
+	if err == nil {
+		err = os.Rename(filepath.Join(dir, "local"), pluginBin)
+	}
+	if err == nil {
+		err = os.Rename(filepath.Join(dir, "s3"), s3PluginBin)
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the backup plugin: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "building the backup plugins: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := pgtest.Main(m)
 	os.RemoveAll(dir)
+	removeVolumeApp()
 	os.Exit(code)
 }
 
@@ -105,6 +128,7 @@ type env struct {
 	store   *store.Store
 	docker  *client.Client
 	svc     *dbservice.Service
+	mgr     *swarm.Manager
 	host    *plugins.Host
 	runner  *backup.Runner
 	events  *events
@@ -132,8 +156,10 @@ func newEnv(t *testing.T) *env {
 	}
 	cli := dockertest.Client(t)
 	pdir := t.TempDir()
-	if _, err := index.Register(ctx, pdir, pluginBin); err != nil {
-		t.Fatal(err)
+	for _, bin := range []string{pluginBin, s3PluginBin} {
+		if _, err := index.Register(ctx, pdir, bin); err != nil {
+			t.Fatal(err)
+		}
 	}
 	host, err := plugins.New(plugins.Options{Dirs: []string{pdir},
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard})})
@@ -143,9 +169,9 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = host.Close() })
 	e := &env{t: t, ctx: ctx, store: st, docker: cli, host: host, events: &events{}, targets: backup.HostTargets{Host: host}}
 	instance := dockertest.UniqueName("bk")
-	e.svc = dbservice.New(swarm.NewManager(cli, nil), cli, instance)
-	e.runner = backup.New(backup.Deps{Store: st, Docker: cli, Targets: e.targets, Services: e.svc, Events: e.events,
-		Logger: slog.New(slog.DiscardHandler)})
+	e.mgr = swarm.NewManager(cli, nil)
+	e.svc = dbservice.New(e.mgr, cli, instance)
+	e.runner = e.newRunner(e.targets)
 	e.orgID = uuid.New()
 	if _, err := st.Pool().Exec(ctx, `INSERT INTO organizations (id, name) VALUES ($1, 'acme')`, e.orgID); err != nil {
 		t.Fatal(err)
@@ -161,6 +187,12 @@ func newEnv(t *testing.T) *env {
 	e.root = dockertest.SearchableTempDir(t)
 	e.dest = e.destination("local", e.root)
 	return e
+}
+
+// newRunner returns a runner storing through targets.
+func (e *env) newRunner(targets backup.Targets) *backup.Runner {
+	return backup.New(backup.Deps{Store: e.store, Docker: e.docker, Targets: targets, Services: e.svc, Scaler: e.mgr,
+		Events: e.events, Logger: slog.New(slog.DiscardHandler)})
 }
 
 // destination creates a destination storing into dir.

@@ -10,6 +10,7 @@ import (
 // TestDeleteKeepsVolume deletes a database's service and keeps its data
 // volume unless asked to delete it too.
 func TestDeleteKeepsVolume(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	db := e.database(database.Redis, "cache")
 	svc, _, err := e.docker.ServiceInspectWithRaw(e.ctx, db.ServiceName, swarmInspect)

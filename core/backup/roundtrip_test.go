@@ -83,8 +83,10 @@ var ops = map[database.Engine]engineOps{
 // it and compares fingerprints; MariaDB's image also serves the MySQL path
 // (mysqldump and mysql).
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []database.Engine{database.Postgres, database.MariaDB, database.MySQL, database.Redis} {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t)
 			op := ops[engine]
 			db := e.database(engine, "shop")
@@ -118,6 +120,7 @@ func TestRoundTrip(t *testing.T) {
 // TestRestoreVerification refuses truncated and corrupted objects before
 // the database is touched.
 func TestRestoreVerification(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	op := ops[database.Postgres]
 	db := e.database(database.Postgres, "shop")
@@ -177,6 +180,7 @@ func TestRestoreVerification(t *testing.T) {
 // into a second, stopped database of the same engine: berth starts it,
 // restores, and stops it again.
 func TestRestoreIntoAnotherAndStoppedDatabase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	op := ops[database.Postgres]
 	src := e.database(database.Postgres, "shop")

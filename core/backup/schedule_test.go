@@ -58,6 +58,7 @@ func (e *env) waitBackups(what string, cond func([]store.Backup) bool, filter st
 // TestScheduledBackupsAndRetention lets a policy fire every two seconds,
 // keeps the latest two, and restores the latest.
 func TestScheduledBackupsAndRetention(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	op := ops[database.Postgres]
 	db := e.database(database.Postgres, "shop")
@@ -116,6 +117,7 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 // TestUnreachableDestinationIsRetried fails a backup whose destination
 // cannot store it, retries it per the policy, and reports it once.
 func TestUnreachableDestinationIsRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	db := e.database(database.Postgres, "shop")
 	broken := e.destination("broken", e.root+"/broken")
@@ -154,6 +156,7 @@ func TestUnreachableDestinationIsRetried(t *testing.T) {
 
 // TestMissedRunsAreReported records a run missed while berth was down.
 func TestMissedRunsAreReported(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	db := e.database(database.Redis, "cache")
 	p, err := e.store.CreateBackupPolicy(e.ctx, &db.ID, nil, e.dest.ID, store.BackupPolicySpec{Schedule: "0 3 * * *", TimeZone: "UTC", KeepLatest: 3, Enabled: true})

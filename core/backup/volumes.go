@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
@@ -68,20 +69,6 @@ func (r *Runner) archiveVolumes(ctx context.Context, t Target, app store.Applica
 	if err != nil {
 		return Result{}, err
 	}
-	if stop {
-		if r.d.Scaler == nil {
-			return Result{}, errors.New("stopping the service needs a scaler")
-		}
-		prev, err := r.d.Scaler.Scale(ctx, app.ServiceName, 0)
-		if err != nil {
-			return Result{}, fmt.Errorf("stop %s for the copy: %w", app.Name, err)
-		}
-		defer func() {
-			if _, err := r.d.Scaler.Scale(context.WithoutCancel(ctx), app.ServiceName, prev); err != nil {
-				r.d.Logger.Error("restarting the application after a volume backup failed", "app", app.Name, "err", err)
-			}
-		}()
-	}
 	mounts := map[string]string{}
 	for _, v := range vols {
 		mounts[v] = volumesRoot + "/" + v
@@ -89,22 +76,30 @@ func (r *Runner) archiveVolumes(ctx context.Context, t Target, app store.Applica
 	now := r.now()
 	key := joinKey(prefix, "volumes", app.Name, now.UTC().Format("2006-01-02T15-04-05.000Z")+".tar.gz")
 	var res Result
-	err = r.withVolumes(ctx, image, mounts, func(cid string) error {
-		res, err = putStream(ctx, t, key, map[string]string{"content-type": "application/gzip", "berth-kind": "volume",
-			"berth-application": app.Name, "berth-volumes": strings.Join(vols, ",")}, func(w io.Writer) error {
-			rc, _, err := r.d.Docker.CopyFromContainer(ctx, cid, volumesRoot)
-			if err != nil {
-				return fmt.Errorf("copy volumes: %w", err)
-			}
-			defer rc.Close()
-			gz := gzip.NewWriter(w)
-			if _, err := io.Copy(gz, rc); err != nil {
-				return fmt.Errorf("copy volumes: %w", err)
-			}
-			return gz.Close()
+	copyVolumes := func() error {
+		return r.withVolumes(ctx, image, mounts, func(cid string) error {
+			res, err = putStream(ctx, t, key, map[string]string{"content-type": "application/gzip", "berth-kind": "volume",
+				"berth-application": app.Name, "berth-volumes": strings.Join(vols, ",")}, func(w io.Writer) error {
+				rc, _, err := r.d.Docker.CopyFromContainer(ctx, cid, volumesRoot)
+				if err != nil {
+					return fmt.Errorf("copy volumes: %w", err)
+				}
+				defer rc.Close()
+				gz := gzip.NewWriter(w)
+				if _, err := io.Copy(gz, rc); err != nil {
+					return fmt.Errorf("copy volumes: %w", err)
+				}
+				return gz.Close()
+			})
+			return err
 		})
-		return err
-	})
+	}
+	if stop {
+		say := func(line string) { r.d.Logger.Info(line, "app", app.Name) }
+		err = r.whileStopped(ctx, app, say, copyVolumes)
+	} else {
+		err = copyVolumes()
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -147,23 +142,52 @@ func (r *Runner) RestoreVolumes(ctx context.Context, backupID uuid.UUID, progres
 	if err != nil {
 		return err
 	}
-	if r.d.Scaler != nil {
-		prev, err := r.d.Scaler.Scale(ctx, app.ServiceName, 0)
-		if err != nil {
-			return err
-		}
-		defer func() { _, _ = r.d.Scaler.Scale(context.WithoutCancel(ctx), app.ServiceName, prev) }()
-	}
 	mounts := map[string]string{}
 	for _, vol := range namedVolumes(app) {
 		mounts[vol] = volumesRoot + "/" + vol
 	}
-	progress("restoring volumes of " + app.Name)
-	return r.withVolumes(ctx, image, mounts, func(cid string) error {
-		return r.streamInto(ctx, t, b.Key, v, func(content io.Reader) error {
-			return r.d.Docker.CopyToContainer(ctx, cid, "/", content, container.CopyToContainerOptions{})
+	return r.whileStopped(ctx, app, progress, func() error {
+		progress("restoring volumes of " + app.Name)
+		return r.withVolumes(ctx, image, mounts, func(cid string) error {
+			return r.streamInto(ctx, t, b.Key, v, func(content io.Reader) error {
+				return r.d.Docker.CopyToContainer(ctx, cid, "/", content, container.CopyToContainerOptions{})
+			})
 		})
 	})
+}
+
+// restartTimeout bounds how long a service stopped for a volume copy may
+// take to run again.
+const restartTimeout = 3 * time.Minute
+
+// whileStopped scales the application's service to zero, runs fn, and
+// scales it back to the replicas it had, also when fn fails, the stop
+// itself fails half-way, or ctx is cancelled. A service that was already
+// at zero stays there. Failing to start it again fails the operation: the
+// application is down and the user must hear about it.
+func (r *Runner) whileStopped(ctx context.Context, app store.Application, say func(string), fn func() error) error {
+	if r.d.Scaler == nil {
+		return errors.New("stopping the application during the copy needs a service scaler")
+	}
+	say("stopping " + app.Name + " for the copy")
+	prev, err := r.d.Scaler.Scale(ctx, app.ServiceName, 0)
+	restart := func() error {
+		if prev == 0 {
+			return nil
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartTimeout)
+		defer cancel()
+		say(fmt.Sprintf("starting %s again (%d replicas)", app.Name, prev))
+		if _, err := r.d.Scaler.Scale(rctx, app.ServiceName, prev); err != nil {
+			r.d.Logger.Error("starting the application again after a volume copy failed", "app", app.Name, "err", err)
+			return fmt.Errorf("starting %s again after the copy: %w", app.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("stop %s for the copy: %w", app.Name, err), restart())
+	}
+	return errors.Join(fn(), restart())
 }
 
 // ListObjects lists backup objects (manifests excluded) on a destination
