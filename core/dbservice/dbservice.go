@@ -32,6 +32,9 @@ type Orchestrator interface {
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) error
 	Deploy(ctx context.Context, spec swarm.ServiceSpec, progress func(line string)) (swarm.Result, error)
 	Remove(ctx context.Context, name string) error
+	// Scale sets a service's replicas and waits until its tasks reached
+	// the count.
+	Scale(ctx context.Context, name string, replicas uint64) (previous uint64, err error)
 }
 
 // VolumeRemover removes Docker volumes; *client.Client implements it.
@@ -127,6 +130,13 @@ func (s *Service) deploy(ctx context.Context, db store.Database, replicas uint64
 	}
 	if _, err := s.swarm.Deploy(ctx, spec, progress); err != nil {
 		return fmt.Errorf("database %s: %w", db.Name, err)
+	}
+	if replicas == 0 {
+		// Stopped means stopped: wait until no container of it runs, so the
+		// data files are closed when this returns.
+		if _, err := s.swarm.Scale(ctx, db.ServiceName, 0); err != nil {
+			return fmt.Errorf("database %s: wait until stopped: %w", db.Name, err)
+		}
 	}
 	return nil
 }
