@@ -52,8 +52,11 @@ type User struct {
 	Email        string    `json:"email"`
 	Name         string    `json:"name"`
 	PasswordHash string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	// InstanceAdmin marks an administrator of the whole berth instance: the
+	// only users who may use host-level powers (see docs/security.md).
+	InstanceAdmin bool      `json:"instance_admin"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Membership ties a user to an organization with a role.
@@ -119,6 +122,10 @@ func (s *Store) Setup(ctx context.Context, in SetupInput) (User, Organization, e
 		if u, err = createUser(ctx, tx, in.Email, in.Name, in.PasswordHash); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET instance_admin = true WHERE id = $1`, u.ID); err != nil {
+			return err
+		}
+		u.InstanceAdmin = true
 		return addMember(ctx, tx, o.ID, u.ID, RoleOwner)
 	})
 	if err == ErrAlreadySetUp {
@@ -206,11 +213,11 @@ func deleteByID(ctx context.Context, q querier, table string, id uuid.UUID, what
 	return nil
 }
 
-const userCols = `id, email, name, password_hash, created_at, updated_at`
+const userCols = `id, email, name, password_hash, instance_admin, created_at, updated_at`
 
 func scanUser(r pgx.Row) (User, error) {
 	var u User
-	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt)
+	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.InstanceAdmin, &u.CreatedAt, &u.UpdatedAt)
 	return u, err
 }
 
@@ -247,11 +254,11 @@ type OrgMember struct {
 
 // ListMembers returns the users of an organization with their roles.
 func (s *Store) ListMembers(ctx context.Context, org uuid.UUID, p Page) ([]OrgMember, bool, error) {
-	items, more, err := collectPage(ctx, s.pool, p, `SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at, m.role
+	items, more, err := collectPage(ctx, s.pool, p, `SELECT u.id, u.email, u.name, u.password_hash, u.instance_admin, u.created_at, u.updated_at, m.role
 		FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.organization_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3`,
 		func(r pgx.Row) (OrgMember, error) {
 			var m OrgMember
-			err := r.Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.CreatedAt, &m.UpdatedAt, &m.Role)
+			err := r.Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.InstanceAdmin, &m.CreatedAt, &m.UpdatedAt, &m.Role)
 			return m, err
 		}, org)
 	return items, more, mapErr(err, "members")
@@ -360,10 +367,10 @@ func (s *Store) DeleteAPIKey(ctx context.Context, user, id uuid.UUID) error {
 func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (Principal, error) {
 	var p Principal
 	var lastUsed *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT k.id, k.last_used_at, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at
+	err := s.pool.QueryRow(ctx, `SELECT k.id, k.last_used_at, u.id, u.email, u.name, u.password_hash, u.instance_admin, u.created_at, u.updated_at
 		FROM api_keys k JOIN users u ON u.id = k.user_id
 		WHERE k.token_hash = $1 AND (k.expires_at IS NULL OR k.expires_at > now())`, HashToken(token)).
-		Scan(&p.APIKeyID, &lastUsed, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.PasswordHash, &p.User.CreatedAt, &p.User.UpdatedAt)
+		Scan(&p.APIKeyID, &lastUsed, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.PasswordHash, &p.User.InstanceAdmin, &p.User.CreatedAt, &p.User.UpdatedAt)
 	if err != nil {
 		return Principal{}, mapErr(err, "api key")
 	}
@@ -389,9 +396,9 @@ func (s *Store) CreateSession(ctx context.Context, user uuid.UUID, token string,
 // AuthenticateSession returns the principal of a valid session token.
 func (s *Store) AuthenticateSession(ctx context.Context, token string) (Principal, error) {
 	var p Principal
-	err := s.pool.QueryRow(ctx, `SELECT s.id, u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at
+	err := s.pool.QueryRow(ctx, `SELECT s.id, u.id, u.email, u.name, u.password_hash, u.instance_admin, u.created_at, u.updated_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > now()`, HashToken(token)).
-		Scan(&p.SessionID, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.PasswordHash, &p.User.CreatedAt, &p.User.UpdatedAt)
+		Scan(&p.SessionID, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.PasswordHash, &p.User.InstanceAdmin, &p.User.CreatedAt, &p.User.UpdatedAt)
 	if err != nil {
 		return Principal{}, mapErr(err, "session")
 	}
@@ -415,9 +422,9 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 // GetMember returns a user with their role in org.
 func (s *Store) GetMember(ctx context.Context, org, user uuid.UUID) (OrgMember, error) {
 	var m OrgMember
-	err := s.pool.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at, m.role
+	err := s.pool.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.password_hash, u.instance_admin, u.created_at, u.updated_at, m.role
 		FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.organization_id = $1 AND u.id = $2`, org, user).
-		Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.CreatedAt, &m.UpdatedAt, &m.Role)
+		Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.InstanceAdmin, &m.CreatedAt, &m.UpdatedAt, &m.Role)
 	return m, mapErr(err, "member")
 }
 

@@ -57,14 +57,15 @@ func (s *Store) SetPluginSettings(ctx context.Context, id string, settings json.
 	return mapErr(err, "plugin settings")
 }
 
-// IsInstanceAdmin reports whether user administers the berth instance: an
-// owner or admin of the first organization, the one created at setup.
+// IsInstanceAdmin reports whether user administers the berth instance (the
+// users.instance_admin flag; see docs/security.md).
 func (s *Store) IsInstanceAdmin(ctx context.Context, user uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m
-		WHERE m.user_id = $1 AND m.role IN ('owner', 'admin')
-		AND m.organization_id = (SELECT id FROM organizations ORDER BY id LIMIT 1))`, user).Scan(&ok)
-	return ok, mapErr(err, "memberships")
+	err := s.pool.QueryRow(ctx, `SELECT instance_admin FROM users WHERE id = $1`, user).Scan(&ok)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	return ok, mapErr(err, "user")
 }
 
 // ConfiguredPlugins lists, sorted, the ids of plugins with saved settings

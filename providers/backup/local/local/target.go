@@ -53,7 +53,7 @@ const settingsSchema = `{
   "description": "Stores backups as files in a directory on the berth server. Prefer a disk other than the one the databases live on.",
   "properties": {
     "directory": {
-      "type": "string", "title": "Directory", "pattern": "^/",
+      "type": "string", "title": "Directory", "pattern": "^/", "x-berth-host-path": true,
       "description": "Absolute path of an existing directory on the berth server, writable by berth, for example /var/backups/berth."
     }
   },

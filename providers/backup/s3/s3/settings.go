@@ -50,7 +50,7 @@ const settingsSchema = `{
   "description": "Stores backups in a bucket of Amazon S3 or any S3-compatible service (MinIO, Cloudflare R2, Backblaze B2, Wasabi, Garage, Ceph...).",
   "properties": {
     "endpoint": {
-      "type": "string", "title": "Endpoint", "format": "uri",
+      "type": "string", "title": "Endpoint", "format": "uri", "x-berth-outbound-url": true,
       "description": "URL of the S3 service, such as https://s3.eu-central-003.backblazeb2.com or http://10.0.0.5:9000. Leave empty for Amazon S3."
     },
     "region": {
