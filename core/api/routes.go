@@ -16,6 +16,10 @@ type Route struct {
 	// Webhook routes take no API key or session: the handler authenticates
 	// the request by its signature or deploy token and answers 401 otherwise.
 	Webhook bool
+	// Access declares who may call the route; the authorization matrix test
+	// (route × role) checks every route against it, so a route without a
+	// declaration fails the test.
+	Access Access
 	// Body is a zero value of the JSON request body type, or nil.
 	Body any
 	// Response is a zero value of the JSON success response type, or nil for 204.
@@ -27,6 +31,18 @@ type Route struct {
 	// Produces overrides the response media type (default application/json).
 	Produces string
 	Handler  fiber.Handler
+}
+
+// Access declares who may call a route.
+type Access struct {
+	// Role is the least organization role the caller needs on the resource
+	// the route names (for collection routes, on the organization given).
+	Role store.Role
+	// InstanceAdmin routes are for instance administrators only.
+	InstanceAdmin bool
+	// Self routes act on the caller's own account or list only what the
+	// caller may see: any signed-in user may call them.
+	Self bool
 }
 
 // QueryParam documents a query string parameter.
