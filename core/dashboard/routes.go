@@ -62,7 +62,9 @@ type route struct {
 	// their handler (documented by min, which the tests read).
 	resource resource
 	min      store.Role
-	handler  func(*request) error
+	// instanceAdmin routes are for instance administrators only.
+	instanceAdmin bool
+	handler       func(*request) error
 }
 
 // table is the single list of the dashboard's routes. Viewers read, members
