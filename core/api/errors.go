@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -64,8 +65,11 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var apiErr *Error
 		var conflictErr *store.ConflictError
 		var fiberErr *fiber.Error
+		var blocked *netguard.BlockedError
 		switch {
 		case errors.As(err, &apiErr):
+		case errors.As(err, &blocked):
+			apiErr = &Error{Status: http.StatusForbidden, Code: "outbound_blocked", Field: blocked.Field, Message: blocked.Error()}
 		case errors.As(err, &conflictErr):
 			apiErr = conflict(conflictErr.Field, conflictErr.Message)
 		case errors.Is(err, store.ErrNotFound):

@@ -430,6 +430,9 @@ func (s *Server) createApplication(c *fiber.Ctx) error {
 	if err := validateApplication(spec); err != nil {
 		return err
 	}
+	if err := s.checkRepository(c, "", spec); err != nil {
+		return err
+	}
 	a, err := s.store.CreateApplication(c.UserContext(), env.ID, spec)
 	if err != nil {
 		return err
@@ -463,6 +466,9 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 		return err
 	}
 	if err := validateApplication(spec); err != nil {
+		return err
+	}
+	if err := s.checkRepository(c, a.GitRepository, spec); err != nil {
 		return err
 	}
 	a, err = s.store.UpdateApplication(c.UserContext(), a.ID, spec)

@@ -176,6 +176,9 @@ func (s *Server) createDestination(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.destinationSettingsCheck(c, plugin, nil, settings, patch); err != nil {
+		return err
+	}
 	d, err := s.store.CreateBackupDestination(c.UserContext(), org, name, plugin, settings)
 	if err != nil {
 		return err
@@ -215,6 +218,9 @@ func (s *Server) updateDestination(c *fiber.Ctx) error {
 		if settings, err = mergeSettings(d.Settings, *req.Settings); err != nil {
 			return err
 		}
+		if err := s.destinationSettingsCheck(c, d.PluginID, d.Settings, settings, *req.Settings); err != nil {
+			return err
+		}
 	}
 	d, err = s.store.UpdateBackupDestination(c.UserContext(), d.ID, name, settings)
 	if err != nil {
@@ -243,9 +249,12 @@ func (s *Server) testDestination(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.recheckDestination(c, d); err != nil {
+		return err
+	}
 	msg, err := ops.TestDestination(c.UserContext(), d)
 	if err != nil {
-		return c.JSON(DestinationTest{OK: false, Message: err.Error()})
+		return c.JSON(DestinationTest{OK: false, Message: s.describeOutbound(c, "backup destination "+d.Name, err)})
 	}
 	return c.JSON(DestinationTest{OK: true, Message: msg})
 }
@@ -271,9 +280,12 @@ func (s *Server) listDestinationObjects(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.recheckDestination(c, d); err != nil {
+		return err
+	}
 	objs, err := ops.ListObjects(c.UserContext(), d, prefix)
 	if err != nil {
-		return clusterFailed("destination_failed", "backup destination "+d.Name+": ", err)
+		return s.outboundFailed(c, "destination_failed", "backup destination "+d.Name, err)
 	}
 	keys := make([]string, len(objs))
 	for i, o := range objs {

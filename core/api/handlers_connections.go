@@ -222,6 +222,9 @@ func (s *Server) createConnection(c *fiber.Ctx) error {
 	if err := validateConnection(spec); err != nil {
 		return err
 	}
+	if err := s.outbound(c).CheckURL(c.UserContext(), "base_url", spec.BaseURL); err != nil {
+		return err
+	}
 	conn, err := s.store.CreateGitConnection(c.UserContext(), org, spec)
 	if err != nil {
 		return err
@@ -251,8 +254,16 @@ func (s *Server) updateConnection(c *fiber.Ctx) error {
 	}
 	spec := store.GitConnectionSpec{Name: conn.Name, Provider: conn.Provider, BaseURL: conn.BaseURL, Credentials: conn.Credentials}
 	req.apply(&spec)
+	if spec.BaseURL != conn.BaseURL && req.Credentials == nil {
+		return invalid("credentials", "must be sent again when base_url changes, so saved credentials are never sent to a new host")
+	}
 	if err := validateConnection(spec); err != nil {
 		return err
+	}
+	if spec.BaseURL != conn.BaseURL {
+		if err := s.outbound(c).CheckURL(c.UserContext(), "base_url", spec.BaseURL); err != nil {
+			return err
+		}
 	}
 	conn, err = s.store.UpdateGitConnection(c.UserContext(), conn.ID, spec)
 	if err != nil {
@@ -272,33 +283,40 @@ func (s *Server) deleteConnection(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// provider returns the connection's plugin, mapping a missing one to a 422.
+// provider returns the connection's plugin, mapping a missing one to a
+// 422, after checking its base URL again (it is about to be used).
 func (s *Server) provider(c *fiber.Ctx, conn store.GitConnection) (sdk.GitProvider, error) {
 	if s.opts.GitProviders == nil {
 		return nil, &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: "git providers are not available on this server"}
 	}
+	if err := s.outbound(c).RecheckURL(c.UserContext(), "base_url", conn.BaseURL); err != nil {
+		return nil, err
+	}
 	gp, err := s.opts.GitProviders.GitProvider(c.UserContext(), conn.Provider)
 	if err != nil {
-		return nil, providerError(conn.Provider, err)
+		return nil, s.providerError(c, conn.Provider, err)
 	}
 	return gp, nil
 }
 
 // providerError renders a provider plugin's failure: refused credentials
 // and bad arguments are the caller's (422), anything else is the
-// provider's (502).
-func providerError(id string, err error) error {
+// provider's (502). What the git host answered is logged, never shown
+// (describeOutbound).
+func (s *Server) providerError(c *fiber.Ctx, id string, err error) error {
 	switch {
 	case errors.Is(err, ErrUnknownPlugin):
 		return invalid("provider", "no git provider plugin %q is installed", id)
+	case errors.Is(err, context.Canceled):
+		return err
 	case errors.Is(err, sdk.ErrUnauthenticated):
-		return invalid("credentials", "the git host refused the credentials: %v", err)
+		return invalid("credentials", "the git host refused the credentials: %s", s.describeOutbound(c, id, err))
 	case errors.Is(err, sdk.ErrInvalidArgument), errors.Is(err, sdk.ErrNotFound), errors.Is(err, sdk.ErrNotConfigured):
-		return invalid("", "%s: %v", id, err)
+		return invalid("", "%s: %s", id, s.describeOutbound(c, id, err))
 	case errors.Is(err, sdk.ErrUnimplemented):
 		return invalid("provider", "%s cannot do this: %v", id, err)
 	}
-	return &Error{Status: fiber.StatusBadGateway, Code: "provider_failed", Message: fmt.Sprintf("%s: %v", id, err)}
+	return &Error{Status: fiber.StatusBadGateway, Code: "provider_failed", Message: fmt.Sprintf("%s: %s", id, s.describeOutbound(c, id, err))}
 }
 
 func (s *Server) testConnection(c *fiber.Ctx) error {
@@ -316,7 +334,7 @@ func (s *Server) testConnection(c *fiber.Ctx) error {
 		resp, err := gp.ListRepositories(c.UserContext(), &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn),
 			PageToken: token, PageSize: 100})
 		if err != nil {
-			return providerError(conn.Provider, err)
+			return s.providerError(c, conn.Provider, err)
 		}
 		out.Repositories += len(resp.Repositories)
 		if token = resp.NextPageToken; token == "" {
@@ -345,7 +363,7 @@ func (s *Server) listRepositories(c *fiber.Ctx) error {
 	resp, err := gp.ListRepositories(c.UserContext(), &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn),
 		Query: c.Query("query"), PageToken: c.Query("page_token"), PageSize: size})
 	if err != nil {
-		return providerError(conn.Provider, err)
+		return s.providerError(c, conn.Provider, err)
 	}
 	items := []Repository{}
 	for _, r := range resp.Repositories {
@@ -366,13 +384,16 @@ func (s *Server) listBranches(c *fiber.Ctx) error {
 	if strings.HasPrefix(repo, "-") || len(repo) > 2048 {
 		return badRequest("repository", "%q is not a repository", repo)
 	}
+	if err := s.outbound(c).CheckRepository(c.UserContext(), "repository", repo); err != nil {
+		return err
+	}
 	gp, err := s.provider(c, conn)
 	if err != nil {
 		return err
 	}
 	resp, err := gp.ListBranches(c.UserContext(), &sdk.ListBranchesRequest{Repository: repo, Credentials: deploy.ConnectionCredentials(conn)})
 	if err != nil {
-		return providerError(conn.Provider, err)
+		return s.providerError(c, conn.Provider, err)
 	}
 	items := []Branch{}
 	for _, b := range resp.Branches {

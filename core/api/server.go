@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -68,6 +69,9 @@ type Options struct {
 	// Databases runs database services, backups and restores; nil answers
 	// 503 on actions that need them (records can still be managed).
 	Databases DatabaseOps
+	// Outbound checks the addresses tenants aim requests at; nil uses
+	// NewOutboundGuard(Store).
+	Outbound *netguard.Guard
 }
 
 // Server is the HTTP API.
@@ -78,6 +82,7 @@ type Server struct {
 	csrf   *auth.CSRF
 	app    *fiber.App
 	routes []Route
+	guard  *netguard.Guard
 
 	openAPIDoc []byte
 }
@@ -90,7 +95,10 @@ func New(opts Options) *Server {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
+	if s.guard == nil {
+		s.guard = NewOutboundGuard(opts.Store)
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "berth",
 		DisableStartupMessage: true,

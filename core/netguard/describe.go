@@ -77,8 +77,11 @@ func Describe(err error) string {
 	case errors.Is(err, sdk.ErrUnavailable):
 		return "the host is unavailable"
 	}
-	return "the request failed (the details are in the server log)"
+	return Unclassified
 }
+
+// Unclassified is what Describe says of a failure it cannot classify.
+const Unclassified = "the request failed (the details are in the server log)"
 
 func statusCode(msg string) int {
 	for _, re := range statusPatterns {

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/sdk"
+)
+
+// Outbound requests tenants aim: git connections' base URLs, repository
+// addresses, backup destinations' endpoints (docs/outbound.md).
+
+// NewOutboundGuard returns the guard that checks addresses against the
+// instance setting outbound_allow of st, with this host's resolver and
+// interfaces.
+func NewOutboundGuard(st *store.Store) *netguard.Guard {
+	return netguard.New(netguard.Options{Allow: func(ctx context.Context) ([]string, error) {
+		in, err := st.InstanceSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return in.OutboundAllow, nil
+	}})
+}
+
+// outbound returns the guard for the request's principal: instance
+// administrators may aim requests anywhere.
+func (s *Server) outbound(c *fiber.Ctx) *netguard.Guard {
+	if p := principal(c); p != nil && p.User.InstanceAdmin {
+		return netguard.Open()
+	}
+	return s.guard
+}
+
+// checkRepository checks a git repository address an application is given,
+// when it changes (was is the saved one; "" on create).
+func (s *Server) checkRepository(c *fiber.Ctx, was string, a store.ApplicationSpec) error {
+	if a.SourceType != "git" || a.GitRepository == was {
+		return nil
+	}
+	return s.outbound(c).CheckRepository(c.UserContext(), "git_repository", a.GitRepository)
+}
+
+// describeOutbound logs a failed outbound request with its detail and
+// returns what the tenant may see: the kind of failure, never the remote
+// host's answer. A plugin's own refusals (settings errors, invalid
+// arguments without an HTTP status) are shown as they are.
+func (s *Server) describeOutbound(c *fiber.Ctx, what string, err error) string {
+	var ce *sdk.ConfigError
+	if errors.As(err, &ce) {
+		return err.Error()
+	}
+	s.log.Warn("outbound request failed", "what", what, "method", c.Method(), "path", c.Path(), "err", err)
+	d := netguard.Describe(err)
+	if d == netguard.Unclassified && (errors.Is(err, sdk.ErrInvalidArgument) || errors.Is(err, sdk.ErrNotConfigured)) {
+		// The plugin refused the request itself (no remote answer in it).
+		return err.Error()
+	}
+	return d
+}
+
+// outboundFailed reports a failed outbound request as a 502 whose message
+// says what failed (what) and how (describeOutbound).
+func (s *Server) outboundFailed(c *fiber.Ctx, code, what string, err error) error {
+	var apiErr *Error
+	var blocked *netguard.BlockedError
+	if errors.As(err, &apiErr) || errors.As(err, &blocked) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: what + ": " + s.describeOutbound(c, what, err)}
+}
+
+// destinationSettingsCheck checks a backup destination's settings before
+// they are saved: the properties the plugin's schema marks as outbound URLs
+// must pass the guard, and when one changes, the secret (writeOnly)
+// properties the saved settings hold must be sent again, so stored
+// credentials are never sent to a new host. saved is nil on create.
+func (s *Server) destinationSettingsCheck(c *fiber.Ctx, plugin string, saved, settings json.RawMessage, patch map[string]json.RawMessage) error {
+	schema, err := s.pluginSchema(c.UserContext(), plugin)
+	if err != nil || schema == nil {
+		return err
+	}
+	was, now := stringProps(saved), stringProps(settings)
+	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
+		if saved != nil && was[name] == now[name] {
+			continue
+		}
+		if err := s.outbound(c).CheckURL(c.UserContext(), "settings."+name, now[name]); err != nil {
+			return err
+		}
+		if saved == nil {
+			continue
+		}
+		var missing []string
+		for _, secret := range writeOnlyProperties(schema) {
+			if _, sent := patch[secret]; !sent && was[secret] != "" {
+				missing = append(missing, secret)
+			}
+		}
+		if len(missing) > 0 {
+			return invalid("settings."+missing[0], "must be sent again when settings.%s changes (%s), so saved credentials are never sent to a new host",
+				name, strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
+// recheckDestination checks a saved destination's outbound URLs again
+// right before berth uses them (host names are resolved again).
+func (s *Server) recheckDestination(c *fiber.Ctx, d store.BackupDestination) error {
+	schema, err := s.pluginSchema(c.UserContext(), d.PluginID)
+	if err != nil || schema == nil {
+		return err
+	}
+	props := stringProps(d.Settings)
+	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
+		if err := s.outbound(c).RecheckURL(c.UserContext(), "settings."+name, props[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pluginSchema returns an installed plugin's settings schema, or nil when
+// the server does not know its plugins.
+func (s *Server) pluginSchema(ctx context.Context, id string) (json.RawMessage, error) {
+	if s.opts.Plugins == nil {
+		return nil, nil
+	}
+	ps, err := s.opts.Plugins.ListPlugins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plugin schema: %w", err)
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return p.Schema, nil
+		}
+	}
+	return nil, nil
+}
+
+// stringProps returns the string-valued top-level properties of settings.
+func stringProps(settings json.RawMessage) map[string]string {
+	var raw map[string]json.RawMessage
+	out := map[string]string{}
+	if json.Unmarshal(settings, &raw) != nil {
+		return out
+	}
+	for k, v := range raw {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// writeOnlyProperties returns, sorted, the top-level properties a schema
+// marks writeOnly (secrets).
+func writeOnlyProperties(schema json.RawMessage) []string {
+	var sc struct {
+		Properties map[string]struct {
+			WriteOnly bool `json:"writeOnly"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(schema, &sc) != nil {
+		return nil
+	}
+	var out []string
+	for name, p := range sc.Properties {
+		if p.WriteOnly {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
