@@ -249,12 +249,13 @@ func (s *Server) testDestination(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.recheckDestination(c, d); err != nil {
+	describe, err := s.recheckDestination(c, d)
+	if err != nil {
 		return err
 	}
 	msg, err := ops.TestDestination(c.UserContext(), d)
 	if err != nil {
-		return c.JSON(DestinationTest{OK: false, Message: s.describeOutbound(c, "backup destination "+d.Name, err)})
+		return c.JSON(DestinationTest{OK: false, Message: describe(err)})
 	}
 	return c.JSON(DestinationTest{OK: true, Message: msg})
 }
@@ -280,12 +281,13 @@ func (s *Server) listDestinationObjects(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.recheckDestination(c, d); err != nil {
+	describe, err := s.recheckDestination(c, d)
+	if err != nil {
 		return err
 	}
 	objs, err := ops.ListObjects(c.UserContext(), d, prefix)
 	if err != nil {
-		return s.outboundFailed(c, "destination_failed", "backup destination "+d.Name, err)
+		return outboundFailed("destination_failed", "backup destination "+d.Name, err, describe)
 	}
 	keys := make([]string, len(objs))
 	for i, o := range objs {

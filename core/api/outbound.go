@@ -13,7 +13,6 @@ import (
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/berth-dev/berth/sdk"
 )
 
 // Outbound requests tenants aim: git connections' base URLs, repository
@@ -55,28 +54,19 @@ func (s *Server) checkRepository(c *fiber.Ctx, was string, a store.ApplicationSp
 // host's answer. A plugin's own refusals (settings errors, invalid
 // arguments without an HTTP status) are shown as they are.
 func (s *Server) describeOutbound(c *fiber.Ctx, what string, err error) string {
-	var ce *sdk.ConfigError
-	if errors.As(err, &ce) {
-		return err.Error()
-	}
 	s.log.Warn("outbound request failed", "what", what, "method", c.Method(), "path", c.Path(), "err", err)
-	d := netguard.Describe(err)
-	if d == netguard.Unclassified && (errors.Is(err, sdk.ErrInvalidArgument) || errors.Is(err, sdk.ErrNotConfigured)) {
-		// The plugin refused the request itself (no remote answer in it).
-		return err.Error()
-	}
-	return d
+	return netguard.Describe(err)
 }
 
 // outboundFailed reports a failed outbound request as a 502 whose message
-// says what failed (what) and how (describeOutbound).
-func (s *Server) outboundFailed(c *fiber.Ctx, code, what string, err error) error {
+// says what failed (what) and how (describe).
+func outboundFailed(code, what string, err error, describe func(error) string) error {
 	var apiErr *Error
 	var blocked *netguard.BlockedError
 	if errors.As(err, &apiErr) || errors.As(err, &blocked) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: what + ": " + s.describeOutbound(c, what, err)}
+	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: what + ": " + describe(err)}
 }
 
 // destinationSettingsCheck checks a backup destination's settings before
@@ -115,19 +105,28 @@ func (s *Server) destinationSettingsCheck(c *fiber.Ctx, plugin string, saved, se
 }
 
 // recheckDestination checks a saved destination's outbound URLs again
-// right before berth uses them (host names are resolved again).
-func (s *Server) recheckDestination(c *fiber.Ctx, d store.BackupDestination) error {
+// right before berth uses them (host names are resolved again). It returns
+// a describe function for the destination's failures: summarized
+// (describeOutbound) when its plugin sends requests to a URL of the
+// settings or its schema is unknown, as they are otherwise (backup.local's
+// messages are about the host's own directory).
+func (s *Server) recheckDestination(c *fiber.Ctx, d store.BackupDestination) (func(error) string, error) {
+	describe := func(err error) string { return s.describeOutbound(c, "backup destination "+d.Name, err) }
 	schema, err := s.pluginSchema(c.UserContext(), d.PluginID)
 	if err != nil || schema == nil {
-		return err
+		return describe, err
+	}
+	marked := hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword)
+	if len(marked) == 0 {
+		describe = func(err error) string { return err.Error() }
 	}
 	props := stringProps(d.Settings)
-	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
+	for _, name := range marked {
 		if err := s.outbound(c).RecheckURL(c.UserContext(), "settings."+name, props[name]); err != nil {
-			return err
+			return describe, err
 		}
 	}
-	return nil
+	return describe, nil
 }
 
 // pluginSchema returns an installed plugin's settings schema, or nil when

@@ -25,6 +25,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -64,6 +65,9 @@ type Options struct {
 	PublicURL string
 	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
+	// Outbound checks the addresses tenants aim requests at; nil uses
+	// api.NewOutboundGuard(Store).
+	Outbound *netguard.Guard
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
@@ -74,6 +78,7 @@ type Dashboard struct {
 	log    *slog.Logger
 	csrf   *auth.CSRF
 	pages  *pages
+	guard  *netguard.Guard
 	assets *assets
 	routes []route
 }
@@ -87,7 +92,10 @@ func New(opts Options) *Dashboard {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
 	}
-	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
+	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
+	if d.guard == nil {
+		d.guard = api.NewOutboundGuard(opts.Store)
+	}
 	d.assets = loadAssets()
 	d.pages = mustParsePages(d.assets)
 	d.routes = d.table()

@@ -181,6 +181,9 @@ func (d *Dashboard) updateApplication(r *request) error {
 	if err := validateSpec(spec); err != nil {
 		return fail(err)
 	}
+	if err := d.checkRepository(r, r.app.GitRepository, spec); err != nil {
+		return fail(err)
+	}
 	if _, err := d.store.UpdateApplication(ctx, r.app.ID, spec); err != nil {
 		if isInputError(err) {
 			return fail(err)

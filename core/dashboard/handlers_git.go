@@ -164,6 +164,9 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	if err := firstError(validateSpec(spec), validateAutomation(spec.Automation)); err != nil {
 		return fail(err)
 	}
+	if err := d.checkRepository(r, a.GitRepository, spec); err != nil {
+		return fail(err)
+	}
 	if _, err := d.store.UpdateApplication(ctx, a.ID, spec); err != nil {
 		if isInputError(err) {
 			return fail(err)

@@ -310,6 +310,9 @@ func (d *Dashboard) createApplication(r *request) error {
 	if err := validateSpec(spec); err != nil {
 		return fail(err)
 	}
+	if err := d.checkRepository(r, "", spec); err != nil {
+		return fail(err)
+	}
 	a, err := d.store.CreateApplication(ctx, env.ID, spec)
 	if isInputError(err) {
 		return fail(err)

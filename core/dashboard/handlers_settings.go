@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
@@ -157,6 +158,11 @@ func (d *Dashboard) createDestination(r *request) error {
 	if err := validateSlug("name", name, 40); err != nil {
 		nameErr = err.(*fieldError).Msg
 	}
+	if len(errs) == 0 {
+		if errs, err = d.checkOutboundSettings(r, p.Schema, doc); err != nil {
+			return err
+		}
+	}
 	if nameErr == "" && len(errs) == 0 {
 		settings, err := json.Marshal(doc)
 		if err != nil {
@@ -182,9 +188,22 @@ func (d *Dashboard) testDestination(r *request) error {
 		return errNoDatabases
 	}
 	dest := r.dest
+	back := orgSettingsURL(dest.OrganizationID) + "#destinations"
+	var schema json.RawMessage // nil when unknown: failures are summarized
+	if p, _, err := d.backupPlugin(r.c.UserContext(), dest.PluginID); err == nil {
+		schema = p.Schema
+	}
+	outbound, err := d.recheckDestination(r.c.UserContext(), r, dest, schema)
+	if err != nil {
+		return r.seeOther(back, "Test of "+dest.Name+" failed: "+netguard.Describe(err))
+	}
 	msg, err := d.opts.Databases.TestDestination(r.c.UserContext(), dest)
 	if err != nil {
-		return r.seeOther(orgSettingsURL(dest.OrganizationID)+"#destinations", "Test of "+dest.Name+" failed: "+err.Error())
+		why := err.Error()
+		if outbound {
+			why = d.describeOutbound("backup destination "+dest.Name, err)
+		}
+		return r.seeOther(back, "Test of "+dest.Name+" failed: "+why)
 	}
 	if msg == "" {
 		msg = "reachable and writable"
@@ -233,6 +252,9 @@ func (d *Dashboard) createConnection(r *request) error {
 		spec.Credentials.PrivateKey = strings.TrimSpace(strings.ReplaceAll(r.c.FormValue("private_key"), "\r\n", "\n")) + "\n"
 	}
 	err := validateConnection(spec, d.pluginIDs(ctx, "git."), r.c.FormValue("credential_kind"))
+	if err == nil {
+		err = d.outbound(r).CheckURL(ctx, "base_url", spec.BaseURL)
+	}
 	var conn store.GitConnection
 	if err == nil {
 		conn, err = d.store.CreateGitConnection(ctx, r.org.ID, spec)
@@ -307,13 +329,16 @@ func (d *Dashboard) testConnection(r *request) error {
 		return r.seeOther(back, "Git providers are not available on this server.")
 	}
 	ctx := r.c.UserContext()
+	if err := d.outbound(r).RecheckURL(ctx, "base_url", conn.BaseURL); err != nil {
+		return r.seeOther(back, "Test of "+conn.Name+" failed: "+netguard.Describe(err))
+	}
 	gp, err := d.opts.GitProviders.GitProvider(ctx, conn.Provider)
 	if err != nil {
 		return r.seeOther(back, "Test of "+conn.Name+" failed: "+err.Error())
 	}
 	resp, err := gp.ListRepositories(ctx, &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn), PageSize: 100})
 	if err != nil {
-		return r.seeOther(back, "Test of "+conn.Name+" failed: "+err.Error())
+		return r.seeOther(back, "Test of "+conn.Name+" failed: "+d.describeOutbound("git connection "+conn.Name, err))
 	}
 	more := ""
 	if resp.NextPageToken != "" {

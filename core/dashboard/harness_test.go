@@ -156,6 +156,7 @@ const localBackupSchema = `{"type": "object", "title": "Local directory", "requi
 // s3Schema has a write-only secret, like backup.s3's.
 const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secret_access_key"],
   "properties": {"bucket": {"type": "string", "title": "Bucket"},
+    "endpoint": {"type": "string", "title": "Endpoint", "x-berth-outbound-url": true},
     "secret_access_key": {"type": "string", "title": "Secret access key", "writeOnly": true}}}`
 
 // fakeDatabases records what the pages ask of the database services; the

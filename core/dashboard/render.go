@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -177,9 +178,12 @@ func formWith(r *request, err error, fields ...string) *form {
 	}
 	var fe *fieldError
 	var ce *store.ConflictError
+	var be *netguard.BlockedError
 	switch {
 	case errors.As(err, &fe):
 		f.Errors[fe.Field] = fe.Msg
+	case errors.As(err, &be):
+		f.Errors[be.Field] = be.Message
 	case errors.As(err, &ce):
 		msg := ce.Message
 		if ce.Field != "" {
@@ -199,7 +203,8 @@ func formWith(r *request, err error, fields ...string) *form {
 func isInputError(err error) bool {
 	var fe *fieldError
 	var ce *store.ConflictError
-	return errors.As(err, &fe) || errors.As(err, &ce)
+	var be *netguard.BlockedError
+	return errors.As(err, &fe) || errors.As(err, &ce) || errors.As(err, &be)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

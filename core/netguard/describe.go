@@ -24,15 +24,25 @@ var statusPatterns = []*regexp.Regexp{
 // for it: the kind of failure ("the host answered 500", "connection
 // refused", "TLS error", ...) and never what the remote host answered,
 // which could be an internal service's response. The full error belongs in
-// the server log. A *BlockedError is returned as it is.
+// the server log. A *BlockedError and a plugin's own refusals (an
+// *sdk.ConfigError, or an invalid-argument or not-configured error that
+// carries no HTTP status, so no remote answer) are returned as they are.
 func Describe(err error) string {
 	if err == nil {
 		return ""
 	}
 	var be *BlockedError
-	if errors.As(err, &be) {
-		return be.Error()
+	var ce *sdk.ConfigError
+	if errors.As(err, &be) || errors.As(err, &ce) {
+		return err.Error()
 	}
+	if d := describe(err); d != Unclassified || !(errors.Is(err, sdk.ErrInvalidArgument) || errors.Is(err, sdk.ErrNotConfigured)) {
+		return d
+	}
+	return err.Error()
+}
+
+func describe(err error) string {
 	msg := strings.ToLower(err.Error())
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "timed out"):

@@ -279,6 +279,9 @@ func TestDescribe(t *testing.T) {
 		{fmt.Errorf("%s: %w", secret, sdk.ErrUnauthenticated), "the host refused the credentials"},
 		{errors.New(secret), "the request failed (the details are in the server log)"},
 		{&BlockedError{Field: "base_url", Message: "no"}, "base_url: no"},
+		{sdk.NewConfigError("bucket", "is required"), sdk.NewConfigError("bucket", "is required").Error()},
+		{fmt.Errorf("repository: %q is not owner/repo: %w", "x", sdk.ErrInvalidArgument), `repository: "x" is not owner/repo: ` + sdk.ErrInvalidArgument.Error()},
+		{fmt.Errorf("gitea: request refused (422 Unprocessable Entity): POST /x: %s: %w", secret, sdk.ErrInvalidArgument), "the host answered 422"},
 	}
 	for _, tt := range tests {
 		got := Describe(tt.err)
