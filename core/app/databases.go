@@ -106,7 +106,7 @@ func restoreError(err error) error {
 // backupWorkers builds the database services and backup runner and adds
 // the backup worker; call before the queue is created.
 func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager) *databaseOps {
-	targets := backup.HostTargets{Host: s.plugins}
+	targets := backup.CheckedTargets{Targets: backup.HostTargets{Host: s.plugins}, Check: s.recheckDestination}
 	svc := dbservice.New(mgr, s.docker, s.cfg.Name)
 	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})

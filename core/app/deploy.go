@@ -69,7 +69,8 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.pipeline = deploy.New(deploy.Deps{
 		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
 		Rollout: mgr,
-		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Logger: s.log.With("component", "deploy"),
+		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Outbound: s.outbound,
+		Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{
 		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
 		DockerHost: s.docker.DaemonHost(), PublicURL: s.cfg.PublicURL,

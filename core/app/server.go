@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/core/dashboard"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
@@ -53,6 +54,8 @@ type Server struct {
 	pipeline *deploy.Pipeline
 	events   *notify.Dispatcher
 	queue    *queue.Queue
+	// outbound checks the addresses tenants aim requests at (netguard).
+	outbound *netguard.Guard
 	// databases runs database services and backups (nil without Docker).
 	databases *databaseOps
 	ln        net.Listener
@@ -105,6 +108,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	if err := s.store.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	s.outbound = api.NewOutboundGuard(s.store)
 
 	setup, err := s.prepareSetupToken(ctx)
 	if err != nil {
@@ -114,7 +118,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
-		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
+		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version, Outbound: s.outbound}
 	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
@@ -143,7 +147,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"), Outbound: s.outbound}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -69,8 +69,31 @@ func (p *Pipeline) gitAccess(ctx context.Context, a store.Application) (gitAcces
 		}
 		conn = &c
 	}
+	if err := p.recheck(ctx, a, conn); err != nil {
+		return gitAccess{}, err
+	}
 	provider, creds := GitAccess(a, conn)
 	return gitAccess{provider: provider, credentials: creds}, nil
+}
+
+// recheck checks the connection's base URL and the repository's host again
+// before the git provider plugin is sent to them (a host name may have been
+// re-pointed at an internal address since it was saved).
+func (p *Pipeline) recheck(ctx context.Context, a store.Application, conn *store.GitConnection) error {
+	if p.guard == nil {
+		return nil
+	}
+	if conn != nil {
+		if err := p.guard.RecheckURL(ctx, "base_url", conn.BaseURL); err != nil {
+			return fmt.Errorf("git connection %s: %w", conn.Name, err)
+		}
+	}
+	if a.SourceType == "git" {
+		if err := p.guard.RecheckRepository(ctx, "git_repository", a.GitRepository); err != nil {
+			return fmt.Errorf("repository: %w", err)
+		}
+	}
+	return nil
 }
 
 // reportStatus posts a commit status for webhook-triggered deployments.

@@ -103,6 +103,7 @@ type Pipeline struct {
 	routes  Routes
 	events  EventEmitter
 	queue   Enqueuer
+	guard   OutboundGuard
 	cfg     Config
 	log     *slog.Logger
 
@@ -121,7 +122,17 @@ type Deps struct {
 	Routes  Routes
 	// Events receives deploy.succeeded and deploy.failed; optional.
 	Events EventEmitter
-	Logger *slog.Logger
+	// Outbound checks a connection's base URL and the repository address
+	// again before each deployment uses them; nil checks nothing.
+	Outbound OutboundGuard
+	Logger   *slog.Logger
+}
+
+// OutboundGuard re-checks addresses tenants aim requests at right before
+// they are used (*netguard.Guard implements it).
+type OutboundGuard interface {
+	RecheckURL(ctx context.Context, field, raw string) error
+	RecheckRepository(ctx context.Context, field, repo string) error
 }
 
 // New returns a pipeline; SetQueue must be called before Deploy.
@@ -131,7 +142,7 @@ func New(d Deps, cfg Config) *Pipeline {
 		d.Logger = slog.Default()
 	}
 	return &Pipeline{store: d.Store, hub: d.Hub, plugins: d.Plugins, rollout: d.Rollout, images: d.Images,
-		routes: d.Routes, events: d.Events, cfg: cfg, log: d.Logger, running: map[uuid.UUID]context.CancelCauseFunc{}}
+		routes: d.Routes, events: d.Events, guard: d.Outbound, cfg: cfg, log: d.Logger, running: map[uuid.UUID]context.CancelCauseFunc{}}
 }
 
 // SetQueue connects the job queue (created after the pipeline, whose worker
