@@ -138,7 +138,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
-	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook")}
+	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"), Outbound: s.outbound}
 	if s.pipeline != nil {
 		hooks.Deployer, hooks.Routes = s.pipeline, s.syncer
 	}

@@ -114,6 +114,7 @@ type Receiver struct {
 	deployer  Deployer
 	routes    RoutesChanged
 	log       *slog.Logger
+	outbound  URLChecker
 }
 
 // Options are the receiver's collaborators; Deployer and Routes may be nil.
@@ -123,6 +124,15 @@ type Options struct {
 	Deployer  Deployer
 	Routes    RoutesChanged
 	Logger    *slog.Logger
+	// Outbound checks a connection's base URL again before a commit status
+	// is posted to it (*netguard.Guard); nil checks nothing.
+	Outbound URLChecker
+}
+
+// URLChecker re-checks an address a tenant aimed requests at right before
+// it is used.
+type URLChecker interface {
+	RecheckURL(ctx context.Context, field, raw string) error
 }
 
 // New returns a receiver.
@@ -130,7 +140,7 @@ func New(o Options) *Receiver {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger}
+	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger, outbound: o.Outbound}
 }
 
 // application loads the (non-preview) application of a webhook id.
@@ -438,7 +448,14 @@ func (r *Receiver) postStatus(ctx context.Context, t statusTarget, commit string
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	gp, err := r.providers.GitProvider(ctx, t.provider)
+	var err error
+	if r.outbound != nil && t.credentials != nil {
+		err = r.outbound.RecheckURL(ctx, "base_url", t.credentials.BaseURL)
+	}
+	var gp sdk.GitProvider
+	if err == nil {
+		gp, err = r.providers.GitProvider(ctx, t.provider)
+	}
 	if err == nil {
 		_, err = gp.SetCommitStatus(ctx, &sdk.SetCommitStatusRequest{Repository: t.repository, Commit: commit, State: state,
 			Context: ContextPreview, Description: description, Credentials: t.credentials})
