@@ -310,7 +310,7 @@ func (s *Server) providerError(c *fiber.Ctx, id string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, sdk.ErrUnauthenticated):
-		return invalid("credentials", "the git host refused the credentials: %s", s.describeOutbound(c, id, err))
+		return invalid("credentials", "%s: %s", id, s.describeOutbound(c, id, err))
 	case errors.Is(err, sdk.ErrInvalidArgument), errors.Is(err, sdk.ErrNotFound), errors.Is(err, sdk.ErrNotConfigured):
 		return invalid("", "%s: %s", id, s.describeOutbound(c, id, err))
 	case errors.Is(err, sdk.ErrUnimplemented):

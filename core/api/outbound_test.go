@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/providers/backup/s3/s3"
@@ -222,4 +226,56 @@ func (h *harness) orgAdmin(f fixture) string {
 	h.must(201, h.do("POST", "/api/v1/organizations/"+f.orgID+"/members", f.key, map[string]any{
 		"email": email, "name": "Org Admin", "password": password, "role": "admin"}))
 	return h.apiKeyFromSession(h.must(200, h.do("POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": password})))
+}
+
+// switchableResolver answers one name with an address a test changes, as
+// a DNS server controlled by a tenant would.
+type switchableResolver struct {
+	mu   sync.Mutex
+	addr string
+}
+
+func (r *switchableResolver) set(a string) { r.mu.Lock(); r.addr = a; r.mu.Unlock() }
+
+func (r *switchableResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if host != "forge.tenant.test" {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []netip.Addr{netip.MustParseAddr(r.addr)}, nil
+}
+
+// TestOutboundRecheckBeforeUse: a host name saved while it pointed at a
+// public address and re-pointed at the host afterwards is refused before
+// berth sends the stored token there; outbound_allow lifts it.
+func TestOutboundRecheckBeforeUse(t *testing.T) {
+	h := newHarness(t)
+	res := &switchableResolver{addr: "93.184.216.34"}
+	guard := netguard.New(netguard.Options{Resolver: res, Allow: func(ctx context.Context) ([]string, error) {
+		in, err := h.store.InstanceSettings(ctx)
+		return in.OutboundAllow, err
+	}})
+	box, _ := secrets.New(testKey)
+	tok, holder := auth.NewSetupToken()
+	h.token = tok
+	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+		GitProviders: providers{fake: h.provider, plugins: h.plugins}, Outbound: guard})
+	f := h.fixture()
+	h.provider.repos = []string{"team/a"}
+	orgAdmin := h.orgAdmin(f)
+	var conn store.GitConnection
+	h.must(201, h.do("POST", "/api/v1/git-connections", orgAdmin, map[string]any{"name": "forge", "provider": "example",
+		"base_url": "https://forge.tenant.test", "credentials": map[string]any{"token": "good-token"}})).json(t, &conn)
+	base := "/api/v1/git-connections/" + conn.ID.String()
+	h.must(200, h.do("POST", base+"/test", orgAdmin, nil))
+
+	res.set("127.0.0.1")
+	wantBlocked(t, h.do("POST", base+"/test", orgAdmin, nil), "base_url")
+	wantBlocked(t, h.do("GET", base+"/repositories", orgAdmin, nil), "base_url")
+	wantBlocked(t, h.do("GET", base+"/branches?repository=team/a", orgAdmin, nil), "base_url")
+	h.must(200, h.do("POST", base+"/test", f.key, nil)) // the instance administrator is not checked
+
+	allowOutbound(t, h.store, "forge.tenant.test")
+	h.must(200, h.do("POST", base+"/test", orgAdmin, nil))
 }
