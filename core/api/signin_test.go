@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,5 +179,35 @@ func TestParseTrustedProxies(t *testing.T) {
 		if (err != nil) != tc.wantErr || (err == nil && (tp == nil) != tc.wantNil) {
 			t.Errorf("ParseTrustedProxies(%q) = %v, %v", tc.in, tp, err)
 		}
+	}
+}
+
+func TestTrustedProxiesClient(t *testing.T) {
+	tp, err := api.ParseTrustedProxies([]string{"10.0.0.0/8", "::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr
+	for _, tc := range []struct {
+		name string
+		tp   *api.TrustedProxies
+		peer string
+		xff  []string
+		want string
+	}{
+		{"untrusted peer ignores the header", tp, "203.0.113.1", []string{"198.51.100.7"}, "203.0.113.1"},
+		{"no trusted proxies", nil, "10.0.0.1", []string{"198.51.100.7"}, "10.0.0.1"},
+		{"trusted peer", tp, "10.0.0.1", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"right-most untrusted hop", tp, "10.0.0.1", []string{"1.1.1.1, 198.51.100.7, 10.0.0.2"}, "198.51.100.7"},
+		{"several headers", tp, "::1", []string{"1.1.1.1", "198.51.100.7"}, "198.51.100.7"},
+		{"garbage stops at the last vouched hop", tp, "10.0.0.1", []string{"198.51.100.7, junk, 10.0.0.3"}, "10.0.0.3"},
+		{"no header", tp, "10.0.0.1", nil, "10.0.0.1"},
+		{"mapped v4 peer", tp, "::ffff:10.0.0.1", []string{"198.51.100.7"}, "198.51.100.7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.tp.Client(ip(tc.peer), tc.xff); got != ip(tc.want) {
+				t.Fatalf("Client = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

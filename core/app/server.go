@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -113,8 +114,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("BERTH_TRUSTED_PROXIES: %w", err)
+	}
+	// One sign-in throttle for the API and the dashboard: both count the
+	// same failures.
+	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
-		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
+		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version,
+		SignIn: signIn, TrustedProxies: proxies}
 	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
@@ -143,7 +152,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"), SignIn: signIn}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -64,6 +65,10 @@ type Options struct {
 	PublicURL string
 	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
+	// SignIn throttles the sign-in and setup forms: the API's Guard
+	// (api.Options.SignIn), so both count the same failures. Nil uses a
+	// Guard of its own with the default policy.
+	SignIn *ratelimit.Guard
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
@@ -86,6 +91,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.SignIn == nil {
+		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
 	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
 	d.assets = loadAssets()
