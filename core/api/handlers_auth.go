@@ -51,12 +51,16 @@ type SessionResponse struct {
 }
 
 // UpdateMeRequest changes the caller's own profile; a new password needs the
-// current one.
+// current one and ends every other session of the caller (the one making
+// the request stays signed in).
 type UpdateMeRequest struct {
 	Name            *string `json:"name"`
 	Email           *string `json:"email"`
 	Password        *string `json:"password"`
 	CurrentPassword string  `json:"current_password"`
+	// RevokeAPIKeys, with a new password, also deletes the caller's API
+	// keys (except the one making the request, if any).
+	RevokeAPIKeys bool `json:"revoke_api_keys"`
 }
 
 // CreateAPIKeyRequest names a new API key.
@@ -263,11 +267,22 @@ func (s *Server) updateMe(c *fiber.Ctx) error {
 			return err
 		}
 		upd.PasswordHash = &hash
+	} else if req.RevokeAPIKeys {
+		return invalid("revoke_api_keys", "applies only with a new password")
 	}
-	u, err := s.store.UpdateUser(c.UserContext(), p.User.ID, upd)
+	if upd.PasswordHash == nil {
+		u, err := s.store.UpdateUser(c.UserContext(), p.User.ID, upd)
+		if err != nil {
+			return err
+		}
+		return c.JSON(u)
+	}
+	u, revoked, err := s.store.UpdateUserRevoking(c.UserContext(), p.User.ID, upd, store.Revocation{
+		KeepSession: p.SessionID, APIKeys: req.RevokeAPIKeys, KeepAPIKey: p.APIKeyID})
 	if err != nil {
 		return err
 	}
+	s.log.Info("password changed", "user", u.ID, "sessions_ended", revoked.Sessions, "api_keys_revoked", revoked.APIKeys)
 	return c.JSON(u)
 }
 
