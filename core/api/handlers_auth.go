@@ -256,9 +256,15 @@ func (s *Server) updateMe(c *fiber.Ctx) error {
 		upd.Email = req.Email
 	}
 	if req.Password != nil {
+		// The current password is a guess like a sign-in: same throttle.
+		pass, err := s.opts.SignIn.Begin(p.User.Email, ClientIP(c))
+		if err != nil {
+			return throttled(c, err)
+		}
 		if !auth.CheckPassword(p.User.PasswordHash, req.CurrentPassword) {
 			return invalid("current_password", "is wrong")
 		}
+		pass.Succeeded()
 		if err := auth.ValidatePassword(*req.Password); err != nil {
 			return invalid("password", "%v", err)
 		}

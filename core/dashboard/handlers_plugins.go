@@ -122,17 +122,19 @@ type keysData struct {
 }
 
 func (d *Dashboard) keysPage(r *request) error {
-	return d.renderKeys(r, fiber.StatusOK, nil, nil)
+	return d.renderKeys(r, fiber.StatusOK, nil, "", nil)
 }
 
-func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKey, f *form) error {
+// renderKeys renders the keys page (which also changes the password) with
+// the form named name (key or password) showing f, when f is set.
+func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKey, name string, f *form) error {
 	keys, _, err := d.store.ListAPIKeys(r.c.UserContext(), r.p.User.ID, store.Page{Limit: maxListed})
 	if err != nil {
 		return err
 	}
 	v := &view{Title: "API keys", Nav: "keys", Data: keysData{Keys: keys, Created: created}}
 	if f != nil {
-		v.forms = map[string]*form{"key": f}
+		v.forms = map[string]*form{name: f}
 	}
 	return r.render(status, "keys", v)
 }
@@ -147,7 +149,7 @@ func (d *Dashboard) createKey(r *request) error {
 		err = invalid("expires_in_days", "must be from 1 to 3650 days (empty: never expires)")
 	}
 	if err != nil {
-		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, formWith(r, err, "name", "expires_in_days"))
+		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, "key", formWith(r, err, "name", "expires_in_days"))
 	}
 	var expires *time.Time
 	if days > 0 {
@@ -161,7 +163,7 @@ func (d *Dashboard) createKey(r *request) error {
 	}
 	// Rendered (not redirected) so the token is shown exactly once; the
 	// page is no-store.
-	return d.renderKeys(r, fiber.StatusOK, &api.CreatedAPIKey{APIKey: k, Token: token}, nil)
+	return d.renderKeys(r, fiber.StatusOK, &api.CreatedAPIKey{APIKey: k, Token: token}, "", nil)
 }
 
 func (d *Dashboard) revokeKey(r *request) error {
