@@ -90,9 +90,12 @@ func TestEnv(t *testing.T) {
 		}
 	}
 	r, _ := Lookup(Redis)
-	if args := r.Args(creds); !slices.Equal(args[:3], []string{"redis-server", "--requirepass", "s3cret"}) ||
+	if args := r.Args(creds); !slices.Equal(args[:2], []string{"redis-server", RedisConfigFile}) ||
 		!slices.Contains(args, "--appendonly") {
 		t.Errorf("redis args = %v", args)
+	}
+	if f := r.Files(creds); len(f) != 1 || f[0].Path != RedisConfigFile || string(f[0].Data) != "requirepass \"s3cret\"\n" {
+		t.Errorf("redis files = %q", f)
 	}
 }
 
