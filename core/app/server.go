@@ -112,12 +112,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
 	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("BERTH_TRUSTED_PROXIES: %w", err)
 	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
 	// One sign-in throttle for the API and the dashboard: both count the
 	// same failures.
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
