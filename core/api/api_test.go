@@ -42,7 +42,10 @@ func (h *harness) RoutesChanged() { h.changes++ }
 
 var testKey = bytes.Repeat([]byte{42}, secrets.KeySize)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with options changed by edit (may be nil).
+func newHarnessWith(t *testing.T, edit func(*api.Options)) *harness {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	box, _ := secrets.New(testKey)
@@ -59,8 +62,12 @@ func newHarness(t *testing.T) *harness {
 	h.deployer = &queueOnly{st: st}
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: st, Providers: prov, Deployer: h.deployer, Routes: h})
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
-		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"})
+	opts := api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"}
+	if edit != nil {
+		edit(&opts)
+	}
+	h.srv = api.New(opts)
 	return h
 }
 

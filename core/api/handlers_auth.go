@@ -2,10 +2,12 @@ package api
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -49,12 +51,16 @@ type SessionResponse struct {
 }
 
 // UpdateMeRequest changes the caller's own profile; a new password needs the
-// current one.
+// current one and ends every other session of the caller (the one making
+// the request stays signed in).
 type UpdateMeRequest struct {
 	Name            *string `json:"name"`
 	Email           *string `json:"email"`
 	Password        *string `json:"password"`
 	CurrentPassword string  `json:"current_password"`
+	// RevokeAPIKeys, with a new password, also deletes the caller's API
+	// keys (except the one making the request, if any).
+	RevokeAPIKeys bool `json:"revoke_api_keys"`
 }
 
 // CreateAPIKeyRequest names a new API key.
@@ -86,6 +92,10 @@ func (s *Server) setup(c *fiber.Ctx) error {
 	if req.Token == "" {
 		return invalid("token", "the setup token printed by `berth server` is required")
 	}
+	pass, err := s.opts.SignIn.Begin(req.Email, ClientIP(c))
+	if err != nil {
+		return throttled(c, err)
+	}
 	if s.opts.Setup == nil || !s.opts.Setup.Check(req.Token) {
 		n, err := s.store.CountUsers(c.UserContext())
 		if err == nil && n > 0 {
@@ -94,6 +104,7 @@ func (s *Server) setup(c *fiber.Ctx) error {
 		return &Error{Status: fiber.StatusForbidden, Code: "invalid_setup_token", Field: "token",
 			Message: "token: does not match the setup token printed by `berth server`"}
 	}
+	pass.Succeeded() // the token is right: what follows is ordinary validation
 	if err := validateEmail(req.Email); err != nil {
 		return err
 	}
@@ -137,14 +148,37 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if req.Password == "" {
 		return invalid("password", "is required")
 	}
+	// Throttled before the password is checked: bcrypt is the CPU an
+	// attacker would spend.
+	pass, err := s.opts.SignIn.Begin(req.Email, ClientIP(c))
+	if err != nil {
+		return throttled(c, err)
+	}
 	u, err := s.store.GetUserByEmail(c.UserContext(), req.Email)
 	if err != nil && !isNotFound(err) {
+		pass.Succeeded() // not the caller's failure
 		return err
 	}
 	if !auth.CheckPassword(u.PasswordHash, req.Password) {
 		return &Error{Status: fiber.StatusUnauthorized, Code: "invalid_credentials", Message: "email or password is wrong"}
 	}
+	pass.Succeeded()
 	return s.startSession(c, u, fiber.StatusOK)
+}
+
+// throttled answers a refused sign-in or setup attempt: 429 with
+// Retry-After and the reason; other errors pass through.
+func throttled(c *fiber.Ctx, err error) error {
+	var d *ratelimit.Denied
+	if !errors.As(err, &d) {
+		return err
+	}
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(d.Seconds()))
+	e := &Error{Status: fiber.StatusTooManyRequests, Code: "too_many_attempts", Message: d.Error()}
+	if d.Scope == ratelimit.ScopeAccount {
+		e.Field = "email"
+	}
+	return e
 }
 
 func (s *Server) startSession(c *fiber.Ctx, u store.User, status int) error {
@@ -222,9 +256,15 @@ func (s *Server) updateMe(c *fiber.Ctx) error {
 		upd.Email = req.Email
 	}
 	if req.Password != nil {
+		// The current password is a guess like a sign-in: same throttle.
+		pass, err := s.opts.SignIn.Begin(p.User.Email, ClientIP(c))
+		if err != nil {
+			return throttled(c, err)
+		}
 		if !auth.CheckPassword(p.User.PasswordHash, req.CurrentPassword) {
 			return invalid("current_password", "is wrong")
 		}
+		pass.Succeeded()
 		if err := auth.ValidatePassword(*req.Password); err != nil {
 			return invalid("password", "%v", err)
 		}
@@ -233,11 +273,22 @@ func (s *Server) updateMe(c *fiber.Ctx) error {
 			return err
 		}
 		upd.PasswordHash = &hash
+	} else if req.RevokeAPIKeys {
+		return invalid("revoke_api_keys", "applies only with a new password")
 	}
-	u, err := s.store.UpdateUser(c.UserContext(), p.User.ID, upd)
+	if upd.PasswordHash == nil {
+		u, err := s.store.UpdateUser(c.UserContext(), p.User.ID, upd)
+		if err != nil {
+			return err
+		}
+		return c.JSON(u)
+	}
+	u, revoked, err := s.store.UpdateUserRevoking(c.UserContext(), p.User.ID, upd, store.Revocation{
+		KeepSession: p.SessionID, APIKeys: req.RevokeAPIKeys, KeepAPIKey: p.APIKeyID})
 	if err != nil {
 		return err
 	}
+	s.log.Info("password changed", "user", u.ID, "sessions_ended", revoked.Sessions, "api_keys_revoked", revoked.APIKeys)
 	return c.JSON(u)
 }
 

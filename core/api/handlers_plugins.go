@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/berth-dev/berth/core/writeonly"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
 )
@@ -20,7 +21,10 @@ type PluginConfigurer interface {
 // ErrUnknownPlugin is returned by a PluginConfigurer for an id not installed.
 var ErrUnknownPlugin = errors.New("no such plugin")
 
-// PluginSettings are a plugin's saved settings.
+// PluginSettings are a plugin's saved settings. In answers, the value of
+// every property the plugin's schema marks writeOnly (a secret) is
+// "********"; sent back as "********", or left out, a secret keeps its
+// saved value, and null clears it.
 type PluginSettings struct {
 	Settings json.RawMessage `json:"settings"`
 }
@@ -47,8 +51,12 @@ func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if settings == nil {
-		settings = json.RawMessage("{}")
+	schema, err := s.pluginSchema(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if settings, err = writeonly.Redact(schema, settings); err != nil {
+		return err
 	}
 	return c.JSON(PluginSettings{Settings: settings})
 }
@@ -71,13 +79,31 @@ func (s *Server) putPluginSettings(c *fiber.Ctx) error {
 	if s.opts.PluginSettings == nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: "plugins are not available on this server"}
 	}
-	if err := s.opts.PluginSettings.ConfigurePlugin(c.UserContext(), id, req.Settings); err != nil {
-		return pluginError(err)
-	}
-	if err := s.store.SetPluginSettings(c.UserContext(), id, req.Settings, principal(c).User.ID); err != nil {
+	// Secrets (writeOnly properties) left out or sent as the marker GET
+	// answers with keep their saved values.
+	ctx := c.UserContext()
+	saved, err := s.store.PluginSettings(ctx, id)
+	if err != nil {
 		return err
 	}
-	return c.JSON(req)
+	schema, err := s.pluginSchema(ctx, id)
+	if err != nil {
+		return err
+	}
+	settings, err := writeonly.Merge(schema, saved, req.Settings)
+	if err != nil {
+		return invalid("settings", "%v", err)
+	}
+	if err := s.opts.PluginSettings.ConfigurePlugin(ctx, id, settings); err != nil {
+		return pluginError(err)
+	}
+	if err := s.store.SetPluginSettings(ctx, id, settings, principal(c).User.ID); err != nil {
+		return err
+	}
+	if settings, err = writeonly.Redact(schema, settings); err != nil {
+		return err
+	}
+	return c.JSON(PluginSettings{Settings: settings})
 }
 
 // pluginError maps a plugin's refusal to a 4xx naming the field.

@@ -43,7 +43,10 @@ func (s *Server) health(c *fiber.Ctx) error {
 	defer cancel()
 	h := Health{Status: "ok", Database: "ok", Version: s.opts.Version}
 	if err := s.store.Ping(ctx); err != nil {
-		h.Status, h.Database = "degraded", err.Error()
+		// The detail (host names, users, paths) is for the log only:
+		// /healthz answers anyone.
+		s.log.Error("health check: database unavailable", "err", err)
+		h.Status, h.Database = "degraded", "database unavailable"
 		return c.Status(fiber.StatusServiceUnavailable).JSON(h)
 	}
 	return c.JSON(h)

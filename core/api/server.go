@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -72,6 +73,14 @@ type Options struct {
 	// Outbound checks the addresses tenants aim requests at; nil uses
 	// NewOutboundGuard(Store).
 	Outbound *netguard.Guard
+	// SignIn throttles sign-in and setup attempts per account and client
+	// address; share it with the dashboard so both count the same
+	// failures. Nil uses a Guard of its own with the default policy.
+	SignIn *ratelimit.Guard
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (see ClientIP). Nil: the header is ignored and the
+	// client is the connection's peer address.
+	TrustedProxies *TrustedProxies
 }
 
 // Server is the HTTP API.
@@ -95,6 +104,9 @@ func New(opts Options) *Server {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
 	}
+	if opts.SignIn == nil {
+		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
+	}
 	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if s.guard == nil {
 		s.guard = NewOutboundGuard(opts.Store)
@@ -109,7 +121,7 @@ func New(opts Options) *Server {
 		ReadBufferSize:        16 << 10, // room for cookies and bearer tokens
 		// Fiber reuses request buffers: handlers copy what they keep.
 	})
-	s.app.Use(recoverMiddleware(s.log), securityHeaders, metricsMiddleware)
+	s.app.Use(recoverMiddleware(s.log), clientIPMiddleware(opts.TrustedProxies), securityHeaders, metricsMiddleware)
 	for _, r := range append(append(append(s.table(), s.variableRoutes()...), s.webhookRoutes()...), s.connectionRoutes()...) {
 		s.register(r)
 	}

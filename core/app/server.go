@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -115,10 +116,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 
+	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("BERTH_TRUSTED_PROXIES: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	// One sign-in throttle for the API and the dashboard: both count the
+	// same failures.
+	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
-		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version, Outbound: s.outbound}
+		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version,
+		SignIn: signIn, TrustedProxies: proxies, Outbound: s.outbound}
 	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
@@ -147,7 +156,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"), Outbound: s.outbound}).Register(s.api.App())
+		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"), SignIn: signIn, Outbound: s.outbound}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

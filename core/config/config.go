@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,11 @@ type Config struct {
 	// SecureCookies marks session cookies Secure. Env BERTH_SECURE_COOKIES,
 	// default true when PublicURL starts with https.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies (IP addresses or CIDR ranges)
+	// whose X-Forwarded-For names the client, for the sign-in throttle.
+	// Env BERTH_TRUSTED_PROXIES, comma-separated; default none: the client
+	// is always the connection's peer address.
+	TrustedProxies []string
 	// LogLevel is debug, info, warn or error. Env BERTH_LOG_LEVEL, default info.
 	LogLevel string
 	// PluginIndex is berth's own plugin-index.json. Env BERTH_PLUGIN_INDEX,
@@ -140,6 +146,16 @@ func parse(getenv func(string) string) (Config, error) {
 	ttl := orDefault(getenv("BERTH_SESSION_TTL"), "168h")
 	if c.SessionTTL, err = time.ParseDuration(ttl); err != nil || c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("BERTH_SESSION_TTL: %q is not a duration of at least 1m", ttl))
+	}
+	for _, p := range strings.Split(getenv("BERTH_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		_, perr := netip.ParsePrefix(p)
+		if _, aerr := netip.ParseAddr(p); aerr != nil && perr != nil {
+			errs = append(errs, fmt.Errorf("BERTH_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	if k := getenv("BERTH_SECRET_KEY"); k != "" {
 		key, err := base64.StdEncoding.DecodeString(k)

@@ -24,6 +24,12 @@ func TestParse(t *testing.T) {
 				t.Fatalf("got %+v", c)
 			}
 		}, ""},
+		{"trusted proxies", map[string]string{"BERTH_TRUSTED_PROXIES": " 10.0.0.1, 172.16.0.0/12,,::1 "}, func(t *testing.T, c Config) {
+			if strings.Join(c.TrustedProxies, " ") != "10.0.0.1 172.16.0.0/12 ::1" {
+				t.Fatalf("TrustedProxies = %q", c.TrustedProxies)
+			}
+		}, ""},
+		{"bad trusted proxy", map[string]string{"BERTH_TRUSTED_PROXIES": "10.0.0.1,proxy.example.com"}, nil, "BERTH_TRUSTED_PROXIES"},
 		{"bad name", map[string]string{"BERTH_NAME": "Bad_Name"}, nil, "BERTH_NAME"},
 		{"bad port", map[string]string{"BERTH_HTTP_PORT": "99999"}, nil, "BERTH_HTTP_PORT"},
 		{"bad addr", map[string]string{"BERTH_ADDR": "nope"}, nil, "BERTH_ADDR"},

@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -68,6 +69,10 @@ type Options struct {
 	// Outbound checks the addresses tenants aim requests at; nil uses
 	// api.NewOutboundGuard(Store).
 	Outbound *netguard.Guard
+	// SignIn throttles the sign-in and setup forms: the API's Guard
+	// (api.Options.SignIn), so both count the same failures. Nil uses a
+	// Guard of its own with the default policy.
+	SignIn *ratelimit.Guard
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
@@ -91,6 +96,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.SignIn == nil {
+		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
 	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if d.guard == nil {

@@ -3,11 +3,13 @@ package dashboard
 import (
 	"errors"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -51,9 +53,15 @@ func (d *Dashboard) setupSubmit(r *request) error {
 	switch {
 	case token == "":
 		return fail(fiber.StatusUnprocessableEntity, invalid("token", "is required: berth printed it when it started (and wrote it to the setup-token file in its data directory)"))
-	case d.opts.Setup == nil || !d.opts.Setup.Check(token):
+	}
+	pass, err := d.opts.SignIn.Begin(email, api.ClientIP(r.c))
+	if err != nil {
+		return fail(throttled(r, err), err)
+	}
+	if d.opts.Setup == nil || !d.opts.Setup.Check(token) {
 		return fail(fiber.StatusForbidden, invalid("token", "does not match the setup token printed by `berth server`"))
 	}
+	pass.Succeeded() // the token is right: what follows is ordinary validation
 	if err := firstError(validateEmail(email), validateText("name", name, 1, 100),
 		validateText("organization", org, 1, 100), validatePassword("password", password)); err != nil {
 		return fail(fiber.StatusUnprocessableEntity, err)
@@ -98,12 +106,13 @@ func (d *Dashboard) loginPage(r *request) error {
 func (d *Dashboard) loginSubmit(r *request) error {
 	email := strings.TrimSpace(r.c.FormValue("email"))
 	password := r.c.FormValue("password")
+	status := fiber.StatusUnauthorized
 	fail := func(err error) error {
 		f := formWith(r, err, "email", "next")
 		if err == nil {
 			f.Message = "Email or password is wrong."
 		}
-		return r.render(fiber.StatusUnauthorized, "login", &view{Title: "Sign in", Layout: "auth", forms: map[string]*form{"login": f}})
+		return r.render(status, "login", &view{Title: "Sign in", Layout: "auth", forms: map[string]*form{"login": f}})
 	}
 	switch {
 	case email == "":
@@ -111,17 +120,38 @@ func (d *Dashboard) loginSubmit(r *request) error {
 	case password == "":
 		return fail(invalid("password", "is required"))
 	}
+	// Throttled before the password is checked: bcrypt is the CPU an
+	// attacker would spend.
+	pass, err := d.opts.SignIn.Begin(email, api.ClientIP(r.c))
+	if err != nil {
+		status = throttled(r, err)
+		return fail(err)
+	}
 	u, err := d.store.GetUserByEmail(r.c.UserContext(), email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		pass.Succeeded() // not the caller's failure
 		return err
 	}
 	if !auth.CheckPassword(u.PasswordHash, password) { // an unknown email takes as long
 		return fail(nil)
 	}
+	pass.Succeeded()
 	if err := d.startSession(r, u.ID); err != nil {
 		return err
 	}
 	return r.c.Redirect(localPath(r.c.FormValue("next")), fiber.StatusSeeOther)
+}
+
+// throttled sets Retry-After for a refused sign-in or setup attempt and
+// returns the status to render the form with: 429, or 500 for an error
+// that is not a refusal.
+func throttled(r *request, err error) int {
+	var denied *ratelimit.Denied
+	if !errors.As(err, &denied) {
+		return fiber.StatusInternalServerError
+	}
+	r.c.Set(fiber.HeaderRetryAfter, strconv.Itoa(denied.Seconds()))
+	return fiber.StatusTooManyRequests
 }
 
 // startSession stores a new session and sets the API's session cookie, so

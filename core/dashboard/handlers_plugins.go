@@ -8,6 +8,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/writeonly"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -81,7 +82,17 @@ func (d *Dashboard) pluginSettingsPage(r *request) error {
 	if err != nil {
 		return err
 	}
-	data := pluginData{Plugin: p, Form: buildForm(s, settingsValues(saved), nil), CanEdit: admin}
+	var values map[string]string // nil: the schema's defaults
+	if saved != nil {
+		shown, err := writeonly.Redact(p.Schema, saved) // secrets never reach the page
+		if err != nil {
+			return err
+		}
+		values = settingsValues(shown)
+	}
+	form := buildForm(s, values, nil)
+	form.keepSecrets(writeonly.Secrets(p.Schema, saved))
+	data := pluginData{Plugin: p, Form: form, CanEdit: admin}
 	return r.render(fiber.StatusOK, "plugin", &view{Title: p.ID + " settings", Nav: "plugins", Data: data})
 }
 
@@ -100,14 +111,26 @@ func (d *Dashboard) pluginSettingsSubmit(r *request) error {
 	if err != nil {
 		return err
 	}
-	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
+	saved, err := d.store.PluginSettings(r.c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	// A secret left empty keeps its saved value.
+	secrets := writeonly.Secrets(p.Schema, saved)
+	doc, raw, errs := parseSettingsKeeping(s, func(input string) string { return r.c.FormValue(input) }, secrets)
 	if len(errs) == 0 {
-		errs, err = d.applyPluginSettings(r, p.ID, doc)
+		var settings json.RawMessage
+		settings, errs, err = d.applyPluginSettings(r, p, saved, doc)
 		if err != nil {
 			return err
 		}
+		if len(errs) == 0 {
+			secrets = writeonly.Secrets(p.Schema, settings)
+		}
 	}
-	data := pluginData{Plugin: p, Form: buildForm(s, raw, errs), CanEdit: true, Checked: len(errs) == 0}
+	form := buildForm(s, raw, errs)
+	form.keepSecrets(secrets)
+	data := pluginData{Plugin: p, Form: form, CanEdit: true, Checked: len(errs) == 0}
 	status := fiber.StatusOK
 	if len(errs) > 0 {
 		status = fiber.StatusUnprocessableEntity
@@ -122,17 +145,19 @@ type keysData struct {
 }
 
 func (d *Dashboard) keysPage(r *request) error {
-	return d.renderKeys(r, fiber.StatusOK, nil, nil)
+	return d.renderKeys(r, fiber.StatusOK, nil, "", nil)
 }
 
-func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKey, f *form) error {
+// renderKeys renders the keys page (which also changes the password) with
+// the form named name (key or password) showing f, when f is set.
+func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKey, name string, f *form) error {
 	keys, _, err := d.store.ListAPIKeys(r.c.UserContext(), r.p.User.ID, store.Page{Limit: maxListed})
 	if err != nil {
 		return err
 	}
 	v := &view{Title: "API keys", Nav: "keys", Data: keysData{Keys: keys, Created: created}}
 	if f != nil {
-		v.forms = map[string]*form{"key": f}
+		v.forms = map[string]*form{name: f}
 	}
 	return r.render(status, "keys", v)
 }
@@ -147,7 +172,7 @@ func (d *Dashboard) createKey(r *request) error {
 		err = invalid("expires_in_days", "must be from 1 to 3650 days (empty: never expires)")
 	}
 	if err != nil {
-		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, formWith(r, err, "name", "expires_in_days"))
+		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, "key", formWith(r, err, "name", "expires_in_days"))
 	}
 	var expires *time.Time
 	if days > 0 {
@@ -161,7 +186,7 @@ func (d *Dashboard) createKey(r *request) error {
 	}
 	// Rendered (not redirected) so the token is shown exactly once; the
 	// page is no-store.
-	return d.renderKeys(r, fiber.StatusOK, &api.CreatedAPIKey{APIKey: k, Token: token}, nil)
+	return d.renderKeys(r, fiber.StatusOK, &api.CreatedAPIKey{APIKey: k, Token: token}, "", nil)
 }
 
 func (d *Dashboard) revokeKey(r *request) error {
@@ -178,20 +203,26 @@ func (d *Dashboard) revokeKey(r *request) error {
 	return r.seeOther("/keys", "API key revoked.")
 }
 
-// applyPluginSettings sends settings to the plugin and saves them when it
-// accepts them; the plugin's refusals come back as field errors.
-func (d *Dashboard) applyPluginSettings(r *request, id string, doc map[string]any) (map[string]string, error) {
+// applyPluginSettings merges the form's document over the saved settings
+// (secrets left out keep their saved values), sends the result to the
+// plugin and saves it when the plugin accepts it; the plugin's refusals
+// come back as field errors.
+func (d *Dashboard) applyPluginSettings(r *request, p api.PluginInfo, saved json.RawMessage, doc map[string]any) (json.RawMessage, map[string]string, error) {
 	if d.opts.PluginSettings == nil {
-		return map[string]string{"": "plugins are not available on this server"}, nil
+		return nil, map[string]string{"": "plugins are not available on this server"}, nil
 	}
-	settings, err := json.Marshal(doc)
+	next, err := json.Marshal(doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := d.opts.PluginSettings.ConfigurePlugin(r.c.UserContext(), id, settings); err != nil {
-		return pluginFieldErrors(err), nil
+	settings, err := writeonly.Merge(p.Schema, saved, next)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, d.store.SetPluginSettings(r.c.UserContext(), id, settings, r.p.User.ID)
+	if err := d.opts.PluginSettings.ConfigurePlugin(r.c.UserContext(), p.ID, settings); err != nil {
+		return nil, pluginFieldErrors(err), nil
+	}
+	return settings, nil, d.store.SetPluginSettings(r.c.UserContext(), p.ID, settings, r.p.User.ID)
 }
 
 // settingsValues turns saved settings into form input values.

@@ -15,11 +15,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
+	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
@@ -40,6 +42,8 @@ type harness struct {
 	deployer   *fakeDeployer
 	databases  *fakeDatabases
 	changes    atomic.Int32
+	// clock drives the sign-in throttle the API and the dashboard share.
+	clock *fakeClock
 }
 
 // RoutesChanged implements api.RoutesChanged.
@@ -65,11 +69,13 @@ func newHarness(t *testing.T) *harness {
 	tok, holder := auth.NewSetupToken()
 	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st}}
 	csrfKey := box.Derive("csrf")
+	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
-		Plugins: fakePlugins{}})
+		Plugins: fakePlugins{}, SignIn: signIn})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
 		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h

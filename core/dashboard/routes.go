@@ -134,5 +134,6 @@ func (d *Dashboard) table() []route {
 		{method: get, path: "/keys", handler: d.keysPage},
 		{method: post, path: "/keys", handler: d.createKey},
 		{method: post, path: "/keys/:key/revoke", handler: d.revokeKey},
+		{method: post, path: "/account/password", handler: d.changePassword},
 	}
 }

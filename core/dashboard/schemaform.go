@@ -168,6 +168,16 @@ func buildForm(s *schema, values map[string]string, errs map[string]string) sett
 			field.Placeholder = "e.g. " + scalarText(ps.Examples[0])
 		}
 		switch t := ps.typeName(); {
+		case ps.WriteOnly && editable(ps, t):
+			// A secret of any type is a password input that is never
+			// filled in: its saved value is never sent to the browser.
+			field.Control, field.Value = "password", ""
+			if ps.MinLength != nil {
+				field.MinLength = strconv.Itoa(*ps.MinLength)
+			}
+			if ps.MaxLength != nil {
+				field.MaxLength = strconv.Itoa(*ps.MaxLength)
+			}
 		case len(ps.Enum) > 0:
 			field.Control = "select"
 			if !field.Required {
@@ -193,9 +203,6 @@ func buildForm(s *schema, values map[string]string, errs map[string]string) sett
 			}
 		case t == "string":
 			field.Control, field.Value = "text", value
-			if ps.WriteOnly {
-				field.Control, field.Value = "password", "" // secrets are never sent back to the browser
-			}
 			if ps.MinLength != nil {
 				field.MinLength = strconv.Itoa(*ps.MinLength)
 			}
@@ -216,6 +223,18 @@ func buildForm(s *schema, values map[string]string, errs map[string]string) sett
 	return f
 }
 
+// keepSecrets marks the secrets a form's saved settings hold (see
+// writeonly.Secrets): left empty, they keep their saved value, so they
+// are not required.
+func (f *settingsForm) keepSecrets(saved map[string]bool) {
+	for i := range f.Fields {
+		if saved[f.Fields[i].Name] {
+			f.Fields[i].Required = false
+			f.Fields[i].Placeholder = "saved; leave empty to keep"
+		}
+	}
+}
+
 func (s *schema) hasProperty(name string) bool {
 	for _, p := range s.Properties {
 		if p.Name == name {
@@ -230,6 +249,14 @@ func (s *schema) hasProperty(name string) bool {
 // returns the document, the raw values (to re-render the form) and field
 // errors by property name.
 func parseSettings(s *schema, get func(input string) string) (map[string]any, map[string]string, map[string]string) {
+	return parseSettingsKeeping(s, get, nil)
+}
+
+// parseSettingsKeeping is parseSettings for a form over saved settings:
+// a secret named in saved (see writeonly.Secrets) that is left empty is
+// left out of the document, not required, so writeonly.Merge keeps the
+// saved value.
+func parseSettingsKeeping(s *schema, get func(input string) string, saved map[string]bool) (map[string]any, map[string]string, map[string]string) {
 	doc := map[string]any{}
 	raw := map[string]string{}
 	errs := map[string]string{}
@@ -241,7 +268,10 @@ func parseSettings(s *schema, get func(input string) string) (map[string]any, ma
 		if !editable(ps, t) {
 			continue // not on the form: set through the API
 		}
-		if t == "boolean" && len(ps.Enum) == 0 {
+		if v == "" && ps.WriteOnly && saved[p.Name] {
+			continue // kept
+		}
+		if t == "boolean" && len(ps.Enum) == 0 && !ps.WriteOnly {
 			doc[p.Name] = v == "true"
 			continue
 		}

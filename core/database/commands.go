@@ -2,6 +2,7 @@ package database
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -15,14 +16,42 @@ type Command struct {
 	Env  []string
 }
 
-// mongoShell runs Mongo's tools with the password taken from the
-// environment: mongodump and mongorestore read it from no variable of their
-// own. The script is constant; every value comes from Env.
-const mongoDumpScript = `exec mongodump --archive --username "$BERTH_DB_USER" --password "$BERTH_DB_PASSWORD" --authenticationDatabase admin --db "$BERTH_DB_NAME"`
+// The Mongo tools take a password on their command line (visible to every
+// process on the host in /proc/<pid>/cmdline) or in a YAML file named by
+// --config. The scripts below write BERTH_MONGO_CONFIG (a YAML document
+// built by mongoConfig) to a private temporary file inside the container,
+// run the tool with --config and remove the file when the tool exits. The
+// scripts are constant; every value comes from Env, so no password or
+// user-chosen name reaches any argv (printf is a shell builtin: it is not
+// a process of its own). --config needs MongoDB Database Tools 100.3.0
+// (2021) or later.
+const mongoPrelude = `set -eu
+umask 077
+cfg=$(mktemp)
+trap 'rm -f "$cfg"' EXIT
+trap 'exit 143' TERM INT HUP
+printf '%s\n' "$BERTH_MONGO_CONFIG" > "$cfg"
+`
+
+// mongoDumpScript writes an archive of one database to stdout.
+const mongoDumpScript = mongoPrelude + `mongodump --config "$cfg" --archive --username "$BERTH_DB_USER" --authenticationDatabase admin --db "$BERTH_DB_NAME"`
 
 // mongoRestoreScript renames the dumped database's namespaces onto the
 // target's, so a dump restores into another database of the engine too.
-const mongoRestoreScript = `exec mongorestore --archive --drop --username "$BERTH_DB_USER" --password "$BERTH_DB_PASSWORD" --authenticationDatabase admin --nsFrom "$BERTH_DB_SOURCE.*" --nsTo "$BERTH_DB_NAME.*"`
+const mongoRestoreScript = mongoPrelude + `mongorestore --config "$cfg" --archive --drop --username "$BERTH_DB_USER" --authenticationDatabase admin --nsFrom "$BERTH_DB_SOURCE.*" --nsTo "$BERTH_DB_NAME.*"`
+
+// mongoConfig is the --config document holding the password: a YAML
+// mapping whose value is a JSON string, which YAML reads as a
+// double-quoted scalar, so any character is escaped.
+func mongoConfig(password string) string {
+	q, _ := json.Marshal(password) // a string always marshals
+	return "password: " + string(q)
+}
+
+// mongoEnv is the environment of the Mongo scripts.
+func mongoEnv(c Credentials) []string {
+	return []string{"BERTH_DB_USER=" + c.User, "BERTH_DB_NAME=" + c.Database, "BERTH_MONGO_CONFIG=" + mongoConfig(c.Password)}
+}
 
 // Dump is the command writing a dump of the database to stdout: pg_dump's
 // custom format, a single-transaction SQL dump with routines, triggers and
@@ -40,8 +69,7 @@ func (s Spec) Dump(c Credentials) (Command, error) {
 		return Command{Argv: []string{tool, "--single-transaction", "--routines", "--triggers", "--events",
 			"-h", "127.0.0.1", "-u", "root", c.Database}, Env: []string{"MYSQL_PWD=" + c.RootPassword}}, nil
 	case MongoDB:
-		return Command{Argv: []string{"sh", "-c", mongoDumpScript},
-			Env: []string{"BERTH_DB_USER=" + c.User, "BERTH_DB_PASSWORD=" + c.Password, "BERTH_DB_NAME=" + c.Database}}, nil
+		return Command{Argv: []string{"sh", "-c", mongoDumpScript}, Env: mongoEnv(c)}, nil
 	case Redis:
 		return Command{Argv: []string{"redis-cli", "-h", "127.0.0.1", "--rdb", "-"}, Env: []string{"REDISCLI_AUTH=" + c.Password}}, nil
 	}
@@ -69,9 +97,7 @@ func (s Spec) Restore(c Credentials, source string) (Command, error) {
 		if source == "" {
 			source = c.Database
 		}
-		return Command{Argv: []string{"sh", "-c", mongoRestoreScript},
-			Env: []string{"BERTH_DB_USER=" + c.User, "BERTH_DB_PASSWORD=" + c.Password, "BERTH_DB_NAME=" + c.Database,
-				"BERTH_DB_SOURCE=" + source}}, nil
+		return Command{Argv: []string{"sh", "-c", mongoRestoreScript}, Env: append(mongoEnv(c), "BERTH_DB_SOURCE="+source)}, nil
 	case Redis:
 		return Command{}, fmt.Errorf("redis restores by replacing %s while the server is stopped, not by a command", RedisDumpFile)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Engine names a database engine.
@@ -128,14 +129,55 @@ func (s Spec) Env(c Credentials) map[string]string {
 }
 
 // Args is the container command (the image's CMD) when the engine needs
-// one: Redis takes its password and persistence settings as arguments.
-// RDB snapshots only: an append-only file would take precedence over a
-// restored dump.rdb.
+// one: Redis reads its password from RedisConfigFile (see Files) and takes
+// its persistence settings as arguments. RDB snapshots only: an
+// append-only file would take precedence over a restored dump.rdb.
 func (s Spec) Args(c Credentials) []string {
 	if s.Engine == Redis {
-		return []string{"redis-server", "--requirepass", c.Password, "--appendonly", "no", "--save", "60", "1", "--dir", s.DataPath}
+		return []string{"redis-server", RedisConfigFile, "--appendonly", "no", "--save", "60", "1", "--dir", s.DataPath}
 	}
 	return nil
+}
+
+// RedisConfigFile is the configuration file the Redis container reads
+// its password from, so the password is not on redis-server's command
+// line (readable by every process on the host).
+const RedisConfigFile = "/etc/berth/redis.conf"
+
+// File is a file the engine's container reads, mounted read-only.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Files are the files the engine's container needs: Redis's
+// configuration holding requirepass.
+func (s Spec) Files(c Credentials) []File {
+	if s.Engine == Redis {
+		return []File{{Path: RedisConfigFile, Data: []byte("requirepass " + redisQuote(c.Password) + "\n")}}
+	}
+	return nil
+}
+
+// redisQuote writes v as a double-quoted string of Redis's configuration
+// syntax: quotes and backslashes escaped, bytes outside printable ASCII
+// as \xHH.
+func redisQuote(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // HealthCheck is the health check in exec form (no shell); it never

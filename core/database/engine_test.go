@@ -90,9 +90,12 @@ func TestEnv(t *testing.T) {
 		}
 	}
 	r, _ := Lookup(Redis)
-	if args := r.Args(creds); !slices.Equal(args[:3], []string{"redis-server", "--requirepass", "s3cret"}) ||
+	if args := r.Args(creds); !slices.Equal(args[:2], []string{"redis-server", RedisConfigFile}) ||
 		!slices.Contains(args, "--appendonly") {
 		t.Errorf("redis args = %v", args)
+	}
+	if f := r.Files(creds); len(f) != 1 || f[0].Path != RedisConfigFile || string(f[0].Data) != "requirepass \"s3cret\"\n" {
+		t.Errorf("redis files = %q", f)
 	}
 }
 
@@ -115,8 +118,8 @@ func TestDumpAndRestoreCommands(t *testing.T) {
 			[]string{"mariadb-dump", "--single-transaction", "--routines", "--triggers", "--events", "-h", "127.0.0.1", "-u", "root", "shop"}, []string{"MYSQL_PWD=r00t"},
 			[]string{"mariadb", "-h", "127.0.0.1", "-u", "root", "shop"}, []string{"MYSQL_PWD=r00t"}, false},
 		{MongoDB,
-			[]string{"sh", "-c", mongoDumpScript}, []string{"BERTH_DB_USER=berth", "BERTH_DB_PASSWORD=s3cret", "BERTH_DB_NAME=shop"},
-			[]string{"sh", "-c", mongoRestoreScript}, []string{"BERTH_DB_USER=berth", "BERTH_DB_PASSWORD=s3cret", "BERTH_DB_NAME=shop", "BERTH_DB_SOURCE=orders"}, false},
+			[]string{"sh", "-c", mongoDumpScript}, []string{"BERTH_DB_USER=berth", "BERTH_DB_NAME=shop", `BERTH_MONGO_CONFIG=password: "s3cret"`},
+			[]string{"sh", "-c", mongoRestoreScript}, []string{"BERTH_DB_USER=berth", "BERTH_DB_NAME=shop", `BERTH_MONGO_CONFIG=password: "s3cret"`, "BERTH_DB_SOURCE=orders"}, false},
 		{Redis,
 			[]string{"redis-cli", "-h", "127.0.0.1", "--rdb", "-"}, []string{"REDISCLI_AUTH=s3cret"}, nil, nil, true},
 	}
@@ -156,13 +159,18 @@ func TestDumpAndRestoreCommands(t *testing.T) {
 // the environment and name the flags the Mongo tools need (MongoDB is not
 // in Debian, so it cannot run in tests here).
 func TestMongoScripts(t *testing.T) {
-	for _, want := range []string{"mongodump", "--archive", `--username "$BERTH_DB_USER"`, `--password "$BERTH_DB_PASSWORD"`,
+	for _, want := range []string{"mongodump", `--config "$cfg"`, "--archive", `--username "$BERTH_DB_USER"`,
 		"--authenticationDatabase admin", `--db "$BERTH_DB_NAME"`} {
 		if !strings.Contains(mongoDumpScript, want) {
 			t.Errorf("dump script lacks %q", want)
 		}
 	}
-	for _, want := range []string{"mongorestore", "--archive", "--drop", `--nsFrom "$BERTH_DB_SOURCE.*"`, `--nsTo "$BERTH_DB_NAME.*"`} {
+	for _, script := range []string{mongoDumpScript, mongoRestoreScript} {
+		if strings.Contains(script, "--password") {
+			t.Errorf("a script passes --password: %s", script)
+		}
+	}
+	for _, want := range []string{"mongorestore", `--config "$cfg"`, "--archive", "--drop", `--nsFrom "$BERTH_DB_SOURCE.*"`, `--nsTo "$BERTH_DB_NAME.*"`} {
 		if !strings.Contains(mongoRestoreScript, want) {
 			t.Errorf("restore script lacks %q", want)
 		}

@@ -89,6 +89,9 @@ func Spec(network string, db store.Database, replicas uint64) (swarm.ServiceSpec
 		StopGracePeriod: StopGracePeriod,
 		UpdateOrder:     swarm.UpdateStopFirst,
 	}
+	for _, f := range eng.Files(db.Credentials) {
+		spec.Files = append(spec.Files, swarm.File{Target: f.Path, Data: f.Data})
+	}
 	if db.ExternalPort > 0 {
 		spec.Ports = []swarm.Port{{Target: uint16(eng.Port), Published: uint16(db.ExternalPort),
 			Protocol: swarm.TCP, Mode: swarm.PublishHost}}

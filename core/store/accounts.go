@@ -273,9 +273,7 @@ type UserUpdate struct {
 
 // UpdateUser changes a user's profile or password.
 func (s *Store) UpdateUser(ctx context.Context, id uuid.UUID, in UserUpdate) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users SET
-		name = coalesce($2, name), email = coalesce(lower($3), email), password_hash = coalesce($4, password_hash), updated_at = now()
-		WHERE id = $1 RETURNING `+userCols, id, in.Name, in.Email, in.PasswordHash))
+	u, err := scanUser(s.pool.QueryRow(ctx, updateUserSQL, id, in.Name, in.Email, in.PasswordHash))
 	return u, mapErr(err, "user")
 }
 
