@@ -84,9 +84,6 @@ func (s *Server) createProject(c *fiber.Ctx) error {
 	default:
 		return invalid("organization_id", "is required when you belong to several organizations")
 	}
-	if _, ok := p.Roles[org]; !ok {
-		return invalid("organization_id", "no organization %s that you belong to", org)
-	}
 	if err := authorize(c, org, store.RoleMember, "organization"); err != nil {
 		return err
 	}
