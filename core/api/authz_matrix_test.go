@@ -39,6 +39,10 @@ import (
 // Against B's resources every member of A gets a 404 (and Self routes must
 // not answer with any of B's ids).
 
+// pluginSentinel is in a plugin's saved settings; only instance
+// administrators may see it.
+const pluginSentinel = "https://s3.example.com/instance-secret-path"
+
 // matrixCaller is one kind of caller of the matrix.
 type matrixCaller struct {
 	name string
@@ -451,6 +455,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		u := m.user(a.id, "caller-"+string(role), role)
 		callers = append(callers, matrixCaller{name: string(role), role: role, key: m.key(u.ID)})
 	}
+	// Instance-wide plugin settings are for instance administrators only.
+	if err := m.store.SetPluginSettings(ctx, "backup.s3", json.RawMessage(`{"endpoint": "`+pluginSentinel+`"}`), root.ID); err != nil {
+		t.Fatal(err)
+	}
 	// B's ids that a caller of A must never see in an answer.
 	var bIDs []string
 	for k, v := range b.ids {
@@ -495,6 +503,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				resp := send(t, c, ids)
 				checked++
+				if !c.instanceAdmin && strings.Contains(string(resp.Body), pluginSentinel) {
+					t.Errorf("%s sees the instance's saved plugin settings", c.name)
+				}
 				switch {
 				case want == 0 && !served(resp.Status):
 					t.Errorf("%s on organization A: status %d, want it served (access %+v): %s", c.name, resp.Status, r.Access, resp.Body)

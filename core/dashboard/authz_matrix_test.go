@@ -234,6 +234,10 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /keys/:key/revoke":               confirmed,
 }
 
+// pluginSentinel is in a plugin's saved settings; only instance
+// administrators may see it.
+const pluginSentinel = "https://hooks.example.com/instance-secret-path"
+
 func confirmed(*dashMatrix, dashCase) url.Values { return url.Values{"confirmed": {"yes"}} }
 
 // dashFresh gives a destructive route a new resource of organization o for
@@ -341,6 +345,8 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 		m.check(err)
 		callers = append(callers, dashCaller{name: string(role), role: role, user: u.ID, session: m.session(u.ID)})
 	}
+	// Instance-wide plugin settings are for instance administrators only.
+	m.check(m.store.SetPluginSettings(ctx, "notifier.webhook", json.RawMessage(`{"url": "`+pluginSentinel+`"}`), root.ID))
 	var bIDs []string
 	for _, v := range b.ids {
 		bIDs = append(bIDs, v)
@@ -390,6 +396,9 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 				}
 				resp := send(t, dc)
 				checked++
+				if !c.instanceAdmin && strings.Contains(resp.Body, pluginSentinel) {
+					t.Errorf("%s sees the instance's saved plugin settings", c.name)
+				}
 				switch {
 				case want == 0 && !dashServed(resp.Status):
 					t.Errorf("%s on organization A: status %d, want it served:\n%.400s", c.name, resp.Status, resp.Body)

@@ -77,11 +77,17 @@ func (d *Dashboard) pluginSettingsPage(r *request) error {
 	if err != nil {
 		return err
 	}
-	saved, err := d.store.PluginSettings(r.c.UserContext(), p.ID)
-	if err != nil {
-		return err
+	// Saved settings are for instance administrators only, as in the API
+	// (GET /api/v1/plugins/{id}/settings): a notifier's URL can be a secret.
+	var values map[string]string
+	if admin {
+		saved, err := d.store.PluginSettings(r.c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		values = settingsValues(saved)
 	}
-	data := pluginData{Plugin: p, Form: buildForm(s, settingsValues(saved), nil), CanEdit: admin}
+	data := pluginData{Plugin: p, Form: buildForm(s, values, nil), CanEdit: admin}
 	return r.render(fiber.StatusOK, "plugin", &view{Title: p.ID + " settings", Nav: "plugins", Data: data})
 }
 
