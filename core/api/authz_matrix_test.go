@@ -119,6 +119,35 @@ type matrixOrg struct {
 	id       uuid.UUID
 	ownerKey string
 	ids      matrixIDs
+	// dbPassword is the generated password of the fixture's database.
+	dbPassword string
+}
+
+// Secrets of the fixture: destination settings and git credentials are
+// write-only (no one reads them back); variable values and database
+// credentials are for members and above.
+const (
+	destSecret    = "dest-secret-never-read-back"
+	gitToken      = "good-token" // what the fake provider accepts
+	variableValue = "variable-value-for-members"
+)
+
+// checkSecrets fails when resp shows a secret the caller may not read:
+// forA tells whether the request named organization A's resources.
+func checkSecrets(t *testing.T, c matrixCaller, a, b matrixOrg, forA bool, resp response) {
+	t.Helper()
+	body := string(resp.Body)
+	for _, secret := range []string{destSecret, gitToken} {
+		if strings.Contains(body, secret) {
+			t.Errorf("%s: the answer shows a write-only secret %q", c.name, secret)
+		}
+	}
+	member := forA && c.role.Rank() >= store.RoleMember.Rank()
+	for _, secret := range []string{variableValue, a.dbPassword, b.dbPassword} {
+		if !member && strings.Contains(body, secret) {
+			t.Errorf("%s: the answer shows %q, for members and above only", c.name, secret)
+		}
+	}
 }
 
 // matrixHarness is the API with fakes for everything outside the process,
@@ -207,7 +236,8 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	m.must(201, m.do("POST", "/api/v1/environments/"+mo.ids["environments"]+"/databases", k, map[string]any{"name": "main", "engine": "postgres"})).json(m.t, &db)
 	mo.ids["databases"] = db.ID.String()
 	var dest store.BackupDestination
-	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/backup-destinations", k, map[string]any{"name": "bucket", "plugin_id": "backup.local"})).json(m.t, &dest)
+	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/backup-destinations", k, map[string]any{"name": "bucket", "plugin_id": "backup.s3",
+		"settings": map[string]any{"bucket": "backups", "access_key_id": "AKIA", "secret_access_key": destSecret}})).json(m.t, &dest)
 	mo.ids["backup-destinations"] = dest.ID.String()
 	var pol store.BackupPolicy
 	m.must(201, m.do("POST", "/api/v1/databases/"+db.ID.String()+"/backup-policies", k, map[string]any{"destination_id": dest.ID, "schedule": "0 3 * * *"})).json(m.t, &pol)
@@ -223,8 +253,11 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 		"credentials": map[string]any{"token": "good-token"}})).json(m.t, &conn)
 	mo.ids["git-connections"] = conn.ID.String()
 	for _, scope := range []string{"projects", "environments", "applications"} {
-		m.must(200, m.do("PUT", "/api/v1/"+scope+"/"+mo.ids[scope]+"/variables/FIXTURE_VAR", k, map[string]any{"value": "v"}))
+		m.must(200, m.do("PUT", "/api/v1/"+scope+"/"+mo.ids[scope]+"/variables/FIXTURE_VAR", k, map[string]any{"value": variableValue}))
 	}
+	var info api.ConnectionInfo
+	m.must(200, m.do("GET", "/api/v1/databases/"+db.ID.String()+"/connection", k, nil)).json(m.t, &info)
+	mo.dbPassword = info.Password
 	mo.ids["user_id"] = m.user(o.ID, "spare-"+name, store.RoleViewer).ID.String()
 	mo.ids["api-keys"] = m.apiKey(k)
 	return mo
@@ -326,10 +359,10 @@ func matrixBody(id string) (func(*matrixHarness, matrixIDs) any, bool) {
 	switch {
 	case strings.HasPrefix(id, "PUT ") && strings.HasSuffix(id, "/variables"):
 		return func(*matrixHarness, matrixIDs) any {
-			return map[string]any{"variables": map[string]string{"FIXTURE_VAR": "v"}}
+			return map[string]any{"variables": map[string]string{"FIXTURE_VAR": variableValue}}
 		}, true
 	case strings.HasPrefix(id, "PUT ") && strings.HasSuffix(id, "/variables/:key"):
-		return func(*matrixHarness, matrixIDs) any { return map[string]any{"value": "v"} }, true
+		return func(*matrixHarness, matrixIDs) any { return map[string]any{"value": variableValue} }, true
 	}
 	b, ok := matrixBodies[id]
 	return b, ok
@@ -506,6 +539,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if !c.instanceAdmin && strings.Contains(string(resp.Body), pluginSentinel) {
 					t.Errorf("%s sees the instance's saved plugin settings", c.name)
 				}
+				checkSecrets(t, c, a, b, true, resp)
 				switch {
 				case want == 0 && !served(resp.Status):
 					t.Errorf("%s on organization A: status %d, want it served (access %+v): %s", c.name, resp.Status, r.Access, resp.Body)
@@ -518,6 +552,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				// Organization B's resources: nothing exists for a member of A.
 				resp = send(t, c, b.ids)
 				checked++
+				checkSecrets(t, c, a, b, false, resp)
 				if r.Access.Self {
 					if resp.Status >= 500 {
 						t.Errorf("%s on organization B: status %d: %s", c.name, resp.Status, resp.Body)
