@@ -104,7 +104,7 @@ func (m *dashMatrix) org(host uuid.UUID, name string) dashOrg {
 	dest := m.destination(o.ID)
 	pol := m.policy(db, dest)
 	conn := m.connection(o.ID)
-	_, err = m.store.SetVariable(ctx, store.ScopeApplication, app.ID, "FIXTURE_VAR", "v")
+	_, err = m.store.SetVariable(ctx, store.ScopeApplication, app.ID, "FIXTURE_VAR", dashVariableValue)
 	m.check(err)
 	return dashOrg{id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[resource]string{
 		resOrganization: o.ID.String(), resProject: proj.ID.String(), resEnvironment: env.ID.String(), resApplication: app.ID.String(),
@@ -116,7 +116,7 @@ func (m *dashMatrix) org(host uuid.UUID, name string) dashOrg {
 func (m *dashMatrix) database(env uuid.UUID) uuid.UUID {
 	m.t.Helper()
 	db, err := m.store.CreateDatabase(context.Background(), env, store.DatabaseSpec{Name: m.unique("db"), Engine: "postgres", Version: "16"},
-		database.Credentials{User: "shop", Password: "secret-password", Database: "shop"})
+		database.Credentials{User: "shop", Password: fixtureDBPassword, Database: "shop"})
 	m.check(err)
 	return db.ID
 }
@@ -139,7 +139,7 @@ func (m *dashMatrix) policy(db, dest uuid.UUID) uuid.UUID {
 func (m *dashMatrix) connection(org uuid.UUID) uuid.UUID {
 	m.t.Helper()
 	c, err := m.store.CreateGitConnection(context.Background(), org, store.GitConnectionSpec{Name: m.unique("conn"), Provider: "git.github",
-		Credentials: store.ConnectionCredentials{Token: "good"}})
+		Credentials: store.ConnectionCredentials{Token: fixtureGitToken}})
 	m.check(err)
 	return c.ID
 }
@@ -207,7 +207,7 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /backup-policies/:id/delete": confirmed,
 	"POST /apps/:id/settings":          nil,
 	"POST /apps/:id/variables": func(*dashMatrix, dashCase) url.Values {
-		return url.Values{"key": {"FIXTURE_VAR"}, "value": {"v"}}
+		return url.Values{"key": {"FIXTURE_VAR"}, "value": {dashVariableValue}}
 	},
 	"POST /apps/:id/variables/delete": func(_ *dashMatrix, dc dashCase) url.Values {
 		return url.Values{"key": {dc.ids[resNone]}}
@@ -237,6 +237,30 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 // pluginSentinel is in a plugin's saved settings; only instance
 // administrators may see it.
 const pluginSentinel = "https://hooks.example.com/instance-secret-path"
+
+// dashVariableValue is the fixture's variable value, for members and above.
+const dashVariableValue = "variable-value-for-members"
+
+// checkPageSecrets fails when a page shows a secret the caller may not
+// read: destination settings and git credentials are write-only; variable
+// values and database passwords are for members and above of their
+// organization (forA tells whether the request named A's resources).
+func checkPageSecrets(t *testing.T, c dashCaller, forA bool, resp response) {
+	t.Helper()
+	for _, secret := range []string{fixtureDestSecret, fixtureGitToken} {
+		if strings.Contains(resp.Body, secret) {
+			t.Errorf("%s: the page shows a write-only secret %q", c.name, secret)
+		}
+	}
+	if forA && c.role.Rank() >= store.RoleMember.Rank() {
+		return
+	}
+	for _, secret := range []string{fixtureDBPassword, dashVariableValue} {
+		if strings.Contains(resp.Body, secret) {
+			t.Errorf("%s: the page shows %q, for members and above only", c.name, secret)
+		}
+	}
+}
 
 func confirmed(*dashMatrix, dashCase) url.Values { return url.Values{"confirmed": {"yes"}} }
 
@@ -399,6 +423,7 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 				if !c.instanceAdmin && strings.Contains(resp.Body, pluginSentinel) {
 					t.Errorf("%s sees the instance's saved plugin settings", c.name)
 				}
+				checkPageSecrets(t, c, true, resp)
 				switch {
 				case want == 0 && !dashServed(resp.Status):
 					t.Errorf("%s on organization A: status %d, want it served:\n%.400s", c.name, resp.Status, resp.Body)
@@ -416,6 +441,7 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 				}
 				resp = send(t, dc)
 				checked++
+				checkPageSecrets(t, c, false, resp)
 				if rt.signedIn {
 					if resp.Status >= 500 {
 						t.Errorf("%s on organization B: status %d:\n%.400s", c.name, resp.Status, resp.Body)
