@@ -85,7 +85,7 @@ func (s *Server) table() []Route {
 	p := Prefix
 	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness and database health", Tag: "system", Public: true, Response: Health{}, Handler: s.health},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "system", Produces: "text/plain", Response: "", Access: signedIn, Handler: s.metrics},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (instance administrators)", Tag: "system", Produces: "text/plain", Response: "", Access: forInstanceAdmins, Handler: s.metrics},
 		{Method: "GET", Path: p + "/openapi.json", Summary: "This API's OpenAPI 3.1 description", Tag: "system", Public: true, Response: map[string]any{}, Handler: s.openAPI},
 
 		{Method: "GET", Path: p + "/setup", Summary: "Whether the first administrator still has to be created", Tag: "auth", Public: true, Response: SetupStatus{}, Handler: s.setupStatus},
