@@ -462,6 +462,19 @@ func TestAuthorizationMatrixDeclared(t *testing.T) {
 			t.Errorf("route %s declares unknown role %q", id, a.Role)
 		}
 	}
+	// The API description tells clients the same.
+	var doc struct {
+		Paths map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(mustJSON(t, srv.OpenAPI()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range srv.Routes() {
+		got := doc.Paths[api.OpenAPIPath(r.Path)][strings.ToLower(r.Method)]["x-berth-access"]
+		if want := r.Access.String(); want != "" && got != want {
+			t.Errorf("route %s %s: x-berth-access %v in the API description, want %q", r.Method, r.Path, got, want)
+		}
+	}
 	for _, r := range srv.App().GetRoutes(true) {
 		if r.Method == "HEAD" || r.Path == "/" || r.Path == "/api" {
 			continue
@@ -470,6 +483,15 @@ func TestAuthorizationMatrixDeclared(t *testing.T) {
 			t.Errorf("route %s is served but not in the route table, so it declares no Access", id)
 		}
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // TestAuthorizationMatrix runs every route as every kind of caller against

@@ -61,6 +61,19 @@ var (
 	forInstanceAdmins = Access{InstanceAdmin: true}
 )
 
+// String names the access for the API description: a role ("viewer",
+// "member", "admin", "owner"), "instance-admin" or "signed-in"; empty when
+// nothing is declared.
+func (a Access) String() string {
+	switch {
+	case a.InstanceAdmin:
+		return "instance-admin"
+	case a.Self:
+		return "signed-in"
+	}
+	return string(a.Role)
+}
+
 // QueryParam documents a query string parameter.
 type QueryParam struct {
 	Name, Description, Type string
