@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,24 @@ func (ids matrixIDs) fill(t *testing.T, path string) string {
 		parts[i] = v
 	}
 	return strings.Join(parts, "/")
+}
+
+// filters sets the route's id filters (?organization_id=, ?project_id=,
+// ?environment_id=) to the organization's ids, so lists are asked for
+// another tenant's resources by id too.
+func (ids matrixIDs) filters(query []api.QueryParam) string {
+	v := url.Values{}
+	for _, q := range query {
+		if k, ok := strings.CutSuffix(q.Name, "_id"); ok {
+			if id, ok := ids[k+"s"]; ok {
+				v.Set(q.Name, id)
+			}
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
 }
 
 // matrixOrg is an organization with one of everything, made by its owner.
@@ -547,7 +566,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if body != nil {
 				payload = body(m, ids)
 			}
-			return m.do(r.Method, ids.fill(t, r.Path), c.key, payload)
+			return m.do(r.Method, ids.fill(t, r.Path)+ids.filters(r.Query), c.key, payload)
 		}
 		t.Run(id, func(t *testing.T) {
 			for _, c := range callers {

@@ -57,10 +57,12 @@ func (s *Server) listProjects(c *fiber.Ctx) error {
 	p := principal(c)
 	orgs := orgIDs(p)
 	if org != uuid.Nil {
-		if _, ok := p.Roles[org]; !ok {
-			return notFound("organization")
-		}
+		// Like every list's filters: naming an organization the caller is
+		// not in lists nothing (it was a 404 here alone).
 		orgs = []uuid.UUID{org}
+		if _, ok := p.Roles[org]; !ok {
+			orgs = nil
+		}
 	}
 	projects, more, err := s.store.ListProjects(c.UserContext(), orgs, pg)
 	if err != nil {
