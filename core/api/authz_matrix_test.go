@@ -140,6 +140,9 @@ type matrixOrg struct {
 	ids      matrixIDs
 	// dbPassword is the generated password of the fixture's database.
 	dbPassword string
+	// webhookSecret is the application's webhook signing secret, for
+	// admins and owners (until an admin's request replaces it).
+	webhookSecret string
 }
 
 // Secrets of the fixture: destination settings and git credentials are
@@ -165,6 +168,12 @@ func checkSecrets(t *testing.T, c matrixCaller, a, b matrixOrg, forA bool, resp 
 	for _, secret := range []string{variableValue, a.dbPassword, b.dbPassword} {
 		if !member && strings.Contains(body, secret) {
 			t.Errorf("%s: the answer shows %q, for members and above only", c.name, secret)
+		}
+	}
+	admin := forA && c.role.Rank() >= store.RoleAdmin.Rank()
+	for _, secret := range []string{a.webhookSecret, b.webhookSecret} {
+		if !admin && strings.Contains(body, secret) {
+			t.Errorf("%s: the answer shows the webhook secret, for admins and owners only", c.name)
 		}
 	}
 }
@@ -277,6 +286,12 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	var info api.ConnectionInfo
 	m.must(200, m.do("GET", "/api/v1/databases/"+db.ID.String()+"/connection", k, nil)).json(m.t, &info)
 	mo.dbPassword = info.Password
+	var hook api.WebhookInfo
+	m.must(200, m.do("GET", "/api/v1/applications/"+app.ID.String()+"/webhook", k, nil)).json(m.t, &hook)
+	if hook.Secret == "" {
+		m.t.Fatal("the owner is not shown the webhook secret")
+	}
+	mo.webhookSecret = hook.Secret
 	mo.ids["user_id"] = m.user(o.ID, "spare-"+name, store.RoleViewer).ID.String()
 	mo.ids["api-keys"] = m.apiKey(k)
 	return mo

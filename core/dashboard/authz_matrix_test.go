@@ -414,6 +414,7 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			for _, c := range callers {
 				want := dashExpected(rt, c)
+				// :key is B's until dashFresh gives the caller a key of its own.
 				dc := dashCase{ids: clone(a), org: a, key: bKey, session: c.session}
 				if want == 0 && fresh != nil {
 					fresh(m, &dc, c)
