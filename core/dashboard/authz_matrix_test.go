@@ -46,6 +46,9 @@ type dashOrg struct {
 	// env, app, database and dest are the parents of fresh resources.
 	env, app, database, dest uuid.UUID
 	owner                    uuid.UUID
+	// webhookSecret is the application's signing secret, for admins and
+	// owners (until an admin's request replaces it).
+	webhookSecret string
 }
 
 // dashMatrix is the harness plus a counter for unique names.
@@ -106,7 +109,9 @@ func (m *dashMatrix) org(host uuid.UUID, name string) dashOrg {
 	conn := m.connection(o.ID)
 	_, err = m.store.SetVariable(ctx, store.ScopeApplication, app.ID, "FIXTURE_VAR", dashVariableValue)
 	m.check(err)
-	return dashOrg{id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[resource]string{
+	secret, err := m.store.WebhookSecret(ctx, app.ID)
+	m.check(err)
+	return dashOrg{webhookSecret: secret, id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[resource]string{
 		resOrganization: o.ID.String(), resProject: proj.ID.String(), resEnvironment: env.ID.String(), resApplication: app.ID.String(),
 		resDomain: dom.ID.String(), resDeployment: dep.ID.String(), resDatabase: db.String(), resDestination: dest.String(),
 		resConnection: conn.String(), resPolicy: pol.String(),
@@ -245,11 +250,18 @@ const dashVariableValue = "variable-value-for-members"
 // read: destination settings and git credentials are write-only; variable
 // values and database passwords are for members and above of their
 // organization (forA tells whether the request named A's resources).
-func checkPageSecrets(t *testing.T, c dashCaller, forA bool, resp response) {
+func checkPageSecrets(t *testing.T, c dashCaller, a, b dashOrg, forA bool, resp response) {
 	t.Helper()
 	for _, secret := range []string{fixtureDestSecret, fixtureGitToken} {
 		if strings.Contains(resp.Body, secret) {
 			t.Errorf("%s: the page shows a write-only secret %q", c.name, secret)
+		}
+	}
+	if !forA || c.role.Rank() < store.RoleAdmin.Rank() {
+		for _, secret := range []string{a.webhookSecret, b.webhookSecret} {
+			if strings.Contains(resp.Body, secret) {
+				t.Errorf("%s: the page shows the webhook secret, for admins and owners only", c.name)
+			}
 		}
 	}
 	if forA && c.role.Rank() >= store.RoleMember.Rank() {
@@ -424,7 +436,7 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 				if !c.instanceAdmin && strings.Contains(resp.Body, pluginSentinel) {
 					t.Errorf("%s sees the instance's saved plugin settings", c.name)
 				}
-				checkPageSecrets(t, c, true, resp)
+				checkPageSecrets(t, c, a, b, true, resp)
 				switch {
 				case want == 0 && !dashServed(resp.Status):
 					t.Errorf("%s on organization A: status %d, want it served:\n%.400s", c.name, resp.Status, resp.Body)
@@ -442,7 +454,7 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 				}
 				resp = send(t, dc)
 				checked++
-				checkPageSecrets(t, c, false, resp)
+				checkPageSecrets(t, c, a, b, false, resp)
 				if rt.signedIn {
 					if resp.Status >= 500 {
 						t.Errorf("%s on organization B: status %d:\n%.400s", c.name, resp.Status, resp.Body)
