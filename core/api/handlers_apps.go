@@ -480,7 +480,9 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteApplication(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleMember)
+	// Admins only, like deleting its project, environment or a database:
+	// its deployments, variables and domains go with it.
+	a, err := s.loadApplication(c, "id", store.RoleAdmin)
 	if err != nil {
 		return err
 	}

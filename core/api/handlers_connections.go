@@ -76,14 +76,14 @@ type BranchList struct {
 func (s *Server) connectionRoutes() []Route {
 	p := Prefix + "/git-connections"
 	return []Route{
-		{Method: "GET", Path: p, Summary: "List git connections", Tag: "git", Query: withPage(QueryParam{"organization_id", "only this organization's connections", "string"}), Response: List[store.GitConnection]{}, Handler: s.listConnections},
-		{Method: "POST", Path: p, Summary: "Connect a git host account (admins); credentials are write-only", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Status: 201, Handler: s.createConnection},
-		{Method: "GET", Path: p + "/:id", Summary: "Get a git connection", Tag: "git", Response: store.GitConnection{}, Handler: s.getConnection},
-		{Method: "PATCH", Path: p + "/:id", Summary: "Change a git connection (admins)", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Handler: s.updateConnection},
-		{Method: "DELETE", Path: p + "/:id", Summary: "Delete a git connection (admins); its applications fall back to their own credentials", Tag: "git", Status: 204, Handler: s.deleteConnection},
-		{Method: "POST", Path: p + "/:id/test", Summary: "Check the credentials by listing repositories (admins)", Tag: "git", Response: ConnectionTest{}, Handler: s.testConnection},
-		{Method: "GET", Path: p + "/:id/repositories", Summary: "Repositories the connection can see, one page at a time", Tag: "git", Query: []QueryParam{{"query", "filter by name", "string"}, {"page_token", "next_page_token of the previous page", "string"}, {"limit", "page size hint, 1 to 100", "integer"}}, Response: RepositoryList{}, Handler: s.listRepositories},
-		{Method: "GET", Path: p + "/:id/branches", Summary: "A repository's branches", Tag: "git", Query: []QueryParam{{"repository", "owner/repo or clone URL (required)", "string"}}, Response: BranchList{}, Handler: s.listBranches},
+		{Method: "GET", Path: p, Summary: "List git connections", Tag: "git", Query: withPage(QueryParam{"organization_id", "only this organization's connections", "string"}), Response: List[store.GitConnection]{}, Access: signedIn, Handler: s.listConnections},
+		{Method: "POST", Path: p, Summary: "Connect a git host account (admins); credentials are write-only", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Status: 201, Access: forAdmins, Handler: s.createConnection},
+		{Method: "GET", Path: p + "/:id", Summary: "Get a git connection", Tag: "git", Response: store.GitConnection{}, Access: forViewers, Handler: s.getConnection},
+		{Method: "PATCH", Path: p + "/:id", Summary: "Change a git connection (admins)", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Access: forAdmins, Handler: s.updateConnection},
+		{Method: "DELETE", Path: p + "/:id", Summary: "Delete a git connection (admins); its applications fall back to their own credentials", Tag: "git", Status: 204, Access: forAdmins, Handler: s.deleteConnection},
+		{Method: "POST", Path: p + "/:id/test", Summary: "Check the credentials by listing repositories (admins)", Tag: "git", Response: ConnectionTest{}, Access: forAdmins, Handler: s.testConnection},
+		{Method: "GET", Path: p + "/:id/repositories", Summary: "Repositories the connection can see, one page at a time", Tag: "git", Query: []QueryParam{{"query", "filter by name", "string"}, {"page_token", "next_page_token of the previous page", "string"}, {"limit", "page size hint, 1 to 100", "integer"}}, Response: RepositoryList{}, Access: forMembers, Handler: s.listRepositories},
+		{Method: "GET", Path: p + "/:id/branches", Summary: "A repository's branches", Tag: "git", Query: []QueryParam{{"repository", "owner/repo or clone URL (required)", "string"}}, Response: BranchList{}, Access: forMembers, Handler: s.listBranches},
 	}
 }
 

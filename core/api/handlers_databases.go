@@ -250,7 +250,9 @@ func (s *Server) updateDatabase(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteDatabase(c *fiber.Ctx) error {
-	d, err := s.loadDatabase(c, "id", store.RoleMember)
+	// Admins only, like the dashboard: the service goes, and with
+	// delete_volume the data is gone for good.
+	d, err := s.loadDatabase(c, "id", store.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -261,11 +263,6 @@ func (s *Server) deleteDatabase(c *fiber.Ctx) error {
 		deleteVolume = true
 	default:
 		return badRequest("delete_volume", "must be true or false, got %q", v)
-	}
-	if deleteVolume { // the data is gone for good: admins only
-		if err := authorize(c, d.OrganizationID, store.RoleAdmin, "database"); err != nil {
-			return err
-		}
 	}
 	ops, err := s.dbOps()
 	if err != nil {

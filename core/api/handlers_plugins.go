@@ -29,15 +29,15 @@ type PluginSettings struct {
 	Settings json.RawMessage `json:"settings"`
 }
 
-// requireInstanceAdmin allows owners and admins of the organization created
-// at setup: plugins serve the whole instance.
+// requireInstanceAdmin allows instance administrators only: plugins and
+// metrics serve the whole instance, not one organization.
 func (s *Server) requireInstanceAdmin(c *fiber.Ctx) error {
 	ok, err := s.store.IsInstanceAdmin(c.UserContext(), principal(c).User.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "only administrators of the first organization can configure plugins"}
+		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "only instance administrators can do this"}
 	}
 	return nil
 }

@@ -57,10 +57,12 @@ func (s *Server) listProjects(c *fiber.Ctx) error {
 	p := principal(c)
 	orgs := orgIDs(p)
 	if org != uuid.Nil {
-		if _, ok := p.Roles[org]; !ok {
-			return notFound("organization")
-		}
+		// Like every list's filters: naming an organization the caller is
+		// not in lists nothing (it was a 404 here alone).
 		orgs = []uuid.UUID{org}
+		if _, ok := p.Roles[org]; !ok {
+			orgs = nil
+		}
 	}
 	projects, more, err := s.store.ListProjects(c.UserContext(), orgs, pg)
 	if err != nil {
@@ -83,9 +85,6 @@ func (s *Server) createProject(c *fiber.Ctx) error {
 		org = orgIDs(p)[0]
 	default:
 		return invalid("organization_id", "is required when you belong to several organizations")
-	}
-	if _, ok := p.Roles[org]; !ok {
-		return invalid("organization_id", "no organization %s that you belong to", org)
 	}
 	if err := authorize(c, org, store.RoleMember, "organization"); err != nil {
 		return err

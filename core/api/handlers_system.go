@@ -52,7 +52,12 @@ func (s *Server) health(c *fiber.Ctx) error {
 	return c.JSON(h)
 }
 
+// metrics is for instance administrators: the figures are the whole
+// instance's (every tenant's requests), a host-level view.
 func (s *Server) metrics(c *fiber.Ctx) error {
+	if err := s.requireInstanceAdmin(c); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	metrics.WritePrometheus(&buf, true)
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")

@@ -55,10 +55,10 @@ func (s *Server) webhookRoutes() []Route {
 		{Method: "POST", Path: p + "/webhooks/deploy/:hook", Summary: "Deploy from CI with the application's deploy token", Tag: "webhooks", Webhook: true, Body: DeployHookRequest{}, Query: []QueryParam{{"token", "the deploy token (or send Authorization: Bearer)", "string"}}, Response: webhook.Result{}, Status: 202, Handler: s.deployWebhook},
 		{Method: "POST", Path: p + "/webhooks/image/:hook", Summary: "A registry push (Docker Hub or Distribution notifications) for an image-sourced application", Tag: "webhooks", Webhook: true, Query: []QueryParam{{"token", "the deploy token (or send Authorization: Bearer)", "string"}}, Response: webhook.Result{}, Status: 202, Handler: s.imageWebhook},
 
-		{Method: "GET", Path: p + "/applications/:id/webhook", Summary: "The application's webhook URLs (and signing secret, for admins)", Tag: "webhooks", Response: WebhookInfo{}, Handler: s.getWebhook},
-		{Method: "POST", Path: p + "/applications/:id/webhook/secret", Summary: "Replace the webhook signing secret (admins)", Tag: "webhooks", Response: WebhookInfo{}, Handler: s.rotateWebhookSecret},
-		{Method: "POST", Path: p + "/applications/:id/webhook/deploy-token", Summary: "Create a new deploy token, replacing the old one; shown once (admins)", Tag: "webhooks", Response: DeployToken{}, Status: 201, Handler: s.rotateDeployToken},
-		{Method: "GET", Path: p + "/applications/:id/previews", Summary: "The application's preview deployments, by pull request", Tag: "applications", Response: List[store.Application]{}, Handler: s.listPreviews},
+		{Method: "GET", Path: p + "/applications/:id/webhook", Summary: "The application's webhook URLs (and signing secret, for admins)", Tag: "webhooks", Response: WebhookInfo{}, Access: forMembers, Handler: s.getWebhook},
+		{Method: "POST", Path: p + "/applications/:id/webhook/secret", Summary: "Replace the webhook signing secret (admins)", Tag: "webhooks", Response: WebhookInfo{}, Access: forAdmins, Handler: s.rotateWebhookSecret},
+		{Method: "POST", Path: p + "/applications/:id/webhook/deploy-token", Summary: "Create a new deploy token, replacing the old one; shown once (admins)", Tag: "webhooks", Response: DeployToken{}, Status: 201, Access: forAdmins, Handler: s.rotateDeployToken},
+		{Method: "GET", Path: p + "/applications/:id/previews", Summary: "The application's preview deployments, by pull request", Tag: "applications", Response: List[store.Application]{}, Access: forViewers, Handler: s.listPreviews},
 	}
 }
 

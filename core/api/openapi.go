@@ -105,6 +105,11 @@ func (g *schemaGen) operation(r Route) map[string]any {
 		op["security"] = []any{}
 		op["description"] = "Authenticated by the webhook's signature or deploy token, not by an API key or session; a bad or missing one (or an unknown webhook id) answers 401."
 	}
+	if a := r.Access.String(); a != "" {
+		// Who may call it: a role in the resource's organization (others
+		// get a 404), "instance-admin" or "signed-in".
+		op["x-berth-access"] = a
+	}
 	if r.Public {
 		op["security"] = []any{}
 	} else {

@@ -160,6 +160,9 @@ func (d *Dashboard) handle(rt route) fiber.Handler {
 		if err := d.authenticate(r, rt); err != nil {
 			return d.renderError(r, err)
 		}
+		if rt.instanceAdmin && (r.p == nil || !r.p.User.InstanceAdmin) {
+			return d.renderError(r, errNotInstanceAdmin)
+		}
 		if rt.resource != resNone {
 			if err := d.loadResource(r, rt); err != nil {
 				return d.renderError(r, err)
@@ -189,6 +192,8 @@ var (
 	errSignIn    = &pageError{status: fiber.StatusUnauthorized, title: "Sign in required", msg: "Your session has ended. Sign in again, then repeat the action."}
 	errCSRF      = &pageError{status: fiber.StatusForbidden, title: "Form expired", msg: "This form's CSRF token is missing or invalid. Go back, reload the page and submit again."}
 	errForbidden = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: "Your role in this organization does not allow this action."}
+	// errNotInstanceAdmin refuses instanceAdmin routes to everyone else.
+	errNotInstanceAdmin = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: "Only administrators of this berth instance can do this."}
 )
 
 // pageError is an error shown as a page with a status.

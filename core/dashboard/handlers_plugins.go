@@ -78,17 +78,21 @@ func (d *Dashboard) pluginSettingsPage(r *request) error {
 	if err != nil {
 		return err
 	}
-	saved, err := d.store.PluginSettings(r.c.UserContext(), p.ID)
-	if err != nil {
-		return err
-	}
+	// Saved settings are for instance administrators only, as in the API
+	// (GET /api/v1/plugins/{id}/settings): a notifier's URL can be a secret.
 	var values map[string]string // nil: the schema's defaults
-	if saved != nil {
-		shown, err := writeonly.Redact(p.Schema, saved) // secrets never reach the page
-		if err != nil {
+	var saved json.RawMessage
+	if admin {
+		if saved, err = d.store.PluginSettings(r.c.UserContext(), p.ID); err != nil {
 			return err
 		}
-		values = settingsValues(shown)
+		if saved != nil {
+			shown, err := writeonly.Redact(p.Schema, saved) // secrets never reach the page
+			if err != nil {
+				return err
+			}
+			values = settingsValues(shown)
+		}
 	}
 	form := buildForm(s, values, nil)
 	form.keepSecrets(writeonly.Secrets(p.Schema, saved))
