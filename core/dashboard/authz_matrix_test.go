@@ -195,6 +195,9 @@ func (dc dashCase) fill(t *testing.T, rt route) string {
 // A route missing here fails the matrix, asking for one.
 var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /logout": nil,
+	// An empty form: a password change must not succeed (it would end the
+	// caller's other sessions); the matrix checks who reaches the handler.
+	"POST /account/password": nil,
 	"POST /projects": func(m *dashMatrix, dc dashCase) url.Values {
 		return url.Values{"organization_id": {dc.ids[resOrganization]}, "name": {m.unique("p")}}
 	},
