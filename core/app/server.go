@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/atomicfile"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/config"
 	"github.com/berth-dev/berth/core/dashboard"
@@ -75,7 +76,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	key := cfg.SecretKey
 	if key == nil {
-		if key, err = secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+		if key, err = secrets.LoadOrCreateKey(ctx, filepath.Join(cfg.DataDir, "secret.key")); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +213,7 @@ func (s *Server) prepareSetupToken(ctx context.Context) (*auth.SetupToken, error
 		return nil, nil
 	}
 	token, holder := auth.NewSetupToken()
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(ctx, path, []byte(token+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write setup token: %w", err)
 	}
 	s.log.Info("berth is not set up yet: create the first administrator with the one-time setup token",

@@ -147,7 +147,7 @@ func loginCmd() command {
 					if err := c.Do(ctx, "GET", api+"/auth/session", nil, nil, &me); err != nil {
 						return err
 					}
-					if err := saveCredentials(Credentials{Server: c.Server, APIKey: e.token}); err != nil {
+					if err := saveCredentials(ctx, Credentials{Server: c.Server, APIKey: e.token}); err != nil {
 						return err
 					}
 					fmt.Fprintf(e.Stderr, "Logged in to %s\n", c.Server)
@@ -184,7 +184,7 @@ func finishLogin(ctx context.Context, e *Env, c *Client) error {
 		return err
 	}
 	_ = c.Do(ctx, "POST", api+"/auth/logout", nil, nil, nil)
-	if err := saveCredentials(Credentials{Server: c.Server, APIKey: key.Token, APIKeyID: key.ID}); err != nil {
+	if err := saveCredentials(ctx, Credentials{Server: c.Server, APIKey: key.Token, APIKeyID: key.ID}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stderr, "Logged in to %s (API key %s saved)\n", c.Server, key.ID)
@@ -205,7 +205,7 @@ func logoutCmd() command {
 						return err
 					}
 				}
-				if err := saveCredentials(Credentials{Server: creds.Server}); err != nil {
+				if err := saveCredentials(ctx, Credentials{Server: creds.Server}); err != nil {
 					return err
 				}
 				fmt.Fprintln(e.Stderr, "Logged out")
