@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -68,6 +69,10 @@ type Options struct {
 	// Databases runs database services, backups and restores; nil answers
 	// 503 on actions that need them (records can still be managed).
 	Databases DatabaseOps
+	// Teardown deletes projects and environments with their Swarm
+	// objects; nil uses one without Swarm, which deletes only what never
+	// ran there.
+	Teardown Teardown
 }
 
 // Server is the HTTP API.
@@ -89,6 +94,9 @@ func New(opts Options) *Server {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.Teardown == nil {
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
 	}
 	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
 	s.app = fiber.New(fiber.Config{

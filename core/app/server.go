@@ -121,6 +121,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	opts.Plugins = pluginLister{host: s.plugins}
 	opts.PluginSettings = pluginLister{host: s.plugins}
+	if s.docker, err = newDockerClient(cfg); err != nil {
+		return nil, err
+	}
 	if !cfg.DisableProxy {
 		if err := s.startProxy(ctx); err != nil {
 			return nil, err
@@ -133,6 +136,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
 		opts.Databases = s.databases
 	}
+	opts.Teardown = s.newTeardown(ctx)
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook")}
@@ -143,8 +147,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
+		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {
@@ -159,13 +163,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 // publishes the current routes.
 func (s *Server) startProxy(ctx context.Context) error {
 	var err error
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if s.cfg.DockerHost != "" {
-		opts = append(opts, client.WithHost(s.cfg.DockerHost))
-	}
-	if s.docker, err = client.NewClientWithOpts(opts...); err != nil {
-		return fmt.Errorf("docker client: %w", err)
-	}
 	name := s.cfg.Name
 	s.traefik, err = proxy.NewTraefik(s.docker, proxy.Options{
 		Name: name + "-traefik", Image: s.cfg.Proxy.Image, Network: name + "-proxy",

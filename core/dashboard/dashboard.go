@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	// Databases runs managed databases, backups and restores; nil shows
 	// them as unavailable (no Docker on this server).
 	Databases DatabaseOps
+	// Teardown deletes projects with everything berth runs for them (the
+	// same one the API uses); nil uses one without Swarm, which deletes
+	// only what never ran there.
+	Teardown api.Teardown
 	// GitProviders reaches git provider plugins to test connections; may be nil.
 	GitProviders GitProviders
 	// PublicURL is berth's public address, the base of webhook URLs.
@@ -86,6 +91,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.Teardown == nil {
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
 	}
 	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
 	d.assets = loadAssets()
