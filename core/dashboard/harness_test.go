@@ -192,7 +192,8 @@ const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secr
 type fakeDatabases struct {
 	store    *store.Store
 	deployed atomic.Int32
-	deleted  []bool // deleteVolume of each delete
+	mu       sync.Mutex // guards deleted (the teardown deletes concurrently)
+	deleted  []bool     // deleteVolume of each delete
 	restores []uuid.UUID
 	failNext error
 }
@@ -205,6 +206,8 @@ func (f *fakeDatabases) Deploy(context.Context, store.Database) error {
 }
 
 func (f *fakeDatabases) Delete(_ context.Context, _ store.Database, deleteVolume bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.deleted = append(f.deleted, deleteVolume)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -183,12 +184,12 @@ func (s *Service) RemoveApplications(ctx context.Context, apps []store.Applicati
 	if err := s.stopDeployments(ctx, apps); err != nil {
 		return err
 	}
-	for _, a := range apps {
+	return each(apps, func(a store.Application) error {
 		if err := s.d.Swarm.Remove(ctx, a.ServiceName); err != nil {
 			return fmt.Errorf("remove the service of application %s: %w", a.Name, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // collect lists the applications (previews included) and databases of a
@@ -209,33 +210,62 @@ func (s *Service) collect(ctx context.Context, sc *scope, org, project, env uuid
 }
 
 // teardown removes the Swarm objects of sc: deployments in flight are
-// cancelled first (so none recreates a service), then services, volumes
-// when asked, and networks last (services must have left them).
+// cancelled first (so none recreates a service), then services (all at
+// once: each waits for its tasks' stop grace period), volumes when asked,
+// and networks last (services must have left them).
 func (s *Service) teardown(ctx context.Context, sc scope, opts Options) error {
 	if s.d.Swarm == nil || s.d.Databases == nil {
 		return s.checkNothingRuns(ctx, sc)
 	}
-	if err := s.RemoveApplications(ctx, sc.apps); err != nil {
+	var apps, dbs error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		apps = s.RemoveApplications(ctx, sc.apps)
+	}()
+	go func() {
+		defer wg.Done()
+		dbs = each(sc.dbs, func(db store.Database) error {
+			if err := s.d.Databases.Delete(ctx, db, opts.DeleteVolumes); err != nil {
+				return fmt.Errorf("remove the service of database %s: %w", db.Name, err)
+			}
+			return nil
+		})
+	}()
+	wg.Wait()
+	if err := errors.Join(apps, dbs); err != nil {
 		return err
 	}
-	for _, db := range sc.dbs {
-		if err := s.d.Databases.Delete(ctx, db, opts.DeleteVolumes); err != nil {
-			return fmt.Errorf("remove the service of database %s: %w", db.Name, err)
-		}
-	}
 	if opts.DeleteVolumes {
-		for _, a := range sc.apps {
+		err := each(sc.apps, func(a store.Application) error {
 			if _, err := s.d.Swarm.RemoveVolumes(ctx, swarm.LabelAppID, a.ID.String()); err != nil {
 				return fmt.Errorf("remove the volumes of application %s: %w", a.Name, err)
 			}
-		}
-	}
-	for _, env := range sc.envs {
-		if err := s.d.Swarm.RemoveNetwork(ctx, deploy.EnvironmentNetworkOf(s.d.Instance, env)); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return each(sc.envs, func(env uuid.UUID) error {
+		return s.d.Swarm.RemoveNetwork(ctx, deploy.EnvironmentNetworkOf(s.d.Instance, env))
+	})
+}
+
+// each calls fn for every item concurrently and joins the errors.
+func each[T any](items []T, fn func(T) error) error {
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(it)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // checkNothingRuns refuses, without Swarm, a deletion whose databases or

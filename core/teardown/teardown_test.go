@@ -9,10 +9,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	dockerswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
@@ -32,7 +34,16 @@ import (
 	"github.com/berth-dev/berth/test/dockertest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if appImage != "" {
+		if cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err == nil {
+			_, _ = cli.ImageRemove(context.Background(), appImage, image.RemoveOptions{Force: true})
+			cli.Close()
+		}
+	}
+	os.Exit(code)
+}
 
 // world is a store, the real Docker Swarm, the API with the real teardown,
 // and one project with two environments, each running a deployed
@@ -62,7 +73,10 @@ type envObjects struct {
 var testKey = bytes.Repeat([]byte{9}, secrets.KeySize)
 
 // appImage is the test backend, built once for the package's tests.
-var appImage string
+var (
+	appImage     string
+	appImageOnce sync.Once
+)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -78,9 +92,13 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	cli := dockertest.Client(t)
+	appImageOnce.Do(func() {
+		tag := "berth-test/teardown-backend:" + strings.ToLower(dockertest.UniqueName("t"))
+		dockertest.BuildGoImage(t, cli, "./test/backend", tag, true)
+		appImage = tag
+	})
 	if appImage == "" {
-		appImage = "berth-test/teardown-backend:" + strings.ToLower(dockertest.UniqueName("t"))
-		dockertest.BuildGoImage(t, cli, "./test/backend", appImage, true)
+		t.Fatal("the test backend image could not be built (see the first test's failure)")
 	}
 	w := &world{t: t, ctx: ctx, store: st, docker: cli, mgr: swarm.NewManager(cli, nil),
 		instance: dockertest.UniqueName("td")}
@@ -275,6 +293,7 @@ func (w *world) removeLeftovers() {
 }
 
 func TestDeleteProjectRemovesEverything(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		query         string
@@ -285,6 +304,7 @@ func TestDeleteProjectRemovesEverything(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			start := time.Now()
 			if got := w.deleteVia("/api/v1/projects/" + w.project.ID.String() + tt.query); got != http.StatusNoContent {
@@ -306,6 +326,7 @@ func TestDeleteProjectRemovesEverything(t *testing.T) {
 }
 
 func TestDeleteEnvironmentRemovesOnlyItsObjects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		query         string
@@ -316,6 +337,7 @@ func TestDeleteEnvironmentRemovesOnlyItsObjects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			gone, kept := w.envs[1], w.envs[0]
 			if got := w.deleteVia("/api/v1/environments/" + gone.env.ID.String() + tt.query); got != http.StatusNoContent {
@@ -349,6 +371,7 @@ func TestDeleteEnvironmentRemovesOnlyItsObjects(t *testing.T) {
 // everything fails with a clear error, keeps the records, and succeeds
 // when retried once the obstacle is gone.
 func TestFailedTeardownKeepsRecords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	o := w.envs[0]
 	// A service berth does not manage joins the environment's network.
