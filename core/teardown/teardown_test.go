@@ -3,6 +3,7 @@ package teardown_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -416,4 +417,84 @@ func waitServiceGone(t *testing.T, cli *client.Client, name string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("service %s still has tasks", name)
+}
+
+// TestWithoutSwarm checks what a server without Docker Swarm deletes:
+// only what never ran there; the rest is refused and kept.
+func TestWithoutSwarm(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	box, _ := secrets.New(testKey)
+	st, err := store.Open(ctx, pgtest.NewDatabase(t), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Options{Store: st, CSRFKey: box.Derive("csrf"), Logger: slog.New(slog.DiscardHandler)}) // default teardown: no Swarm
+	u, org, err := st.Setup(ctx, store.SetupInput{Email: "owner@example.com", Name: "Owner", PasswordHash: "x", Organization: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := auth.NewToken(auth.APIKeyPrefix)
+	if _, err := st.CreateAPIKey(ctx, u.ID, "test", key, nil); err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := database.NewCredentials(database.Redis, "cache")
+	tests := []struct {
+		name   string
+		setup  func(env store.Environment)
+		query  string
+		status int
+		gone   bool
+	}{
+		{name: "empty project", status: http.StatusNoContent, gone: true},
+		{name: "application never deployed", setup: func(env store.Environment) {
+			if _, err := st.CreateApplication(ctx, env.ID, store.ApplicationSpec{Name: "web", SourceType: "image", Image: "x", Port: 80, Replicas: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}, status: http.StatusNoContent, gone: true},
+		{name: "deployed application", setup: func(env store.Environment) {
+			a, err := st.CreateApplication(ctx, env.ID, store.ApplicationSpec{Name: "web", SourceType: "image", Image: "x", Port: 80, Replicas: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateDeployment(ctx, a.ID, store.NewDeployment{Trigger: "manual"}); err != nil {
+				t.Fatal(err)
+			}
+		}, status: http.StatusServiceUnavailable},
+		{name: "database", setup: func(env store.Environment) {
+			if _, err := st.CreateDatabase(ctx, env.ID, store.DatabaseSpec{Name: "cache", Engine: database.Redis}, creds); err != nil {
+				t.Fatal(err)
+			}
+		}, status: http.StatusServiceUnavailable},
+		{name: "bad delete_volumes", query: "?delete_volumes=maybe", status: http.StatusBadRequest},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, env, err := st.CreateProject(ctx, org.ID, fmt.Sprintf("p%d", i), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.setup != nil {
+				tt.setup(env)
+			}
+			req := httptest.NewRequest("DELETE", "/api/v1/projects/"+p.ID.String()+tt.query, nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := srv.App().Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("DELETE = %d, want %d", resp.StatusCode, tt.status)
+			}
+			_, err = st.GetProject(ctx, p.ID)
+			if gone := err != nil; gone != tt.gone {
+				t.Errorf("project gone = %t, want %t", gone, tt.gone)
+			}
+		})
+	}
 }
