@@ -111,6 +111,10 @@ func New(d Deps) *Service {
 	return &Service{d: d}
 }
 
+// UsesSwarm reports whether s removes Swarm objects (Docker Swarm was
+// available when it was built).
+func (s *Service) UsesSwarm() bool { return s.d.Swarm != nil && s.d.Databases != nil }
+
 // scope is what one deletion covers.
 type scope struct {
 	envs []uuid.UUID
@@ -178,7 +182,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, e store.Environment, op
 // flight; their volumes stay. Without Swarm it refuses applications that
 // were ever deployed.
 func (s *Service) RemoveApplications(ctx context.Context, apps []store.Application) error {
-	if s.d.Swarm == nil {
+	if !s.UsesSwarm() {
 		return s.checkNothingRuns(ctx, scope{apps: apps})
 	}
 	if err := s.stopDeployments(ctx, apps); err != nil {
@@ -214,7 +218,7 @@ func (s *Service) collect(ctx context.Context, sc *scope, org, project, env uuid
 // once: each waits for its tasks' stop grace period), volumes when asked,
 // and networks last (services must have left them).
 func (s *Service) teardown(ctx context.Context, sc scope, opts Options) error {
-	if s.d.Swarm == nil || s.d.Databases == nil {
+	if !s.UsesSwarm() {
 		return s.checkNothingRuns(ctx, sc)
 	}
 	var apps, dbs error
