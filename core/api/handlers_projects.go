@@ -177,7 +177,7 @@ func teardownError(err error, what string) error {
 	case errors.Is(err, store.ErrNotFound):
 		return notFoundAs(err, what)
 	}
-	return clusterFailed("teardown_failed", "nothing was deleted: ", err)
+	return clusterFailed("teardown_failed", "the records were kept, so the deletion can be retried: ", err)
 }
 
 func (s *Server) listEnvironments(c *fiber.Ctx) error {

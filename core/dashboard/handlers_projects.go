@@ -345,7 +345,7 @@ func (d *Dashboard) deleteProject(r *request) error {
 	}
 	if err != nil {
 		return &pageError{status: fiber.StatusBadGateway, title: "Project not deleted",
-			msg: "Nothing was deleted; try again. " + err.Error()}
+			msg: "The project was kept, so you can try again. " + err.Error()}
 	}
 	return r.seeOther("/", "Project "+p.Name+" deleted.")
 }
