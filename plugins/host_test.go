@@ -230,7 +230,7 @@ func TestUnsupportedProtocolRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				ix.Plugins[0].ProtocolVersions = tt.indexSays
-				if err := ix.Save(file); err != nil {
+				if err := ix.Save(ctx(t), file); err != nil {
 					t.Fatal(err)
 				}
 			}

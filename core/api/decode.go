@@ -126,6 +126,19 @@ func queryID(c *fiber.Ctx, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
+// queryBool reads an optional boolean query parameter (true/1, false/0;
+// absent is false).
+func queryBool(c *fiber.Ctx, name string) (bool, error) {
+	switch v := c.Query(name); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, badRequest(name, "must be true or false, got %q", v)
+	}
+}
+
 // pageParams reads ?limit= and ?cursor=.
 func pageParams(c *fiber.Ctx) (store.Page, error) {
 	var p store.Page

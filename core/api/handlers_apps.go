@@ -508,29 +508,11 @@ func (s *Server) deleteApplication(c *fiber.Ctx) error {
 // removeServices stops the Swarm services of applications about to be
 // deleted; the records are deleted only once their services are gone.
 func (s *Server) removeServices(c *fiber.Ctx, apps []store.Application) error {
-	if s.opts.Deployer == nil || len(apps) == 0 {
+	if len(apps) == 0 {
 		return nil
 	}
-	if err := s.opts.Deployer.RemoveApplications(c.UserContext(), apps); err != nil {
-		return fmt.Errorf("remove services: %w", err)
+	if err := s.opts.Teardown.RemoveApplications(c.UserContext(), apps); err != nil {
+		return teardownError(err, "application")
 	}
 	return nil
-}
-
-// appsIn lists every application matching f (all pages).
-func (s *Server) appsIn(c *fiber.Ctx, f store.ApplicationFilter) ([]store.Application, error) {
-	var all []store.Application
-	f.IncludePreviews = true
-	page := store.Page{Limit: store.MaxPageSize}
-	for {
-		apps, more, err := s.store.ListApplications(c.UserContext(), f, page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, apps...)
-		if !more {
-			return all, nil
-		}
-		page.After = apps[len(apps)-1].ID
-	}
 }

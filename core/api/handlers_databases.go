@@ -256,13 +256,9 @@ func (s *Server) deleteDatabase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	deleteVolume := false
-	switch v := c.Query("delete_volume"); v {
-	case "", "false", "0":
-	case "true", "1":
-		deleteVolume = true
-	default:
-		return badRequest("delete_volume", "must be true or false, got %q", v)
+	deleteVolume, err := queryBool(c, "delete_volume")
+	if err != nil {
+		return err
 	}
 	ops, err := s.dbOps()
 	if err != nil {

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"strings"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -135,18 +138,45 @@ func (s *Server) deleteProject(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	apps, err := s.appsIn(c, store.ApplicationFilter{Orgs: []uuid.UUID{p.OrganizationID}, Project: p.ID})
+	opts, err := teardownOptions(c)
 	if err != nil {
 		return err
 	}
-	if err := s.removeServices(c, apps); err != nil {
-		return err
+	if err := s.opts.Teardown.DeleteProject(c.UserContext(), p, opts); err != nil {
+		return teardownError(err, "project")
 	}
-	if err := s.store.DeleteProject(c.UserContext(), p.ID); err != nil {
-		return notFoundAs(err, "project")
-	}
-	s.routesChanged()
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// Teardown deletes projects and environments together with everything
+// berth runs for them in Docker Swarm; *teardown.Service implements it.
+type Teardown interface {
+	DeleteProject(ctx context.Context, p store.Project, opts teardown.Options) error
+	DeleteEnvironment(ctx context.Context, e store.Environment, opts teardown.Options) error
+	// RemoveApplications removes the Swarm services of applications about
+	// to be deleted.
+	RemoveApplications(ctx context.Context, apps []store.Application) error
+}
+
+// teardownOptions reads ?delete_volumes= (the caller is an admin or owner:
+// deleting projects and environments needs that role already).
+func teardownOptions(c *fiber.Ctx) (teardown.Options, error) {
+	del, err := queryBool(c, "delete_volumes")
+	return teardown.Options{DeleteVolumes: del}, err
+}
+
+// teardownError maps a failed deletion to its answer; the records are
+// still there, so the caller can retry.
+func teardownError(err error, what string) error {
+	switch {
+	case errors.Is(err, teardown.ErrLastEnvironment):
+		return conflict("", teardown.ErrLastEnvironment.Error())
+	case errors.Is(err, teardown.ErrNoSwarm):
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: err.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		return notFoundAs(err, what)
+	}
+	return clusterFailed("teardown_failed", "the records were kept, so the deletion can be retried: ", err)
 }
 
 func (s *Server) listEnvironments(c *fiber.Ctx) error {
@@ -216,23 +246,12 @@ func (s *Server) deleteEnvironment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.CountEnvironments(c.UserContext(), e.ProjectID)
+	opts, err := teardownOptions(c)
 	if err != nil {
 		return err
 	}
-	if n <= 1 {
-		return conflict("", "a project keeps at least one environment; delete the project instead")
+	if err := s.opts.Teardown.DeleteEnvironment(c.UserContext(), e, opts); err != nil {
+		return teardownError(err, "environment")
 	}
-	apps, err := s.appsIn(c, store.ApplicationFilter{Orgs: []uuid.UUID{e.OrganizationID}, Environment: e.ID})
-	if err != nil {
-		return err
-	}
-	if err := s.removeServices(c, apps); err != nil {
-		return err
-	}
-	if err := s.store.DeleteEnvironment(c.UserContext(), e.ID); err != nil {
-		return notFoundAs(err, "environment")
-	}
-	s.routesChanged()
 	return c.SendStatus(fiber.StatusNoContent)
 }

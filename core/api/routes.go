@@ -73,6 +73,10 @@ func (a Access) String() string {
 	}
 	return string(a.Role)
 }
+// deleteVolumesParam documents ?delete_volumes= of project and environment
+// deletion.
+var deleteVolumesParam = QueryParam{"delete_volumes",
+	"also delete the databases' and applications' volumes berth created, with their data (default false)", "boolean"}
 
 // QueryParam documents a query string parameter.
 type QueryParam struct {
@@ -126,13 +130,13 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Body: CreateProjectRequest{}, Response: ProjectWithEnvironments{}, Status: 201, Access: forMembers, Handler: s.createProject},
 		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Response: store.Project{}, Access: forViewers, Handler: s.getProject},
 		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Body: UpdateProjectRequest{}, Response: store.Project{}, Access: forMembers, Handler: s.updateProject},
-		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments and services", Tag: "projects", Status: 204, Access: forAdmins, Handler: s.deleteProject},
+		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments, services and networks; volumes are kept unless delete_volumes=true", Tag: "projects", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Handler: s.deleteProject},
 
 		{Method: "GET", Path: p + "/projects/:id/environments", Summary: "List a project's environments", Tag: "environments", Query: pageQuery, Response: List[store.Environment]{}, Access: forViewers, Handler: s.listEnvironments},
 		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Status: 201, Access: forMembers, Handler: s.createEnvironment},
 		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Response: store.Environment{}, Access: forViewers, Handler: s.getEnvironment},
 		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Access: forMembers, Handler: s.updateEnvironment},
-		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services", Tag: "environments", Status: 204, Access: forAdmins, Handler: s.deleteEnvironment},
+		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Handler: s.deleteEnvironment},
 
 		{Method: "GET", Path: p + "/applications", Summary: "List applications", Tag: "applications", Query: withPage(QueryParam{"project_id", "only this project's applications", "string"}, QueryParam{"environment_id", "only this environment's applications", "string"}), Response: List[store.Application]{}, Access: signedIn, Handler: s.listApplications},
 		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Status: 201, Access: forMembers, Handler: s.createApplication},

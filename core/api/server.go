@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -81,6 +82,10 @@ type Options struct {
 	// names the client (see ClientIP). Nil: the header is ignored and the
 	// client is the connection's peer address.
 	TrustedProxies *TrustedProxies
+	// Teardown deletes projects and environments with their Swarm
+	// objects; nil uses one without Swarm, which deletes only what never
+	// ran there.
+	Teardown Teardown
 }
 
 // Server is the HTTP API.
@@ -103,6 +108,9 @@ func New(opts Options) *Server {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.Teardown == nil {
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
 	}
 	if opts.SignIn == nil {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)

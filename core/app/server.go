@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/atomicfile"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/config"
 	"github.com/berth-dev/berth/core/dashboard"
@@ -79,7 +80,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	key := cfg.SecretKey
 	if key == nil {
-		if key, err = secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+		if key, err = secrets.LoadOrCreateKey(ctx, filepath.Join(cfg.DataDir, "secret.key")); err != nil {
 			return nil, err
 		}
 	}
@@ -133,6 +134,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	opts.Plugins = pluginLister{host: s.plugins}
 	opts.PluginSettings = pluginLister{host: s.plugins}
+	if s.docker, err = newDockerClient(cfg); err != nil {
+		return nil, err
+	}
 	if !cfg.DisableProxy {
 		if err := s.startProxy(ctx); err != nil {
 			return nil, err
@@ -145,6 +149,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
 		opts.Databases = s.databases
 	}
+	opts.Teardown = s.newTeardown(ctx)
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"), Outbound: s.outbound}
@@ -155,8 +160,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"), SignIn: signIn, Outbound: s.outbound}).Register(s.api.App())
+		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
+		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
+		SignIn: signIn, Outbound: s.outbound}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {
@@ -171,13 +177,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 // publishes the current routes.
 func (s *Server) startProxy(ctx context.Context) error {
 	var err error
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if s.cfg.DockerHost != "" {
-		opts = append(opts, client.WithHost(s.cfg.DockerHost))
-	}
-	if s.docker, err = client.NewClientWithOpts(opts...); err != nil {
-		return fmt.Errorf("docker client: %w", err)
-	}
 	name := s.cfg.Name
 	s.traefik, err = proxy.NewTraefik(s.docker, proxy.Options{
 		Name: name + "-traefik", Image: s.cfg.Proxy.Image, Network: name + "-proxy",
@@ -225,7 +224,7 @@ func (s *Server) prepareSetupToken(ctx context.Context) (*auth.SetupToken, error
 		return nil, nil
 	}
 	token, holder := auth.NewSetupToken()
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(ctx, path, []byte(token+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write setup token: %w", err)
 	}
 	s.log.Info("berth is not set up yet: create the first administrator with the one-time setup token",

@@ -28,6 +28,7 @@ import (
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -60,6 +61,10 @@ type Options struct {
 	// Databases runs managed databases, backups and restores; nil shows
 	// them as unavailable (no Docker on this server).
 	Databases DatabaseOps
+	// Teardown deletes projects with everything berth runs for them (the
+	// same one the API uses); nil uses one without Swarm, which deletes
+	// only what never ran there.
+	Teardown api.Teardown
 	// GitProviders reaches git provider plugins to test connections; may be nil.
 	GitProviders GitProviders
 	// PublicURL is berth's public address, the base of webhook URLs.
@@ -96,6 +101,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.Teardown == nil {
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
 	}
 	if opts.SignIn == nil {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)

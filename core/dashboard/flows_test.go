@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,8 +269,9 @@ func TestApplicationLifecycle(t *testing.T) {
 	if _, err := h.store.GetProject(ctx, p.ID); err == nil {
 		t.Fatal("project still exists")
 	}
-	if h.deployer.removed.Load() != 1 {
-		t.Errorf("services of the deleted project were not removed")
+	if !slices.Contains(h.swarm.services, a.ServiceName) || len(h.swarm.networks) == 0 {
+		t.Errorf("the deleted project's service and network were not removed: services %v, networks %v",
+			h.swarm.services, h.swarm.networks)
 	}
 	c.must(404, c.do("GET", appPath, nil))
 }

@@ -2,11 +2,12 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sort"
 	"strings"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -323,30 +324,32 @@ func (d *Dashboard) createApplication(r *request) error {
 	return r.seeOther("/apps/"+a.ID.String(), "Application "+a.Name+" created. Deploy it when you are ready.")
 }
 
-// deleteProject removes the project's running services, then the project
-// with its environments and applications (admins only, after confirmation).
+// deleteProject removes everything berth runs for the project (services,
+// networks; volumes only when delete_volumes is ticked), then the project
+// with its environments, applications and databases (admins only, after
+// confirmation). It goes through the same teardown as the API.
 func (d *Dashboard) deleteProject(r *request) error {
 	p := r.project
+	deleteVolumes := r.c.FormValue("delete_volumes") == "yes"
 	if r.c.FormValue("confirmed") != "yes" {
-		return r.confirm("Delete project "+p.Name+"?",
-			"This stops and removes every application of the project, with its domains, variables and deployments. It cannot be undone.",
-			"Delete project", "/projects/"+p.ID.String())
-	}
-	ctx := r.c.UserContext()
-	apps, _, err := d.store.ListApplications(ctx, store.ApplicationFilter{Orgs: []uuid.UUID{p.OrganizationID}, Project: p.ID,
-		IncludePreviews: true}, store.Page{Limit: store.MaxPageSize})
-	if err != nil {
-		return err
-	}
-	if len(apps) > 0 && d.opts.Deployer != nil {
-		if err := d.opts.Deployer.RemoveApplications(ctx, apps); err != nil {
-			return fmt.Errorf("remove services: %w", err)
+		text := "This stops and removes every application and database of the project, with its domains, variables, " +
+			"deployments and networks. "
+		if deleteVolumes {
+			text += "Their volumes are deleted too, with all their data. "
+		} else {
+			text += "Volumes are kept. "
 		}
+		return r.confirm("Delete project "+p.Name+"?", text+"It cannot be undone.",
+			"Delete project", "/projects/"+p.ID.String(), "delete_volumes")
 	}
-	if err := d.store.DeleteProject(ctx, p.ID); err != nil {
-		return err
+	err := d.opts.Teardown.DeleteProject(r.c.UserContext(), p, teardown.Options{DeleteVolumes: deleteVolumes})
+	if errors.Is(err, teardown.ErrNoSwarm) {
+		return &pageError{status: fiber.StatusServiceUnavailable, title: "Project not deleted", msg: err.Error()}
 	}
-	d.routesChanged()
+	if err != nil {
+		return &pageError{status: fiber.StatusBadGateway, title: "Project not deleted",
+			msg: "The project was kept, so you can try again. " + err.Error()}
+	}
 	return r.seeOther("/", "Project "+p.Name+" deleted.")
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -41,6 +43,7 @@ type harness struct {
 	setupToken string
 	deployer   *fakeDeployer
 	databases  *fakeDatabases
+	swarm      *fakeSwarm
 	changes    atomic.Int32
 	// clock drives the sign-in throttle the API and the dashboard share.
 	clock *fakeClock
@@ -67,13 +70,16 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st}}
+	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st},
+		swarm: &fakeSwarm{}}
 	csrfKey := box.Derive("csrf")
 	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
+	td := teardown.New(teardown.Deps{Store: st, Swarm: h.swarm, Databases: h.databases, Deployments: h.deployer, Routes: h,
+		Instance: "berth"})
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
-		Plugins: fakePlugins{}, SignIn: signIn})
-	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
+		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
+	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn})
 	h.dash.Register(h.srv.App())
@@ -116,6 +122,29 @@ func (f *fakeDeployer) RemoveApplications(context.Context, []store.Application) 
 	f.removed.Add(1)
 	return nil
 }
+
+// fakeSwarm records the Swarm objects the teardown removes (the real
+// removal is tested against Docker Swarm in core/teardown).
+type fakeSwarm struct {
+	mu                 sync.Mutex
+	services, networks []string
+}
+
+func (f *fakeSwarm) Remove(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services = append(f.services, name)
+	return nil
+}
+
+func (f *fakeSwarm) RemoveNetwork(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.networks = append(f.networks, name)
+	return nil
+}
+
+func (f *fakeSwarm) RemoveVolumes(context.Context, string, string) ([]string, error) { return nil, nil }
 
 // fakePlugins lists two builders and a notifier with a settings schema.
 type fakePlugins struct{}
@@ -170,7 +199,8 @@ const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secr
 type fakeDatabases struct {
 	store    *store.Store
 	deployed atomic.Int32
-	deleted  []bool // deleteVolume of each delete
+	mu       sync.Mutex // guards deleted (the teardown deletes concurrently)
+	deleted  []bool     // deleteVolume of each delete
 	restores []uuid.UUID
 	failNext error
 }
@@ -183,6 +213,8 @@ func (f *fakeDatabases) Deploy(context.Context, store.Database) error {
 }
 
 func (f *fakeDatabases) Delete(_ context.Context, _ store.Database, deleteVolume bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.deleted = append(f.deleted, deleteVolume)
 	return nil
 }

@@ -9,10 +9,7 @@ package dbservice
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-
-	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/deploy"
@@ -153,23 +150,10 @@ func (s *Service) Delete(ctx context.Context, db store.Database, deleteVolume bo
 	if !deleteVolume {
 		return nil
 	}
-	// A task's container may release the volume a moment after it is
-	// reported gone: retry briefly while the volume is in use.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := s.volumes.VolumeRemove(ctx, db.VolumeName, false)
-		switch {
-		case err == nil || cerrdefs.IsNotFound(err):
-			return nil
-		case !(cerrdefs.IsConflict(err) || strings.Contains(err.Error(), "in use")) || time.Now().After(deadline):
-			return fmt.Errorf("database %s: remove volume %s: %w", db.Name, db.VolumeName, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	if err := swarm.RemoveVolume(ctx, s.volumes, db.VolumeName); err != nil {
+		return fmt.Errorf("database %s: %w", db.Name, err)
 	}
+	return nil
 }
 
 // Host is the hostname applications on the environment's network reach db

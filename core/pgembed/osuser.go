@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/core/atomicfile"
 )
 
 // runAs is the OS identity the PostgreSQL processes run as.
@@ -118,12 +120,14 @@ func (r runAs) chown(path string) error {
 	return nil
 }
 
-// writeFile writes a 0600 file owned by the run-as user.
-func (r runAs) writeFile(path string, data []byte) error {
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+// writeFile replaces path atomically with a 0600 file owned by the run-as
+// user (a crash never leaves a partial configuration file).
+func (r runAs) writeFile(ctx context.Context, path string, data []byte) error {
+	var opts []atomicfile.Option
+	if r.isRoot() {
+		opts = append(opts, atomicfile.Owner(r.uid, r.gid))
 	}
-	return r.chown(path)
+	return atomicfile.WriteFile(ctx, path, data, 0o600, opts...)
 }
 
 // canTraverse reports whether r may search (x permission) the directory

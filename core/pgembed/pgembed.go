@@ -287,10 +287,10 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		"# Unix-socket connections only (listen_addresses = ''); the socket directory\n" +
 		"# is mode 0700, so only the cluster's OS user and root can reach it.\n" +
 		"local all " + hbaQuote(c.role) + " trust\n"
-	if err := c.run.writeFile(filepath.Join(staging, "pg_hba.conf"), []byte(hba)); err != nil {
+	if err := c.run.writeFile(ctx, filepath.Join(staging, "pg_hba.conf"), []byte(hba)); err != nil {
 		return err
 	}
-	if err := ensureInclude(filepath.Join(staging, "postgresql.conf")); err != nil {
+	if err := c.run.ensureInclude(ctx, filepath.Join(staging, "postgresql.conf")); err != nil {
 		return err
 	}
 	if err := os.Rename(staging, c.dataDir); err != nil {
@@ -366,10 +366,10 @@ func (c *Cluster) start(ctx context.Context, timeout time.Duration) error {
 	if err := removeStaleSocketLock(c.socketDir, c.port, c.log); err != nil {
 		return err
 	}
-	if err := c.writeConf(); err != nil {
+	if err := c.writeConf(ctx); err != nil {
 		return err
 	}
-	if err := ensureInclude(filepath.Join(c.dataDir, "postgresql.conf")); err != nil {
+	if err := c.run.ensureInclude(ctx, filepath.Join(c.dataDir, "postgresql.conf")); err != nil {
 		return err
 	}
 	rotateLog(filepath.Join(c.dir, logFileName))
@@ -475,7 +475,7 @@ func (c *Cluster) pgctl(ctx context.Context, args ...string) ([]byte, error) {
 
 // writeConf writes berth.conf, the berth-managed settings file included
 // from postgresql.conf.
-func (c *Cluster) writeConf() error {
+func (c *Cluster) writeConf(ctx context.Context) error {
 	var b strings.Builder
 	b.WriteString("# Managed by berth (core/pgembed); rewritten on every start.\n")
 	b.WriteString("# Override with ALTER SYSTEM (postgresql.auto.conf takes precedence).\n\n")
@@ -512,13 +512,13 @@ func (c *Cluster) writeConf() error {
 	set("logging_collector", "off")
 	set("log_destination", "'stderr'")
 	set("lc_messages", "'C'")
-	return c.run.writeFile(filepath.Join(c.dataDir, confFileName), []byte(b.String()))
+	return c.run.writeFile(ctx, filepath.Join(c.dataDir, confFileName), []byte(b.String()))
 }
 
 // ensureInclude makes postgresql.conf include berth.conf. A hard include
 // (not include_if_exists) so a missing berth.conf can never silently fall
 // back to the default listen_addresses = 'localhost'.
-func ensureInclude(confPath string) error {
+func (r runAs) ensureInclude(ctx context.Context, confPath string) error {
 	b, err := os.ReadFile(confPath)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", confPath, err)
@@ -528,18 +528,8 @@ func ensureInclude(confPath string) error {
 			return nil
 		}
 	}
-	f, err := os.OpenFile(confPath, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", confPath, err)
-	}
-	_, err = f.WriteString("\n# Added by berth (core/pgembed): berth-managed settings.\n" + includeLine + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", confPath, err)
-	}
-	return nil
+	b = append(b, "\n# Added by berth (core/pgembed): berth-managed settings.\n"+includeLine+"\n"...)
+	return r.writeFile(ctx, confPath, b)
 }
 
 func queryEscape(s string) string {

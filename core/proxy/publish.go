@@ -9,7 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
+
+	"github.com/berth-dev/berth/core/atomicfile"
 )
 
 // DefaultDynamicFile is the file name berth publishes its routes under.
@@ -85,84 +86,20 @@ func (p *Publisher) write(ctx context.Context, data []byte) (bool, error) {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("publish: read current config: %w", err)
 	}
-	if err := publishAtomic(p.dir, p.name, data, 0o644); err != nil {
+	if err := publishAtomic(ctx, p.dir, p.name, data, 0o644); err != nil {
 		return false, fmt.Errorf("publish %s: %w", p.Path(), err)
 	}
 	return true, nil
 }
 
-// publishAtomic replaces dir/name with data like writeFileAtomic, staging
-// the temp file in dir's parent, so that the only event in dir (which
-// Traefik's file provider watches, reloading every file on each event) is
-// the rename: staging inside dir costs Traefik three extra reloads of the
-// old content per publication, which at a thousand applications delays the
-// new one by several hundred milliseconds. When the parent cannot be
-// written or is another file system, it stages in dir.
-func publishAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	parent := filepath.Dir(filepath.Clean(dir))
-	if parent != filepath.Clean(dir) {
-		err := stageAndRename(parent, "."+filepath.Base(dir)+"-"+name, dir, name, data, perm)
-		if err == nil || !errors.Is(err, errStage) {
-			return err
-		}
-	}
-	return writeFileAtomic(dir, name, data, perm)
-}
-
-// writeFileAtomic replaces dir/name with data: temp file in dir, fsync,
-// rename, fsync of dir. Readers see the old or the new content, never a
-// mix. The temp file ends in ".tmp", which Traefik's file provider ignores.
-func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	return stageAndRename(dir, "."+name, dir, name, data, perm)
-}
-
-// errStage marks a failure to stage the temp file (so another directory
-// can be tried), as opposed to a failure to write or rename it.
-var errStage = errors.New("stage temp file")
-
-// stageAndRename writes data into a temp file prefix.*.tmp in stageDir and
-// renames it to dir/name.
-func stageAndRename(stageDir, prefix, dir, name string, data []byte, perm os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(stageDir, prefix+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("%w: create temp file: %w", errStage, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write temp file: %w", err)
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("chmod temp file: %w", err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync temp file: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close temp file: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		if errors.Is(err, syscall.EXDEV) {
-			return fmt.Errorf("%w: rename temp file: %w", errStage, err)
-		}
-		return fmt.Errorf("rename temp file: %w", err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	return nil
+// publishAtomic replaces dir/name with data atomically (core/atomicfile),
+// staging the temp file in dir's parent, so that the only event in dir
+// (which Traefik's file provider watches, reloading every file on each
+// event) is the rename: staging inside dir costs Traefik three extra
+// reloads of the old content per publication, which at a thousand
+// applications delays the new one by several hundred milliseconds. When the
+// parent cannot be written or is another file system, it stages in dir,
+// with a ".tmp" name Traefik ignores.
+func publishAtomic(ctx context.Context, dir, name string, data []byte, perm os.FileMode) error {
+	return atomicfile.WriteFile(ctx, filepath.Join(dir, name), data, perm, atomicfile.StageIn(filepath.Dir(filepath.Clean(dir))))
 }

@@ -17,6 +17,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/berth-dev/berth/core/atomicfile"
 )
 
 // Action says what Ensure had to do.
@@ -138,7 +140,7 @@ func (t *Traefik) ensureFiles(ctx context.Context) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read static config: %w", err)
 	}
-	if err := writeFileAtomic(o.DataDir, "traefik.yml", t.static, 0o644); err != nil {
+	if err := atomicfile.WriteFile(ctx, o.staticFile(), t.static, 0o644); err != nil {
 		return fmt.Errorf("write static config: %w", err)
 	}
 	return nil

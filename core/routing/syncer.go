@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/core/atomicfile"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/store"
 )
@@ -149,7 +150,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		r := Route(d)
 		if d.HTTPS == string(proxy.TLSCustom) {
 			name := d.ID.String()
-			if err := s.writeCert(name, d.CertificatePEM, d.PrivateKeyPEM); err != nil {
+			if err := s.writeCert(ctx, name, d.CertificatePEM, d.PrivateKeyPEM); err != nil {
 				s.log.Error("writing custom certificate failed; domain left out", "domain", d.Host, "err", err)
 				continue
 			}
@@ -196,28 +197,26 @@ func Route(d store.RoutedDomain) proxy.Route {
 	return r
 }
 
-func (s *Syncer) writeCert(name, cert, key string) error {
+func (s *Syncer) writeCert(ctx context.Context, name, cert, key string) error {
 	if s.certsDir == "" {
 		return errors.New("no certificate directory configured")
 	}
 	if err := os.MkdirAll(s.certsDir, 0o700); err != nil {
 		return err
 	}
-	if err := writeIfChanged(filepath.Join(s.certsDir, name+".crt"), []byte(cert), 0o644); err != nil {
+	if err := writeIfChanged(ctx, filepath.Join(s.certsDir, name+".crt"), []byte(cert), 0o644); err != nil {
 		return err
 	}
-	return writeIfChanged(filepath.Join(s.certsDir, name+".key"), []byte(key), 0o600)
+	return writeIfChanged(ctx, filepath.Join(s.certsDir, name+".key"), []byte(key), 0o600)
 }
 
-func writeIfChanged(path string, data []byte, perm os.FileMode) error {
+// writeIfChanged replaces path with data atomically unless it already
+// holds data.
+func writeIfChanged(ctx context.Context, path string, data []byte, perm os.FileMode) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(ctx, path, data, perm)
 }
 
 func (s *Syncer) removeStaleCerts(want map[string]bool) {

@@ -7,6 +7,7 @@
 package secrets
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -15,9 +16,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/core/atomicfile"
 )
 
 // KeySize is the length of a berth secret key in bytes.
@@ -98,40 +102,60 @@ func (b *Box) Derive(purpose string) []byte {
 }
 
 // LoadOrCreateKey reads the base64 key in path, creating it with 0600
-// permissions from fresh randomness when it does not exist.
-func LoadOrCreateKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		key, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-		if derr != nil || len(key) != KeySize {
-			return nil, fmt.Errorf("secrets: %s does not hold a base64 %d-byte key", path, KeySize)
-		}
-		return key, nil
+// permissions from fresh randomness when it does not exist. The file is
+// created whole or not at all (core/atomicfile.Create): a crash while
+// creating it never leaves an empty or partial key, and of two servers
+// starting at once exactly one creates it and the other reads it. An
+// existing file that does not hold a complete key is refused with
+// ErrBadKeyFile, never replaced: values sealed with the lost key could not
+// be opened again.
+func LoadOrCreateKey(ctx context.Context, path string) ([]byte, error) {
+	key, err := readKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("secrets: read key: %w", err)
-	}
-	key := make([]byte, KeySize)
+	key = make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("secrets: generate key: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("secrets: create key dir: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = atomicfile.Create(ctx, path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process created it first: use its key.
+		return readKey(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("secrets: create key file: %w", err)
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("secrets: write key file: %w", err)
+	return key, nil
+}
+
+// ErrBadKeyFile is returned by LoadOrCreateKey for a key file that exists
+// but does not hold a base64-encoded key of KeySize bytes.
+var ErrBadKeyFile = errors.New("secret key file is damaged")
+
+// readKey reads and checks the key file; a missing file is an error
+// wrapping fs.ErrNotExist.
+func readKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("secrets: sync key file: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: read key: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("secrets: close key file: %w", err)
+	text := strings.TrimSpace(string(data))
+	if text == "" {
+		return nil, fmt.Errorf("secrets: %w: %s is empty; berth will not replace it, because values sealed with the "+
+			"old key could not be opened again: restore the file from a backup (or set BERTH_SECRET_KEY), or remove it "+
+			"only if this server holds no secrets yet", ErrBadKeyFile, path)
+	}
+	key, err := base64.StdEncoding.DecodeString(text)
+	if err != nil || len(key) != KeySize {
+		return nil, fmt.Errorf("secrets: %w: %s does not hold a base64 %d-byte key (%d bytes in the file); restore it "+
+			"from a backup (or set BERTH_SECRET_KEY)", ErrBadKeyFile, path, KeySize, len(data))
 	}
 	return key, nil
 }

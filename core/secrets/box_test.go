@@ -2,9 +2,13 @@ package secrets
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -68,7 +72,7 @@ func TestNewRejectsShortKey(t *testing.T) {
 
 func TestLoadOrCreateKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "secret.key")
-	k1, err := LoadOrCreateKey(path)
+	k1, err := LoadOrCreateKey(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,18 +83,71 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode = %v, want 0600", st.Mode().Perm())
 	}
-	k2, err := LoadOrCreateKey(path)
+	k2, err := LoadOrCreateKey(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(k1, k2) {
 		t.Fatal("key changed between loads")
 	}
-	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
-		t.Fatal(err)
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("key directory holds %d entries, want only the key (no temp file)", len(entries))
 	}
-	if _, err := LoadOrCreateKey(path); err == nil {
-		t.Fatal("want error for a corrupt key file")
+}
+
+// TestLoadOrCreateKeyRefusesDamagedFiles checks that an existing key file
+// that does not hold a whole key is refused with a clear error and kept.
+func TestLoadOrCreateKeyRefusesDamagedFiles(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+	}{
+		{"empty", "", "is empty"},
+		{"only a newline", "\n", "is empty"},
+		{"short", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, KeySize/2)) + "\n", "does not hold a base64 32-byte key"},
+		{"truncated base64", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, KeySize))[:20], "does not hold"},
+		{"garbage", "garbage", "does not hold"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "secret.key")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadOrCreateKey(context.Background(), path)
+			if !errors.Is(err, ErrBadKeyFile) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrBadKeyFile saying %q", err, tt.want)
+			}
+			if got, _ := os.ReadFile(path); string(got) != tt.content {
+				t.Errorf("the damaged file was changed to %q", got)
+			}
+		})
+	}
+}
+
+// TestLoadOrCreateKeyConcurrentStarts checks that servers starting at once
+// all end up with the same key.
+func TestLoadOrCreateKeyConcurrentStarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret.key")
+	const n = 8
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys[i], errs[i] = LoadOrCreateKey(context.Background(), path)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("start %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(keys[i], keys[0]) {
+			t.Fatalf("start %d got another key", i)
+		}
 	}
 }
 

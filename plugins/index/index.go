@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/core/atomicfile"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -124,7 +125,7 @@ func (ix *Index) Lookup(id string) (Entry, bool) {
 
 // Save writes the index to file atomically, entries sorted by id, binary
 // paths relative to the file's directory.
-func (ix *Index) Save(file string) error {
+func (ix *Index) Save(ctx context.Context, file string) error {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return fmt.Errorf("plugin index %s: %w", file, err)
@@ -140,7 +141,7 @@ func (ix *Index) Save(file string) error {
 	if err != nil {
 		return fmt.Errorf("plugin index %s: %w", file, err)
 	}
-	if err := writeFileAtomic(abs, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(ctx, abs, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("plugin index %s: %w", file, err)
 	}
 	ix.Version, ix.Plugins, ix.dir = out.Version, out.Plugins, dir
@@ -223,7 +224,7 @@ func Generate(ctx context.Context, file string, paths []string) (*Index, error) 
 		where[e.ID] = b
 		ix.Plugins = append(ix.Plugins, e)
 	}
-	if err := ix.Save(file); err != nil {
+	if err := ix.Save(ctx, file); err != nil {
 		return nil, err
 	}
 	return ix, nil
@@ -309,7 +310,7 @@ func Register(ctx context.Context, dir, binary string) (Entry, error) {
 		}
 	}
 	if dst != src {
-		if err := copyExecutable(src, dst); err != nil {
+		if err := copyExecutable(ctx, src, dst); err != nil {
 			return Entry{}, fmt.Errorf("register %s: %w", binary, err)
 		}
 	}
@@ -325,7 +326,7 @@ func Register(ctx context.Context, dir, binary string) (Entry, error) {
 		}
 	}
 	ix.Plugins = append(kept, entry)
-	if err := ix.Save(file); err != nil {
+	if err := ix.Save(ctx, file); err != nil {
 		return Entry{}, fmt.Errorf("register %s: %w", binary, err)
 	}
 	entry.Path = relativePath(dir, dst)
@@ -349,57 +350,11 @@ func lockDir(dir string) (func(), error) {
 }
 
 // copyExecutable copies src to dst atomically with mode 0755.
-func copyExecutable(src, dst string) error {
+func copyExecutable(ctx context.Context, src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// writeFileAtomic writes data to a temporary file beside file, syncs it and
-// renames it over file.
-func writeFileAtomic(file string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
+	return atomicfile.Write(ctx, dst, in, 0o755)
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/core/atomicfile"
 )
 
 // Exit codes of the berth CLI.
@@ -84,7 +86,7 @@ func loadCredentials() (Credentials, error) {
 	return c, nil
 }
 
-func saveCredentials(c Credentials) error {
+func saveCredentials(ctx context.Context, c Credentials) error {
 	path, err := credentialsPath()
 	if err != nil {
 		return err
@@ -93,11 +95,10 @@ func saveCredentials(c Credentials) error {
 		return fmt.Errorf("create config dir: %w", err)
 	}
 	data, _ := json.MarshalIndent(c, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write credentials: %w", err)
+	if err := atomicfile.WriteFile(ctx, path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Client calls the berth API.

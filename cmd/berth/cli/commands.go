@@ -147,7 +147,7 @@ func loginCmd() command {
 					if err := c.Do(ctx, "GET", api+"/auth/session", nil, nil, &me); err != nil {
 						return err
 					}
-					if err := saveCredentials(Credentials{Server: c.Server, APIKey: e.token}); err != nil {
+					if err := saveCredentials(ctx, Credentials{Server: c.Server, APIKey: e.token}); err != nil {
 						return err
 					}
 					fmt.Fprintf(e.Stderr, "Logged in to %s\n", c.Server)
@@ -184,7 +184,7 @@ func finishLogin(ctx context.Context, e *Env, c *Client) error {
 		return err
 	}
 	_ = c.Do(ctx, "POST", api+"/auth/logout", nil, nil, nil)
-	if err := saveCredentials(Credentials{Server: c.Server, APIKey: key.Token, APIKeyID: key.ID}); err != nil {
+	if err := saveCredentials(ctx, Credentials{Server: c.Server, APIKey: key.Token, APIKeyID: key.ID}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stderr, "Logged in to %s (API key %s saved)\n", c.Server, key.ID)
@@ -205,7 +205,7 @@ func logoutCmd() command {
 						return err
 					}
 				}
-				if err := saveCredentials(Credentials{Server: creds.Server}); err != nil {
+				if err := saveCredentials(ctx, Credentials{Server: creds.Server}); err != nil {
 					return err
 				}
 				fmt.Fprintln(e.Stderr, "Logged out")
@@ -288,7 +288,7 @@ func projectCmds() []command {
 				return patch(ctx, e, c, api+"/projects/"+url.PathEscape(args[0]), body)
 			}
 		}),
-		deleteCmd("delete", "PROJECT_ID", "Delete a project with its environments and services.", "/projects/"),
+		teardownCmd("PROJECT_ID", "Delete a project with its environments, services and networks; volumes are kept unless --delete-volumes.", "/projects/"),
 	}
 }
 
@@ -312,7 +312,7 @@ func envCmds() []command {
 				return e.printObject(out)
 			}
 		}),
-		deleteCmd("delete", "ENVIRONMENT_ID", "Delete an environment with its services.", "/environments/"),
+		teardownCmd("ENVIRONMENT_ID", "Delete an environment with its services and network; volumes are kept unless --delete-volumes.", "/environments/"),
 	}
 }
 
@@ -530,6 +530,29 @@ func deleteCmd(name, args, summary, prefix string) command {
 				return err
 			}
 			fmt.Fprintf(e.Stderr, "Deleted %s\n", a[0])
+			return nil
+		}
+	})
+}
+
+// teardownCmd deletes a project or an environment, with --delete-volumes
+// to remove their volumes (and data) too.
+func teardownCmd(args, summary, prefix string) command {
+	return simple("delete", args, summary, func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+		delVols := fs.Bool("delete-volumes", false, "also delete the databases' and applications' volumes: the data is gone for good")
+		return func(ctx context.Context, e *Env, c *Client, a []string) error {
+			q := url.Values{}
+			if *delVols {
+				q.Set("delete_volumes", "true")
+			}
+			if err := c.Do(ctx, "DELETE", api+prefix+url.PathEscape(a[0]), q, nil, nil); err != nil {
+				return err
+			}
+			if *delVols {
+				fmt.Fprintf(e.Stderr, "Deleted %s and its volumes\n", a[0])
+			} else {
+				fmt.Fprintf(e.Stderr, "Deleted %s (volumes are kept)\n", a[0])
+			}
 			return nil
 		}
 	})
