@@ -73,6 +73,7 @@ func (a Access) String() string {
 	}
 	return string(a.Role)
 }
+
 // deleteVolumesParam documents ?delete_volumes= of project and environment
 // deletion.
 var deleteVolumesParam = QueryParam{"delete_volumes",
