@@ -129,7 +129,7 @@ func (s *Store) ListRestores(ctx context.Context, f RestoreFilter, limit int) ([
 	rows, err := s.pool.Query(ctx, `SELECT `+restoreCols+` FROM restores
 		WHERE ($1 = '00000000-0000-0000-0000-000000000000'::uuid OR database_id = $1)
 		AND ($2 = '00000000-0000-0000-0000-000000000000'::uuid OR application_id = $2)
-		AND (cardinality($3::text[]) = 0 OR status = ANY($3))
+		AND (COALESCE(cardinality($3::text[]), 0) = 0 OR status = ANY($3))
 		ORDER BY id DESC LIMIT $4`, f.Database, f.Application, f.Statuses, limit)
 	if err != nil {
 		return nil, mapErr(err, "restores")
