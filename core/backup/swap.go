@@ -77,7 +77,9 @@ func (r *Runner) swapIn(ctx context.Context, cid string, src source, db store.Da
 		return fmt.Errorf("swap: %w; %s still has its previous data", err, db.Name)
 	}
 	progress("dropping the previous data")
-	if derr := r.dropRestoreDatabases(sctx, cid, db, w, w.Old); derr != nil {
+	// MySQL/MariaDB leave the fresh schema empty after the swap; for the
+	// others it no longer exists.
+	if derr := r.dropRestoreDatabases(sctx, cid, db, w, w.Old, w.Fresh); derr != nil {
 		// The restore succeeded; the old copy only takes space. Start-up
 		// reconciliation drops it later.
 		r.d.Logger.Warn("dropping the previous data after a restore failed", "database", db.Name, "old", w.Old, "err", derr)
