@@ -532,6 +532,14 @@ func TestDatabaseRolesAndTenants(t *testing.T) {
 	h.must(403, h.do("DELETE", dest, member, nil))
 	h.must(403, h.do("POST", "/api/v1/organizations/"+b.orgID+"/backup-destinations", member, map[string]any{"name": "m", "plugin_id": "backup.local"}))
 	h.must(403, h.do("DELETE", db+"?delete_volume=true", member, nil))
+	// Restores: members start and cancel them, viewers follow them.
+	var rs store.Restore
+	h.must(202, h.do("POST", db+"/restore", member, map[string]any{"destination_id": b.dest.ID, "key": "k/x.gz"})).json(t, &rs)
+	restore := "/api/v1/restores/" + rs.ID.String()
+	h.must(200, h.do("GET", restore, viewer, nil))
+	h.must(200, h.do("GET", db+"/restores", viewer, nil))
+	h.must(403, h.do("POST", restore+"/cancel", viewer, nil))
+	h.must(202, h.do("POST", restore+"/cancel", member, nil))
 
 	// Another organization sees none of it.
 	var other store.Organization
@@ -544,6 +552,11 @@ func TestDatabaseRolesAndTenants(t *testing.T) {
 	}
 	h.must(404, h.do("POST", db+"/stop", outsider, nil))
 	h.must(404, h.do("DELETE", dest, outsider, nil))
+	for _, path := range []string{restore, restore + "/events", db + "/restores", app + "/restores"} {
+		h.must(404, h.do("GET", path, outsider, nil))
+	}
+	h.must(404, h.do("POST", restore+"/cancel", outsider, nil))
+	h.must(404, h.do("POST", db+"/restore", outsider, map[string]any{"destination_id": b.dest.ID, "key": "k/x.gz"}))
 	// A destination of another organization cannot be used.
 	wantField(t, h.do("POST", db+"/backup-policies", b.key, map[string]any{"destination_id": otherDest.ID, "schedule": "@daily"}), 422, "destination_id")
 	wantField(t, h.do("POST", db+"/restore", b.key, map[string]any{"destination_id": otherDest.ID, "key": "x.gz"}), 422, "destination_id")
