@@ -39,10 +39,6 @@ type DatabaseOps interface {
 	CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error)
 }
 
-// ErrBackupInvalid marks a backup that cannot be restored: it failed
-// verification or does not fit the target. DatabaseOps wraps it.
-var ErrBackupInvalid = errors.New("invalid backup")
-
 // ErrRestoreEnded marks a cancel of a restore that already ended (a 409).
 var ErrRestoreEnded = errors.New("restore already ended")
 
