@@ -111,13 +111,18 @@ func TestRestoreSurvivesKill(t *testing.T) {
 		t.Fatalf("changed again: %s, want %s", got, changed)
 	}
 	s.call("POST", "/databases/"+db.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
-	s.waitFor("the restore to load", 120*time.Second, func() bool {
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		s.call("GET", "/restores/"+r.ID, nil, 200, &r)
 		if r.done() {
 			t.Fatalf("the restore ended before berth could be killed: %+v", r)
 		}
-		return r.Status == "running" && strings.HasPrefix(r.Phase, "loading")
-	})
+		if r.Status == "running" && strings.HasPrefix(r.Phase, "loading") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restore did not start loading: %+v", r)
+		}
+	}
 	t.Logf("killing berth during the restore: %+v", r)
 	s.kill()
 	s.start()
