@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
@@ -21,13 +22,12 @@ import (
 // (Docker and plugins), recording what the API asks of it; the store is
 // the real PostgreSQL one.
 type fakeDatabases struct {
-	st         *store.Store
-	mu         sync.Mutex
-	calls      []string
-	restores   []api.RestoreRequest
-	restoreErr error
-	testErr    error
-	objects    []api.BackupObject
+	st       *store.Store
+	mu       sync.Mutex
+	calls    []string
+	restores []store.NewRestore
+	testErr  error
+	objects  []api.BackupObject
 }
 
 func (f *fakeDatabases) record(format string, args ...any) {
@@ -68,17 +68,25 @@ func (f *fakeDatabases) BackupNow(ctx context.Context, nb store.NewBackup, _ int
 	return b, err
 }
 
-func (f *fakeDatabases) Restore(_ context.Context, req api.RestoreRequest, target store.Database) error {
+// StartRestore records the restore with the real store (no job: the
+// fake has no queue) and remembers what was asked.
+func (f *fakeDatabases) StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.restores = append(f.restores, req)
-	f.calls = append(f.calls, "restore into "+target.Name)
-	return f.restoreErr
+	f.restores = append(f.restores, in)
+	f.calls = append(f.calls, "restore "+in.Kind+" into "+in.TargetName)
+	f.mu.Unlock()
+	return f.st.CreateRestore(ctx, in, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
 }
 
-func (f *fakeDatabases) RestoreVolumes(_ context.Context, backupID uuid.UUID) error {
-	f.record("restore volumes %s", backupID)
-	return f.restoreErr
+func (f *fakeDatabases) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
+	ok, err := f.st.CancelQueuedRestore(ctx, r.ID, "cancelled")
+	if err == nil && !ok {
+		err = api.ErrRestoreEnded
+	}
+	if err != nil {
+		return r, err
+	}
+	return f.st.GetRestore(ctx, r.ID)
 }
 
 type backupPlugins struct{}
@@ -395,29 +403,41 @@ func TestBackupNowAndRestore(t *testing.T) {
 	if err := h.store.FinishBackup(ctx, queued.ID, store.BackupSucceeded, "k/postgres/main/x.dump.gz", 10, "aa", ""); err != nil {
 		t.Fatal(err)
 	}
-	var restored store.Database
-	h.must(200, h.do("POST", restore, b.key, map[string]any{"backup_id": queued.ID})).json(t, &restored)
-	if restored.ID != b.db.ID {
-		t.Fatalf("restored = %+v", restored)
+	var restored store.Restore
+	h.must(202, h.do("POST", restore, b.key, map[string]any{"backup_id": queued.ID})).json(t, &restored)
+	if restored.DatabaseID == nil || *restored.DatabaseID != b.db.ID || restored.Status != store.RestoreQueued ||
+		restored.BackupID == nil || *restored.BackupID != queued.ID || restored.Kind != "database" {
+		t.Fatalf("restore = %+v", restored)
 	}
-	h.must(200, h.do("POST", restore, b.key, map[string]any{"destination_id": b.dest.ID, "key": "k/postgres/main/y.dump.gz"}))
+	var got store.Restore
+	h.must(200, h.do("GET", "/api/v1/restores/"+restored.ID.String(), b.key, nil)).json(t, &got)
+	if got.ID != restored.ID || got.TargetName != b.db.Name {
+		t.Fatalf("GET restore = %+v", got)
+	}
+	h.must(202, h.do("POST", restore, b.key, map[string]any{"destination_id": b.dest.ID, "key": "k/postgres/main/y.dump.gz"}))
 	if len(fake.restores) != 2 || *fake.restores[0].BackupID != queued.ID ||
-		*fake.restores[1].DestinationID != b.dest.ID || *fake.restores[1].Key != "k/postgres/main/y.dump.gz" {
+		*fake.restores[1].DestinationID != b.dest.ID || fake.restores[1].Key != "k/postgres/main/y.dump.gz" {
 		t.Fatalf("restores = %+v", fake.restores)
 	}
-	// A backup failing verification is a 422 with the core's message.
-	fake.restoreErr = fmt.Errorf("%w: k/postgres/main/x.dump.gz has sha256 bb, the backup recorded aa (corrupted)", api.ErrBackupInvalid)
-	r := h.do("POST", restore, b.key, map[string]any{"backup_id": queued.ID})
-	wantField(t, r, 422, "backup_id")
-	if !strings.Contains(r.errorMessage(), "corrupted") {
-		t.Fatalf("message = %q", r.errorMessage())
+	var restores api.List[store.Restore]
+	h.must(200, h.do("GET", "/api/v1/databases/"+b.db.ID.String()+"/restores", b.key, nil)).json(t, &restores)
+	if len(restores.Items) != 2 || restores.Items[1].ID != restored.ID {
+		t.Fatalf("restores of the database = %+v", restores.Items)
 	}
-	wantField(t, h.do("POST", restore, b.key, map[string]any{"destination_id": b.dest.ID, "key": "k/x.gz"}), 422, "key")
-	fake.restoreErr = errors.New("exec pg_restore: exit 1")
-	if r := h.must(502, h.do("POST", restore, b.key, map[string]any{"backup_id": queued.ID})); !strings.Contains(r.errorMessage(), "pg_restore") {
-		t.Fatalf("message = %q", r.errorMessage())
+	wantField(t, h.do("GET", "/api/v1/databases/"+b.db.ID.String()+"/restores?status=done", b.key, nil), 400, "status")
+	// Cancel: a queued restore is cancelled at once; then it has ended.
+	var cancelled store.Restore
+	h.must(202, h.do("POST", "/api/v1/restores/"+restored.ID.String()+"/cancel", b.key, nil)).json(t, &cancelled)
+	if cancelled.Status != store.RestoreCancelled {
+		t.Fatalf("cancelled = %+v", cancelled)
 	}
-	fake.restoreErr = nil
+	h.must(409, h.do("POST", "/api/v1/restores/"+restored.ID.String()+"/cancel", b.key, nil))
+	// Events: the record, then the stream ends since it has ended.
+	ev := h.do("GET", "/api/v1/restores/"+restored.ID.String()+"/events", b.key, nil)
+	if ev.Status != 200 || !strings.Contains(string(ev.Body), "event: restore") || !strings.Contains(string(ev.Body), `"status":"cancelled"`) {
+		t.Fatalf("events = %d %s", ev.Status, ev.Body)
+	}
+	wantField(t, h.do("POST", restore, b.key, map[string]any{"destination_id": b.dest.ID, "key": "../x.gz"}), 422, "key")
 	// Into another engine: refused before the cluster is asked.
 	var redis store.Database
 	h.must(201, h.do("POST", "/api/v1/environments/"+b.envID+"/databases", b.key, map[string]any{"name": "cache", "engine": "redis"})).json(t, &redis)
@@ -455,13 +475,17 @@ func TestBackupNowAndRestore(t *testing.T) {
 	if err := h.store.FinishBackup(ctx, vb.ID, store.BackupSucceeded, "k/volumes/web/x.tar.gz", 10, "aa", ""); err != nil {
 		t.Fatal(err)
 	}
-	var app store.Application
-	h.must(200, h.do("POST", volumes, b.key, map[string]any{"backup_id": vb.ID})).json(t, &app)
-	if app.ID.String() != b.appID {
-		t.Fatalf("restored application = %+v", app)
+	var vr store.Restore
+	h.must(202, h.do("POST", volumes, b.key, map[string]any{"backup_id": vb.ID})).json(t, &vr)
+	if vr.ApplicationID == nil || vr.ApplicationID.String() != b.appID || vr.Kind != "volume" || vr.Status != store.RestoreQueued {
+		t.Fatalf("volume restore = %+v", vr)
 	}
-	if calls := fake.Calls(); calls[len(calls)-1] != "restore volumes "+vb.ID.String() {
+	if calls := fake.Calls(); !strings.HasPrefix(calls[len(calls)-1], "restore volume into ") {
 		t.Fatalf("calls = %q", calls)
+	}
+	h.must(200, h.do("GET", "/api/v1/applications/"+b.appID+"/restores", b.key, nil)).json(t, &restores)
+	if len(restores.Items) != 1 || restores.Items[0].ID != vr.ID {
+		t.Fatalf("restores of the application = %+v", restores.Items)
 	}
 	// Another application of the organization cannot take it.
 	var other store.Application
@@ -508,6 +532,14 @@ func TestDatabaseRolesAndTenants(t *testing.T) {
 	h.must(403, h.do("DELETE", dest, member, nil))
 	h.must(403, h.do("POST", "/api/v1/organizations/"+b.orgID+"/backup-destinations", member, map[string]any{"name": "m", "plugin_id": "backup.local"}))
 	h.must(403, h.do("DELETE", db+"?delete_volume=true", member, nil))
+	// Restores: members start and cancel them, viewers follow them.
+	var rs store.Restore
+	h.must(202, h.do("POST", db+"/restore", member, map[string]any{"destination_id": b.dest.ID, "key": "k/x.gz"})).json(t, &rs)
+	restore := "/api/v1/restores/" + rs.ID.String()
+	h.must(200, h.do("GET", restore, viewer, nil))
+	h.must(200, h.do("GET", db+"/restores", viewer, nil))
+	h.must(403, h.do("POST", restore+"/cancel", viewer, nil))
+	h.must(202, h.do("POST", restore+"/cancel", member, nil))
 
 	// Another organization sees none of it.
 	var other store.Organization
@@ -520,6 +552,11 @@ func TestDatabaseRolesAndTenants(t *testing.T) {
 	}
 	h.must(404, h.do("POST", db+"/stop", outsider, nil))
 	h.must(404, h.do("DELETE", dest, outsider, nil))
+	for _, path := range []string{restore, restore + "/events", db + "/restores", app + "/restores"} {
+		h.must(404, h.do("GET", path, outsider, nil))
+	}
+	h.must(404, h.do("POST", restore+"/cancel", outsider, nil))
+	h.must(404, h.do("POST", db+"/restore", outsider, map[string]any{"destination_id": b.dest.ID, "key": "k/x.gz"}))
 	// A destination of another organization cannot be used.
 	wantField(t, h.do("POST", db+"/backup-policies", b.key, map[string]any{"destination_id": otherDest.ID, "schedule": "@daily"}), 422, "destination_id")
 	wantField(t, h.do("POST", db+"/restore", b.key, map[string]any{"destination_id": otherDest.ID, "key": "x.gz"}), 422, "destination_id")

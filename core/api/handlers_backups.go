@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -698,15 +697,6 @@ func sameFamily(a, b database.Engine) bool {
 	return fam(a) == fam(b)
 }
 
-// restoreFailed maps a restore error: an invalid backup is the caller's
-// 422 on field, anything else a 502.
-func restoreFailed(err error, field, target string) error {
-	if errors.Is(err, ErrBackupInvalid) || isNotFound(err) {
-		return invalid(field, "%v", err)
-	}
-	return clusterFailed("restore_failed", "restore into "+target+" failed: ", err)
-}
-
 func (s *Server) restoreDatabase(c *fiber.Ctx) error {
 	target, err := s.loadDatabase(c, "id", store.RoleMember)
 	if err != nil {
@@ -717,7 +707,6 @@ func (s *Server) restoreDatabase(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	field := "backup_id"
 	switch {
 	case req.BackupID != nil && (req.DestinationID != nil || req.Key != nil):
 		return invalid("backup_id", "give either backup_id, or destination_id and key, not both")
@@ -742,7 +731,6 @@ func (s *Server) restoreDatabase(c *fiber.Ctx) error {
 			strings.HasPrefix(*req.Key, "/") || strings.Contains(*req.Key, "..") {
 			return invalid("key", "is required with destination_id: an object key listed on the destination (relative, without .., at most 1024 bytes)")
 		}
-		field = "key"
 	default:
 		if req.Key != nil {
 			return invalid("destination_id", "is required with key")
@@ -753,14 +741,25 @@ func (s *Server) restoreDatabase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := ops.Restore(ctx, req, target); err != nil {
-		return restoreFailed(err, field, target.Name)
+	nr := store.NewRestore{OrganizationID: target.OrganizationID, Kind: "database", DatabaseID: &target.ID,
+		BackupID: req.BackupID, DestinationID: req.DestinationID, TargetName: target.Name, CreatedBy: callerID(c)}
+	if req.Key != nil {
+		nr.Key = *req.Key
 	}
-	d, err := s.store.GetDatabase(ctx, target.ID)
+	r, err := ops.StartRestore(ctx, nr)
 	if err != nil {
-		return notFoundAs(err, "database")
+		return fmt.Errorf("queue the restore: %w", err)
 	}
-	return c.JSON(d)
+	return c.Status(fiber.StatusAccepted).JSON(r)
+}
+
+// callerID is the authenticated user's id, if any.
+func callerID(c *fiber.Ctx) *uuid.UUID {
+	if p := principal(c); p != nil && p.User.ID != uuid.Nil {
+		id := p.User.ID
+		return &id
+	}
+	return nil
 }
 
 // VolumeRestoreRequest restores a volume backup into its application.
@@ -792,8 +791,11 @@ func (s *Server) restoreApplicationVolumes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := ops.RestoreVolumes(c.UserContext(), b.ID); err != nil {
-		return restoreFailed(err, "backup_id", app.Name)
+	r, err := ops.StartRestore(c.UserContext(), store.NewRestore{OrganizationID: app.OrganizationID, Kind: "volume",
+		ApplicationID: &app.ID, BackupID: &b.ID, DestinationID: b.DestinationID, Key: b.Key, TargetName: app.Name,
+		CreatedBy: callerID(c)})
+	if err != nil {
+		return fmt.Errorf("queue the restore: %w", err)
 	}
-	return c.JSON(app)
+	return c.Status(fiber.StatusAccepted).JSON(r)
 }

@@ -30,18 +30,17 @@ type DatabaseOps interface {
 	ListObjects(ctx context.Context, dest store.BackupDestination, prefix string) ([]BackupObject, error)
 	// BackupNow records and enqueues an on-demand backup.
 	BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error)
-	// Restore verifies a backup and restores it into target; it returns
-	// once the restore finished. An error wrapping ErrBackupInvalid means
-	// the backup cannot be restored there (the database was not touched).
-	Restore(ctx context.Context, req RestoreRequest, target store.Database) error
-	// RestoreVolumes verifies a volume backup and writes it back into its
-	// application's volumes; errors wrap ErrBackupInvalid like Restore's.
-	RestoreVolumes(ctx context.Context, backupID uuid.UUID) error
+	// StartRestore records a queued restore and its job in one
+	// transaction; the restore runs in the background (poll
+	// GET /restores/{id}).
+	StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error)
+	// CancelRestore cancels a queued restore or asks a running one to stop;
+	// an error wrapping ErrRestoreEnded means it had already ended.
+	CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error)
 }
 
-// ErrBackupInvalid marks a backup that cannot be restored: it failed
-// verification or does not fit the target. DatabaseOps wraps it.
-var ErrBackupInvalid = errors.New("invalid backup")
+// ErrRestoreEnded marks a cancel of a restore that already ended (a 409).
+var ErrRestoreEnded = errors.New("restore already ended")
 
 var errNoDatabases = &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable",
 	Message: "databases and backups are not available on this server (no Docker)"}

@@ -94,6 +94,11 @@ var backupListQuery = []QueryParam{
 	{"status", "only backups in this status: queued, running, succeeded, failed or missed", "string"},
 }
 
+var restoreListQuery = []QueryParam{
+	{"limit", "at most this many, 1 to 200 (default 200)", "integer"},
+	{"status", "only restores in this status: queued, running, succeeded, failed or cancelled", "string"},
+}
+
 func withPage(q ...QueryParam) []QueryParam {
 	return append(append([]QueryParam{}, q...), pageQuery...)
 }
@@ -170,14 +175,19 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: p + "/databases/:id/start", Summary: "Start the database and wait until it is healthy", Tag: "databases", Response: store.Database{}, Access: forMembers, Handler: s.databaseAction(store.DatabaseRunning)},
 		{Method: "POST", Path: p + "/databases/:id/stop", Summary: "Stop the database (scale to zero; service and volume kept)", Tag: "databases", Response: store.Database{}, Access: forMembers, Handler: s.databaseAction(store.DatabaseStopped)},
 		{Method: "GET", Path: p + "/databases/:id/connection", Summary: "Internal host, port, credentials and URL (members and above)", Tag: "databases", Response: ConnectionInfo{}, Access: forMembers, Handler: s.databaseConnection},
-		{Method: "POST", Path: p + "/databases/:id/restore", Summary: "Verify a backup (recorded, or an object on a destination) and restore it into this database; answers when done", Tag: "backups", Body: RestoreRequest{}, Response: store.Database{}, Access: forMembers, Handler: s.restoreDatabase},
+		{Method: "POST", Path: p + "/databases/:id/restore", Summary: "Queue a restore of a backup (recorded, or an object on a destination) into this database; follow it with GET /restores/{id}", Tag: "backups", Body: RestoreRequest{}, Response: store.Restore{}, Status: 202, Access: forMembers, Handler: s.restoreDatabase},
+		{Method: "GET", Path: p + "/databases/:id/restores", Summary: "A database's restores, newest first", Tag: "backups", Query: restoreListQuery, Response: List[store.Restore]{}, Access: forViewers, Handler: s.listRestores(s.databaseOwner)},
 		{Method: "GET", Path: p + "/databases/:id/backups", Summary: "A database's backups, newest first", Tag: "backups", Query: backupListQuery, Response: List[store.Backup]{}, Access: forViewers, Handler: s.listBackups(s.databaseOwner)},
 		{Method: "GET", Path: p + "/databases/:id/backup-policies", Summary: "A database's backup policies", Tag: "backups", Query: pageQuery, Response: List[store.BackupPolicy]{}, Access: forViewers, Handler: s.listPolicies(s.databaseOwner)},
 		{Method: "POST", Path: p + "/databases/:id/backup-policies", Summary: "Schedule backups of a database", Tag: "backups", Body: PolicyRequest{}, Response: store.BackupPolicy{}, Status: 201, Access: forMembers, Handler: s.createPolicy(s.databaseOwner)},
 		{Method: "GET", Path: p + "/applications/:id/backup-policies", Summary: "An application's volume backup policies", Tag: "backups", Query: pageQuery, Response: List[store.BackupPolicy]{}, Access: forViewers, Handler: s.listPolicies(s.applicationOwner)},
 		{Method: "POST", Path: p + "/applications/:id/backup-policies", Summary: "Schedule backups of an application's named volumes", Tag: "backups", Body: PolicyRequest{}, Response: store.BackupPolicy{}, Status: 201, Access: forMembers, Handler: s.createPolicy(s.applicationOwner)},
 		{Method: "GET", Path: p + "/applications/:id/backups", Summary: "An application's volume backups, newest first", Tag: "backups", Query: backupListQuery, Response: List[store.Backup]{}, Access: forViewers, Handler: s.listBackups(s.applicationOwner)},
-		{Method: "POST", Path: p + "/applications/:id/restore", Summary: "Verify a volume backup and write it back into the application's volumes; answers when done", Tag: "backups", Body: VolumeRestoreRequest{}, Response: store.Application{}, Access: forMembers, Handler: s.restoreApplicationVolumes},
+		{Method: "POST", Path: p + "/applications/:id/restore", Summary: "Queue a restore of a volume backup into the application's volumes; follow it with GET /restores/{id}", Tag: "backups", Body: VolumeRestoreRequest{}, Response: store.Restore{}, Status: 202, Access: forMembers, Handler: s.restoreApplicationVolumes},
+		{Method: "GET", Path: p + "/applications/:id/restores", Summary: "An application's volume restores, newest first", Tag: "backups", Query: restoreListQuery, Response: List[store.Restore]{}, Access: forViewers, Handler: s.listRestores(s.applicationOwner)},
+		{Method: "GET", Path: p + "/restores/:id", Summary: "Get a restore: status, phase, bytes read, error", Tag: "backups", Response: store.Restore{}, Access: forViewers, Handler: s.getRestore},
+		{Method: "GET", Path: p + "/restores/:id/events", Summary: "Follow a restore: server-sent events (event: restore, data: the restore) on every change until it ends", Tag: "backups", Produces: "text/event-stream", Response: "", Access: forViewers, Handler: s.restoreEvents},
+		{Method: "POST", Path: p + "/restores/:id/cancel", Summary: "Cancel a queued or running restore (the previous data stays); 409 once it ended", Tag: "backups", Response: store.Restore{}, Status: 202, Access: forMembers, Handler: s.cancelRestore},
 		{Method: "GET", Path: p + "/backup-policies/:id", Summary: "Get a backup policy", Tag: "backups", Response: store.BackupPolicy{}, Access: forViewers, Handler: s.getPolicy},
 		{Method: "PATCH", Path: p + "/backup-policies/:id", Summary: "Change a backup policy", Tag: "backups", Body: PolicyRequest{}, Response: store.BackupPolicy{}, Access: forMembers, Handler: s.updatePolicy},
 		{Method: "DELETE", Path: p + "/backup-policies/:id", Summary: "Delete a backup policy (its backups stay on the destination)", Tag: "backups", Status: 204, Access: forMembers, Handler: s.deletePolicy},

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/backup"
 	"github.com/berth-dev/berth/core/dbservice"
 	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/restore"
 	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
@@ -27,6 +27,9 @@ type databaseOps struct {
 	runner  *backup.Runner
 	targets backup.Targets
 	queue   *queue.Queue
+	// restores records, cancels and settles restores (its Queue is set
+	// once the queue exists).
+	restores *restore.Service
 }
 
 func (d *databaseOps) Deploy(ctx context.Context, db store.Database) error {
@@ -70,37 +73,16 @@ func (d *databaseOps) BackupNow(ctx context.Context, nb store.NewBackup, retries
 	return schedule.Enqueue(ctx, d.store, d.queue, nb, retries)
 }
 
-func (d *databaseOps) Restore(ctx context.Context, req api.RestoreRequest, target store.Database) error {
-	r := backup.RestoreRequest{DatabaseID: target.ID}
-	if req.BackupID != nil {
-		r.BackupID = *req.BackupID
-	}
-	if req.DestinationID != nil {
-		r.DestinationID = *req.DestinationID
-	}
-	if req.Key != nil {
-		r.Key = *req.Key
-	}
-	if r.DestinationID != uuid.Nil {
-		dest, err := d.store.GetBackupDestination(ctx, r.DestinationID)
-		if err != nil || dest.OrganizationID != target.OrganizationID {
-			return fmt.Errorf("backup destination: %w", store.ErrNotFound)
-		}
-	}
-	return restoreError(d.runner.Restore(ctx, r, nil))
+func (d *databaseOps) StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error) {
+	return d.restores.Create(ctx, in)
 }
 
-func (d *databaseOps) RestoreVolumes(ctx context.Context, backupID uuid.UUID) error {
-	return restoreError(d.runner.RestoreVolumes(ctx, backupID, nil))
-}
-
-// restoreError marks the backup runner's verification and compatibility
-// failures as api.ErrBackupInvalid (the caller's 422, not a server error).
-func restoreError(err error) error {
-	if errors.Is(err, backup.ErrVerification) || errors.Is(err, backup.ErrIncompatible) {
-		return fmt.Errorf("%w: %w", api.ErrBackupInvalid, err)
+func (d *databaseOps) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
+	r, err := d.restores.Cancel(ctx, r)
+	if errors.Is(err, restore.ErrNotCancellable) {
+		return r, fmt.Errorf("%w: %w", api.ErrRestoreEnded, err)
 	}
-	return err
+	return r, err
 }
 
 // backupWorkers builds the database services and backup runner and adds
@@ -111,5 +93,7 @@ func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager) *data
 	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})
 	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
-	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets}
+	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")})
+	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets,
+		restores: &restore.Service{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")}}
 }

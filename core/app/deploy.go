@@ -89,10 +89,16 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	}
 	s.queue = q
 	s.databases.queue = q
+	s.databases.restores.Queue = q
 	s.pipeline.SetQueue(q)
 	s.events.SetQueue(q)
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
+	}
+	// Restores a killed process left running are failed now (their jobs
+	// then find them not queued); their clean-up runs in the background.
+	if _, err := s.databases.restores.Recover(runCtx); err != nil {
+		return err
 	}
 	if err := q.Start(runCtx); err != nil {
 		return err

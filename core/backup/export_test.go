@@ -19,3 +19,6 @@ func ExecForTest(ctx context.Context, d Docker, id string, cmd database.Command,
 	err := execIn(ctx, d, id, cmd, nil, &out)
 	return out.String(), err
 }
+
+// ParseInventory exposes parseInventory to the tests.
+var ParseInventory = parseInventory

@@ -38,13 +38,14 @@ type Verified struct {
 // Verify reads the whole object once: its size and sha256 must match the
 // expected ones and it must decompress completely (a truncated or
 // corrupted gzip stream fails its CRC or length check).
-func Verify(ctx context.Context, t Target, key string, wantSize int64, wantSHA string) (Verified, error) {
+// onBytes, when set, is told how much has been read.
+func Verify(ctx context.Context, t Target, key string, wantSize int64, wantSHA string, onBytes func(read, total int64)) (Verified, error) {
 	obj, err := t.Get(ctx, &sdk.GetRequest{Key: key})
 	if err != nil {
 		return Verified{}, fmt.Errorf("read %s: %w", key, err)
 	}
 	defer obj.Body.Close()
-	hr := &hashingReader{r: obj.Body, h: sha256.New()}
+	hr := &hashingReader{r: obj.Body, h: sha256.New(), report: onBytes, total: wantSize}
 	zr, err := gzip.NewReader(hr)
 	var n int64
 	if err == nil {
@@ -70,6 +71,10 @@ func Verify(ctx context.Context, t Target, key string, wantSize int64, wantSHA s
 // RestoreRequest names a backup, by record or by its object on a
 // destination, and the database to restore it into.
 type RestoreRequest struct {
+	// ID identifies the restore (its record): the temporary database a
+	// restore loads into is named after it, so one left behind by a killed
+	// process can be found and dropped. Zero picks a random one.
+	ID uuid.UUID
 	// BackupID is a recorded backup; or set DestinationID and Key for an
 	// object found on a destination (verified against its manifest).
 	BackupID      uuid.UUID
@@ -78,15 +83,25 @@ type RestoreRequest struct {
 	// DatabaseID is the target database: the backed-up one or another of
 	// the same engine.
 	DatabaseID uuid.UUID
+	// OnBytes, when set, is told how much of the object has been read in
+	// the current pass (verification, then loading) and its size.
+	OnBytes func(read, total int64)
 }
 
 // Restore verifies the backup completely, then loads it into the target
-// database: through the engine's restore tool inside its container, or for
-// Redis by replacing dump.rdb in its volume while it is stopped. A stopped
+// database without touching its current data until the new data loaded
+// completely: PostgreSQL, MySQL/MariaDB and MongoDB load into a fresh
+// database of the same server which is then swapped in (see swapIn);
+// Redis gets its dump.rdb replaced while stopped, with the previous one
+// kept aside and put back if the new one does not load. A failure or a
+// cancellation before the swap leaves the previous data serving. A stopped
 // database is started for the restore and stopped again.
 func (r *Runner) Restore(ctx context.Context, req RestoreRequest, progress func(string)) error {
 	if progress == nil {
 		progress = func(string) {}
+	}
+	if req.ID == uuid.Nil {
+		req.ID = uuid.New()
 	}
 	db, err := r.d.Store.GetDatabase(ctx, req.DatabaseID)
 	if err != nil {
@@ -101,13 +116,13 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest, progress func(
 		}
 		switch {
 		case b.Status != store.BackupSucceeded:
-			return fmt.Errorf("backup %s is %s, not succeeded: nothing to restore", b.ID, b.Status)
+			return fmt.Errorf("%w: backup %s is %s, not succeeded: nothing to restore", ErrIncompatible, b.ID, b.Status)
 		case b.DeletedAt != nil:
-			return fmt.Errorf("backup %s was removed by retention", b.ID)
+			return fmt.Errorf("%w: backup %s was removed by retention", ErrIncompatible, b.ID)
 		case b.DestinationID == nil:
-			return fmt.Errorf("backup %s: its destination was deleted", b.ID)
+			return fmt.Errorf("%w: backup %s: its destination was deleted", ErrIncompatible, b.ID)
 		case b.Kind != "database":
-			return fmt.Errorf("backup %s is a volume backup; restore it into its application", b.ID)
+			return fmt.Errorf("%w: backup %s is a volume backup; restore it into its application", ErrIncompatible, b.ID)
 		}
 		rec, destID, key = &b, *b.DestinationID, b.Key
 	}
@@ -140,39 +155,41 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest, progress func(
 	}
 
 	progress("verifying " + key)
-	v, err := Verify(ctx, t, key, wantSize, wantSHA)
+	v, err := Verify(ctx, t, key, wantSize, wantSHA, req.OnBytes)
 	if err != nil {
 		return err
 	}
 	progress(fmt.Sprintf("verified %d bytes (sha256 %s)", v.SizeBytes, v.SHA256))
+	src := source{t: t, key: key, v: v, onBytes: req.OnBytes}
 	eng, _ := database.Lookup(db.Engine)
 	if eng.NeedsRestart() {
-		return r.restoreRedis(ctx, t, key, db, v, progress)
-	}
-	cmd, err := eng.Restore(db.Credentials, srcDB)
-	if err != nil {
-		return err
+		return r.restoreRedis(ctx, src, db, progress)
 	}
 	cid, release, err := r.running(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer release()
-	progress("restoring into " + db.Name)
-	return r.streamInto(ctx, t, key, v, func(content io.Reader) error {
-		return execIn(ctx, r.d.Docker, cid, cmd, content, nil)
-	})
+	return r.swapIn(ctx, cid, src, db, srcDB, req.ID, progress)
+}
+
+// source is a verified backup object to load.
+type source struct {
+	t       Target
+	key     string
+	v       Verified
+	onBytes func(read, total int64)
 }
 
 // streamInto reads the object again, decompressed, into load, and checks
 // it was still the verified object.
-func (r *Runner) streamInto(ctx context.Context, t Target, key string, v Verified, load func(io.Reader) error) error {
-	obj, err := t.Get(ctx, &sdk.GetRequest{Key: key})
+func (r *Runner) streamInto(ctx context.Context, src source, load func(io.Reader) error) error {
+	obj, err := src.t.Get(ctx, &sdk.GetRequest{Key: src.key})
 	if err != nil {
-		return fmt.Errorf("read %s: %w", key, err)
+		return fmt.Errorf("read %s: %w", src.key, err)
 	}
 	defer obj.Body.Close()
-	hr := &hashingReader{r: obj.Body, h: sha256.New()}
+	hr := &hashingReader{r: obj.Body, h: sha256.New(), report: src.onBytes, total: src.v.SizeBytes}
 	zr, err := gzip.NewReader(hr)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrVerification, err)
@@ -181,8 +198,8 @@ func (r *Runner) streamInto(ctx context.Context, t Target, key string, v Verifie
 		return fmt.Errorf("restore failed: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, hr)
-	if sum := hex.EncodeToString(hr.h.Sum(nil)); sum != v.SHA256 {
-		return fmt.Errorf("%w: %s changed during the restore (sha256 %s)", ErrVerification, key, sum)
+	if sum := hex.EncodeToString(hr.h.Sum(nil)); sum != src.v.SHA256 {
+		return fmt.Errorf("%w: %s changed during the restore (sha256 %s)", ErrVerification, src.key, sum)
 	}
 	return nil
 }
@@ -193,52 +210,6 @@ func family(e database.Engine) database.Engine {
 		return database.MySQL
 	}
 	return e
-}
-
-// restoreRedis replaces dump.rdb in the database's volume while the
-// server is stopped (berth runs Redis without an append-only file, which
-// would take precedence), then starts it again if it should run.
-func (r *Runner) restoreRedis(ctx context.Context, t Target, key string, db store.Database, v Verified, progress func(string)) error {
-	eng, _ := database.Lookup(db.Engine)
-	progress("stopping " + db.Name)
-	if err := r.d.Services.Stop(ctx, db, nil); err != nil {
-		return err
-	}
-	restartErr := func() error {
-		if db.DesiredState == store.DatabaseStopped {
-			return nil
-		}
-		progress("starting " + db.Name)
-		return r.d.Services.Start(context.WithoutCancel(ctx), db, nil)
-	}
-	err := r.withVolumes(ctx, eng.ImageRef(db.Image, db.Version), map[string]string{db.VolumeName: eng.DataPath}, func(cid string) error {
-		uid, gid, err := ownerOf(ctx, r.d.Docker, cid, eng.DataPath)
-		if err != nil {
-			return err
-		}
-		return r.streamInto(ctx, t, key, v, func(content io.Reader) error {
-			pr, pw := io.Pipe()
-			go func() {
-				tw := tar.NewWriter(pw)
-				err := tw.WriteHeader(&tar.Header{Name: database.RedisDumpFile, Mode: 0o644, Size: v.Uncompressed,
-					Uid: uid, Gid: gid, Typeflag: tar.TypeReg})
-				if err == nil {
-					_, err = io.CopyN(tw, content, v.Uncompressed)
-				}
-				if err == nil {
-					err = tw.Close()
-				}
-				pw.CloseWithError(err)
-			}()
-			err := r.d.Docker.CopyToContainer(ctx, cid, eng.DataPath, pr, container.CopyToContainerOptions{})
-			pr.CloseWithError(err)
-			return err
-		})
-	})
-	if rerr := restartErr(); rerr != nil {
-		return errors.Join(err, rerr)
-	}
-	return err
 }
 
 // withVolumes runs fn with a created (never started) container of image

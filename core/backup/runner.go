@@ -209,17 +209,23 @@ func readManifest(ctx context.Context, t Target, key string) (Manifest, error) {
 	return m, nil
 }
 
-// hashingReader hashes and counts what is read through it.
+// hashingReader hashes and counts what is read through it, and reports
+// the count (with total) to report when set.
 type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r      io.Reader
+	h      hash.Hash
+	n      int64
+	report func(read, total int64)
+	total  int64
 }
 
 func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
 	h.n += int64(n)
+	if h.report != nil && n > 0 {
+		h.report(h.n, h.total)
+	}
 	return n, err
 }
 

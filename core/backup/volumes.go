@@ -134,7 +134,7 @@ func (r *Runner) RestoreVolumes(ctx context.Context, backupID uuid.UUID, progres
 		return err
 	}
 	progress("verifying " + b.Key)
-	v, err := Verify(ctx, t, b.Key, b.SizeBytes, b.SHA256)
+	v, err := Verify(ctx, t, b.Key, b.SizeBytes, b.SHA256, nil)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (r *Runner) RestoreVolumes(ctx context.Context, backupID uuid.UUID, progres
 	return r.whileStopped(ctx, app, progress, func() error {
 		progress("restoring volumes of " + app.Name)
 		return r.withVolumes(ctx, image, mounts, func(cid string) error {
-			return r.streamInto(ctx, t, b.Key, v, func(content io.Reader) error {
+			return r.streamInto(ctx, source{t: t, key: b.Key, v: v}, func(content io.Reader) error {
 				return r.d.Docker.CopyToContainer(ctx, cid, "/", content, container.CopyToContainerOptions{})
 			})
 		})

@@ -179,6 +179,9 @@ func TestDatabasePages(t *testing.T) {
 	if len(h.databases.restores) != 2 || h.databases.restores[0] != other.ID || h.databases.restores[1] != f.database.ID {
 		t.Errorf("restores into %v", h.databases.restores)
 	}
+	// The queued restore shows on the page, which refreshes while it is pending.
+	page = member.must(200, member.do("GET", dbPage, nil)).Body
+	contains(t, "restores", page, `id="restores" data-refresh="2000"`, `s-queued`)
 	h.databases.failNext = errors.New("checksum mismatch")
 	r = member.post(dbPage+"/restore", url.Values{"backup_id": {f.backup.ID.String()}})
 	h.databases.failNext = nil

@@ -25,9 +25,10 @@ type DatabaseOps interface {
 	TestDestination(ctx context.Context, dest store.BackupDestination) (string, error)
 	// BackupNow records and enqueues an on-demand backup.
 	BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error)
-	// RestoreBackup verifies a recorded backup, then restores it into
-	// target (the backed-up database or another of the same engine).
-	RestoreBackup(ctx context.Context, backup store.Backup, target store.Database) error
+	// RestoreBackup queues a restore of a recorded backup into target (the
+	// backed-up database or another of the same engine) by user by; it runs
+	// in the background and the database page shows its progress.
+	RestoreBackup(ctx context.Context, backup store.Backup, target store.Database, by *uuid.UUID) (store.Restore, error)
 }
 
 var errNoDatabases = &pageError{status: fiber.StatusServiceUnavailable, title: "Databases unavailable",
@@ -163,6 +164,13 @@ type policyRow struct {
 	Destination string
 }
 
+// restoreRow is one restore as the list shows it.
+type restoreRow struct {
+	store.Restore
+	// Progress is the bytes read of the backup object, e.g. "1.2 MiB of 4.0 MiB".
+	Progress string
+}
+
 // backupRow is one backup as the list shows it.
 type backupRow struct {
 	store.Backup
@@ -182,7 +190,11 @@ type databaseData struct {
 	Restorable []store.Backup
 	Targets    []store.Database
 	// Pending is set while a backup is queued or running: the list refreshes.
-	Pending            bool
+	Pending bool
+	// Restores are the latest restores into this database; RestoresPending
+	// is set while one is queued or running (the list refreshes).
+	Restores           []restoreRow
+	RestoresPending    bool
 	CanEdit, CanDelete bool
 	Available          bool
 }
@@ -241,6 +253,20 @@ func (d *Dashboard) renderDatabase(r *request, status int, forms map[string]*for
 			data.Pending = true
 		}
 		data.Backups = append(data.Backups, row)
+	}
+	restores, err := d.store.ListRestores(ctx, store.RestoreFilter{Database: db.ID}, 10)
+	if err != nil {
+		return err
+	}
+	for _, x := range restores {
+		row := restoreRow{Restore: x}
+		if x.BytesTotal > 0 {
+			row.Progress = formatBytes(x.BytesRead) + " of " + formatBytes(x.BytesTotal)
+		}
+		if !x.Done() {
+			data.RestoresPending = true
+		}
+		data.Restores = append(data.Restores, row)
 	}
 	if data.CanEdit {
 		data.Targets = append(data.Targets, db)
@@ -466,9 +492,14 @@ func (d *Dashboard) restoreDatabase(r *request) error {
 			return fail(fiber.StatusUnprocessableEntity, invalid("target_id", "choose a %s database of this organization", db.Engine))
 		}
 	}
-	if err := d.opts.Databases.RestoreBackup(ctx, b, target); err != nil {
-		d.log.Warn("restore failed", "backup", b.ID, "database", target.ID, "err", err)
+	var by *uuid.UUID
+	if r.p != nil {
+		by = &r.p.User.ID
+	}
+	if _, err := d.opts.Databases.RestoreBackup(ctx, b, target, by); err != nil {
+		d.log.Warn("queueing a restore failed", "backup", b.ID, "database", target.ID, "err", err)
 		return fail(fiber.StatusBadGateway, fmt.Errorf("restore failed: %w", err))
 	}
-	return r.seeOther(databaseURL(target.ID), "Backup from "+b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")+" verified and restored into "+target.Name+".")
+	return r.seeOther(databaseURL(target.ID)+"#restores", "Restore of the backup from "+b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")+
+		" into "+target.Name+" queued: it is verified, loaded into a fresh database and swapped in only once complete. Its progress shows below.")
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -231,9 +232,13 @@ func (f *fakeDatabases) BackupNow(ctx context.Context, nb store.NewBackup, _ int
 	return b, err
 }
 
-func (f *fakeDatabases) RestoreBackup(_ context.Context, b store.Backup, target store.Database) error {
+func (f *fakeDatabases) RestoreBackup(ctx context.Context, b store.Backup, target store.Database, by *uuid.UUID) (store.Restore, error) {
 	f.restores = append(f.restores, target.ID)
-	return f.failNext
+	if f.failNext != nil {
+		return store.Restore{}, f.failNext
+	}
+	return f.store.CreateRestore(ctx, store.NewRestore{OrganizationID: target.OrganizationID, Kind: "database", DatabaseID: &target.ID,
+		BackupID: &b.ID, TargetName: target.Name, CreatedBy: by}, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
 }
 
 // fakeGit is a git provider plugin that sees two repositories when the

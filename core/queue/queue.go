@@ -24,6 +24,8 @@ const (
 	Notify = "notify"
 	// Backup runs backups; its worker count bounds concurrent backups.
 	Backup = "backup"
+	// Restore runs restores of backups into databases and volumes.
+	Restore = "restore"
 )
 
 // Options configures the queue.
@@ -75,6 +77,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) 
 			Deploy:             {MaxWorkers: o.DeployWorkers},
 			Notify:             {MaxWorkers: 2},
 			Backup:             {MaxWorkers: o.BackupWorkers},
+			Restore:            {MaxWorkers: 2},
 		},
 		Workers:              workers,
 		JobTimeout:           o.JobTimeout,
@@ -108,6 +111,16 @@ func (q *Queue) Stop(ctx context.Context) error {
 // Insert enqueues a job and returns its id.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
 	res, err := q.client.Insert(ctx, args, nil)
+	if err != nil {
+		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// InsertTx enqueues a job inside tx (River's InsertTx): the job exists
+// only if tx commits, so a record and its job are created together.
+func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	res, err := q.client.InsertTx(ctx, tx, args, opts)
 	if err != nil {
 		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
 	}

@@ -452,12 +452,13 @@ func backupCmds() []command {
 				return nil
 			}
 		}),
-		simple("restore", "", "Verify a backup and restore it: into a database (--database, with --backup ID or --destination ID --key KEY) or an application's volumes (--app, with --backup ID). Waits until done.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+		simple("restore", "", "Restore a backup: into a database (--database, with --backup ID or --destination ID --key KEY) or an application's volumes (--app, with --backup ID). The server verifies it, loads it into a fresh database and swaps it in once complete; this follows its progress until it ends (exit 1 if it failed or was cancelled; --detach returns once it is queued).", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
 			db := fs.String("database", "", "database to restore into (the backed-up one or another of the same engine)")
 			app := fs.String("app", "", "application whose volumes to restore (its service is stopped meanwhile)")
 			id := fs.String("backup", "", "recorded backup id")
 			dest := fs.String("destination", "", "destination id of an object not recorded here (databases only)")
 			key := fs.String("key", "", "object key on --destination (see `berth backups destinations objects`)")
+			detach := fs.Bool("detach", false, "return once the restore is queued (follow it with `berth backups restore-status`)")
 			return func(ctx context.Context, e *Env, c *Client, _ []string) error {
 				body := map[string]any{}
 				switch {
@@ -471,27 +472,117 @@ func backupCmds() []command {
 				if countSet(*db, *app) != 1 {
 					return usageErr("give exactly one of --database and --app")
 				}
-				var out struct {
-					Name string `json:"name"`
-				}
-				var raw json.RawMessage
-				path, label := dbPath(*db, "/restore"), "database "+*db
+				path := dbPath(*db, "/restore")
 				if *app != "" {
-					path, label = api+"/applications/"+url.PathEscape(*app)+"/restore", "the volumes of application "+*app
+					path = api + "/applications/" + url.PathEscape(*app) + "/restore"
 				}
-				stop := spinner(e, "verifying the backup and restoring "+label)
-				err := c.Do(ctx, "POST", path, nil, body, &raw)
-				stop()
-				if err != nil {
+				var r restoreRecord
+				if err := c.Do(ctx, "POST", path, nil, body, &r); err != nil {
 					return err
 				}
-				if err := json.Unmarshal(raw, &out); err != nil {
-					return fmt.Errorf("decode answer: %w", err)
+				if *detach {
+					fmt.Fprintf(e.Stderr, "Restore %s queued\n", r.ID)
+					return e.printObject(r)
 				}
-				fmt.Fprintf(e.Stderr, "Restored into %s\n", out.Name)
-				return e.printObject(raw)
+				return finishRestore(ctx, e, c, r)
 			}
 		}),
+		simple("restore-status", "RESTORE_ID", "Show a restore; --follow waits until it ended (exit 1 if it failed or was cancelled).", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+			follow := fs.Bool("follow", false, "wait for the result, showing its progress")
+			return func(ctx context.Context, e *Env, c *Client, a []string) error {
+				var r restoreRecord
+				if err := c.Do(ctx, "GET", api+"/restores/"+url.PathEscape(a[0]), nil, nil, &r); err != nil {
+					return err
+				}
+				if !*follow {
+					return e.printObject(r)
+				}
+				return finishRestore(ctx, e, c, r)
+			}
+		}),
+		simple("restore-cancel", "RESTORE_ID", "Cancel a queued or running restore: the database keeps its previous data.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+			return func(ctx context.Context, e *Env, c *Client, a []string) error {
+				var r restoreRecord
+				if err := c.Do(ctx, "POST", api+"/restores/"+url.PathEscape(a[0])+"/cancel", nil, nil, &r); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stderr, "Restore %s: cancel requested\n", r.ID)
+				return e.printObject(r)
+			}
+		}),
+	}
+}
+
+// restoreRecord is a restore as the API returns it.
+type restoreRecord struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+	TargetName string `json:"target_name"`
+	Status     string `json:"status"`
+	Phase      string `json:"phase"`
+	Error      string `json:"error"`
+	BytesRead  int64  `json:"bytes_read"`
+	BytesTotal int64  `json:"bytes_total"`
+	CreatedAt  string `json:"created_at"`
+	FinishedAt string `json:"finished_at,omitempty"`
+}
+
+func (r restoreRecord) ended() bool {
+	return r.Status == "succeeded" || r.Status == "failed" || r.Status == "cancelled"
+}
+
+// finishRestore follows a restore until it ended, prints it and fails
+// unless it succeeded.
+func finishRestore(ctx context.Context, e *Env, c *Client, r restoreRecord) error {
+	r, err := followRestore(ctx, e, c, r)
+	if err != nil {
+		return err
+	}
+	if err := e.printObject(r); err != nil {
+		return err
+	}
+	if r.Status != "succeeded" {
+		return &exitError{code: ExitError, msg: "restore " + r.ID + " " + r.Status + ": " + r.Error}
+	}
+	fmt.Fprintf(e.Stderr, "Restored into %s\n", r.TargetName)
+	return nil
+}
+
+// followRestore polls a restore until it ended, showing its status, phase
+// and the bytes read (a spinner line on a terminal, one line per change
+// otherwise).
+func followRestore(ctx context.Context, e *Env, c *Client, r restoreRecord) (restoreRecord, error) {
+	started, last := time.Now(), ""
+	tty := isTerminal(e.Stderr)
+	frames := `|/-\`
+	for i := 0; ; i++ {
+		el := time.Since(started).Round(time.Second)
+		line := fmt.Sprintf("restore %s into %s: %s, %s", r.ID, r.TargetName, r.Status, r.Phase)
+		if r.BytesTotal > 0 && !r.ended() {
+			line += fmt.Sprintf(" (%d%% of %d bytes)", r.BytesRead*100/r.BytesTotal, r.BytesTotal)
+		}
+		switch {
+		case tty:
+			fmt.Fprintf(e.Stderr, "\r\033[K%c %s  (%02d:%02d)", frames[i%len(frames)], line, int(el.Minutes()), int(el.Seconds())%60)
+		case r.Status+r.Phase != last:
+			fmt.Fprintln(e.Stderr, line)
+		}
+		last = r.Status + r.Phase
+		if r.ended() {
+			if tty {
+				fmt.Fprintln(e.Stderr)
+			}
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(e.Stderr, "\nstopped following; restore %s goes on on the server (berth backups restore-status %s --follow)\n", r.ID, r.ID)
+			return r, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if err := c.Do(ctx, "GET", api+"/restores/"+url.PathEscape(r.ID), nil, nil, &r); err != nil {
+			return r, err
+		}
 	}
 }
 

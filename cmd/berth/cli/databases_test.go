@@ -19,7 +19,7 @@ import (
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // cluster stands in for Docker and the backup runner: lifecycle calls are
@@ -28,7 +28,7 @@ type cluster struct {
 	st       *store.Store
 	mu       sync.Mutex
 	calls    []string
-	restores []api.RestoreRequest
+	restores []store.NewRestore
 }
 
 func (c *cluster) record(s string) {
@@ -64,19 +64,41 @@ func (c *cluster) BackupNow(ctx context.Context, nb store.NewBackup, _ int) (sto
 	return b, nil
 }
 
-func (c *cluster) Restore(_ context.Context, req api.RestoreRequest, _ store.Database) error {
+// StartRestore records the restore through the real store; it runs
+// shortly after: a restore of the object corrupt.gz fails verification,
+// any other succeeds.
+func (c *cluster) StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.restores = append(c.restores, req)
-	if req.Key != nil && *req.Key == "corrupt.gz" {
-		return fmt.Errorf("%w: corrupt.gz failed verification: sha256 mismatch", api.ErrBackupInvalid)
+	c.restores = append(c.restores, in)
+	c.mu.Unlock()
+	r, err := c.st.CreateRestore(ctx, in, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
+	if err != nil {
+		return r, err
 	}
-	return nil
+	go func() {
+		ctx := context.Background()
+		time.Sleep(200 * time.Millisecond)
+		_, _ = c.st.StartRestore(ctx, r.ID)
+		_ = c.st.RestoreProgress(ctx, r.ID, "loading into the fresh database", 600, 1234)
+		time.Sleep(600 * time.Millisecond)
+		if in.Key == "corrupt.gz" {
+			_, _ = c.st.FinishRestore(ctx, r.ID, store.RestoreFailed, "failed", "backup verification failed: corrupt.gz: sha256 mismatch")
+			return
+		}
+		_, _ = c.st.FinishRestore(ctx, r.ID, store.RestoreSucceeded, "restored", "")
+	}()
+	return r, nil
 }
 
-func (c *cluster) RestoreVolumes(_ context.Context, id uuid.UUID) error {
-	c.record("restore volumes " + id.String())
-	return nil
+func (c *cluster) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
+	ok, err := c.st.CancelQueuedRestore(ctx, r.ID, "cancelled")
+	if err == nil && !ok {
+		err = api.ErrRestoreEnded
+	}
+	if err != nil {
+		return r, err
+	}
+	return c.st.GetRestore(ctx, r.ID)
 }
 
 func (c *cluster) ListObjects(context.Context, store.BackupDestination, string) ([]api.BackupObject, error) {
@@ -219,7 +241,18 @@ func TestDatabaseAndBackupVerbs(t *testing.T) {
 	if r := run(t, "", "backups", "restore", "--backup", b.ID); r.code != cli.ExitUsage {
 		t.Fatalf("restore without a target: %+v", r)
 	}
-	if len(cl.restores) != 2 || cl.restores[0].BackupID.String() != b.ID {
+	// --detach returns the queued restore; restore-status --follow waits for it.
+	queued := decode[struct{ ID, Status string }](t, run(t, "", "backups", "restore", "--database", db.ID, "--backup", b.ID, "--detach", "-o", "json"))
+	if queued.Status != "queued" {
+		t.Fatalf("restore --detach: %+v", queued)
+	}
+	if r := run(t, "", "backups", "restore-status", queued.ID, "--follow"); r.code != 0 || !strings.Contains(r.stderr, "succeeded") {
+		t.Fatalf("restore-status --follow: %+v", r)
+	}
+	if r := run(t, "", "backups", "restore-cancel", queued.ID); r.code != cli.ExitError || !strings.Contains(r.stderr, "already ended") {
+		t.Fatalf("cancel of an ended restore: %+v", r)
+	}
+	if len(cl.restores) != 3 || cl.restores[0].BackupID.String() != b.ID {
 		t.Fatalf("restores = %+v", cl.restores)
 	}
 	// Objects on the destination: the recorded one names its backup.
@@ -261,7 +294,10 @@ func TestDatabaseAndBackupVerbs(t *testing.T) {
 	if r := run(t, "", "db", "delete", db.ID); r.code != 0 || !strings.Contains(r.stderr, "volume is kept") {
 		t.Fatalf("db delete: %+v", r)
 	}
-	want := "deploy main running|deploy main stopped|deploy main running|restore volumes " + vb.ID + "|delete main volume=false"
+	if n := len(cl.restores); n != 4 || cl.restores[n-1].Kind != "volume" || cl.restores[n-1].BackupID.String() != vb.ID {
+		t.Fatalf("restores = %+v", cl.restores)
+	}
+	want := "deploy main running|deploy main stopped|deploy main running|delete main volume=false"
 	if got := strings.Join(cl.calls, "|"); got != want {
 		t.Fatalf("cluster calls %q, want %q", got, want)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -199,7 +200,9 @@ func (e *Env) printObject(v any) error {
 	}
 	data, _ := json.Marshal(v)
 	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // sizes print as 12859346, not 1.2859346e+07
+	if err := dec.Decode(&m); err != nil {
 		_, err := fmt.Fprintln(e.Stdout, string(data))
 		return err
 	}
