@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
@@ -276,6 +277,15 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 		m.t.Fatal(err)
 	}
 	mo.ids["backups"] = b.ID.String()
+	rs, err := m.store.CreateRestore(ctx, store.NewRestore{OrganizationID: o.ID, Kind: "database", DatabaseID: &db.ID, BackupID: &b.ID,
+		TargetName: db.Name}, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.store.FinishRestore(ctx, rs.ID, store.RestoreSucceeded, "done", ""); err != nil {
+		m.t.Fatal(err)
+	}
+	mo.ids["restores"] = rs.ID.String()
 	var conn store.GitConnection
 	m.must(201, m.do("POST", "/api/v1/git-connections", k, map[string]any{"organization_id": o.ID.String(), "name": "conn", "provider": "example",
 		"credentials": map[string]any{"token": "good-token"}})).json(m.t, &conn)
