@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -64,8 +65,13 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var apiErr *Error
 		var conflictErr *store.ConflictError
 		var fiberErr *fiber.Error
+		var hostErr *hostaccess.ForbiddenError
 		switch {
 		case errors.As(err, &apiErr):
+		case errors.As(err, &hostErr):
+			apiErr = &Error{Status: http.StatusForbidden, Code: "forbidden", Field: hostErr.Field, Message: hostErr.Error()}
+		case errors.Is(err, store.ErrLastInstanceAdmin):
+			apiErr = conflict("instance_admin", "instance_admin: "+err.Error())
 		case errors.As(err, &conflictErr):
 			apiErr = conflict(conflictErr.Field, conflictErr.Message)
 		case errors.Is(err, store.ErrNotFound):

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/store"
 )
@@ -105,6 +106,43 @@ func (s *Server) requireBackupPlugin(ctx context.Context, id string) error {
 	return invalid("plugin_id", "%q is not an installed backup plugin (installed: %s)", id, strings.Join(installed, ", "))
 }
 
+// pluginSchema returns an installed plugin's settings schema, or nil when
+// the server does not know it.
+func (s *Server) pluginSchema(ctx context.Context, id string) (json.RawMessage, error) {
+	if s.opts.Plugins == nil {
+		return nil, nil
+	}
+	ps, err := s.opts.Plugins.ListPlugins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return p.Schema, nil
+		}
+	}
+	return nil, nil
+}
+
+// checkDestination asks the host-access guard about the host directories a
+// destination's settings name (properties the plugin's schema marks
+// x-berth-host-path, e.g. backup.local's directory).
+func (s *Server) checkDestination(c *fiber.Ctx, plugin string, before, after json.RawMessage) error {
+	schema, err := s.pluginSchema(c.UserContext(), plugin)
+	if err != nil {
+		return err
+	}
+	had, err := hostaccess.DestinationUses(schema, before)
+	if err != nil {
+		return err
+	}
+	uses, err := hostaccess.DestinationUses(schema, after)
+	if err != nil {
+		return invalid("settings", "%v", err)
+	}
+	return s.checkHostAccess(c, had, uses)
+}
+
 // mergeSettings applies a settings patch: null removes a key.
 func mergeSettings(saved json.RawMessage, patch map[string]json.RawMessage) (json.RawMessage, error) {
 	out := map[string]json.RawMessage{}
@@ -176,6 +214,9 @@ func (s *Server) createDestination(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkDestination(c, plugin, nil, settings); err != nil {
+		return err
+	}
 	d, err := s.store.CreateBackupDestination(c.UserContext(), org, name, plugin, settings)
 	if err != nil {
 		return err
@@ -215,6 +256,9 @@ func (s *Server) updateDestination(c *fiber.Ctx) error {
 		if settings, err = mergeSettings(d.Settings, *req.Settings); err != nil {
 			return err
 		}
+	}
+	if err := s.checkDestination(c, d.PluginID, d.Settings, settings); err != nil {
+		return err
 	}
 	d, err = s.store.UpdateBackupDestination(c.UserContext(), d.ID, name, settings)
 	if err != nil {

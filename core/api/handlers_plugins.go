@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
 )
@@ -25,18 +26,22 @@ type PluginSettings struct {
 	Settings json.RawMessage `json:"settings"`
 }
 
-// requireInstanceAdmin allows owners and admins of the organization created
-// at setup: plugins serve the whole instance.
+// requireInstanceAdmin allows instance administrators only (the caller's
+// users.instance_admin flag): plugins and instance settings serve the whole
+// instance.
 func (s *Server) requireInstanceAdmin(c *fiber.Ctx) error {
-	ok, err := s.store.IsInstanceAdmin(c.UserContext(), principal(c).User.ID)
-	if err != nil {
-		return err
+	p := principal(c)
+	if p == nil {
+		return errUnauthenticated
 	}
-	if !ok {
-		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "only administrators of the first organization can configure plugins"}
+	if !p.User.InstanceAdmin {
+		return errNotInstanceAdmin
 	}
 	return nil
 }
+
+var errNotInstanceAdmin = &Error{Status: fiber.StatusForbidden, Code: "forbidden",
+	Message: "only instance administrators may do this (see docs/security.md)"}
 
 func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 	if err := s.requireInstanceAdmin(c); err != nil {
@@ -54,7 +59,7 @@ func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 }
 
 func (s *Server) putPluginSettings(c *fiber.Ctx) error {
-	if err := s.requireInstanceAdmin(c); err != nil {
+	if err := s.checkHostAccess(c, nil, []hostaccess.Use{{Field: "settings", Power: hostaccess.PluginSettings}}); err != nil {
 		return err
 	}
 	id := strings.Clone(c.Params("id"))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -68,6 +69,11 @@ type Options struct {
 	// Databases runs database services, backups and restores; nil answers
 	// 503 on actions that need them (records can still be managed).
 	Databases DatabaseOps
+	// HostAccess decides who may use host-level powers (bind mounts, low or
+	// reserved host ports, placement, local repositories, host directories,
+	// organization creation). core/app shares one with the dashboard and
+	// webhooks; nil uses one on Store that reserves no extra ports.
+	HostAccess *hostaccess.Guard
 }
 
 // Server is the HTTP API.
@@ -89,6 +95,9 @@ func New(opts Options) *Server {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.HostAccess == nil {
+		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
 	s.app = fiber.New(fiber.Config{

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/core/dashboard"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
@@ -114,7 +115,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
-		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version}
+		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version,
+		HostAccess: hostaccess.NewGuard(s.store, reservedPorts(cfg))}
 	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
@@ -134,7 +136,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
-	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook")}
+	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
+		HostAccess: opts.HostAccess}
 	if s.pipeline != nil {
 		hooks.Deployer, hooks.Routes = s.pipeline, s.syncer
 	}
@@ -143,7 +146,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), GitProviders: gitProviders{host: s.plugins},
-		PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard")}).Register(s.api.App())
+		PublicURL: cfg.PublicURL, HostAccess: opts.HostAccess, Logger: log.With("component", "dashboard")}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

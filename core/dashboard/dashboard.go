@@ -25,6 +25,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -64,6 +65,9 @@ type Options struct {
 	PublicURL string
 	// Logger receives server errors behind the pages; nil uses slog.Default.
 	Logger *slog.Logger
+	// HostAccess decides who may use host-level powers: the same guard as
+	// api.Options.HostAccess; nil uses one on Store.
+	HostAccess *hostaccess.Guard
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
@@ -86,6 +90,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.HostAccess == nil {
+		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey)}
 	d.assets = loadAssets()
@@ -144,6 +151,9 @@ func (d *Dashboard) handle(rt route) fiber.Handler {
 		if err := d.authenticate(r, rt); err != nil {
 			return d.renderError(r, err)
 		}
+		if rt.instanceAdmin && (r.p == nil || !r.p.User.InstanceAdmin) {
+			return d.renderError(r, errNotInstanceAdmin)
+		}
 		if rt.resource != resNone {
 			if err := d.loadResource(r, rt); err != nil {
 				return d.renderError(r, err)
@@ -173,6 +183,8 @@ var (
 	errSignIn    = &pageError{status: fiber.StatusUnauthorized, title: "Sign in required", msg: "Your session has ended. Sign in again, then repeat the action."}
 	errCSRF      = &pageError{status: fiber.StatusForbidden, title: "Form expired", msg: "This form's CSRF token is missing or invalid. Go back, reload the page and submit again."}
 	errForbidden = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: "Your role in this organization does not allow this action."}
+	// errNotInstanceAdmin refuses instance administration to other users.
+	errNotInstanceAdmin = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: "Only instance administrators may do this."}
 )
 
 // pageError is an error shown as a page with a status.
@@ -307,6 +319,14 @@ func (r *request) authorize(org uuid.UUID, min store.Role, what string) error {
 		return errForbidden
 	}
 	return nil
+}
+
+// checkHostAccess asks the host-access guard whether the caller may make a
+// change whose settings use after, where the record used before (nil for a
+// new record); a refusal is a *hostaccess.ForbiddenError, shown on the
+// field it names.
+func (r *request) checkHostAccess(before, after []hostaccess.Use) error {
+	return r.d.opts.HostAccess.CheckChange(r.c.UserContext(), r.p, before, after)
 }
 
 // can reports whether the caller holds at least min in org (for showing or

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
@@ -157,9 +158,22 @@ func (d *Dashboard) createDestination(r *request) error {
 	if err := validateSlug("name", name, 40); err != nil {
 		nameErr = err.(*fieldError).Msg
 	}
+	status := fiber.StatusUnprocessableEntity
 	if nameErr == "" && len(errs) == 0 {
 		settings, err := json.Marshal(doc)
 		if err != nil {
+			return err
+		}
+		uses, err := hostaccess.DestinationUses(p.Schema, settings)
+		if err != nil {
+			return err
+		}
+		var he *hostaccess.ForbiddenError
+		if err := r.checkHostAccess(nil, uses); errors.As(err, &he) {
+			errs[strings.TrimPrefix(he.Field, "settings.")] = he.Message
+			data := destinationData{Org: r.org, Plugin: p, Name: name, Form: buildForm(s, raw, errs), CanAdmin: true}
+			return r.render(fiber.StatusForbidden, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+		} else if err != nil {
 			return err
 		}
 		dest, err := d.store.CreateBackupDestination(ctx, r.org.ID, name, p.ID, settings)
@@ -174,7 +188,7 @@ func (d *Dashboard) createDestination(r *request) error {
 		}
 	}
 	data := destinationData{Org: r.org, Plugin: p, Name: name, NameErr: nameErr, Form: buildForm(s, raw, errs), CanAdmin: true}
-	return r.render(fiber.StatusUnprocessableEntity, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+	return r.render(status, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
 }
 
 func (d *Dashboard) testDestination(r *request) error {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -177,9 +178,12 @@ func formWith(r *request, err error, fields ...string) *form {
 	}
 	var fe *fieldError
 	var ce *store.ConflictError
+	var he *hostaccess.ForbiddenError
 	switch {
 	case errors.As(err, &fe):
 		f.Errors[fe.Field] = fe.Msg
+	case errors.As(err, &he):
+		f.Errors[he.Field] = he.Message
 	case errors.As(err, &ce):
 		msg := ce.Message
 		if ce.Field != "" {
@@ -199,7 +203,18 @@ func formWith(r *request, err error, fields ...string) *form {
 func isInputError(err error) bool {
 	var fe *fieldError
 	var ce *store.ConflictError
-	return errors.As(err, &fe) || errors.As(err, &ce)
+	var he *hostaccess.ForbiddenError
+	return errors.As(err, &fe) || errors.As(err, &ce) || errors.As(err, &he)
+}
+
+// inputStatus is the status of a form re-rendered with err: 403 when a
+// host-level power was refused, else 422.
+func inputStatus(err error) int {
+	var he *hostaccess.ForbiddenError
+	if errors.As(err, &he) {
+		return fiber.StatusForbidden
+	}
+	return fiber.StatusUnprocessableEntity
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -243,7 +258,10 @@ func (d *Dashboard) renderError(r *request, err error) error {
 	if !errors.As(err, &pe) {
 		var fe *fieldError
 		var ce *store.ConflictError
+		var he *hostaccess.ForbiddenError
 		switch {
+		case errors.As(err, &he):
+			pe = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: he.Error()}
 		case errors.As(err, &fe):
 			pe = &pageError{status: fiber.StatusUnprocessableEntity, title: "Invalid input", msg: fe.Error()}
 		case errors.As(err, &ce):

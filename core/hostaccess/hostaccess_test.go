@@ -1,6 +1,7 @@
 package hostaccess
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -85,7 +86,7 @@ func TestUses(t *testing.T) {
 		{Field: "git_repository", Power: LocalRepository, Path: "file:///srv/repo.git"},
 		{Field: "mounts[1].source", Power: BindMount, Path: "/etc"},
 		{Field: "ports[0].published", Power: HostPort, Port: 8080},
-		{Field: "placement[0]", Power: Placement},
+		{Field: "placement[0]", Power: Placement, Detail: "node.hostname==a"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -102,5 +103,44 @@ func TestUses(t *testing.T) {
 	su, err := SettingsUses(schema, []byte(`{"directory":"/","name":"x"}`), "settings.")
 	if err != nil || len(su) != 1 || su[0].Field != "settings.directory" || su[0].Path != "/" || su[0].Power != HostDirectory {
 		t.Errorf("settings uses = %+v, %v", su, err)
+	}
+}
+
+type fixedSettings store.InstanceSettings
+
+func (f fixedSettings) InstanceSettings(context.Context) (store.InstanceSettings, error) {
+	return store.InstanceSettings(f), nil
+}
+
+func TestGuardCheckChange(t *testing.T) {
+	g := NewGuard(fixedSettings{BindMountRoots: []string{"/srv/shared"}}, map[string]int{"the berth API": 7080})
+	tenant := &store.Principal{}
+	admin := &store.Principal{User: store.User{InstanceAdmin: true}}
+	bindRoot := Use{Field: "mounts[0].source", Power: BindMount, Path: "/"}
+	tests := []struct {
+		name          string
+		p             *store.Principal
+		before, after []Use
+		field         string
+	}{
+		{"new bind mount of / by a tenant", tenant, nil, []Use{bindRoot}, "mounts[0].source"},
+		{"kept bind mount of / (moved in the list)", tenant, []Use{bindRoot}, []Use{{Field: "mounts[1].source", Power: BindMount, Path: "/"}}, ""},
+		{"changed bind mount", tenant, []Use{bindRoot}, []Use{{Field: "mounts[0].source", Power: BindMount, Path: "/etc"}}, "mounts[0].source"},
+		{"reserved port by a webhook", nil, nil, []Use{{Field: "ports[0].published", Power: HostPort, Port: 7080}}, "ports[0].published"},
+		{"changed placement", tenant, []Use{{Field: "placement[0]", Power: Placement, Detail: "a"}}, []Use{{Field: "placement[0]", Power: Placement, Detail: "b"}}, "placement[0]"},
+		{"bind mount under the allowed root", tenant, nil, []Use{{Field: "mounts[0].source", Power: BindMount, Path: "/srv/shared/x"}}, ""},
+		{"instance admin", admin, nil, []Use{bindRoot}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := g.CheckChange(context.Background(), tt.p, tt.before, tt.after)
+			var fe *ForbiddenError
+			switch {
+			case tt.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+				t.Fatalf("got %v, want a ForbiddenError on %s", err, tt.field)
+			}
+		})
 	}
 }

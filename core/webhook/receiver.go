@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
@@ -114,6 +115,7 @@ type Receiver struct {
 	deployer  Deployer
 	routes    RoutesChanged
 	log       *slog.Logger
+	host      *hostaccess.Guard
 }
 
 // Options are the receiver's collaborators; Deployer and Routes may be nil.
@@ -123,6 +125,10 @@ type Options struct {
 	Deployer  Deployer
 	Routes    RoutesChanged
 	Logger    *slog.Logger
+	// HostAccess checks what a preview adds to its parent's settings (a
+	// fork's clone URL naming a path on the berth host); nil uses one on
+	// Store.
+	HostAccess *hostaccess.Guard
 }
 
 // New returns a receiver.
@@ -130,7 +136,10 @@ func New(o Options) *Receiver {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger}
+	if o.HostAccess == nil {
+		o.HostAccess = hostaccess.NewGuard(o.Store, nil)
+	}
+	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger, host: o.HostAccess}
 }
 
 // application loads the (non-preview) application of a webhook id.
@@ -320,6 +329,19 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 		if repository == "" {
 			return skipped("pull request #%d comes from a fork without a clone URL", number), nil
 		}
+	}
+	// A preview inherits its parent's settings, which someone allowed to set
+	// them chose; nobody signed in asks for it, so anything it adds (a
+	// fork's clone URL on the berth host) is checked as a tenant's.
+	previewSpec := a.Spec()
+	previewSpec.GitRepository = repository
+	previewSpec.Ports = nil
+	if err := r.host.CheckChange(ctx, nil, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(previewSpec)); err != nil {
+		var fe *hostaccess.ForbiddenError
+		if errors.As(err, &fe) {
+			return skipped("pull request #%d: %v", number, err), nil
+		}
+		return Result{}, err
 	}
 	existing, err := r.store.GetPreview(ctx, a.ID, number)
 	switch {
