@@ -42,7 +42,9 @@ func (h *harness) RoutesChanged() { h.changes++ }
 
 var testKey = bytes.Repeat([]byte{42}, secrets.KeySize)
 
-func newHarness(t *testing.T) *harness {
+// newHarness starts the API on a fresh database; opts change its options
+// before it is built.
+func newHarness(t *testing.T, opts ...func(*api.Options)) *harness {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	box, _ := secrets.New(testKey)
@@ -59,8 +61,12 @@ func newHarness(t *testing.T) *harness {
 	h.deployer = &queueOnly{st: st}
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: st, Providers: prov, Deployer: h.deployer, Routes: h})
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
-		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"})
+	o := api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.srv = api.New(o)
 	return h
 }
 
