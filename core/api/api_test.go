@@ -551,6 +551,10 @@ func TestTenantsAreIsolated(t *testing.T) {
 	h.must(403, h.do("PATCH", "/api/v1/projects/"+f.projectID, viewerKey, map[string]any{"name": "x"}))
 	h.must(403, h.do("GET", "/api/v1/applications/"+f.appID+"/variables", viewerKey, nil))
 
+	// Creating organizations is for instance administrators unless the
+	// instance allows it.
+	wantField(t, h.do("POST", "/api/v1/organizations", viewerKey, map[string]any{"name": "Other"}), 403, "name")
+	h.must(200, h.do("PUT", "/api/v1/instance/settings", f.key, map[string]any{"allow_organization_creation": true}))
 	var other store.Organization
 	h.must(201, h.do("POST", "/api/v1/organizations", viewerKey, map[string]any{"name": "Other"})).json(t, &other)
 	var otherProj api.ProjectWithEnvironments

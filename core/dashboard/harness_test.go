@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -33,6 +34,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // core/app wires them, on a fresh database.
 type harness struct {
 	t          *testing.T
+	dbURL      string
 	srv        *api.Server
 	dash       *Dashboard
 	store      *store.Store
@@ -63,13 +65,14 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st}}
+	h := &harness{t: t, dbURL: dbURL, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st}}
 	csrfKey := box.Derive("csrf")
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
 		Plugins: fakePlugins{}})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{},
 		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HostAccess: hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h
@@ -149,9 +152,10 @@ func (fakePlugins) ListPlugins(context.Context) ([]api.PluginInfo, error) {
 	}, nil
 }
 
-// localBackupSchema is backup.local's settings schema.
+// localBackupSchema is backup.local's settings schema: directory is marked
+// as a host path, which only instance administrators may choose freely.
 const localBackupSchema = `{"type": "object", "title": "Local directory", "required": ["directory"],
-  "properties": {"directory": {"type": "string", "title": "Directory", "pattern": "^/"}}}`
+  "properties": {"directory": {"type": "string", "title": "Directory", "pattern": "^/", "x-berth-host-path": true}}}`
 
 // s3Schema has a write-only secret, like backup.s3's.
 const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secret_access_key"],
