@@ -341,3 +341,34 @@ func TestInstanceAdministration(t *testing.T) {
 	h.must(403, h.do("GET", "/api/v1/instance/settings", tn.admin, nil))
 	h.must(404, h.do("PATCH", "/api/v1/users/"+uuid.NewString(), tn.tenant, map[string]any{"instance_admin": true}))
 }
+
+// TestPreviewsInheritHostAccess: a preview keeps its parent's settings,
+// chosen by someone allowed to (here a local repository an instance
+// administrator set), but a fork's clone URL naming a path on the berth
+// host is refused: nobody allowed asked for it.
+func TestPreviewsInheritHostAccess(t *testing.T) {
+	h := newHostHarness(t)
+	f := h.fixture()
+	_, hook, secret := h.hookedApp(f, "shop", map[string]any{"preview": map[string]any{"enabled": true, "forks": true,
+		"host_pattern": "pr-{number}.shop.preview.example.com"}})
+	pr := func(number int64, fork, cloneURL string) response {
+		p := &prHookPayload{Number: number, Action: "opened", HeadRef: "feature", HeadCommit: strings.Repeat("c", 40),
+			HeadRepository: fork, HeadCloneURL: cloneURL}
+		body, headers := signedRequest("pull_request", secret, hookPayload{Repository: "team/shop", PullRequest: p})
+		return h.do("POST", hook, "", body, headers...)
+	}
+	// The parent's own local repository (set by an instance administrator).
+	h.must(202, pr(1, "", ""))
+	// A fork's remote clone URL.
+	h.must(202, pr(2, "mallory/shop", "https://git.example.com/mallory/shop.git"))
+	for i, url := range []string{"file:///etc", "/srv/git/other", "/srv/git/shop/../../../etc"} {
+		before := h.fingerprint()
+		r := h.must(200, pr(int64(10+i), "mallory/shop", url))
+		if !strings.Contains(string(r.Body), "git_repository") {
+			t.Fatalf("fork cloning %s: %s", url, r.Body)
+		}
+		if h.fingerprint() != before {
+			t.Fatalf("fork cloning %s created records", url)
+		}
+	}
+}
