@@ -27,11 +27,11 @@ func authorize(c *fiber.Ctx, org uuid.UUID, min store.Role, what string) error {
 }
 
 // checkHostAccess asks the host-access guard whether the caller may make a
-// change whose settings use after, where the record used before (nil for a
-// new record). A refusal is a *hostaccess.ForbiddenError (403 naming the
+// change of a record of org whose settings use after, where the record used
+// before (nil for a new record). A refusal is a *hostaccess.ForbiddenError (403 naming the
 // field).
-func (s *Server) checkHostAccess(c *fiber.Ctx, before, after []hostaccess.Use) error {
-	return s.opts.HostAccess.CheckChange(c.UserContext(), principal(c), before, after)
+func (s *Server) checkHostAccess(c *fiber.Ctx, org uuid.UUID, before, after []hostaccess.Use) error {
+	return s.opts.HostAccess.CheckChange(c.UserContext(), principal(c), org, before, after)
 }
 
 // orgIDs returns the organizations the caller belongs to.

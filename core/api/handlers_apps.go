@@ -431,7 +431,7 @@ func (s *Server) createApplication(c *fiber.Ctx) error {
 	if err := validateApplication(spec); err != nil {
 		return err
 	}
-	if err := s.checkHostAccess(c, nil, hostaccess.ApplicationUses(spec)); err != nil {
+	if err := s.checkHostAccess(c, env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
 		return err
 	}
 	a, err := s.store.CreateApplication(c.UserContext(), env.ID, spec)
@@ -469,7 +469,7 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 	if err := validateApplication(spec); err != nil {
 		return err
 	}
-	if err := s.checkHostAccess(c, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
+	if err := s.checkHostAccess(c, a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return err
 	}
 	a, err = s.store.UpdateApplication(c.UserContext(), a.ID, spec)

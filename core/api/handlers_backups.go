@@ -127,7 +127,7 @@ func (s *Server) pluginSchema(ctx context.Context, id string) (json.RawMessage, 
 // checkDestination asks the host-access guard about the host directories a
 // destination's settings name (properties the plugin's schema marks
 // x-berth-host-path, e.g. backup.local's directory).
-func (s *Server) checkDestination(c *fiber.Ctx, plugin string, before, after json.RawMessage) error {
+func (s *Server) checkDestination(c *fiber.Ctx, org uuid.UUID, plugin string, before, after json.RawMessage) error {
 	schema, err := s.pluginSchema(c.UserContext(), plugin)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (s *Server) checkDestination(c *fiber.Ctx, plugin string, before, after jso
 	if err != nil {
 		return invalid("settings", "%v", err)
 	}
-	return s.checkHostAccess(c, had, uses)
+	return s.checkHostAccess(c, org, had, uses)
 }
 
 // mergeSettings applies a settings patch: null removes a key.
@@ -214,7 +214,7 @@ func (s *Server) createDestination(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkDestination(c, plugin, nil, settings); err != nil {
+	if err := s.checkDestination(c, org, plugin, nil, settings); err != nil {
 		return err
 	}
 	d, err := s.store.CreateBackupDestination(c.UserContext(), org, name, plugin, settings)
@@ -257,7 +257,7 @@ func (s *Server) updateDestination(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := s.checkDestination(c, d.PluginID, d.Settings, settings); err != nil {
+	if err := s.checkDestination(c, d.OrganizationID, d.PluginID, d.Settings, settings); err != nil {
 		return err
 	}
 	d, err = s.store.UpdateBackupDestination(c.UserContext(), d.ID, name, settings)

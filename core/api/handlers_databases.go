@@ -201,7 +201,7 @@ func (s *Server) createDatabase(c *fiber.Ctx) error {
 	if err := validateDatabase(spec); err != nil {
 		return err
 	}
-	if err := s.checkHostAccess(c, nil, hostaccess.DatabaseUses(spec)); err != nil {
+	if err := s.checkHostAccess(c, env.OrganizationID, nil, hostaccess.DatabaseUses(spec)); err != nil {
 		return err
 	}
 	if eng, _ := database.Lookup(spec.Engine); spec.Version == "" && spec.Image == "" {
@@ -246,7 +246,7 @@ func (s *Server) updateDatabase(c *fiber.Ctx) error {
 	if err := validateDatabase(spec); err != nil {
 		return err
 	}
-	if err := s.checkHostAccess(c, hostaccess.DatabaseUses(d.Spec()), hostaccess.DatabaseUses(spec)); err != nil {
+	if err := s.checkHostAccess(c, d.OrganizationID, hostaccess.DatabaseUses(d.Spec()), hostaccess.DatabaseUses(spec)); err != nil {
 		return err
 	}
 	d, err = s.store.UpdateDatabase(c.UserContext(), d.ID, spec)

@@ -67,7 +67,7 @@ func (s *Server) createOrganization(c *fiber.Ctx) error {
 	if err := validateText("name", req.Name, 1, 100); err != nil {
 		return err
 	}
-	if err := s.checkHostAccess(c, nil, []hostaccess.Use{{Field: "name", Power: hostaccess.CreateOrganization}}); err != nil {
+	if err := s.checkHostAccess(c, uuid.Nil, nil, []hostaccess.Use{{Field: "name", Power: hostaccess.CreateOrganization}}); err != nil {
 		return err
 	}
 	o, err := s.store.CreateOrganization(c.UserContext(), strings.TrimSpace(req.Name), principal(c).User.ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 // PluginConfigurer applies settings to a plugin; an invalid setting comes
@@ -59,7 +60,7 @@ func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 }
 
 func (s *Server) putPluginSettings(c *fiber.Ctx) error {
-	if err := s.checkHostAccess(c, nil, []hostaccess.Use{{Field: "settings", Power: hostaccess.PluginSettings}}); err != nil {
+	if err := s.checkHostAccess(c, uuid.Nil, nil, []hostaccess.Use{{Field: "settings", Power: hostaccess.PluginSettings}}); err != nil {
 		return err
 	}
 	id := strings.Clone(c.Params("id"))

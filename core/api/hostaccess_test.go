@@ -154,6 +154,13 @@ func TestTenantEscapes(t *testing.T) {
 	bind := func(src string) map[string]any {
 		return map[string]any{"mounts": []map[string]any{{"type": "bind", "source": src, "target": "/host"}}}
 	}
+	volume := func(name string) map[string]any {
+		return map[string]any{"mounts": []map[string]any{{"type": "volume", "source": name, "target": "/data"}}}
+	}
+	// The administrator's organization keeps data in named volumes.
+	h.must(201, h.do("POST", "/api/v1/environments/"+tn.adminEnv+"/applications", tn.admin, app("files", volume("ops-data"))))
+	var adminDB store.Database
+	h.must(200, h.do("GET", "/api/v1/databases/"+tn.adminDB, tn.admin, nil)).json(t, &adminDB)
 	port := func(published int, mode string) map[string]any {
 		return map[string]any{"ports": []map[string]any{{"target": 80, "published": published, "mode": mode, "protocol": "tcp"}}}
 	}
@@ -212,6 +219,9 @@ func TestTenantEscapes(t *testing.T) {
 		{"bind mount of /run", createApp("run", bind("/run")), "mounts[0].source", 201},
 		{"bind mount through a symlink out of an allowed root", createApp("link", bind(tn.escapingLink)), "mounts[0].source", 201},
 		{"bind mount added on update", patch("applications", bind("/run")), "mounts[0].source", 200},
+		{"another organization's application volume", createApp("steal", volume("ops-data")), "mounts[0].source", 201},
+		{"another organization's database volume", createApp("stealdb", volume(adminDB.VolumeName)), "mounts[0].source", 201},
+		{"another organization's volume on update", patch("applications", volume("ops-data")), "mounts[0].source", 200},
 		{"host port 80", createApp("http", port(80, "host")), "ports[0].published", 201},
 		{"host port 22", createApp("ssh", port(22, "host")), "ports[0].published", 201},
 		{"host port of the berth API", createApp("api", port(7080, "host")), "ports[0].published", 201},
@@ -251,8 +261,12 @@ func TestTenantWithinPolicy(t *testing.T) {
 	ctx := context.Background()
 	// An unprivileged high port and a bind mount under an allowed root.
 	h.must(201, h.do("POST", "/api/v1/environments/"+tn.tenantEnv+"/applications", tn.tenant, map[string]any{"name": "ok", "image": "nginx:1",
-		"ports":  []map[string]any{{"target": 80, "published": 18080, "mode": "host", "protocol": "tcp"}},
-		"mounts": []map[string]any{{"type": "bind", "source": filepath.Join(tn.allowedRoot, "data"), "target": "/data"}}}))
+		"ports": []map[string]any{{"target": 80, "published": 18080, "mode": "host", "protocol": "tcp"}},
+		"mounts": []map[string]any{{"type": "bind", "source": filepath.Join(tn.allowedRoot, "data"), "target": "/data"},
+			{"type": "volume", "source": "shop-files", "target": "/files"}}}))
+	// A volume of the tenant's own organization may be shared between its applications.
+	h.must(201, h.do("POST", "/api/v1/environments/"+tn.tenantEnv+"/applications", tn.tenant, map[string]any{"name": "ok2", "image": "nginx:1",
+		"mounts": []map[string]any{{"type": "volume", "source": "shop-files", "target": "/files"}}}))
 	h.must(201, h.do("POST", "/api/v1/environments/"+tn.tenantEnv+"/databases", tn.tenant, map[string]any{"name": "high", "engine": "redis", "external_port": 16379}))
 	// backup.local under a local backup root, once one is allowed.
 	dest := map[string]any{"name": "disk", "plugin_id": "backup.local", "settings": map[string]any{"directory": "/srv/backups/tenant"}}

@@ -322,11 +322,11 @@ func (r *request) authorize(org uuid.UUID, min store.Role, what string) error {
 }
 
 // checkHostAccess asks the host-access guard whether the caller may make a
-// change whose settings use after, where the record used before (nil for a
-// new record); a refusal is a *hostaccess.ForbiddenError, shown on the
+// change of a record of org whose settings use after, where the record used
+// before (nil for a new record); a refusal is a *hostaccess.ForbiddenError, shown on the
 // field it names.
-func (r *request) checkHostAccess(before, after []hostaccess.Use) error {
-	return r.d.opts.HostAccess.CheckChange(r.c.UserContext(), r.p, before, after)
+func (r *request) checkHostAccess(org uuid.UUID, before, after []hostaccess.Use) error {
+	return r.d.opts.HostAccess.CheckChange(r.c.UserContext(), r.p, org, before, after)
 }
 
 // can reports whether the caller holds at least min in org (for showing or

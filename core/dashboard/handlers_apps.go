@@ -182,7 +182,7 @@ func (d *Dashboard) updateApplication(r *request) error {
 	if err := validateSpec(spec); err != nil {
 		return fail(err)
 	}
-	if err := r.checkHostAccess(hostaccess.ApplicationUses(r.app.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
+	if err := r.checkHostAccess(r.app.OrganizationID, hostaccess.ApplicationUses(r.app.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	if _, err := d.store.UpdateApplication(ctx, r.app.ID, spec); err != nil {

@@ -118,7 +118,7 @@ func (d *Dashboard) createDatabase(r *request) error {
 	if err := validateDatabase(spec); err != nil {
 		return fail(err)
 	}
-	if err := r.checkHostAccess(nil, hostaccess.DatabaseUses(spec)); err != nil {
+	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.DatabaseUses(spec)); err != nil {
 		return fail(err)
 	}
 	creds, err := database.NewCredentials(spec.Engine, spec.Name)

@@ -165,7 +165,7 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	if err := firstError(validateSpec(spec), validateAutomation(spec.Automation)); err != nil {
 		return fail(err)
 	}
-	if err := r.checkHostAccess(hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
+	if err := r.checkHostAccess(a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	if _, err := d.store.UpdateApplication(ctx, a.ID, spec); err != nil {

@@ -311,7 +311,7 @@ func (d *Dashboard) createApplication(r *request) error {
 	if err := validateSpec(spec); err != nil {
 		return fail(err)
 	}
-	if err := r.checkHostAccess(nil, hostaccess.ApplicationUses(spec)); err != nil {
+	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	a, err := d.store.CreateApplication(ctx, env.ID, spec)

@@ -169,7 +169,7 @@ func (d *Dashboard) createDestination(r *request) error {
 			return err
 		}
 		var he *hostaccess.ForbiddenError
-		if err := r.checkHostAccess(nil, uses); errors.As(err, &he) {
+		if err := r.checkHostAccess(r.org.ID, nil, uses); errors.As(err, &he) {
 			errs[strings.TrimPrefix(he.Field, "settings.")] = he.Message
 			data := destinationData{Org: r.org, Plugin: p, Name: name, Form: buildForm(s, raw, errs), CanAdmin: true}
 			return r.render(fiber.StatusForbidden, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})

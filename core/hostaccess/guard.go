@@ -5,11 +5,14 @@ import (
 	"fmt"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/google/uuid"
 )
 
-// SettingsSource reads the instance settings (a *store.Store).
-type SettingsSource interface {
+// Source reads what the guard decides on (a *store.Store): the instance
+// settings and which organizations use named volumes.
+type Source interface {
 	InstanceSettings(ctx context.Context) (store.InstanceSettings, error)
+	VolumeOrganizations(ctx context.Context, names []string) (map[string][]uuid.UUID, error)
 }
 
 // Guard is the service every writer of applications, databases, backup
@@ -18,14 +21,14 @@ type SettingsSource interface {
 // checks the principal's uses of host-level powers. The API, the dashboard
 // and the webhook receiver share one Guard.
 type Guard struct {
-	src      SettingsSource
+	src      Source
 	reserved map[int]string
 }
 
 // NewGuard returns a guard reading settings from src. ports are the host
 // ports berth itself uses, by what uses them (e.g. "the berth API": 7080,
 // "Traefik HTTP": 80); tenants may never publish them.
-func NewGuard(src SettingsSource, ports map[string]int) *Guard {
+func NewGuard(src Source, ports map[string]int) *Guard {
 	return &Guard{src: src, reserved: Reserved(ports)}
 }
 
@@ -38,20 +41,41 @@ func ActorOf(p *store.Principal) Actor {
 	return Actor{InstanceAdmin: p.User.InstanceAdmin}
 }
 
-// Policy returns the policy in force now.
-func (g *Guard) Policy(ctx context.Context) (Policy, error) {
+// Policy returns the policy in force now for a change of org (uuid.Nil for
+// one outside any organization) asking for uses.
+func (g *Guard) Policy(ctx context.Context, org uuid.UUID, uses []Use) (Policy, error) {
 	in, err := g.src.InstanceSettings(ctx)
 	if err != nil {
 		return Policy{}, fmt.Errorf("hostaccess: read instance settings: %w", err)
 	}
-	return Policy{BindMountRoots: in.BindMountRoots, HostDirectoryRoots: in.LocalBackupRoots,
-		AllowOrganizationCreation: in.AllowOrganizationCreation, ReservedPorts: g.reserved}, nil
+	p := Policy{BindMountRoots: in.BindMountRoots, HostDirectoryRoots: in.LocalBackupRoots,
+		AllowOrganizationCreation: in.AllowOrganizationCreation, ReservedPorts: g.reserved, ForeignVolumes: map[string]bool{}}
+	var volumes []string
+	for _, u := range uses {
+		if u.Power == Volume {
+			volumes = append(volumes, u.Path)
+		}
+	}
+	if len(volumes) > 0 {
+		owners, err := g.src.VolumeOrganizations(ctx, volumes)
+		if err != nil {
+			return Policy{}, fmt.Errorf("hostaccess: volume owners: %w", err)
+		}
+		for name, orgs := range owners {
+			for _, o := range orgs {
+				if o != org {
+					p.ForeignVolumes[name] = true
+				}
+			}
+		}
+	}
+	return p, nil
 }
 
 // Check returns a *ForbiddenError when p may not make one of uses (a new
-// record's), nil when it may.
-func (g *Guard) Check(ctx context.Context, p *store.Principal, uses []Use) error {
-	return g.CheckChange(ctx, p, nil, uses)
+// record's in org), nil when it may.
+func (g *Guard) Check(ctx context.Context, p *store.Principal, org uuid.UUID, uses []Use) error {
+	return g.CheckChange(ctx, p, org, nil, uses)
 }
 
 // CheckChange checks a change of a record whose current settings use
@@ -59,14 +83,15 @@ func (g *Guard) Check(ctx context.Context, p *store.Principal, uses []Use) error
 // were allowed to whoever set them (an instance administrator, or a policy
 // since narrowed) and are kept: a member may rename an application an
 // instance administrator gave a bind mount. Only added or changed uses are
-// checked.
-func (g *Guard) CheckChange(ctx context.Context, p *store.Principal, before, after []Use) error {
+// checked. org is the organization the record belongs to (uuid.Nil for
+// none).
+func (g *Guard) CheckChange(ctx context.Context, p *store.Principal, org uuid.UUID, before, after []Use) error {
 	actor := ActorOf(p)
 	added := Added(before, after)
 	if actor.InstanceAdmin || len(added) == 0 {
 		return nil
 	}
-	policy, err := g.Policy(ctx)
+	policy, err := g.Policy(ctx, org, added)
 	if err != nil {
 		return err
 	}

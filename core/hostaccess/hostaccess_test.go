@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/google/uuid"
 )
 
 func TestCheck(t *testing.T) {
@@ -84,6 +85,7 @@ func TestUses(t *testing.T) {
 	got := ApplicationUses(spec)
 	want := []Use{
 		{Field: "git_repository", Power: LocalRepository, Path: "file:///srv/repo.git"},
+		{Field: "mounts[0].source", Power: Volume, Path: "data"},
 		{Field: "mounts[1].source", Power: BindMount, Path: "/etc"},
 		{Field: "ports[0].published", Power: HostPort, Port: 8080},
 		{Field: "placement[0]", Power: Placement, Detail: "node.hostname==a"},
@@ -106,14 +108,29 @@ func TestUses(t *testing.T) {
 	}
 }
 
-type fixedSettings store.InstanceSettings
+// fixedSource has fixed settings; the volume "theirs" belongs to another
+// organization, "ours" to orgA.
+type fixedSource store.InstanceSettings
 
-func (f fixedSettings) InstanceSettings(context.Context) (store.InstanceSettings, error) {
+var orgA = uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+
+func (f fixedSource) InstanceSettings(context.Context) (store.InstanceSettings, error) {
 	return store.InstanceSettings(f), nil
 }
 
+func (fixedSource) VolumeOrganizations(_ context.Context, names []string) (map[string][]uuid.UUID, error) {
+	all := map[string][]uuid.UUID{"theirs": {uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")}, "ours": {orgA}}
+	out := map[string][]uuid.UUID{}
+	for _, n := range names {
+		if o, ok := all[n]; ok {
+			out[n] = o
+		}
+	}
+	return out, nil
+}
+
 func TestGuardCheckChange(t *testing.T) {
-	g := NewGuard(fixedSettings{BindMountRoots: []string{"/srv/shared"}}, map[string]int{"the berth API": 7080})
+	g := NewGuard(fixedSource{BindMountRoots: []string{"/srv/shared"}}, map[string]int{"the berth API": 7080})
 	tenant := &store.Principal{}
 	admin := &store.Principal{User: store.User{InstanceAdmin: true}}
 	bindRoot := Use{Field: "mounts[0].source", Power: BindMount, Path: "/"}
@@ -130,10 +147,14 @@ func TestGuardCheckChange(t *testing.T) {
 		{"changed placement", tenant, []Use{{Field: "placement[0]", Power: Placement, Detail: "a"}}, []Use{{Field: "placement[0]", Power: Placement, Detail: "b"}}, "placement[0]"},
 		{"bind mount under the allowed root", tenant, nil, []Use{{Field: "mounts[0].source", Power: BindMount, Path: "/srv/shared/x"}}, ""},
 		{"instance admin", admin, nil, []Use{bindRoot}, ""},
+		{"another organization's volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, "mounts[0].source"},
+		{"the organization's own volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "ours"}}, ""},
+		{"a new volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "fresh"}}, ""},
+		{"a shared volume kept", tenant, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := g.CheckChange(context.Background(), tt.p, tt.before, tt.after)
+			err := g.CheckChange(context.Background(), tt.p, orgA, tt.before, tt.after)
 			var fe *ForbiddenError
 			switch {
 			case tt.field == "" && err != nil:

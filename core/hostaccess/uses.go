@@ -34,8 +34,11 @@ func ApplicationUses(a store.ApplicationSpec) []Use {
 func RuntimeUses(r store.RuntimeSettings) []Use {
 	var uses []Use
 	for i, m := range r.Mounts {
-		if m.Type == "bind" {
+		switch m.Type {
+		case "bind":
 			uses = append(uses, Use{Field: fmt.Sprintf("mounts[%d].source", i), Power: BindMount, Path: m.Source})
+		case "volume":
+			uses = append(uses, Use{Field: fmt.Sprintf("mounts[%d].source", i), Power: Volume, Path: m.Source})
 		}
 	}
 	for i, p := range r.Ports {

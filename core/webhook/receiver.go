@@ -336,7 +336,7 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	previewSpec := a.Spec()
 	previewSpec.GitRepository = repository
 	previewSpec.Ports = nil
-	if err := r.host.CheckChange(ctx, nil, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(previewSpec)); err != nil {
+	if err := r.host.CheckChange(ctx, nil, a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(previewSpec)); err != nil {
 		var fe *hostaccess.ForbiddenError
 		if errors.As(err, &fe) {
 			return skipped("pull request #%d: %v", number, err), nil
