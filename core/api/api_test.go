@@ -42,10 +42,9 @@ func (h *harness) RoutesChanged() { h.changes++ }
 
 var testKey = bytes.Repeat([]byte{42}, secrets.KeySize)
 
-func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
-
-// newHarnessWith is newHarness with options changed by edit (may be nil).
-func newHarnessWith(t *testing.T, edit func(*api.Options)) *harness {
+// newHarness starts the API on a fresh database; opts change its options
+// before it is built.
+func newHarness(t *testing.T, opts ...func(*api.Options)) *harness {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	box, _ := secrets.New(testKey)
@@ -62,12 +61,12 @@ func newHarnessWith(t *testing.T, edit func(*api.Options)) *harness {
 	h.deployer = &queueOnly{st: st}
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: st, Providers: prov, Deployer: h.deployer, Routes: h})
-	opts := api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+	o := api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
 		Webhooks: hooks, GitProviders: prov, PublicURL: "https://berth.example.com"}
-	if edit != nil {
-		edit(&opts)
+	for _, f := range opts {
+		f(&o)
 	}
-	h.srv = api.New(opts)
+	h.srv = api.New(o)
 	return h
 }
 
@@ -551,6 +550,10 @@ func TestTenantsAreIsolated(t *testing.T) {
 	h.must(403, h.do("PATCH", "/api/v1/projects/"+f.projectID, viewerKey, map[string]any{"name": "x"}))
 	h.must(403, h.do("GET", "/api/v1/applications/"+f.appID+"/variables", viewerKey, nil))
 
+	// Creating organizations is for instance administrators unless the
+	// instance allows it.
+	wantField(t, h.do("POST", "/api/v1/organizations", viewerKey, map[string]any{"name": "Other"}), 403, "name")
+	h.must(200, h.do("PUT", "/api/v1/instance/settings", f.key, map[string]any{"allow_organization_creation": true}))
 	var other store.Organization
 	h.must(201, h.do("POST", "/api/v1/organizations", viewerKey, map[string]any{"name": "Other"})).json(t, &other)
 	var otherProj api.ProjectWithEnvironments

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -23,6 +24,14 @@ func authorize(c *fiber.Ctx, org uuid.UUID, min store.Role, what string) error {
 		return errForbidden
 	}
 	return nil
+}
+
+// checkHostAccess asks the host-access guard whether the caller may make a
+// change of a record of org whose settings use after, where the record used
+// before (nil for a new record). A refusal is a *hostaccess.ForbiddenError (403 naming the
+// field).
+func (s *Server) checkHostAccess(c *fiber.Ctx, org uuid.UUID, before, after []hostaccess.Use) error {
+	return s.opts.HostAccess.CheckChange(c.UserContext(), principal(c), org, before, after)
 }
 
 // orgIDs returns the organizations the caller belongs to.

@@ -542,6 +542,7 @@ func TestDatabaseRolesAndTenants(t *testing.T) {
 	h.must(202, h.do("POST", restore+"/cancel", member, nil))
 
 	// Another organization sees none of it.
+	h.must(200, h.do("PUT", "/api/v1/instance/settings", b.key, map[string]any{"allow_organization_creation": true}))
 	var other store.Organization
 	h.must(201, h.do("POST", "/api/v1/organizations", viewer, map[string]any{"name": "Other"})).json(t, &other)
 	var otherDest store.BackupDestination

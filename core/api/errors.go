@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
@@ -66,10 +67,15 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var conflictErr *store.ConflictError
 		var fiberErr *fiber.Error
 		var blocked *netguard.BlockedError
+		var hostErr *hostaccess.ForbiddenError
 		switch {
 		case errors.As(err, &apiErr):
 		case errors.As(err, &blocked):
 			apiErr = &Error{Status: http.StatusForbidden, Code: "outbound_blocked", Field: blocked.Field, Message: blocked.Error()}
+		case errors.As(err, &hostErr):
+			apiErr = &Error{Status: http.StatusForbidden, Code: "forbidden", Field: hostErr.Field, Message: hostErr.Error()}
+		case errors.Is(err, store.ErrLastInstanceAdmin):
+			apiErr = conflict("instance_admin", "instance_admin: "+err.Error())
 		case errors.As(err, &conflictErr):
 			apiErr = conflict(conflictErr.Field, conflictErr.Message)
 		case errors.Is(err, store.ErrNotFound):

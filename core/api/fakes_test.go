@@ -65,6 +65,7 @@ type prHookPayload struct {
 	HeadCommit     string   `json:"head_commit"`
 	Labels         []string `json:"labels"`
 	HeadRepository string   `json:"head_repository"`
+	HeadCloneURL   string   `json:"head_clone_url"`
 	Draft          bool     `json:"draft"`
 }
 
@@ -86,7 +87,7 @@ func (f *fakeProvider) ParseWebhook(_ context.Context, req *sdk.ParseWebhookRequ
 		pr := p.PullRequest
 		ev.Type, ev.Branch, ev.Commit = sdk.WebhookPullRequest, pr.HeadRef, pr.HeadCommit
 		ev.PullRequest = &sdk.PullRequest{Number: pr.Number, Action: pr.Action, HeadRef: pr.HeadRef, HeadCommit: pr.HeadCommit,
-			Labels: pr.Labels, HeadRepository: pr.HeadRepository, Draft: pr.Draft}
+			Labels: pr.Labels, HeadRepository: pr.HeadRepository, HeadCloneURL: pr.HeadCloneURL, Draft: pr.Draft}
 	case strings.HasPrefix(p.Ref, "refs/tags/"):
 		ev.Type, ev.Tag = sdk.WebhookTag, strings.TrimPrefix(p.Ref, "refs/tags/")
 	default:

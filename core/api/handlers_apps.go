@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
 	"github.com/distribution/reference"
@@ -433,6 +434,9 @@ func (s *Server) createApplication(c *fiber.Ctx) error {
 	if err := s.checkRepository(c, "", spec); err != nil {
 		return err
 	}
+	if err := s.checkHostAccess(c, env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
+		return err
+	}
 	a, err := s.store.CreateApplication(c.UserContext(), env.ID, spec)
 	if err != nil {
 		return err
@@ -469,6 +473,9 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.checkRepository(c, a.GitRepository, spec); err != nil {
+		return err
+	}
+	if err := s.checkHostAccess(c, a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return err
 	}
 	a, err = s.store.UpdateApplication(c.UserContext(), a.ID, spec)

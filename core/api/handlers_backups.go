@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/store"
 )
@@ -104,6 +105,25 @@ func (s *Server) requireBackupPlugin(ctx context.Context, id string) error {
 	return invalid("plugin_id", "%q is not an installed backup plugin (installed: %s)", id, strings.Join(installed, ", "))
 }
 
+// checkDestination asks the host-access guard about the host directories a
+// destination's settings name (properties the plugin's schema marks
+// x-berth-host-path, e.g. backup.local's directory).
+func (s *Server) checkDestination(c *fiber.Ctx, org uuid.UUID, plugin string, before, after json.RawMessage) error {
+	schema, err := s.pluginSchema(c.UserContext(), plugin)
+	if err != nil {
+		return err
+	}
+	had, err := hostaccess.DestinationUses(schema, before)
+	if err != nil {
+		return err
+	}
+	uses, err := hostaccess.DestinationUses(schema, after)
+	if err != nil {
+		return invalid("settings", "%v", err)
+	}
+	return s.checkHostAccess(c, org, had, uses)
+}
+
 // mergeSettings applies a settings patch: null removes a key.
 func mergeSettings(saved json.RawMessage, patch map[string]json.RawMessage) (json.RawMessage, error) {
 	out := map[string]json.RawMessage{}
@@ -178,6 +198,9 @@ func (s *Server) createDestination(c *fiber.Ctx) error {
 	if err := s.destinationSettingsCheck(c, plugin, nil, settings, patch); err != nil {
 		return err
 	}
+	if err := s.checkDestination(c, org, plugin, nil, settings); err != nil {
+		return err
+	}
 	d, err := s.store.CreateBackupDestination(c.UserContext(), org, name, plugin, settings)
 	if err != nil {
 		return err
@@ -220,6 +243,9 @@ func (s *Server) updateDestination(c *fiber.Ctx) error {
 		if err := s.destinationSettingsCheck(c, d.PluginID, d.Settings, settings, *req.Settings); err != nil {
 			return err
 		}
+	}
+	if err := s.checkDestination(c, d.OrganizationID, d.PluginID, d.Settings, settings); err != nil {
+		return err
 	}
 	d, err = s.store.UpdateBackupDestination(c.UserContext(), d.ID, name, settings)
 	if err != nil {

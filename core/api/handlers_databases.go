@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 )
 
@@ -199,6 +200,9 @@ func (s *Server) createDatabase(c *fiber.Ctx) error {
 	if err := validateDatabase(spec); err != nil {
 		return err
 	}
+	if err := s.checkHostAccess(c, env.OrganizationID, nil, hostaccess.DatabaseUses(spec)); err != nil {
+		return err
+	}
 	if eng, _ := database.Lookup(spec.Engine); spec.Version == "" && spec.Image == "" {
 		spec.Version = eng.Version
 	}
@@ -239,6 +243,9 @@ func (s *Server) updateDatabase(c *fiber.Ctx) error {
 	spec := d.Spec()
 	req.apply(&spec)
 	if err := validateDatabase(spec); err != nil {
+		return err
+	}
+	if err := s.checkHostAccess(c, d.OrganizationID, hostaccess.DatabaseUses(d.Spec()), hostaccess.DatabaseUses(spec)); err != nil {
 		return err
 	}
 	d, err = s.store.UpdateDatabase(c.UserContext(), d.ID, spec)

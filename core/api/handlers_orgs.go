@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -64,6 +65,9 @@ func (s *Server) createOrganization(c *fiber.Ctx) error {
 		return err
 	}
 	if err := validateText("name", req.Name, 1, 100); err != nil {
+		return err
+	}
+	if err := s.checkHostAccess(c, uuid.Nil, nil, []hostaccess.Use{{Field: "name", Power: hostaccess.CreateOrganization}}); err != nil {
 		return err
 	}
 	o, err := s.store.CreateOrganization(c.UserContext(), strings.TrimSpace(req.Name), principal(c).User.ID)

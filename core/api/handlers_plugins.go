@@ -7,9 +7,11 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/writeonly"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 // PluginConfigurer applies settings to a plugin; an invalid setting comes
@@ -29,18 +31,22 @@ type PluginSettings struct {
 	Settings json.RawMessage `json:"settings"`
 }
 
-// requireInstanceAdmin allows instance administrators only: plugins and
-// metrics serve the whole instance, not one organization.
+// requireInstanceAdmin allows instance administrators only (the caller's
+// users.instance_admin flag): plugins and instance settings serve the whole
+// instance.
 func (s *Server) requireInstanceAdmin(c *fiber.Ctx) error {
-	ok, err := s.store.IsInstanceAdmin(c.UserContext(), principal(c).User.ID)
-	if err != nil {
-		return err
+	p := principal(c)
+	if p == nil {
+		return errUnauthenticated
 	}
-	if !ok {
-		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "only instance administrators can do this"}
+	if !p.User.InstanceAdmin {
+		return errNotInstanceAdmin
 	}
 	return nil
 }
+
+var errNotInstanceAdmin = &Error{Status: fiber.StatusForbidden, Code: "forbidden",
+	Message: "only instance administrators may do this (see docs/security.md)"}
 
 func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 	if err := s.requireInstanceAdmin(c); err != nil {
@@ -62,7 +68,7 @@ func (s *Server) getPluginSettings(c *fiber.Ctx) error {
 }
 
 func (s *Server) putPluginSettings(c *fiber.Ctx) error {
-	if err := s.requireInstanceAdmin(c); err != nil {
+	if err := s.checkHostAccess(c, uuid.Nil, nil, []hostaccess.Use{{Field: "settings", Power: hostaccess.PluginSettings}}); err != nil {
 		return err
 	}
 	id := strings.Clone(c.Params("id"))

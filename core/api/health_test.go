@@ -30,7 +30,7 @@ func (b *lockedBuffer) String() string {
 
 func TestHealthzHidesDatabaseErrors(t *testing.T) {
 	var logs lockedBuffer
-	h := newHarnessWith(t, func(o *api.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	h := newHarness(t, func(o *api.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	r := h.must(200, h.do("GET", "/healthz", "", nil))
 	var ok api.Health
 	r.json(t, &ok)

@@ -49,7 +49,7 @@ func (p *secretPlugin) last(t *testing.T) map[string]any {
 
 func TestPluginSecretsAreNeverReturned(t *testing.T) {
 	plugin := &secretPlugin{}
-	h := newHarnessWith(t, func(o *api.Options) { o.Plugins, o.PluginSettings = plugin, plugin })
+	h := newHarness(t, func(o *api.Options) { o.Plugins, o.PluginSettings = plugin, plugin })
 	key := h.setup()
 	const secret = "sk-never-in-a-response-7f3a"
 	path := "/api/v1/plugins/backup.vault/settings"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
@@ -86,6 +87,11 @@ type Options struct {
 	// objects; nil uses one without Swarm, which deletes only what never
 	// ran there.
 	Teardown Teardown
+	// HostAccess decides who may use host-level powers (bind mounts, low or
+	// reserved host ports, placement, local repositories, host directories,
+	// organization creation). core/app shares one with the dashboard and
+	// webhooks; nil uses one on Store that reserves no extra ports.
+	HostAccess *hostaccess.Guard
 }
 
 // Server is the HTTP API.
@@ -108,6 +114,9 @@ func New(opts Options) *Server {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.HostAccess == nil {
+		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	if opts.Teardown == nil {
 		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})

@@ -36,7 +36,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // as a proxy when trustProxy is set.
 func throttledHarness(t *testing.T, trustProxy bool) (*harness, *fakeClock) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h := newHarnessWith(t, func(o *api.Options) {
+	h := newHarness(t, func(o *api.Options) {
 		o.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), clock.Now)
 		if trustProxy {
 			tp, err := api.ParseTrustedProxies([]string{"0.0.0.0", "127.0.0.0/8"})

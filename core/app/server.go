@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/core/dashboard"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pgembed"
@@ -128,7 +129,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	opts := api.Options{Store: s.store, Logger: log.With("component", "api"), Setup: setup,
 		CSRFKey: box.Derive("csrf"), SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Version: version,
-		SignIn: signIn, TrustedProxies: proxies, Outbound: s.outbound}
+		SignIn: signIn, TrustedProxies: proxies, Outbound: s.outbound,
+		HostAccess: hostaccess.NewGuard(s.store, reservedPorts(cfg))}
 	if err := s.startPlugins(ctx); err != nil {
 		return nil, err
 	}
@@ -152,7 +154,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	opts.Teardown = s.newTeardown(ctx)
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
-	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"), Outbound: s.outbound}
+	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
+		Outbound: s.outbound, HostAccess: opts.HostAccess}
 	if s.pipeline != nil {
 		hooks.Deployer, hooks.Routes = s.pipeline, s.syncer
 	}
@@ -162,7 +165,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
-		SignIn: signIn, Outbound: s.outbound}).Register(s.api.App())
+		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/store"
@@ -78,6 +79,9 @@ type Options struct {
 	// (api.Options.SignIn), so both count the same failures. Nil uses a
 	// Guard of its own with the default policy.
 	SignIn *ratelimit.Guard
+	// HostAccess decides who may use host-level powers: the same guard as
+	// api.Options.HostAccess; nil uses one on Store.
+	HostAccess *hostaccess.Guard
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
@@ -101,6 +105,9 @@ func New(opts Options) *Dashboard {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.HostAccess == nil {
+		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	if opts.Teardown == nil {
 		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
@@ -336,6 +343,14 @@ func (r *request) authorize(org uuid.UUID, min store.Role, what string) error {
 		return errForbidden
 	}
 	return nil
+}
+
+// checkHostAccess asks the host-access guard whether the caller may make a
+// change of a record of org whose settings use after, where the record used
+// before (nil for a new record); a refusal is a *hostaccess.ForbiddenError, shown on the
+// field it names.
+func (r *request) checkHostAccess(org uuid.UUID, before, after []hostaccess.Use) error {
+	return r.d.opts.HostAccess.CheckChange(r.c.UserContext(), r.p, org, before, after)
 }
 
 // can reports whether the caller holds at least min in org (for showing or

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/vars"
@@ -153,7 +154,7 @@ func appSettingsForm(a store.Application) *form {
 func (d *Dashboard) updateApplication(r *request) error {
 	ctx := r.c.UserContext()
 	fail := func(err error) error {
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"settings": formWith(r, err, settingsFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"settings": formWith(r, err, settingsFields...)})
 	}
 	spec := r.app.Spec()
 	spec.SourceType = r.c.FormValue("source_type")
@@ -182,6 +183,9 @@ func (d *Dashboard) updateApplication(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, r.app.GitRepository, spec); err != nil {
+		return err
+	}
+	if err := r.checkHostAccess(r.app.OrganizationID, hostaccess.ApplicationUses(r.app.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	if _, err := d.store.UpdateApplication(ctx, r.app.ID, spec); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
@@ -91,7 +92,7 @@ var databaseFields = []string{"environment_id", "name", "engine", "version", "ex
 func (d *Dashboard) createDatabase(r *request) error {
 	ctx := r.c.UserContext()
 	fail := func(err error) error {
-		return d.renderProject(r, fiber.StatusUnprocessableEntity, map[string]*form{"database": formWith(r, err, databaseFields...)})
+		return d.renderProject(r, inputStatus(err), map[string]*form{"database": formWith(r, err, databaseFields...)})
 	}
 	envID, err := uuid.Parse(r.c.FormValue("environment_id"))
 	if err != nil {
@@ -116,6 +117,9 @@ func (d *Dashboard) createDatabase(r *request) error {
 		return fail(err)
 	}
 	if err := validateDatabase(spec); err != nil {
+		return fail(err)
+	}
+	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.DatabaseUses(spec)); err != nil {
 		return fail(err)
 	}
 	creds, err := database.NewCredentials(spec.Engine, spec.Name)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
 	"github.com/gofiber/fiber/v2"
@@ -119,7 +120,7 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	ctx := r.c.UserContext()
 	a := r.app
 	fail := func(err error) error {
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"automation": formWith(r, err, automationFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"automation": formWith(r, err, automationFields...)})
 	}
 	if a.PreviewOf != nil {
 		return fail(invalid("git_repository", "previews follow their parent application's settings"))
@@ -165,6 +166,9 @@ func (d *Dashboard) updateAutomation(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, a.GitRepository, spec); err != nil {
+		return err
+	}
+	if err := r.checkHostAccess(a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	if _, err := d.store.UpdateApplication(ctx, a.ID, spec); err != nil {

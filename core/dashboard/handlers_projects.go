@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
@@ -280,7 +281,7 @@ var appFields = []string{"environment_id", "name", "source_type", "git_repositor
 func (d *Dashboard) createApplication(r *request) error {
 	ctx := r.c.UserContext()
 	fail := func(err error) error {
-		return d.renderProject(r, fiber.StatusUnprocessableEntity, map[string]*form{"application": formWith(r, err, appFields...)})
+		return d.renderProject(r, inputStatus(err), map[string]*form{"application": formWith(r, err, appFields...)})
 	}
 	envID, err := uuid.Parse(r.c.FormValue("environment_id"))
 	if err != nil {
@@ -312,6 +313,9 @@ func (d *Dashboard) createApplication(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, "", spec); err != nil {
+		return err
+	}
+	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)
 	}
 	a, err := d.store.CreateApplication(ctx, env.ID, spec)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
@@ -163,9 +164,22 @@ func (d *Dashboard) createDestination(r *request) error {
 			return err
 		}
 	}
+	status := fiber.StatusUnprocessableEntity
 	if nameErr == "" && len(errs) == 0 {
 		settings, err := json.Marshal(doc)
 		if err != nil {
+			return err
+		}
+		uses, err := hostaccess.DestinationUses(p.Schema, settings)
+		if err != nil {
+			return err
+		}
+		var he *hostaccess.ForbiddenError
+		if err := r.checkHostAccess(r.org.ID, nil, uses); errors.As(err, &he) {
+			errs[strings.TrimPrefix(he.Field, "settings.")] = he.Message
+			data := destinationData{Org: r.org, Plugin: p, Name: name, Form: buildForm(s, raw, errs), CanAdmin: true}
+			return r.render(fiber.StatusForbidden, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+		} else if err != nil {
 			return err
 		}
 		dest, err := d.store.CreateBackupDestination(ctx, r.org.ID, name, p.ID, settings)
@@ -180,7 +194,7 @@ func (d *Dashboard) createDestination(r *request) error {
 		}
 	}
 	data := destinationData{Org: r.org, Plugin: p, Name: name, NameErr: nameErr, Form: buildForm(s, raw, errs), CanAdmin: true}
-	return r.render(fiber.StatusUnprocessableEntity, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
+	return r.render(status, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
 }
 
 func (d *Dashboard) testDestination(r *request) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/database"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/secrets"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // core/app wires them, on a fresh database.
 type harness struct {
 	t          *testing.T
+	dbURL      string
 	srv        *api.Server
 	dash       *Dashboard
 	store      *store.Store
@@ -71,7 +73,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	tok, holder := auth.NewSetupToken()
-	h := &harness{t: t, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st},
+	h := &harness{t: t, dbURL: dbURL, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st},
 		swarm: &fakeSwarm{}}
 	csrfKey := box.Derive("csrf")
 	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -82,7 +84,8 @@ func newHarness(t *testing.T) *harness {
 		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn,
+		HostAccess: hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h
@@ -185,9 +188,10 @@ func (fakePlugins) ListPlugins(context.Context) ([]api.PluginInfo, error) {
 	}, nil
 }
 
-// localBackupSchema is backup.local's settings schema.
+// localBackupSchema is backup.local's settings schema: directory is marked
+// as a host path, which only instance administrators may choose freely.
 const localBackupSchema = `{"type": "object", "title": "Local directory", "required": ["directory"],
-  "properties": {"directory": {"type": "string", "title": "Directory", "pattern": "^/"}}}`
+  "properties": {"directory": {"type": "string", "title": "Directory", "pattern": "^/", "x-berth-host-path": true}}}`
 
 // s3Schema has a write-only secret, like backup.s3's.
 const s3Schema = `{"type": "object", "title": "S3", "required": ["bucket", "secret_access_key"],

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
@@ -94,7 +95,7 @@ type pages struct {
 // pageNames lists the page templates; each is executed by its file name and
 // shares the layout and partials.
 var pageNames = []string{"home", "project", "app", "deployment", "plugins", "plugin", "keys", "login", "setup", "error", "confirm",
-	"database", "settings", "destination"}
+	"database", "settings", "destination", "instance"}
 
 func mustParsePages(a *assets) *pages {
 	funcs := template.FuncMap{
@@ -178,12 +179,15 @@ func formWith(r *request, err error, fields ...string) *form {
 	}
 	var fe *fieldError
 	var ce *store.ConflictError
+	var he *hostaccess.ForbiddenError
 	var be *netguard.BlockedError
 	switch {
 	case errors.As(err, &fe):
 		f.Errors[fe.Field] = fe.Msg
 	case errors.As(err, &be):
 		f.Errors[be.Field] = be.Message
+	case errors.As(err, &he):
+		f.Errors[he.Field] = he.Message
 	case errors.As(err, &ce):
 		msg := ce.Message
 		if ce.Field != "" {
@@ -204,7 +208,19 @@ func isInputError(err error) bool {
 	var fe *fieldError
 	var ce *store.ConflictError
 	var be *netguard.BlockedError
-	return errors.As(err, &fe) || errors.As(err, &ce) || errors.As(err, &be)
+	var he *hostaccess.ForbiddenError
+	return errors.As(err, &fe) || errors.As(err, &ce) || errors.As(err, &be) || errors.As(err, &he)
+}
+
+// inputStatus is the status of a form re-rendered with err: 403 when a
+// host-level power or an outbound address was refused, else 422.
+func inputStatus(err error) int {
+	var he *hostaccess.ForbiddenError
+	var be *netguard.BlockedError
+	if errors.As(err, &he) || errors.As(err, &be) {
+		return fiber.StatusForbidden
+	}
+	return fiber.StatusUnprocessableEntity
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -248,7 +264,10 @@ func (d *Dashboard) renderError(r *request, err error) error {
 	if !errors.As(err, &pe) {
 		var fe *fieldError
 		var ce *store.ConflictError
+		var he *hostaccess.ForbiddenError
 		switch {
+		case errors.As(err, &he):
+			pe = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: he.Error()}
 		case errors.As(err, &fe):
 			pe = &pageError{status: fiber.StatusUnprocessableEntity, title: "Invalid input", msg: fe.Error()}
 		case errors.As(err, &ce):

@@ -136,6 +136,10 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/git-connections/:id/test", resource: resConnection, min: a, handler: d.testConnection},
 		{method: post, path: "/git-connections/:id/delete", resource: resConnection, min: a, handler: d.deleteConnection},
 
+		{method: get, path: "/instance", instanceAdmin: true, handler: d.instancePage},
+		{method: post, path: "/instance/settings", instanceAdmin: true, handler: d.instanceSettingsSubmit},
+		{method: post, path: "/instance/users", instanceAdmin: true, handler: d.instanceAdminSubmit},
+
 		{method: get, path: "/keys", signedIn: true, handler: d.keysPage},
 		{method: post, path: "/keys", signedIn: true, handler: d.createKey},
 		{method: post, path: "/keys/:key/revoke", signedIn: true, handler: d.revokeKey},

@@ -39,6 +39,9 @@ const (
 	PluginSettings Power = "plugin_settings"
 	// CreateOrganization creates a new tenant.
 	CreateOrganization Power = "create_organization"
+	// Volume mounts a named Docker volume; one another organization's
+	// application or database uses is refused (it would share their data).
+	Volume Power = "volume"
 )
 
 // Use is one use of a host-level power by a requested change.
@@ -71,6 +74,9 @@ type Policy struct {
 	AllowOrganizationCreation bool
 	// ReservedPorts are host ports berth and Traefik use, with what uses them.
 	ReservedPorts map[int]string
+	// ForeignVolumes are the named volumes, among those asked for, that
+	// another organization uses.
+	ForeignVolumes map[string]bool
 }
 
 // ForbiddenError refuses a use of a host-level power; the API and dashboard
@@ -124,6 +130,11 @@ func (p Policy) check(u Use) error {
 		}
 		if u.Port < 1024 {
 			return deny("host ports below 1024 are for instance administrators only")
+		}
+		return nil
+	case Volume:
+		if p.ForeignVolumes[u.Path] {
+			return deny("the volume %q belongs to another organization; choose another name", u.Path)
 		}
 		return nil
 	case CreateOrganization:

@@ -1,12 +1,14 @@
 package hostaccess
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/google/uuid"
 )
 
 func TestCheck(t *testing.T) {
@@ -83,9 +85,10 @@ func TestUses(t *testing.T) {
 	got := ApplicationUses(spec)
 	want := []Use{
 		{Field: "git_repository", Power: LocalRepository, Path: "file:///srv/repo.git"},
+		{Field: "mounts[0].source", Power: Volume, Path: "data"},
 		{Field: "mounts[1].source", Power: BindMount, Path: "/etc"},
 		{Field: "ports[0].published", Power: HostPort, Port: 8080},
-		{Field: "placement[0]", Power: Placement},
+		{Field: "placement[0]", Power: Placement, Detail: "node.hostname==a"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -102,5 +105,63 @@ func TestUses(t *testing.T) {
 	su, err := SettingsUses(schema, []byte(`{"directory":"/","name":"x"}`), "settings.")
 	if err != nil || len(su) != 1 || su[0].Field != "settings.directory" || su[0].Path != "/" || su[0].Power != HostDirectory {
 		t.Errorf("settings uses = %+v, %v", su, err)
+	}
+}
+
+// fixedSource has fixed settings; the volume "theirs" belongs to another
+// organization, "ours" to orgA.
+type fixedSource store.InstanceSettings
+
+var orgA = uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+
+func (f fixedSource) InstanceSettings(context.Context) (store.InstanceSettings, error) {
+	return store.InstanceSettings(f), nil
+}
+
+func (fixedSource) VolumeOrganizations(_ context.Context, names []string) (map[string][]uuid.UUID, error) {
+	all := map[string][]uuid.UUID{"theirs": {uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")}, "ours": {orgA}}
+	out := map[string][]uuid.UUID{}
+	for _, n := range names {
+		if o, ok := all[n]; ok {
+			out[n] = o
+		}
+	}
+	return out, nil
+}
+
+func TestGuardCheckChange(t *testing.T) {
+	g := NewGuard(fixedSource{BindMountRoots: []string{"/srv/shared"}}, map[string]int{"the berth API": 7080})
+	tenant := &store.Principal{}
+	admin := &store.Principal{User: store.User{InstanceAdmin: true}}
+	bindRoot := Use{Field: "mounts[0].source", Power: BindMount, Path: "/"}
+	tests := []struct {
+		name          string
+		p             *store.Principal
+		before, after []Use
+		field         string
+	}{
+		{"new bind mount of / by a tenant", tenant, nil, []Use{bindRoot}, "mounts[0].source"},
+		{"kept bind mount of / (moved in the list)", tenant, []Use{bindRoot}, []Use{{Field: "mounts[1].source", Power: BindMount, Path: "/"}}, ""},
+		{"changed bind mount", tenant, []Use{bindRoot}, []Use{{Field: "mounts[0].source", Power: BindMount, Path: "/etc"}}, "mounts[0].source"},
+		{"reserved port by a webhook", nil, nil, []Use{{Field: "ports[0].published", Power: HostPort, Port: 7080}}, "ports[0].published"},
+		{"changed placement", tenant, []Use{{Field: "placement[0]", Power: Placement, Detail: "a"}}, []Use{{Field: "placement[0]", Power: Placement, Detail: "b"}}, "placement[0]"},
+		{"bind mount under the allowed root", tenant, nil, []Use{{Field: "mounts[0].source", Power: BindMount, Path: "/srv/shared/x"}}, ""},
+		{"instance admin", admin, nil, []Use{bindRoot}, ""},
+		{"another organization's volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, "mounts[0].source"},
+		{"the organization's own volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "ours"}}, ""},
+		{"a new volume", tenant, nil, []Use{{Field: "mounts[0].source", Power: Volume, Path: "fresh"}}, ""},
+		{"a shared volume kept", tenant, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, []Use{{Field: "mounts[0].source", Power: Volume, Path: "theirs"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := g.CheckChange(context.Background(), tt.p, orgA, tt.before, tt.after)
+			var fe *ForbiddenError
+			switch {
+			case tt.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+				t.Fatalf("got %v, want a ForbiddenError on %s", err, tt.field)
+			}
+		})
 	}
 }

@@ -34,15 +34,18 @@ func ApplicationUses(a store.ApplicationSpec) []Use {
 func RuntimeUses(r store.RuntimeSettings) []Use {
 	var uses []Use
 	for i, m := range r.Mounts {
-		if m.Type == "bind" {
+		switch m.Type {
+		case "bind":
 			uses = append(uses, Use{Field: fmt.Sprintf("mounts[%d].source", i), Power: BindMount, Path: m.Source})
+		case "volume":
+			uses = append(uses, Use{Field: fmt.Sprintf("mounts[%d].source", i), Power: Volume, Path: m.Source})
 		}
 	}
 	for i, p := range r.Ports {
 		uses = append(uses, Use{Field: fmt.Sprintf("ports[%d].published", i), Power: HostPort, Port: p.Published})
 	}
-	for i := range r.Placement {
-		uses = append(uses, Use{Field: fmt.Sprintf("placement[%d]", i), Power: Placement})
+	for i, c := range r.Placement {
+		uses = append(uses, Use{Field: fmt.Sprintf("placement[%d]", i), Power: Placement, Detail: c})
 	}
 	return uses
 }
@@ -99,4 +102,33 @@ func MarkedProperties(schema json.RawMessage, keyword string) []string {
 	}
 	sortStrings(names)
 	return names
+}
+
+// DestinationUses lists the host directories a backup destination's
+// settings name. With the plugin's settings schema it is SettingsUses; a
+// plugin berth has no schema for is treated with suspicion: every top-level
+// string that is an absolute path or a file: URL counts as a host directory.
+func DestinationUses(schema, settings json.RawMessage) ([]Use, error) {
+	if len(schema) > 0 {
+		return SettingsUses(schema, settings, "settings.")
+	}
+	var values map[string]json.RawMessage
+	if len(settings) > 0 && string(settings) != "null" {
+		if err := json.Unmarshal(settings, &values); err != nil {
+			return nil, fmt.Errorf("hostaccess: settings are not a JSON object: %w", err)
+		}
+	}
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	sortStrings(names)
+	var uses []Use
+	for _, name := range names {
+		var v string
+		if json.Unmarshal(values[name], &v) == nil && IsLocalRepository(v) {
+			uses = append(uses, Use{Field: "settings." + name, Power: HostDirectory, Path: v})
+		}
+	}
+	return uses, nil
 }

@@ -94,3 +94,34 @@ func (s *Store) SetInstanceAdmin(ctx context.Context, user uuid.UUID, admin bool
 	}
 	return u, mapErr(err, "user")
 }
+
+// VolumeOrganizations returns, for each of names used as a Docker volume,
+// the organizations whose applications mount it or whose databases keep
+// their data in it (previews included).
+func (s *Store) VolumeOrganizations(ctx context.Context, names []string) (map[string][]uuid.UUID, error) {
+	out := map[string][]uuid.UUID{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT m->>'source', p.organization_id
+		FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id,
+		     jsonb_array_elements(a.mounts) m
+		WHERE m->>'type' = 'volume' AND m->>'source' = ANY($1)
+		UNION
+		SELECT d.volume_name, p.organization_id
+		FROM databases d JOIN environments e ON e.id = d.environment_id JOIN projects p ON p.id = e.project_id
+		WHERE d.volume_name = ANY($1)`, names)
+	if err != nil {
+		return nil, mapErr(err, "volumes")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var org uuid.UUID
+		if err := rows.Scan(&name, &org); err != nil {
+			return nil, mapErr(err, "volumes")
+		}
+		out[name] = append(out[name], org)
+	}
+	return out, mapErr(rows.Err(), "volumes")
+}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
@@ -115,6 +116,7 @@ type Receiver struct {
 	routes    RoutesChanged
 	log       *slog.Logger
 	outbound  URLChecker
+	host      *hostaccess.Guard
 }
 
 // Options are the receiver's collaborators; Deployer and Routes may be nil.
@@ -127,6 +129,10 @@ type Options struct {
 	// Outbound checks a connection's base URL again before a commit status
 	// is posted to it (*netguard.Guard); nil checks nothing.
 	Outbound URLChecker
+	// HostAccess checks what a preview adds to its parent's settings (a
+	// fork's clone URL naming a path on the berth host); nil uses one on
+	// Store.
+	HostAccess *hostaccess.Guard
 }
 
 // URLChecker re-checks an address a tenant aimed requests at right before
@@ -140,7 +146,11 @@ func New(o Options) *Receiver {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger, outbound: o.Outbound}
+	if o.HostAccess == nil {
+		o.HostAccess = hostaccess.NewGuard(o.Store, nil)
+	}
+	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger,
+		outbound: o.Outbound, host: o.HostAccess}
 }
 
 // application loads the (non-preview) application of a webhook id.
@@ -330,6 +340,19 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 		if repository == "" {
 			return skipped("pull request #%d comes from a fork without a clone URL", number), nil
 		}
+	}
+	// A preview inherits its parent's settings, which someone allowed to set
+	// them chose; nobody signed in asks for it, so anything it adds (a
+	// fork's clone URL on the berth host) is checked as a tenant's.
+	previewSpec := a.Spec()
+	previewSpec.GitRepository = repository
+	previewSpec.Ports = nil
+	if err := r.host.CheckChange(ctx, nil, a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(previewSpec)); err != nil {
+		var fe *hostaccess.ForbiddenError
+		if errors.As(err, &fe) {
+			return skipped("pull request #%d: %v", number, err), nil
+		}
+		return Result{}, err
 	}
 	existing, err := r.store.GetPreview(ctx, a.ID, number)
 	switch {

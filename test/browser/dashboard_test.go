@@ -22,7 +22,8 @@ const deploymentDone = `(() => {
 // dashboard in Chromium: first-admin setup, a project and an application
 // built from a local git repository, a deployment whose log streams live,
 // the application answering through Traefik under a domain added in the
-// page, a second release, a rollback, plugins and API keys, sign-out.
+// page, a second release, a rollback, plugins, API keys and the instance
+// settings, sign-out.
 func TestDashboard(t *testing.T) {
 	s := startServer(t)
 	repo := newRepo(t)
@@ -177,6 +178,20 @@ func TestDashboard(t *testing.T) {
 	if got := b.eval(`fetch("/api/v1/api-keys", {method: "POST", body: "{}", headers: {"Content-Type": "application/json"}}).then(r => String(r.status))`); got != "403" {
 		t.Errorf("API call without the CSRF header answered %s, want 403", got)
 	}
+
+	// The Instance page: the setup user is an instance administrator, with
+	// the link and the badge in the header; the settings form saves.
+	if b.eval(`document.querySelector('.topbar a[href="/instance"]') ? "yes" : ""`) != "yes" ||
+		!strings.Contains(b.eval(`document.querySelector(".me").textContent`), "instance administrator") {
+		t.Errorf("the instance administrator's header lacks the Instance link or badge")
+	}
+	b.open(base+"/instance", `form[action="/instance/settings"]`)
+	b.fill(map[string]string{`form[action="/instance/settings"] textarea[name=bind_mount_roots]`: "/srv/tenants"})
+	b.submit(`form[action="/instance/settings"] button[type=submit]`, ".flash")
+	if got := b.eval(`document.querySelector("textarea[name=bind_mount_roots]").value`); got != "/srv/tenants" {
+		t.Errorf("saved bind mount roots show %q", got)
+	}
+	b.screenshot("instance")
 
 	// On a phone.
 	b.viewport(390, 844, true)
