@@ -303,6 +303,7 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	}
 	mo.webhookSecret = hook.Secret
 	mo.ids["user_id"] = m.user(o.ID, "spare-"+name, store.RoleViewer).ID.String()
+	mo.ids["users"] = mo.ids["user_id"]
 	mo.ids["api-keys"] = m.apiKey(k)
 	return mo
 }
@@ -345,6 +346,8 @@ func (m *matrixHarness) created(o matrixOrg, path string, body any) string {
 var matrixBodies = map[string]func(m *matrixHarness, ids matrixIDs) any{
 	"PATCH /api/v1/users/me":          func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "Renamed"} },
 	"POST /api/v1/api-keys":           func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "k"} },
+	"PATCH /api/v1/users/:id":         func(*matrixHarness, matrixIDs) any { return map[string]any{"instance_admin": false} },
+	"PUT /api/v1/instance/settings":   func(*matrixHarness, matrixIDs) any { return map[string]any{"allow_organization_creation": true} },
 	"POST /api/v1/organizations":      func(m *matrixHarness, _ matrixIDs) any { return map[string]any{"name": m.unique("org")} },
 	"PATCH /api/v1/organizations/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "Renamed org"} },
 	"POST /api/v1/organizations/:id/members": func(m *matrixHarness, _ matrixIDs) any {
@@ -546,6 +549,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	ctx := context.Background()
 	root, host, err := m.store.Setup(ctx, store.SetupInput{Email: "root@example.com", Name: "Root", PasswordHash: "unused", Organization: "Host"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Organization creation is open on this instance, so POST
+	// /organizations serves every signed-in caller (its refusal when closed
+	// is in the tenant-escape suite).
+	if _, err := m.store.UpdateInstanceSettings(ctx, store.InstanceSettings{AllowOrganizationCreation: true}, root.ID); err != nil {
 		t.Fatal(err)
 	}
 	a, b := m.org(host.ID, "a"), m.org(host.ID, "b")

@@ -198,6 +198,14 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	// An empty form: a password change must not succeed (it would end the
 	// caller's other sessions); the matrix checks who reaches the handler.
 	"POST /account/password": nil,
+	// The instance pages: settings kept as the fixture has them, and a
+	// revocation from a user who holds nothing.
+	"POST /instance/settings": func(*dashMatrix, dashCase) url.Values {
+		return url.Values{"allow_organization_creation": {"on"}}
+	},
+	"POST /instance/users": func(_ *dashMatrix, dc dashCase) url.Values { // the org owner holds no instance administration
+		return url.Values{"user_id": {dc.org.owner.String()}, "instance_admin": {"false"}}
+	},
 	"POST /projects": func(m *dashMatrix, dc dashCase) url.Values {
 		return url.Values{"organization_id": {dc.ids[resOrganization]}, "name": {m.unique("p")}}
 	},

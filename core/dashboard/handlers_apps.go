@@ -183,7 +183,7 @@ func (d *Dashboard) updateApplication(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, r.app.GitRepository, spec); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := r.checkHostAccess(r.app.OrganizationID, hostaccess.ApplicationUses(r.app.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)

@@ -166,7 +166,7 @@ func (d *Dashboard) updateAutomation(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, a.GitRepository, spec); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := r.checkHostAccess(a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)

@@ -313,7 +313,7 @@ func (d *Dashboard) createApplication(r *request) error {
 		return fail(err)
 	}
 	if err := d.checkRepository(r, "", spec); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
 		return fail(err)

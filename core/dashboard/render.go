@@ -213,11 +213,11 @@ func isInputError(err error) bool {
 }
 
 // inputStatus is the status of a form re-rendered with err: 403 when a
-// host-level power or an outbound address was refused, else 422.
+// host-level power was refused, else 422 (a refused outbound address is
+// shown on its field like any invalid value).
 func inputStatus(err error) int {
 	var he *hostaccess.ForbiddenError
-	var be *netguard.BlockedError
-	if errors.As(err, &he) || errors.As(err, &be) {
+	if errors.As(err, &he) {
 		return fiber.StatusForbidden
 	}
 	return fiber.StatusUnprocessableEntity
