@@ -90,8 +90,12 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.databases.queue = q
 	s.pipeline.SetQueue(q)
 	s.events.SetQueue(q)
+	// Settle what a killed process left before any job runs.
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
+	}
+	if err := s.databases.runner.Recover(ctx, q, map[string]string{deploy.LabelInstance: s.cfg.Name}); err != nil {
+		s.log.Error("recovering interrupted backups failed", "err", err)
 	}
 	if err := q.Start(runCtx); err != nil {
 		return err
