@@ -143,6 +143,10 @@ func (q *queueOnly) Deploy(ctx context.Context, a store.Application, in store.Ne
 	return q.st.CreateDeployment(ctx, a.ID, in)
 }
 
+func (q *queueOnly) DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error) {
+	return tx.CreateDeployment(ctx, a.ID, in)
+}
+
 func (q *queueOnly) Cancel(ctx context.Context, d store.Deployment) error {
 	_, err := q.st.RequestCancel(ctx, d.ID)
 	return err

@@ -92,8 +92,12 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.databases.restores.Queue = q
 	s.pipeline.SetQueue(q)
 	s.events.SetQueue(q)
+	// Settle what a killed process left before any job runs.
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
+	}
+	if err := s.databases.runner.Recover(ctx, q, map[string]string{deploy.LabelInstance: s.cfg.Name}); err != nil {
+		s.log.Error("recovering interrupted backups failed", "err", err)
 	}
 	// Restores a killed process left running are failed now (their jobs
 	// then find them not queued); their clean-up runs in the background.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/testhook"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -37,24 +38,49 @@ func (r *Runner) Run(ctx context.Context, id uuid.UUID, final bool) error {
 	took := time.Since(start)
 	if err != nil {
 		msg := err.Error()
-		if ferr := r.d.Store.FinishBackup(context.WithoutCancel(ctx), id, store.BackupFailed, "", 0, "", msg); ferr != nil {
+		var ev *sdk.Event
+		if final {
+			e := backupEvent(false, b, job.subject, job.destName, res, took, msg)
+			ev = &e
+		}
+		if ferr := r.finish(context.WithoutCancel(ctx), id, store.BackupFailed, Result{}, msg, ev); ferr != nil {
 			r.d.Logger.Error("recording a failed backup failed", "backup", id, "err", ferr)
 		}
 		r.d.Logger.Warn("backup failed", "backup", id, "subject", job.subject, "final", final, "err", msg)
-		if final {
-			r.emit(ctx, backupEvent(false, b, job.subject, job.destName, res, took, msg))
-		}
 		return err
 	}
-	if err := r.d.Store.FinishBackup(ctx, id, store.BackupSucceeded, res.Key, res.SizeBytes, res.SHA256, ""); err != nil {
+	ev := backupEvent(true, b, job.subject, job.destName, res, took, "")
+	if err := r.finish(ctx, id, store.BackupSucceeded, res, "", &ev); err != nil {
 		return err
 	}
 	r.d.Logger.Info("backup succeeded", "backup", id, "subject", job.subject, "key", res.Key, "bytes", res.SizeBytes)
-	r.emit(ctx, backupEvent(true, b, job.subject, job.destName, res, took, ""))
 	if job.policy != nil {
 		if err := r.applyRetention(ctx, *job.policy, job.target); err != nil {
 			r.d.Logger.Warn("backup retention failed", "policy", job.policy.ID, "err", err)
 		}
+	}
+	return nil
+}
+
+// finish records a run's outcome and queues its notification (ev, when
+// set) in the same transaction, so a recorded outcome is notified and an
+// unrecorded one is not.
+func (r *Runner) finish(ctx context.Context, id uuid.UUID, status string, res Result, errMsg string, ev *sdk.Event) error {
+	te, txEmit := r.d.Events.(TxEmitter)
+	err := r.d.Store.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.FinishBackup(ctx, id, status, res.Key, res.SizeBytes, res.SHA256, errMsg); err != nil {
+			return err
+		}
+		if ev != nil && txEmit {
+			te.EmitTx(ctx, tx.Pgx(), *ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if ev != nil && !txEmit {
+		r.emit(ctx, *ev)
 	}
 	return nil
 }
@@ -157,6 +183,9 @@ func (r *Runner) dumpDatabase(ctx context.Context, t Target, db store.Database, 
 		return Result{}, err
 	}
 	defer release()
+	if err := testhook.Pause(ctx, "backup.copy"); err != nil {
+		return Result{}, err
+	}
 	now := r.now()
 	key := Key(prefix, eng, db.Name, now)
 	meta := map[string]string{"content-type": eng.ContentType(), "berth-kind": "database", "berth-engine": string(db.Engine),

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/store"
@@ -60,6 +61,14 @@ type EventEmitter interface {
 	Emit(ctx context.Context, ev sdk.Event)
 }
 
+// TxEmitter is an EventEmitter that queues deliveries in a transaction
+// (notify.Dispatcher), so a backup's outcome and its notification commit
+// together.
+type TxEmitter interface {
+	EventEmitter
+	EmitTx(ctx context.Context, tx pgx.Tx, ev sdk.Event)
+}
+
 // Lifecycle starts and stops database services (dbservice.Service).
 type Lifecycle interface {
 	Start(ctx context.Context, db store.Database, progress func(string)) error
@@ -70,6 +79,12 @@ type Lifecycle interface {
 // the service during the copy (swarm.Manager implements it via Scale).
 type ServiceScaler interface {
 	Scale(ctx context.Context, service string, replicas uint64) (previous uint64, err error)
+	// StopForCopy scales a service to zero, recording its previous
+	// replicas durably on the service first (in the same update).
+	StopForCopy(ctx context.Context, service string) (previous uint64, err error)
+	// ResumeStopped scales services StopForCopy left stopped (matching
+	// labels) back to their recorded replicas.
+	ResumeStopped(ctx context.Context, labels map[string]string) ([]string, error)
 }
 
 // Deps are the runner's collaborators.

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/testhook"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -77,6 +78,9 @@ func (r *Runner) archiveVolumes(ctx context.Context, t Target, app store.Applica
 	key := joinKey(prefix, "volumes", app.Name, now.UTC().Format("2006-01-02T15-04-05.000Z")+".tar.gz")
 	var res Result
 	copyVolumes := func() error {
+		if err := testhook.Pause(ctx, "backup.copy"); err != nil {
+			return err
+		}
 		return r.withVolumes(ctx, image, mounts, func(cid string) error {
 			res, err = putStream(ctx, t, key, map[string]string{"content-type": "application/gzip", "berth-kind": "volume",
 				"berth-application": app.Name, "berth-volumes": strings.Join(vols, ",")}, func(w io.Writer) error {
@@ -162,7 +166,8 @@ const restartTimeout = 3 * time.Minute
 
 // whileStopped scales the application's service to zero, runs fn, and
 // scales it back to the replicas it had, also when fn fails, the stop
-// itself fails half-way, or ctx is cancelled. A service that was already
+// itself fails half-way, or ctx is cancelled (and, through Recover, when
+// berth is killed meanwhile). A service that was already
 // at zero stays there. Failing to start it again fails the operation: the
 // application is down and the user must hear about it.
 func (r *Runner) whileStopped(ctx context.Context, app store.Application, say func(string), fn func() error) error {
@@ -170,7 +175,9 @@ func (r *Runner) whileStopped(ctx context.Context, app store.Application, say fu
 		return errors.New("stopping the application during the copy needs a service scaler")
 	}
 	say("stopping " + app.Name + " for the copy")
-	prev, err := r.d.Scaler.Scale(ctx, app.ServiceName, 0)
+	// The previous replicas are recorded on the service with the scale to
+	// zero: a berth killed during the copy scales it back at start-up.
+	prev, err := r.d.Scaler.StopForCopy(ctx, app.ServiceName)
 	restart := func() error {
 		if prev == 0 {
 			return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // EventEmitter receives the pipeline's notification events.
@@ -15,28 +16,59 @@ type EventEmitter interface {
 	Emit(ctx context.Context, ev sdk.Event)
 }
 
-// emitFinished emits deploy.succeeded or deploy.failed for a finished
-// deployment. Cancelled deployments emit nothing: a user asked for it.
-func (p *Pipeline) emitFinished(ctx context.Context, id uuid.UUID) {
+// TxEmitter is an EventEmitter that can queue an event's deliveries in a
+// transaction (notify.Dispatcher), so the notification of a finished
+// deployment commits with its final status or not at all.
+type TxEmitter interface {
+	EventEmitter
+	EmitTx(ctx context.Context, tx pgx.Tx, ev sdk.Event)
+}
+
+// emitFinishedTx queues deploy.succeeded or deploy.failed for a deployment
+// finished in tx, when the emitter can join the transaction.
+func (p *Pipeline) emitFinishedTx(ctx context.Context, tx *store.Tx, id uuid.UUID) {
+	te, ok := p.events.(TxEmitter)
+	if !ok {
+		return
+	}
+	if ev, ok := finishedEvent(ctx, tx.Store, id); ok {
+		te.EmitTx(ctx, tx.Pgx(), ev)
+	}
+}
+
+// emitAfterCommit emits the finished event of a deployment through an
+// emitter that cannot join transactions (after the final status committed).
+func (p *Pipeline) emitAfterCommit(ctx context.Context, id uuid.UUID) {
 	if p.events == nil {
 		return
 	}
+	if _, ok := p.events.(TxEmitter); ok {
+		return // emitted in the transaction
+	}
 	ctx = context.WithoutCancel(ctx)
-	d, err := p.store.GetDeployment(ctx, id)
+	if ev, ok := finishedEvent(ctx, p.store, id); ok {
+		p.events.Emit(ctx, ev)
+	}
+}
+
+// finishedEvent describes a finished deployment as deploy.succeeded or
+// deploy.failed. Cancelled deployments have none: a user asked for it.
+func finishedEvent(ctx context.Context, st *store.Store, id uuid.UUID) (sdk.Event, bool) {
+	d, err := st.GetDeployment(ctx, id)
 	if err != nil || (d.Status != store.DeploymentSucceeded && d.Status != store.DeploymentFailed) {
-		return
+		return sdk.Event{}, false
 	}
 	ev := deploymentEvent(d)
-	if a, err := p.store.GetApplication(ctx, d.ApplicationID); err == nil {
+	if a, err := st.GetApplication(ctx, d.ApplicationID); err == nil {
 		ev.App = a.Name
-		if pr, err := p.store.GetProject(ctx, a.ProjectID); err == nil {
+		if pr, err := st.GetProject(ctx, a.ProjectID); err == nil {
 			ev.Project = pr.Name
 		}
 	}
 	if ev.App != "" {
 		ev.Title = fmt.Sprintf("%s: %s", ev.App, ev.Title)
 	}
-	p.events.Emit(ctx, ev)
+	return ev, true
 }
 
 // deploymentEvent describes a finished deployment as a notification.

@@ -23,11 +23,14 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
+	"github.com/berth-dev/berth/core/testhook"
 	"github.com/berth-dev/berth/core/vars"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
 
@@ -41,6 +44,9 @@ type Plugins interface {
 type Rollout interface {
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) error
 	DeployObserved(ctx context.Context, spec swarm.ServiceSpec, obs swarm.Observer) (swarm.Result, error)
+	// Inspect reports what Swarm runs for a service (start-up
+	// reconciliation of a release a killed berth left).
+	Inspect(ctx context.Context, name string) (swarm.Status, error)
 	Remove(ctx context.Context, name string) error
 }
 
@@ -59,10 +65,13 @@ type Routes interface {
 	SetServing(service string, addrs []string)
 }
 
-// Enqueuer queues and cancels jobs.
+// Enqueuer queues, inspects and cancels jobs (queue.Queue).
 type Enqueuer interface {
-	Insert(ctx context.Context, args river.JobArgs) (int64, error)
+	// InsertTx enqueues a job in tx (it exists once tx commits).
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
 	Cancel(ctx context.Context, id int64) error
+	// State reports a job's state (queue.JobGone when it does not exist).
+	State(ctx context.Context, id int64) (queue.JobState, error)
 }
 
 // Config holds the pipeline's settings.
@@ -110,6 +119,8 @@ type Pipeline struct {
 	mu       sync.Mutex
 	running  map[uuid.UUID]context.CancelCauseFunc
 	stopping bool
+	// settling counts releases Recover is settling in the background.
+	settling sync.WaitGroup
 }
 
 // Deps are the pipeline's collaborators.
@@ -156,21 +167,41 @@ var (
 	errBusy      = errors.New("an earlier deployment of this application is still active")
 )
 
-// Deploy queues a deployment of a.
+// Deploy queues a deployment of a: the deployment record and its job are
+// written in one transaction, so both exist or neither does.
 func (p *Pipeline) Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error) {
-	d, err := p.store.CreateDeployment(ctx, a.ID, in)
+	var id uuid.UUID
+	err := p.store.WithTx(ctx, func(tx *store.Tx) error {
+		d, err := p.DeployTx(ctx, tx, a, in)
+		id = d.ID
+		return err
+	})
+	if err != nil {
+		return store.Deployment{}, err
+	}
+	return p.store.GetDeployment(ctx, id)
+}
+
+// DeployTx records a queued deployment of a and inserts its job in tx; the
+// caller commits (with other records, e.g. a preview's application) or
+// rolls everything back.
+func (p *Pipeline) DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error) {
+	if p.queue == nil {
+		return store.Deployment{}, errors.New("deploy: the job queue is not connected")
+	}
+	d, err := tx.CreateDeployment(ctx, a.ID, in)
 	if err != nil {
 		return d, err
 	}
-	job, err := p.queue.Insert(ctx, Args{DeploymentID: d.ID})
+	job, _, err := p.queue.InsertTx(ctx, tx.Pgx(), Args{DeploymentID: d.ID}, nil)
 	if err != nil {
-		_ = p.store.FinishDeployment(context.WithoutCancel(ctx), d.ID, store.DeploymentResult{Status: store.DeploymentFailed, Error: err.Error()})
+		return d, fmt.Errorf("deploy: queue deployment %s: %w", d.ID, err)
+	}
+	if err := tx.SetDeploymentJob(ctx, d.ID, job); err != nil {
 		return d, err
 	}
-	if err := p.store.SetDeploymentJob(ctx, d.ID, job); err != nil {
-		return d, err
-	}
-	return p.store.GetDeployment(ctx, d.ID)
+	d.JobID = &job
+	return d, nil
 }
 
 // Rollback queues a deployment that releases target's image again (no build).
@@ -212,32 +243,6 @@ func (p *Pipeline) Stopping() {
 	p.mu.Unlock()
 }
 
-// Recover settles deployments a previous berth process left running: the
-// service's own rollout either finished or rolled back in Swarm, so they are
-// marked failed with the reason, their jobs are cancelled and the queue
-// moves on.
-func (p *Pipeline) Recover(ctx context.Context) error {
-	ds, err := p.store.InterruptedDeployments(ctx)
-	if err != nil {
-		return err
-	}
-	for _, d := range ds {
-		msg := "berth stopped during the deployment"
-		if d.Step != "" {
-			msg += " (in the " + d.Step + " step)"
-		}
-		msg += "; the previous version keeps serving. Deploy again to retry."
-		if err := p.store.FinishDeployment(ctx, d.ID, store.DeploymentResult{Status: store.DeploymentFailed, Error: msg}); err != nil {
-			return err
-		}
-		if d.JobID != nil && p.queue != nil {
-			_ = p.queue.Cancel(ctx, *d.JobID)
-		}
-		p.log.Warn("marked interrupted deployment failed", "deployment", d.ID, "step", d.Step)
-	}
-	return nil
-}
-
 // Run executes one deployment (called by the queue worker).
 func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 	d, err := p.store.GetDeployment(ctx, id)
@@ -256,7 +261,17 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if busy {
-			return errBusy
+			// An earlier deployment whose job is gone never runs: settle
+			// it rather than wait for it forever.
+			if n, err := p.settleQueued(ctx, &d.ApplicationID, false); err != nil || n == 0 {
+				return errBusy
+			}
+			if busy, err = p.store.EarlierActive(ctx, d); err != nil || busy {
+				return errBusy
+			}
+		}
+		if err := testhook.Pause(ctx, "deploy.queued"); err != nil {
+			return err
 		}
 		started, err := p.store.StartDeployment(ctx, id)
 		if err != nil || !started {
@@ -288,11 +303,10 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 			res.Error = errShutdown.Error() + "; the previous version keeps serving"
 		}
 	}
-	if err := p.store.FinishDeployment(context.WithoutCancel(ctx), id, res); err != nil {
+	if err := p.finish(context.WithoutCancel(ctx), id, res); err != nil {
 		return err
 	}
 	p.log.Info("deployment finished", "deployment", id, "status", res.Status, "error", res.Error)
-	p.emitFinished(ctx, id)
 	return nil
 }
 
@@ -471,6 +485,9 @@ func (p *Pipeline) step(ctx context.Context, id uuid.UUID, name string, w *deplo
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	w.Info("== " + name)
+	if err := testhook.Pause(ctx, "deploy."+name); err != nil {
+		return fmt.Errorf("%s: %w", name, context.Cause(ctx))
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/sdk"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
 
@@ -74,6 +75,54 @@ func (d *Dispatcher) Emit(ctx context.Context, ev sdk.Event) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	ev, ids, ok := d.prepare(ctx, ev)
+	if !ok {
+		return
+	}
+	for _, id := range ids {
+		if _, err := d.queue.Insert(ctx, Args{Notifier: id, Event: ev}); err != nil {
+			d.log.Error("notify: queue delivery", "notifier", id, "event", ev.Type, "error", err)
+		}
+	}
+}
+
+// TxInserter enqueues jobs in a transaction (queue.Queue).
+type TxInserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
+}
+
+// EmitTx queues ev's deliveries in tx, so they exist only if the state
+// change tx records commits (a rolled-back change notifies no one). Each
+// delivery is inserted under a savepoint: a failed insert is logged and
+// never aborts tx. Without a transactional queue it falls back to Emit
+// (at once, before tx commits).
+func (d *Dispatcher) EmitTx(ctx context.Context, tx pgx.Tx, ev sdk.Event) {
+	if d == nil || d.queue == nil {
+		return
+	}
+	ti, ok := d.queue.(TxInserter)
+	if !ok {
+		d.Emit(ctx, ev)
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	ev, ids, ok := d.prepare(ctx, ev)
+	if !ok {
+		return
+	}
+	for _, id := range ids {
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			_, _, err := ti.InsertTx(ctx, sp, Args{Notifier: id, Event: ev}, nil)
+			return err
+		})
+		if err != nil {
+			d.log.Error("notify: queue delivery", "notifier", id, "event", ev.Type, "error", err)
+		}
+	}
+}
+
+// prepare fills in ev's defaults and lists the notifiers it goes to.
+func (d *Dispatcher) prepare(ctx context.Context, ev sdk.Event) (sdk.Event, []string, bool) {
 	if ev.ID == "" {
 		ev.ID = newID()
 	}
@@ -86,13 +135,9 @@ func (d *Dispatcher) Emit(ctx context.Context, ev sdk.Event) {
 	ids, err := d.targets.NotifierIDs(ctx)
 	if err != nil {
 		d.log.Error("notify: list notifiers", "event", ev.Type, "error", err)
-		return
+		return ev, nil, false
 	}
-	for _, id := range ids {
-		if _, err := d.queue.Insert(ctx, Args{Notifier: id, Event: ev}); err != nil {
-			d.log.Error("notify: queue delivery", "notifier", id, "event", ev.Type, "error", err)
-		}
-	}
+	return ev, ids, true
 }
 
 func newID() string {

@@ -1,10 +1,12 @@
-// Package queue runs berth's durable background jobs (deployments now;
-// backups, notifications and cleanups later) on PostgreSQL with River, so a
-// job survives restarts and never runs twice at once.
+// Package queue runs berth's durable background jobs (deployments, backups,
+// notifications) on PostgreSQL with River, so a job survives restarts and
+// never runs twice at once. InsertTx enqueues a job in the transaction that
+// writes the record it acts on, so the two commit together or not at all.
 package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Queue names.
@@ -117,16 +120,6 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
 	return res.Job.ID, nil
 }
 
-// InsertTx enqueues a job inside tx (River's InsertTx): the job exists
-// only if tx commits, so a record and its job are created together.
-func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
-	res, err := q.client.InsertTx(ctx, tx, args, opts)
-	if err != nil {
-		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
-	}
-	return res.Job.ID, nil
-}
-
 // InsertWith enqueues a job with options overriding the args' own
 // (attempts, uniqueness); it returns the job's id and whether an equal
 // unique job already existed.
@@ -136,6 +129,52 @@ func (q *Queue) InsertWith(ctx context.Context, args river.JobArgs, opts *river.
 		return 0, false, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
 	}
 	return res.Job.ID, res.UniqueSkippedAsDuplicate, nil
+}
+
+// InsertTx enqueues a job in tx: the job exists once tx commits and never
+// if it rolls back, so a record and the job acting on it are created
+// together or not at all. opts may be nil (the args' own options). It
+// returns the job's id and whether an equal unique job already existed.
+func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
+	res, err := q.client.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return 0, false, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, res.UniqueSkippedAsDuplicate, nil
+}
+
+// JobState is the state of a job as River records it; JobGone means there
+// is no such job (it was deleted, or never committed).
+type JobState string
+
+// JobGone is the state of a job that does not exist.
+const JobGone JobState = ""
+
+// Waiting reports whether a job in this state will still run on its own
+// (available, scheduled, retryable or pending).
+func (s JobState) Waiting() bool {
+	switch rivertype.JobState(s) {
+	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
+		return true
+	}
+	return false
+}
+
+// Running reports whether River records the job as being worked. At
+// start-up, before this process works any job, such a job was left by a
+// process that died.
+func (s JobState) Running() bool { return rivertype.JobState(s) == rivertype.JobStateRunning }
+
+// State returns the state of job id (JobGone when it does not exist).
+func (q *Queue) State(ctx context.Context, id int64) (JobState, error) {
+	job, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return JobGone, nil
+	}
+	if err != nil {
+		return JobGone, fmt.Errorf("queue: job %d: %w", id, err)
+	}
+	return JobState(job.State), nil
 }
 
 // Cancel cancels a job: a queued one never runs; a running one has its

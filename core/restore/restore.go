@@ -45,7 +45,7 @@ type Runner interface {
 
 // Queue inserts and cancels jobs (queue.Queue).
 type Queue interface {
-	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error)
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
 	Cancel(ctx context.Context, id int64) error
 }
 
@@ -64,7 +64,8 @@ type Service struct {
 // transaction: both exist, or neither.
 func (s *Service) Create(ctx context.Context, in store.NewRestore) (store.Restore, error) {
 	return s.Store.CreateRestore(ctx, in, func(ctx context.Context, tx pgx.Tx, r store.Restore) (int64, error) {
-		return s.Queue.InsertTx(ctx, tx, Args{RestoreID: r.ID}, nil)
+		id, _, err := s.Queue.InsertTx(ctx, tx, Args{RestoreID: r.ID}, nil)
+		return id, err
 	})
 }
 

@@ -157,11 +157,11 @@ func (e *env) wait(t *testing.T, id uuid.UUID, cond func(store.Restore) bool) st
 // must not survive the failure.
 type failingQueue struct{ *queue.Queue }
 
-func (f failingQueue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
-	if _, err := f.Queue.InsertTx(ctx, tx, args, opts); err != nil {
-		return 0, err
+func (f failingQueue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
+	if _, _, err := f.Queue.InsertTx(ctx, tx, args, opts); err != nil {
+		return 0, false, err
 	}
-	return 0, errors.New("queue refused the job")
+	return 0, false, errors.New("queue refused the job")
 }
 
 // TestCreateIsAtomic: the restore record and its River job are created in

@@ -2,7 +2,8 @@
 // backup jobs: each due run is recorded once per (policy, scheduled time)
 // and enqueued on the backup queue; runs of one policy never overlap; a
 // failed run is retried per the policy; runs missed while berth was down
-// are recorded and reported at start-up.
+// are recorded and reported at start-up. A run's record, its job and the
+// policy's mark are written in one transaction.
 package schedule
 
 import (
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
@@ -100,14 +102,21 @@ func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
 // Timeout bounds one backup attempt.
 func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return 6 * time.Hour }
 
-// Enqueuer inserts jobs (queue.Queue).
+// Enqueuer inserts jobs in a transaction (queue.Queue).
 type Enqueuer interface {
-	InsertWith(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
 }
 
 // EventEmitter delivers events (core/notify).
 type EventEmitter interface {
 	Emit(ctx context.Context, ev sdk.Event)
+}
+
+// TxEmitter is an EventEmitter that queues deliveries in a transaction
+// (notify.Dispatcher).
+type TxEmitter interface {
+	EventEmitter
+	EmitTx(ctx context.Context, tx pgx.Tx, ev sdk.Event)
 }
 
 // Scheduler enqueues due runs of enabled policies.
@@ -129,13 +138,25 @@ func New(st *store.Store, q Enqueuer, events EventEmitter, log *slog.Logger) *Sc
 	return &Scheduler{store: st, queue: q, events: events, log: log, Tick: time.Second, now: time.Now}
 }
 
-// Enqueue records a backup run and enqueues it with the policy's retries.
+// Enqueue records a backup run and enqueues it with the policy's retries,
+// in one transaction: the record and its job exist together or not at all.
 // A scheduled run (at set) is recorded and enqueued once however often
 // this is called.
 func Enqueue(ctx context.Context, st *store.Store, q Enqueuer, nb store.NewBackup, retries int) (store.Backup, error) {
-	b, _, err := st.CreateBackup(ctx, nb)
-	if err != nil {
-		return b, err
+	var b store.Backup
+	err := st.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		b, err = EnqueueTx(ctx, tx, q, nb, retries)
+		return err
+	})
+	return b, err
+}
+
+// EnqueueTx records a backup run and inserts its job in tx (see Enqueue).
+func EnqueueTx(ctx context.Context, tx *store.Tx, q Enqueuer, nb store.NewBackup, retries int) (store.Backup, error) {
+	b, created, err := tx.CreateBackup(ctx, nb)
+	if err != nil || !created {
+		return b, err // an existing scheduled run was enqueued with its record
 	}
 	args := Args{BackupID: b.ID}
 	if nb.PolicyID != nil {
@@ -143,10 +164,11 @@ func Enqueue(ctx context.Context, st *store.Store, q Enqueuer, nb store.NewBacku
 	}
 	opts := args.InsertOpts()
 	opts.MaxAttempts = retries + 1
-	if _, _, err := q.InsertWith(ctx, args, &opts); err != nil {
-		return b, err
+	job, _, err := q.InsertTx(ctx, tx.Pgx(), args, &opts)
+	if err != nil {
+		return b, fmt.Errorf("schedule: queue backup %s: %w", b.ID, err)
 	}
-	return b, nil
+	return b, tx.SetBackupJob(ctx, b.ID, job)
 }
 
 // Run reports runs missed while berth was down, then enqueues due runs
@@ -213,22 +235,37 @@ func (s *Scheduler) ReportMissed(ctx context.Context) error {
 		msg := fmt.Sprintf("%d scheduled backup run(s) were missed while berth was down (the last at %s); the schedule continues",
 			missed, last.UTC().Format(time.RFC3339))
 		at := last
-		b, created, err := s.store.CreateBackup(ctx, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID, ApplicationID: p.ApplicationID,
-			DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupMissed, Trigger: store.TriggerSchedule, Error: msg, ScheduledAt: &at})
+		var ev *sdk.Event
+		// The missed record, the policy's mark and the notification commit
+		// together.
+		err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+			b, created, err := tx.CreateBackup(ctx, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID, ApplicationID: p.ApplicationID,
+				DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupMissed, Trigger: store.TriggerSchedule, Error: msg, ScheduledAt: &at})
+			if err != nil {
+				return err
+			}
+			if err := tx.AdvancePolicySchedule(ctx, p.ID, now); err != nil {
+				return err
+			}
+			if !created || s.events == nil {
+				return nil
+			}
+			ev = &sdk.Event{ID: uuid.NewString(), Type: sdk.EventBackupFailed, Time: now,
+				Severity: sdk.SeverityWarning, Title: "Scheduled backup missed", Message: msg,
+				Backup: &sdk.BackupDetails{BackupID: b.ID.String(), Error: msg}}
+			if te, ok := s.events.(TxEmitter); ok {
+				te.EmitTx(ctx, tx.Pgx(), *ev)
+				ev = nil
+			}
+			return nil
+		})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := s.store.AdvancePolicySchedule(ctx, p.ID, now); err != nil {
-			errs = append(errs, err)
-		}
-		if created {
-			s.log.Warn("backup runs missed", "policy", p.ID, "missed", missed)
-			if s.events != nil {
-				s.events.Emit(context.WithoutCancel(ctx), sdk.Event{ID: uuid.NewString(), Type: sdk.EventBackupFailed, Time: now,
-					Severity: sdk.SeverityWarning, Title: "Scheduled backup missed", Message: msg,
-					Backup: &sdk.BackupDetails{BackupID: b.ID.String(), Error: msg}})
-			}
+		s.log.Warn("backup runs missed", "policy", p.ID, "missed", missed)
+		if ev != nil {
+			s.events.Emit(context.WithoutCancel(ctx), *ev)
 		}
 	}
 	return errors.Join(errs...)
@@ -254,13 +291,17 @@ func (s *Scheduler) EnqueueDue(ctx context.Context) error {
 		}
 		for next := sched.Next(from); !next.After(now); next = sched.Next(next) {
 			at := next
-			if _, err := Enqueue(ctx, s.store, s.queue, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID,
-				ApplicationID: p.ApplicationID, DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupQueued,
-				Trigger: store.TriggerSchedule, ScheduledAt: &at}, p.Retries); err != nil {
-				errs = append(errs, err)
-				break
-			}
-			if err := s.store.AdvancePolicySchedule(ctx, p.ID, at); err != nil {
+			// The run's record, its job and the policy's mark commit
+			// together: a crash never loses or doubles a run.
+			err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+				if _, err := EnqueueTx(ctx, tx, s.queue, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID,
+					ApplicationID: p.ApplicationID, DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupQueued,
+					Trigger: store.TriggerSchedule, ScheduledAt: &at}, p.Retries); err != nil {
+					return err
+				}
+				return tx.AdvancePolicySchedule(ctx, p.ID, at)
+			})
+			if err != nil {
 				errs = append(errs, err)
 				break
 			}

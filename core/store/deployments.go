@@ -327,3 +327,27 @@ func (s *Store) MaxLogSeq(ctx context.Context, id uuid.UUID) (int, error) {
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM deployment_logs WHERE deployment_id = $1`, id).Scan(&n)
 	return n, mapErr(err, "deployment logs")
 }
+
+// QueuedDeployments returns the queued deployments, oldest first; app, when
+// not nil, narrows them to one application's.
+func (s *Store) QueuedDeployments(ctx context.Context, app *uuid.UUID) ([]Deployment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deployCols+deployFrom+`WHERE d.status = 'queued'
+		AND ($1::uuid IS NULL OR d.application_id = $1) ORDER BY d.id`, app)
+	if err != nil {
+		return nil, mapErr(err, "deployments")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Deployment, error) { return scanDeployment(r) })
+	return out, mapErr(err, "deployments")
+}
+
+// FailQueuedDeployment settles a deployment that is still queued as failed
+// with reason. It reports false when the deployment was no longer queued
+// (it started or was cancelled meanwhile).
+func (s *Store) FailQueuedDeployment(ctx context.Context, id uuid.UUID, reason string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE deployments SET status = 'failed', error = $2, finished_at = now()
+		WHERE id = $1 AND status = 'queued'`, id, reason)
+	if err != nil {
+		return false, mapErr(err, "deployment")
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -26,7 +26,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("store: list migrations: %w", err)
 	}
 	sort.Strings(names)
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.root.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}

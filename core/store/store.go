@@ -36,8 +36,20 @@ func (e *ConflictError) Error() string { return e.Message }
 
 // Store is the PostgreSQL-backed repository of every aggregate.
 type Store struct {
-	pool *pgxpool.Pool
+	// pool runs the queries: the connection pool, or one transaction in a
+	// Store bound by WithTx.
+	pool dbtx
+	// root is the connection pool itself.
+	root *pgxpool.Pool
 	box  *secrets.Box
+}
+
+// dbtx is satisfied by the pool and by transactions (where Begin makes a
+// savepoint), so every repository method runs unchanged inside WithTx.
+type dbtx interface {
+	querier
+	Begin(ctx context.Context) (pgx.Tx, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
 }
 
 // Open connects to PostgreSQL at url. The pool is deliberately small: berth's
@@ -61,18 +73,18 @@ func Open(ctx context.Context, url string, box *secrets.Box) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: ping database: %w", err)
 	}
-	return &Store{pool: pool, box: box}, nil
+	return &Store{pool: pool, root: pool, box: box}, nil
 }
 
 // Close releases every connection.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() { s.root.Close() }
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.root.Ping(ctx) }
 
 // Pool exposes the connection pool to packages that share the database
 // (the job queue).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.root }
 
 // Page selects a slice of a list ordered by id (ids are UUIDv7, so this is
 // creation order). After is the last id of the previous page.

@@ -14,6 +14,10 @@ type Status struct {
 	ID    string
 	Name  string
 	Image string
+	// DeploymentID is the berth deployment that applied the service's
+	// current spec (its LabelDeploymentID label; after a rollback, the
+	// previous deployment's).
+	DeploymentID string
 	// Desired is the replica count asked for; Running counts running tasks
 	// of the current spec; Healthy counts those that pass their health
 	// check (all running ones when there is none: Swarm only reports a
@@ -61,7 +65,8 @@ func (m *Manager) Inspect(ctx context.Context, name string) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("inspect service %q: %w", name, err)
 	}
-	st := Status{ID: svc.ID, Name: svc.Spec.Name, Image: servingOf(svc).image, Desired: replicasOf(svc)}
+	st := Status{ID: svc.ID, Name: svc.Spec.Name, Image: servingOf(svc).image, Desired: replicasOf(svc),
+		DeploymentID: svc.Spec.Labels[LabelDeploymentID]}
 	if us := svc.UpdateStatus; us != nil {
 		st.UpdateState, st.UpdateMessage = string(us.State), us.Message
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -19,7 +22,58 @@ var ErrNotReplicated = errors.New("service is not replicated")
 // Scale(ctx, name, 0) no container of the service runs. It returns the
 // replicas the service had before, so a caller can scale it back.
 // Scaling a missing service wraps ErrNotFound.
+//
+// Scaling to a positive count also removes LabelStoppedReplicas: the
+// service runs again.
 func (m *Manager) Scale(ctx context.Context, name string, replicas uint64) (previous uint64, err error) {
+	return m.scale(ctx, name, replicas, false)
+}
+
+// LabelStoppedReplicas is put on a service StopForCopy scaled to zero: the
+// replicas to give it back. It is written in the same service update that
+// scales to zero, so it is durable before any task stops.
+const LabelStoppedReplicas = "dev.berth.stopped-replicas"
+
+// StopForCopy scales service name to zero like Scale, recording its
+// previous replica count on the service (LabelStoppedReplicas) in the same
+// update, so that a berth killed while the service is stopped gives the
+// replicas back at start-up (ResumeStopped). Scale it back with Scale.
+func (m *Manager) StopForCopy(ctx context.Context, name string) (previous uint64, err error) {
+	return m.scale(ctx, name, 0, true)
+}
+
+// ResumeStopped scales every service matching labels (e.g. one berth
+// instance's) that carries LabelStoppedReplicas back to the recorded
+// replicas, and returns their names. Call it at start-up, before anything
+// may stop a service for a copy.
+func (m *Manager) ResumeStopped(ctx context.Context, labels map[string]string) ([]string, error) {
+	f := filters.NewArgs(filters.Arg("label", LabelStoppedReplicas))
+	for k, v := range labels {
+		f.Add("label", k+"="+v)
+	}
+	services, err := m.docker.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list stopped services: %w", err)
+	}
+	var names []string
+	var errs []error
+	for _, svc := range services {
+		n, err := strconv.ParseUint(svc.Spec.Labels[LabelStoppedReplicas], 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: bad %s label: %w", svc.Spec.Name, LabelStoppedReplicas, err))
+			continue
+		}
+		if _, err := m.Scale(ctx, svc.Spec.Name, n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.log.WarnContext(ctx, "service stopped for a copy by a previous berth process scaled back", "service", svc.Spec.Name, "replicas", n)
+		names = append(names, svc.Spec.Name)
+	}
+	return names, errors.Join(errs...)
+}
+
+func (m *Manager) scale(ctx context.Context, name string, replicas uint64, record bool) (previous uint64, err error) {
 	var svc swarm.Service
 	for attempt := 1; ; attempt++ {
 		svc, _, err = m.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
@@ -33,12 +87,24 @@ func (m *Manager) Scale(ctx context.Context, name string, replicas uint64) (prev
 			return 0, fmt.Errorf("scale %q: %w", name, ErrNotReplicated)
 		}
 		previous = replicasOf(svc)
-		if previous == replicas {
+		_, marked := svc.Spec.Labels[LabelStoppedReplicas]
+		mark := record && previous > 0
+		if previous == replicas && !mark && !(marked && replicas > 0) {
 			break
 		}
 		spec := svc.Spec
 		n := replicas
 		spec.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
+		spec.Labels = maps.Clone(spec.Labels)
+		switch {
+		case mark:
+			if spec.Labels == nil {
+				spec.Labels = map[string]string{}
+			}
+			spec.Labels[LabelStoppedReplicas] = strconv.FormatUint(previous, 10)
+		case replicas > 0:
+			delete(spec.Labels, LabelStoppedReplicas)
+		}
 		_, err = m.docker.ServiceUpdate(ctx, svc.ID, svc.Version, spec, updateOptions())
 		if err == nil {
 			break

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/testhook"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
 )
@@ -51,6 +52,8 @@ func (e *ProviderError) Unwrap() error { return e.Err }
 // Deployer queues deployments and removes applications' services and images.
 type Deployer interface {
 	Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error)
+	// DeployTx records a queued deployment and inserts its job in tx.
+	DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error)
 	Cancel(ctx context.Context, d store.Deployment) error
 	RemoveApplications(ctx context.Context, apps []store.Application) error
 	RemoveReleaseImages(ctx context.Context, a store.Application) error
@@ -375,32 +378,50 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	if err != nil {
 		return skipped("preview host: %v", err), nil
 	}
-	preview, created, err := r.store.UpsertPreview(ctx, a, store.PreviewSpec{Number: number, HeadRef: pr.HeadRef, Repository: repository})
-	if err != nil {
-		return Result{}, err
-	}
-	if created {
-		_, err := r.store.CreateDomain(ctx, preview.ID, store.DomainSpec{Host: host, HTTPS: a.Preview.HTTPS})
-		if err != nil {
-			_ = r.store.DeleteApplication(context.WithoutCancel(ctx), preview.ID)
-			var conflict *store.ConflictError
-			if errors.As(err, &conflict) {
-				return skipped("preview host %s is already used by another domain", host), nil
-			}
-			return Result{}, err
-		}
-		if r.routes != nil {
-			r.routes.RoutesChanged()
-		}
-	}
 	ref := commit
 	if ref == "" {
 		ref = "refs/heads/" + pr.HeadRef
 	}
-	d, err := r.deployer.Deploy(ctx, preview, store.NewDeployment{Trigger: TriggerPullRequest, GitRef: ref, CommitSHA: commit,
-		StatusRepository: target.repository, StatusContext: ContextPreview})
+	// The preview's application, its domain, its deployment and the
+	// deployment's job are created in one transaction: all or nothing.
+	var (
+		preview store.Application
+		created bool
+		d       store.Deployment
+		taken   bool
+	)
+	err = r.store.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		preview, created, err = tx.UpsertPreview(ctx, a, store.PreviewSpec{Number: number, HeadRef: pr.HeadRef, Repository: repository})
+		if err != nil {
+			return err
+		}
+		if created {
+			_, err := tx.CreateDomain(ctx, preview.ID, store.DomainSpec{Host: host, HTTPS: a.Preview.HTTPS})
+			var conflict *store.ConflictError
+			if errors.As(err, &conflict) {
+				taken = true
+				return err // roll the preview back
+			}
+			if err != nil {
+				return err
+			}
+		}
+		d, err = r.deployer.DeployTx(ctx, tx, preview, store.NewDeployment{Trigger: TriggerPullRequest, GitRef: ref, CommitSHA: commit,
+			StatusRepository: target.repository, StatusContext: ContextPreview})
+		if err != nil {
+			return err
+		}
+		return testhook.Pause(ctx, "preview.create")
+	})
+	if taken {
+		return skipped("preview host %s is already used by another domain", host), nil
+	}
 	if err != nil {
 		return Result{}, err
+	}
+	if created && r.routes != nil {
+		r.routes.RoutesChanged()
 	}
 	res := queued(d)
 	res.PreviewID = &preview.ID

@@ -2,8 +2,8 @@ package e2e_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/swarm"
 )
 
 // gitRepo is a local repository standing in for the remote.
@@ -269,7 +271,10 @@ func buildImage(t *testing.T, s *server, tag string) {
 }
 
 // TestKilledDuringDeploy kills berth during a build and during a rollout:
-// after a restart nothing is stuck and the application answers.
+// after a restart nothing is stuck and the application answers. A build
+// killed is failed; a rollout Swarm was already doing is settled from what
+// Swarm runs once it ends: succeeded when the new version runs, failed when
+// Swarm rolled it back.
 func TestKilledDuringDeploy(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
@@ -281,27 +286,43 @@ func TestKilledDuringDeploy(t *testing.T) {
 	for _, tc := range []struct {
 		step       string
 		dockerfile string
+		status     string
+		note       string
 	}{
-		{"build", dockerfile("kill-v2", `RUN ["/app", "sleep", "60s"]`)},
-		{"release", dockerfile("kill-v3", "ENV HEALTHY_AFTER=4s")},
+		{"build", dockerfile("kill-v2", `RUN ["/app", "sleep", "60s"]`), "failed", "berth stopped"},
+		{"release", dockerfile("kill-v3"), "succeeded", "Swarm finished the rollout: the new version runs"},
+		// A new version that never turns healthy: Swarm rolls it back on
+		// its own, and berth records what Swarm did.
+		{"release", dockerfile("kill-v4", "ENV HEALTHY_AFTER=1h"), "failed", "Swarm rolled the service back to the previous version"},
 	} {
-		t.Run("during "+tc.step, func(t *testing.T) {
+		t.Run("during "+tc.step+" "+tc.status, func(t *testing.T) {
 			repo.commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
 			d := s.deploy(a)
 			s.wait(d.ID, 2*time.Minute, func(d deployment) bool { return d.Step == tc.step })
-			time.Sleep(time.Second)
+			if tc.step == "release" { // kill once Swarm is rolling out
+				s.waitFor("Swarm updating the service", time.Minute, func() bool {
+					svc, _, err := s.docker.ServiceInspectWithRaw(context.Background(), a.ServiceName, swarm.ServiceInspectOptions{})
+					return err == nil && svc.UpdateStatus != nil && svc.UpdateStatus.State == swarm.UpdateStateUpdating
+				})
+			} else {
+				time.Sleep(time.Second)
+			}
 			s.kill()
 			s.expect("kill.e2e.test", "/", 200, "") // Traefik and the service keep serving
 			s.start()
-			d = s.wait(d.ID, 30*time.Second, finished)
-			if d.Status != "failed" || !strings.Contains(d.Error, "berth stopped") {
-				t.Fatalf("interrupted deployment: %s %q", d.Status, d.Error)
+			d = s.wait(d.ID, 2*time.Minute, finished)
+			if d.Status != tc.status {
+				t.Fatalf("interrupted deployment: %s %q, want %s", d.Status, d.Error, tc.status)
+			}
+			if log := s.logText(d.ID); !strings.Contains(d.Error, tc.note) && !strings.Contains(log, tc.note) {
+				t.Fatalf("interrupted deployment %s: error %q, log:\n%s\nwant %q", d.Status, d.Error, log, tc.note)
 			}
 			s.expect("kill.e2e.test", "/", 200, "")
 			// The queue moves on: a new deployment runs to the end.
-			repo.commit(fmt.Sprintf("after %s", tc.step), map[string]string{"Dockerfile": dockerfile("kill-after-" + tc.step)})
+			after := "kill-after-" + tc.step + "-" + tc.status
+			repo.commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
 			s.deployAndWait(a, "succeeded")
-			s.expect("kill.e2e.test", "/", 200, "kill-after-"+tc.step+" /")
+			s.expect("kill.e2e.test", "/", 200, after+" /")
 		})
 	}
 }

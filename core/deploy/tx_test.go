@@ -1,0 +1,208 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/pgembed/pgtest"
+	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	store *store.Store
+	app   store.Application
+	p     *deploy.Pipeline
+	q     *queue.Queue
+}
+
+// newEnv gives a pipeline on a fresh database with one application and a
+// real (not started) queue; migrateQueue false leaves River's tables out,
+// so every job insert fails.
+func newEnv(t *testing.T, migrateQueue bool) *env {
+	t.Helper()
+	ctx := context.Background()
+	box, err := secrets.New(bytes.Repeat([]byte{9}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, pgtest.NewDatabase(t), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, org, err := st.Setup(ctx, store.SetupInput{Email: "a@example.com", Name: "A", PasswordHash: "x", Organization: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, environment, err := st.CreateProject(ctx, org.ID, "shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.CreateApplication(ctx, environment.ID, store.ApplicationSpec{Name: "web", SourceType: "image", Image: "nginx",
+		Port: 80, Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if migrateQueue {
+		if err := queue.Migrate(ctx, st.Pool()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := slog.New(slog.DiscardHandler)
+	p := deploy.New(deploy.Deps{Store: st, Hub: deploylog.NewHub(st, log), Logger: log}, deploy.Config{Instance: "txtest"})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deploy.Worker{Pipeline: p})
+	q, err := queue.New(st.Pool(), workers, queue.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetQueue(q)
+	return &env{t: t, ctx: ctx, store: st, app: a, p: p, q: q}
+}
+
+func (e *env) deployments() []store.Deployment {
+	e.t.Helper()
+	ds, _, err := e.store.ListDeployments(e.ctx, e.app.ID, store.Page{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ds
+}
+
+func (e *env) jobs(kind string) int {
+	e.t.Helper()
+	var n int
+	if err := e.store.Pool().QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// TestDeployRecordsAndQueuesTogether: a deployment and its job are created
+// in one transaction.
+func TestDeployRecordsAndQueuesTogether(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	d, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{Trigger: "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != store.DeploymentQueued || d.JobID == nil {
+		t.Fatalf("deployment = %+v", d)
+	}
+	state, err := e.q.State(e.ctx, *d.JobID)
+	if err != nil || !state.Waiting() {
+		t.Fatalf("job state = %q, %v", state, err)
+	}
+	if n := e.jobs("berth.deploy"); n != 1 {
+		t.Fatalf("%d deploy jobs, want 1", n)
+	}
+}
+
+// TestDeployRollsBackWhenTheJobInsertFails: no queue table, so the job
+// insert fails, and the deployment record is rolled back with it: nothing
+// is left queued to block the application.
+func TestDeployRollsBackWhenTheJobInsertFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	if _, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{}); err == nil || !strings.Contains(err.Error(), "river_job") {
+		t.Fatalf("Deploy = %v, want the job insert's error", err)
+	}
+	if ds := e.deployments(); len(ds) != 0 {
+		t.Fatalf("deployments left: %+v", ds)
+	}
+}
+
+// TestDeployTxRollsBackTheJob: when the caller's transaction fails after
+// DeployTx (e.g. a preview's domain is taken), the job goes too.
+func TestDeployTxRollsBackTheJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	err := e.store.WithTx(e.ctx, func(tx *store.Tx) error {
+		if _, err := e.p.DeployTx(e.ctx, tx, e.app, store.NewDeployment{}); err != nil {
+			return err
+		}
+		_, err := tx.CreateDomain(e.ctx, uuid.New(), store.DomainSpec{Host: "gone.example.com"}) // no such application
+		return err
+	})
+	if err == nil {
+		t.Fatal("the transaction did not fail")
+	}
+	if ds := e.deployments(); len(ds) != 0 {
+		t.Fatalf("deployments left: %+v", ds)
+	}
+	if n := e.jobs("berth.deploy"); n != 0 {
+		t.Fatalf("%d deploy jobs left, want 0", n)
+	}
+}
+
+// TestRecoverSettlesQueuedDeploymentsWithoutAJob: at start-up a queued
+// deployment whose job will never run is failed with the reason; one whose
+// job waits is left alone.
+func TestRecoverSettlesQueuedDeploymentsWithoutAJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	noJob, err := e.store.CreateDeployment(e.ctx, e.app.ID, store.NewDeployment{}) // as before jobs were transactional
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.q.Cancel(e.ctx, *cancelled.JobID); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The job was being picked up by a process that was killed.
+	if _, err := e.store.Pool().Exec(e.ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, *dead.JobID); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Recover(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		d      store.Deployment
+		status string
+		reason string
+	}{
+		{"no job", noJob, store.DeploymentFailed, "it has no job"},
+		{"cancelled job", cancelled, store.DeploymentFailed, "its job ended as cancelled"},
+		{"job left running", dead, store.DeploymentFailed, "berth stopped while it was being picked up"},
+		{"waiting job", waiting, store.DeploymentQueued, ""},
+	} {
+		got, err := e.store.GetDeployment(e.ctx, tt.d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != tt.status || !strings.Contains(got.Error, tt.reason) {
+			t.Errorf("%s: %s %q, want %s %q", tt.name, got.Status, got.Error, tt.status, tt.reason)
+		}
+	}
+}
