@@ -33,6 +33,7 @@ func (r *Runner) Recover(ctx context.Context, jobs Jobs, labels map[string]strin
 			errs = append(errs, fmt.Errorf("backup: scale stopped services back: %w", err))
 		}
 	}
+	errs = append(errs, r.stopStartedDatabases(ctx)...)
 	list, err := r.d.Store.UnfinishedBackups(ctx)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
@@ -93,4 +94,28 @@ func (r *Runner) failUnfinished(ctx context.Context, b store.Backup, reason stri
 		r.emit(ctx, ev)
 	}
 	return ok, err
+}
+
+// stopStartedDatabases stops again the databases that should be stopped but
+// run: a dump or restore started them (see running) and berth was killed
+// before it stopped them.
+func (r *Runner) stopStartedDatabases(ctx context.Context) []error {
+	if r.d.Services == nil || r.d.Docker == nil {
+		return nil
+	}
+	dbs, err := r.d.Store.StoppedDatabases(ctx)
+	if err != nil {
+		return []error{fmt.Errorf("backup: list stopped databases: %w", err)}
+	}
+	var errs []error
+	for _, db := range dbs {
+		if _, err := taskContainer(ctx, r.d.Docker, db.ServiceName); err != nil {
+			continue // not running (or no service): nothing to undo
+		}
+		r.d.Logger.Warn("database started for a backup by a previous berth process stopped again", "database", db.Name)
+		if err := r.d.Services.Stop(ctx, db, nil); err != nil {
+			errs = append(errs, fmt.Errorf("backup: stop database %s again: %w", db.Name, err))
+		}
+	}
+	return errs
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
@@ -90,5 +91,45 @@ func TestRecoverAfterAKilledVolumeBackup(t *testing.T) {
 	}
 	if n := len(e.appContainers(app)); n != 2 {
 		t.Fatalf("after the next backup: %d running containers, want 2", n)
+	}
+}
+
+// TestRecoverStopsADatabaseStartedForADump: a backup starts a stopped
+// database for its dump and stops it afterwards; when berth is killed in
+// between, start-up stops it again, so "stopped" keeps meaning stopped.
+func TestRecoverStopsADatabaseStartedForADump(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.database(database.Postgres, "idle")
+	if err := e.store.SetDatabaseState(e.ctx, db.ID, store.DatabaseStopped); err != nil {
+		t.Fatal(err)
+	}
+	db, _ = e.store.GetDatabase(e.ctx, db.ID)
+	// What the killed process left: the database started for the dump.
+	if err := e.svc.Start(e.ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.execErr(db, "", nil, "true"); err != nil {
+		t.Fatalf("the database should run before Recover: %v", err)
+	}
+	if err := queue.Migrate(e.ctx, e.store.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.New(e.store.Pool(), river.NewWorkers(), queue.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.newRunner(e.targets).Recover(e.ctx, q, map[string]string{swarm.LabelAppID: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.execErr(db, "", nil, "true"); err == nil {
+		t.Fatal("after Recover the database that should be stopped still runs")
+	}
+	svc, _, err := e.docker.ServiceInspectWithRaw(e.ctx, db.ServiceName, swarmInspect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := *svc.Spec.Mode.Replicated.Replicas; r != 0 {
+		t.Fatalf("after Recover: %d replicas, want 0", r)
 	}
 }

@@ -163,3 +163,14 @@ func (s *Store) SetDatabaseState(ctx context.Context, id uuid.UUID, state string
 func (s *Store) DeleteDatabase(ctx context.Context, id uuid.UUID) error {
 	return deleteByID(ctx, s.pool, "databases", id, "database")
 }
+
+// StoppedDatabases returns every database whose desired state is stopped,
+// for start-up reconciliation (a backup may have started one and died).
+func (s *Store) StoppedDatabases(ctx context.Context) ([]Database, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+dbCols+dbFrom+` WHERE d.desired_state = $1 ORDER BY d.id`, DatabaseStopped)
+	if err != nil {
+		return nil, mapErr(err, "databases")
+	}
+	dbs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Database, error) { return s.scanDatabase(r) })
+	return dbs, mapErr(err, "databases")
+}
