@@ -81,7 +81,24 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	}, store.BackupFilter{Policy: p.ID})
 	_, _ = e.store.UpdateBackupPolicy(e.ctx, p.ID, e.dest.ID, store.BackupPolicySpec{Schedule: p.Schedule, TimeZone: p.TimeZone,
 		Prefix: p.Prefix, KeepLatest: 2, Retries: 1, Enabled: false})
-	time.Sleep(3 * time.Second) // let a run in flight finish
+	// Let the runs already recorded finish and their retention passes run
+	// (on a loaded machine a run can take longer than a tick): settled when
+	// nothing is queued or running and at most the latest two are kept.
+	settled := func(l []store.Backup) bool {
+		kept := 0
+		for _, b := range l {
+			switch {
+			case b.Status == store.BackupQueued || b.Status == store.BackupRunning:
+				return false
+			case b.Status == store.BackupSucceeded && b.DeletedAt == nil:
+				kept++
+			}
+		}
+		return kept <= 2
+	}
+	e.waitBackups("the scheduled runs to settle", settled, store.BackupFilter{Policy: p.ID})
+	time.Sleep(time.Second) // a run the scheduler was recording as the policy was disabled
+	e.waitBackups("the scheduled runs to settle", settled, store.BackupFilter{Policy: p.ID})
 	list, _ = e.store.ListBackups(e.ctx, store.BackupFilter{Policy: p.ID, Status: store.BackupSucceeded}, 100)
 	var kept, deleted []store.Backup
 	for _, b := range list { // newest first
