@@ -649,17 +649,12 @@ func (s *Server) listBackups(owner ownerLoader) fiber.Handler {
 				f.Application = *o.application
 			}
 		}
-		limit := store.MaxPageSize
-		if c.Query("limit") != "" {
-			pg, err := pageParams(c)
-			if err != nil {
-				return err
-			}
-			limit = pg.Limit
+		limit, err := listLimit(c)
+		if err != nil {
+			return err
 		}
-		f.Status = strings.Clone(c.Query("status"))
-		if f.Status != "" && !slices.Contains(backupStatuses, f.Status) {
-			return badRequest("status", "%q is not one of %s", f.Status, strings.Join(backupStatuses, ", "))
+		if f.Status, err = statusQuery(c, backupStatuses); err != nil {
+			return err
 		}
 		items, err := s.store.ListBackups(c.UserContext(), f, limit)
 		if err != nil {
@@ -824,4 +819,26 @@ func (s *Server) restoreApplicationVolumes(c *fiber.Ctx) error {
 		return fmt.Errorf("queue the restore: %w", err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(r)
+}
+
+// listLimit reads ?limit= of the unpaged lists (backups, restores):
+// store.MaxPageSize when absent.
+func listLimit(c *fiber.Ctx) (int, error) {
+	if c.Query("limit") == "" {
+		return store.MaxPageSize, nil
+	}
+	pg, err := pageParams(c)
+	if err != nil {
+		return 0, err
+	}
+	return pg.Limit, nil
+}
+
+// statusQuery reads ?status=, which must be one of allowed ("" when absent).
+func statusQuery(c *fiber.Ctx, allowed []string) (string, error) {
+	st := strings.Clone(c.Query("status"))
+	if st != "" && !slices.Contains(allowed, st) {
+		return "", badRequest("status", "%q is not one of %s", st, strings.Join(allowed, ", "))
+	}
+	return st, nil
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,19 +71,16 @@ func (s *Server) listRestores(owner ownerLoader) fiber.Handler {
 		} else {
 			f.Application = *o.application
 		}
-		limit := store.MaxPageSize
-		if c.Query("limit") != "" {
-			pg, err := pageParams(c)
-			if err != nil {
-				return err
-			}
-			limit = pg.Limit
+		limit, err := listLimit(c)
+		if err != nil {
+			return err
 		}
-		if st := c.Query("status"); st != "" {
-			if !slices.Contains(restoreStatuses, st) {
-				return badRequest("status", "%q is not one of %s", st, strings.Join(restoreStatuses, ", "))
-			}
-			f.Statuses = []string{strings.Clone(st)}
+		st, err := statusQuery(c, restoreStatuses)
+		if err != nil {
+			return err
+		}
+		if st != "" {
+			f.Statuses = []string{st}
 		}
 		items, err := s.store.ListRestores(c.UserContext(), f, limit)
 		if err != nil {
