@@ -202,8 +202,8 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 	h := newHarness(t)
 	box, _ := secrets.New(testKey)
 	prov := providers{fake: h.provider, plugins: h.plugins}
-	hooks := webhook.New(webhook.Options{Store: h.store, Providers: prov, Deployer: h.deployer, Routes: h})
-	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Routes: h, Webhooks: hooks, GitProviders: prov,
+	hooks := webhook.New(webhook.Options{Store: h.store, Providers: prov, Deployer: h.deployer})
+	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
 		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Databases: &fakeDatabases{st: h.store},
 		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
 	return &matrixHarness{harness: h}

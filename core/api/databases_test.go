@@ -103,7 +103,7 @@ func newDatabaseHarness(t *testing.T) (*harness, *fakeDatabases) {
 	fake := &fakeDatabases{st: h.store}
 	tok, holder := auth.NewSetupToken()
 	h.token = tok
-	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h, Plugins: backupPlugins{}, Databases: fake})
+	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: backupPlugins{}, Databases: fake})
 	return h, fake
 }
 

@@ -482,7 +482,6 @@ func (s *Server) updateApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.routesChanged()
 	return c.JSON(a)
 }
 
@@ -508,7 +507,6 @@ func (s *Server) deleteApplication(c *fiber.Ctx) error {
 	if err := s.store.DeleteApplication(c.UserContext(), a.ID); err != nil {
 		return notFoundAs(err, "application")
 	}
-	s.routesChanged()
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -518,8 +516,5 @@ func (s *Server) removeServices(c *fiber.Ctx, apps []store.Application) error {
 	if len(apps) == 0 {
 		return nil
 	}
-	if err := s.opts.Teardown.RemoveApplications(c.UserContext(), apps); err != nil {
-		return teardownError(err, "application")
-	}
-	return nil
+	return s.svc.RemoveApplications(c.UserContext(), apps)
 }

@@ -56,8 +56,7 @@ func (s *Server) dbOps() (DatabaseOps, error) {
 // clusterFailed reports a Docker or plugin operation that failed as a 502
 // with its message (API errors and cancellations pass through).
 func clusterFailed(code, prefix string, err error) error {
-	var apiErr *Error
-	if errors.As(err, &apiErr) || errors.Is(err, context.Canceled) {
+	if isAnswer(err) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: prefix + err.Error()}

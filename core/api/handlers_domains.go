@@ -226,7 +226,6 @@ func (s *Server) createDomain(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.routesChanged()
 	return c.Status(fiber.StatusCreated).JSON(d)
 }
 
@@ -262,7 +261,6 @@ func (s *Server) updateDomain(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.routesChanged()
 	return c.JSON(d)
 }
 
@@ -274,6 +272,5 @@ func (s *Server) deleteDomain(c *fiber.Ctx) error {
 	if err := s.store.DeleteDomain(c.UserContext(), d.ID); err != nil {
 		return notFoundAs(err, "domain")
 	}
-	s.routesChanged()
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"context"
-	"errors"
-	"strings"
-
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
@@ -34,18 +31,6 @@ type ProjectWithEnvironments struct {
 // EnvironmentRequest names an environment.
 type EnvironmentRequest struct {
 	Name string `json:"name"`
-}
-
-func validateProjectFields(name, description *string) error {
-	if name != nil {
-		if err := validateText("name", *name, 1, 100); err != nil {
-			return err
-		}
-	}
-	if description != nil && len(*description) > 2000 {
-		return invalid("description", "must be at most 2000 characters")
-	}
-	return nil
 }
 
 func (s *Server) listProjects(c *fiber.Ctx) error {
@@ -79,54 +64,26 @@ func (s *Server) createProject(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	p := principal(c)
-	var org uuid.UUID
-	switch {
-	case req.OrganizationID != nil:
-		org = *req.OrganizationID
-	case len(p.Roles) == 1:
-		org = orgIDs(p)[0]
-	default:
-		return invalid("organization_id", "is required when you belong to several organizations")
+	in := service.NewProject{Name: req.Name, Description: req.Description}
+	if req.OrganizationID != nil {
+		in.Organization = *req.OrganizationID
 	}
-	if err := authorize(c, org, store.RoleMember, "organization"); err != nil {
-		return err
-	}
-	if err := validateProjectFields(&req.Name, &req.Description); err != nil {
-		return err
-	}
-	proj, env, err := s.store.CreateProject(c.UserContext(), org, strings.TrimSpace(req.Name), req.Description)
+	proj, env, err := s.svc.Projects.Create(c.UserContext(), principal(c), in)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(ProjectWithEnvironments{Project: proj, Environments: []store.Environment{env}})
 }
 
-func (s *Server) getProject(c *fiber.Ctx) error {
-	p, err := s.loadProject(c, "id", store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(p)
-}
+func (s *Server) getProject(c *fiber.Ctx) error { return c.JSON(resolved(c).Project) }
 
 func (s *Server) updateProject(c *fiber.Ctx) error {
-	p, err := s.loadProject(c, "id", store.RoleMember)
-	if err != nil {
-		return err
-	}
 	var req UpdateProjectRequest
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	if err := validateProjectFields(req.Name, req.Description); err != nil {
-		return err
-	}
-	if req.Name != nil {
-		trimmed := strings.TrimSpace(*req.Name)
-		req.Name = &trimmed
-	}
-	p, err = s.store.UpdateProject(c.UserContext(), p.ID, store.ProjectUpdate{Name: req.Name, Description: req.Description})
+	p, err := s.svc.Projects.Update(c.UserContext(), principal(c), resolved(c).Project,
+		service.ProjectChange{Name: req.Name, Description: req.Description})
 	if err != nil {
 		return err
 	}
@@ -134,28 +91,14 @@ func (s *Server) updateProject(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteProject(c *fiber.Ctx) error {
-	p, err := s.loadProject(c, "id", store.RoleAdmin)
-	if err != nil {
-		return err
-	}
 	opts, err := teardownOptions(c)
 	if err != nil {
 		return err
 	}
-	if err := s.opts.Teardown.DeleteProject(c.UserContext(), p, opts); err != nil {
-		return teardownError(err, "project")
+	if err := s.svc.Projects.Delete(c.UserContext(), principal(c), resolved(c).Project, opts); err != nil {
+		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-// Teardown deletes projects and environments together with everything
-// berth runs for them in Docker Swarm; *teardown.Service implements it.
-type Teardown interface {
-	DeleteProject(ctx context.Context, p store.Project, opts teardown.Options) error
-	DeleteEnvironment(ctx context.Context, e store.Environment, opts teardown.Options) error
-	// RemoveApplications removes the Swarm services of applications about
-	// to be deleted.
-	RemoveApplications(ctx context.Context, apps []store.Application) error
 }
 
 // teardownOptions reads ?delete_volumes= (the caller is an admin or owner:
@@ -165,30 +108,12 @@ func teardownOptions(c *fiber.Ctx) (teardown.Options, error) {
 	return teardown.Options{DeleteVolumes: del}, err
 }
 
-// teardownError maps a failed deletion to its answer; the records are
-// still there, so the caller can retry.
-func teardownError(err error, what string) error {
-	switch {
-	case errors.Is(err, teardown.ErrLastEnvironment):
-		return conflict("", teardown.ErrLastEnvironment.Error())
-	case errors.Is(err, teardown.ErrNoSwarm):
-		return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: err.Error()}
-	case errors.Is(err, store.ErrNotFound):
-		return notFoundAs(err, what)
-	}
-	return clusterFailed("teardown_failed", "the records were kept, so the deletion can be retried: ", err)
-}
-
 func (s *Server) listEnvironments(c *fiber.Ctx) error {
-	p, err := s.loadProject(c, "id", store.RoleViewer)
-	if err != nil {
-		return err
-	}
 	pg, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	envs, more, err := s.store.ListEnvironments(c.UserContext(), p.ID, pg)
+	envs, more, err := s.store.ListEnvironments(c.UserContext(), resolved(c).Project.ID, pg)
 	if err != nil {
 		return err
 	}
@@ -196,45 +121,25 @@ func (s *Server) listEnvironments(c *fiber.Ctx) error {
 }
 
 func (s *Server) createEnvironment(c *fiber.Ctx) error {
-	p, err := s.loadProject(c, "id", store.RoleMember)
-	if err != nil {
-		return err
-	}
 	var req EnvironmentRequest
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	if err := validateSlug("name", req.Name, 32); err != nil {
-		return err
-	}
-	e, err := s.store.CreateEnvironment(c.UserContext(), p, req.Name)
+	e, err := s.svc.Projects.CreateEnvironment(c.UserContext(), principal(c), resolved(c).Project, req.Name)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(e)
 }
 
-func (s *Server) getEnvironment(c *fiber.Ctx) error {
-	e, err := s.loadEnvironment(c, "id", store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(e)
-}
+func (s *Server) getEnvironment(c *fiber.Ctx) error { return c.JSON(resolved(c).Environment) }
 
 func (s *Server) updateEnvironment(c *fiber.Ctx) error {
-	e, err := s.loadEnvironment(c, "id", store.RoleMember)
-	if err != nil {
-		return err
-	}
 	var req EnvironmentRequest
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	if err := validateSlug("name", req.Name, 32); err != nil {
-		return err
-	}
-	e, err = s.store.RenameEnvironment(c.UserContext(), e.ID, req.Name)
+	e, err := s.svc.Projects.RenameEnvironment(c.UserContext(), principal(c), resolved(c).Environment, req.Name)
 	if err != nil {
 		return err
 	}
@@ -242,16 +147,12 @@ func (s *Server) updateEnvironment(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteEnvironment(c *fiber.Ctx) error {
-	e, err := s.loadEnvironment(c, "id", store.RoleAdmin)
-	if err != nil {
-		return err
-	}
 	opts, err := teardownOptions(c)
 	if err != nil {
 		return err
 	}
-	if err := s.opts.Teardown.DeleteEnvironment(c.UserContext(), e, opts); err != nil {
-		return teardownError(err, "environment")
+	if err := s.svc.Projects.DeleteEnvironment(c.UserContext(), principal(c), resolved(c).Environment, opts); err != nil {
+		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"github.com/berth-dev/berth/core/problem"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
@@ -116,7 +117,7 @@ func metricsMiddleware(c *fiber.Ctx) error {
 		} else if fe, ok := err.(*fiber.Error); ok {
 			status = fe.Code
 		} else {
-			status = fiber.StatusInternalServerError
+			status = problem.Classify(err).Status()
 		}
 	}
 	route, _ := c.Locals(routeKey).(string)

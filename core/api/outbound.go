@@ -61,9 +61,8 @@ func (s *Server) describeOutbound(c *fiber.Ctx, what string, err error) string {
 // outboundFailed reports a failed outbound request as a 502 whose message
 // says what failed (what) and how (describe).
 func outboundFailed(code, what string, err error, describe func(error) string) error {
-	var apiErr *Error
 	var blocked *netguard.BlockedError
-	if errors.As(err, &apiErr) || errors.As(err, &blocked) || errors.Is(err, context.Canceled) {
+	if isAnswer(err) || errors.As(err, &blocked) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return &Error{Status: fiber.StatusBadGateway, Code: code, Message: what + ": " + describe(err)}

@@ -178,7 +178,7 @@ func TestOutboundBackupDestinations(t *testing.T) {
 	box, _ := secrets.New(testKey)
 	tok, holder := auth.NewSetupToken()
 	h.token = tok
-	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h, Plugins: s3Plugins{},
+	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: s3Plugins{},
 		Databases: s3Databases{&fakeDatabases{st: h.store}}})
 	f := h.fixture()
 	orgAdmin := h.orgAdmin(f)
@@ -259,7 +259,7 @@ func TestOutboundRecheckBeforeUse(t *testing.T) {
 	box, _ := secrets.New(testKey)
 	tok, holder := auth.NewSetupToken()
 	h.token = tok
-	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Routes: h,
+	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"),
 		GitProviders: providers{fake: h.provider, plugins: h.plugins}, Outbound: guard})
 	f := h.fixture()
 	h.provider.repos = []string{"team/a"}

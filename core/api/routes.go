@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -20,6 +21,11 @@ type Route struct {
 	// (route × role) checks every route against it, so a route without a
 	// declaration fails the test.
 	Access Access
+	// Resource is what the route's :id names: it is loaded, and the
+	// caller's role in its organization checked against Access.Role,
+	// before the handler runs (which reads it with resolved(c)). A
+	// non-member gets a 404, a member below the role a 403.
+	Resource service.Resource
 	// Body is a zero value of the JSON request body type, or nil.
 	Body any
 	// Response is a zero value of the JSON success response type, or nil for 204.
@@ -139,15 +145,15 @@ func (s *Server) table() []Route {
 
 		{Method: "GET", Path: p + "/projects", Summary: "List projects", Tag: "projects", Query: withPage(QueryParam{"organization_id", "only this organization's projects", "string"}), Response: List[store.Project]{}, Access: signedIn, Handler: s.listProjects},
 		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Body: CreateProjectRequest{}, Response: ProjectWithEnvironments{}, Status: 201, Access: forMembers, Handler: s.createProject},
-		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Response: store.Project{}, Access: forViewers, Handler: s.getProject},
-		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Body: UpdateProjectRequest{}, Response: store.Project{}, Access: forMembers, Handler: s.updateProject},
-		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments, services and networks; volumes are kept unless delete_volumes=true", Tag: "projects", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Handler: s.deleteProject},
+		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Response: store.Project{}, Access: forViewers, Resource: service.ProjectResource, Handler: s.getProject},
+		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Body: UpdateProjectRequest{}, Response: store.Project{}, Access: forMembers, Resource: service.ProjectResource, Handler: s.updateProject},
+		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments, services and networks; volumes are kept unless delete_volumes=true", Tag: "projects", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.ProjectResource, Handler: s.deleteProject},
 
-		{Method: "GET", Path: p + "/projects/:id/environments", Summary: "List a project's environments", Tag: "environments", Query: pageQuery, Response: List[store.Environment]{}, Access: forViewers, Handler: s.listEnvironments},
-		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Status: 201, Access: forMembers, Handler: s.createEnvironment},
-		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Response: store.Environment{}, Access: forViewers, Handler: s.getEnvironment},
-		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Access: forMembers, Handler: s.updateEnvironment},
-		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Handler: s.deleteEnvironment},
+		{Method: "GET", Path: p + "/projects/:id/environments", Summary: "List a project's environments", Tag: "environments", Query: pageQuery, Response: List[store.Environment]{}, Access: forViewers, Resource: service.ProjectResource, Handler: s.listEnvironments},
+		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Status: 201, Access: forMembers, Resource: service.ProjectResource, Handler: s.createEnvironment},
+		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Response: store.Environment{}, Access: forViewers, Resource: service.EnvironmentResource, Handler: s.getEnvironment},
+		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Access: forMembers, Resource: service.EnvironmentResource, Handler: s.updateEnvironment},
+		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.EnvironmentResource, Handler: s.deleteEnvironment},
 
 		{Method: "GET", Path: p + "/applications", Summary: "List applications", Tag: "applications", Query: withPage(QueryParam{"project_id", "only this project's applications", "string"}, QueryParam{"environment_id", "only this environment's applications", "string"}), Response: List[store.Application]{}, Access: signedIn, Handler: s.listApplications},
 		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Status: 201, Access: forMembers, Handler: s.createApplication},

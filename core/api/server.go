@@ -9,6 +9,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"time"
 
@@ -32,12 +33,6 @@ type PluginLister interface {
 	ListPlugins(ctx context.Context) ([]PluginInfo, error)
 }
 
-// RoutesChanged is told whenever domains or applications change, so the
-// proxy configuration is regenerated.
-type RoutesChanged interface {
-	RoutesChanged()
-}
-
 // Options configures the API server.
 type Options struct {
 	Store  *store.Store
@@ -52,8 +47,6 @@ type Options struct {
 	SecureCookies bool
 	// Plugins lists plugins; nil reports none.
 	Plugins PluginLister
-	// Routes is notified when routing-relevant state changes; may be nil.
-	Routes RoutesChanged
 	// Version is berth's build version, reported by /healthz.
 	Version string
 	// Deployer runs deployments; nil answers 503 on deployment actions.
@@ -86,16 +79,20 @@ type Options struct {
 	// Teardown deletes projects and environments with their Swarm
 	// objects; nil uses one without Swarm, which deletes only what never
 	// ran there.
-	Teardown Teardown
+	Teardown service.Teardown
 	// HostAccess decides who may use host-level powers (bind mounts, low or
 	// reserved host ports, placement, local repositories, host directories,
 	// organization creation). core/app shares one with the dashboard and
 	// webhooks; nil uses one on Store that reserves no extra ports.
 	HostAccess *hostaccess.Guard
+	// Services is the service layer every change goes through; nil builds
+	// one on Store, HostAccess and Teardown.
+	Services *service.Services
 }
 
 // Server is the HTTP API.
 type Server struct {
+	svc    *service.Services
 	opts   Options
 	store  *store.Store
 	log    *slog.Logger
@@ -119,12 +116,15 @@ func New(opts Options) *Server {
 		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	if opts.Teardown == nil {
-		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Logger: opts.Logger})
 	}
 	if opts.SignIn == nil {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
+	if opts.Services == nil {
+		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Logger: opts.Logger})
+	}
+	s := &Server{svc: opts.Services, opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if s.guard == nil {
 		s.guard = NewOutboundGuard(opts.Store)
 	}
@@ -169,12 +169,38 @@ func (s *Server) register(r Route) {
 	if !r.Public && !r.Webhook {
 		handlers = append(handlers, s.authenticate)
 	}
+	if r.Resource != service.NoResource {
+		handlers = append(handlers, s.resolve(r))
+	}
 	handlers = append(handlers, r.Handler)
 	s.app.Add(r.Method, r.Path, handlers...)
 }
 
-func (s *Server) routesChanged() {
-	if s.opts.Routes != nil {
-		s.opts.Routes.RoutesChanged()
+// resolvedKey holds the route's resource in the request's locals.
+const resolvedKey = "berth.resolved"
+
+// resolve loads the resource the route's :id names and checks the
+// caller's role on it (see Route.Resource).
+func (s *Server) resolve(r Route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c, "id", r.Resource.String())
+		if err != nil {
+			return err
+		}
+		res, err := s.svc.Resolve(c.UserContext(), principal(c), r.Resource, id, r.Access.Role)
+		if err != nil {
+			return err
+		}
+		c.Locals(resolvedKey, &res)
+		return c.Next()
 	}
+}
+
+// resolved returns what the route's Resource declaration loaded.
+func resolved(c *fiber.Ctx) *service.Resolved {
+	res, _ := c.Locals(resolvedKey).(*service.Resolved)
+	if res == nil {
+		panic("api: route " + c.Route().Path + " reads a resource it does not declare")
+	}
+	return res
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/changefeed"
+	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net"
 	"os"
@@ -143,7 +145,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		if err := s.startProxy(ctx); err != nil {
 			return nil, err
 		}
-		opts.Routes = s.syncer
 		go s.syncer.Run(runCtx)
 		if err := s.startDeployments(ctx, runCtx); err != nil {
 			return nil, err
@@ -151,19 +152,24 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
 		opts.Databases = s.databases
 	}
+	if err := s.startChangeFeed(ctx, runCtx); err != nil {
+		return nil, err
+	}
 	opts.Teardown = s.newTeardown(ctx)
+	opts.Services = service.New(service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
+		Logger: log.With("component", "service")})
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
 		Outbound: s.outbound, HostAccess: opts.HostAccess}
 	if s.pipeline != nil {
-		hooks.Deployer, hooks.Routes = s.pipeline, s.syncer
+		hooks.Deployer = s.pipeline
 	}
 	opts.Webhooks = webhook.New(hooks)
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Routes: opts.Routes, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
+		Services: opts.Services, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
 		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess}).Register(s.api.App())
 	go func() {
@@ -174,6 +180,28 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}()
 	go s.housekeeping(runCtx)
 	return s, nil
+}
+
+// startChangeFeed listens for committed changes (core/changefeed) and
+// has routing follow every change of an application or a domain, whoever
+// made it. It returns once the feed listens, so no later commit goes
+// unheard.
+func (s *Server) startChangeFeed(ctx, runCtx context.Context) error {
+	feed := changefeed.New(s.store.Pool(), s.log.With("component", "changefeed"))
+	if s.syncer != nil {
+		syncer := s.syncer
+		feed.Subscribe(func(changefeed.Change) { syncer.RoutesChanged() }, changefeed.Applications, changefeed.Domains)
+	}
+	ready := make(chan struct{})
+	go feed.Run(runCtx, ready)
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("change feed: %w", ctx.Err())
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("change feed: could not listen on PostgreSQL within 30s")
+	}
 }
 
 // startProxy makes sure Traefik runs (leaving a healthy one untouched) and

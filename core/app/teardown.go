@@ -52,9 +52,6 @@ func (s *Server) newTeardown(ctx context.Context) *teardown.Service {
 	if s.pipeline != nil {
 		deps.Deployments = s.pipeline
 	}
-	if s.syncer != nil {
-		deps.Routes = s.syncer
-	}
 	if err := swarmManager(ctx, s.docker); err != nil {
 		s.log.Warn("Docker Swarm is not available: projects and environments that ran services cannot be deleted until it is",
 			"err", err)

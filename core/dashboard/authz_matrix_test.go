@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ type dashCaller struct {
 // dashOrg is an organization with one of everything.
 type dashOrg struct {
 	id  uuid.UUID
-	ids map[resource]string
+	ids map[service.Resource]string
 	// env, app, database and dest are the parents of fresh resources.
 	env, app, database, dest uuid.UUID
 	owner                    uuid.UUID
@@ -111,10 +112,10 @@ func (m *dashMatrix) org(host uuid.UUID, name string) dashOrg {
 	m.check(err)
 	secret, err := m.store.WebhookSecret(ctx, app.ID)
 	m.check(err)
-	return dashOrg{webhookSecret: secret, id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[resource]string{
-		resOrganization: o.ID.String(), resProject: proj.ID.String(), resEnvironment: env.ID.String(), resApplication: app.ID.String(),
-		resDomain: dom.ID.String(), resDeployment: dep.ID.String(), resDatabase: db.String(), resDestination: dest.String(),
-		resConnection: conn.String(), resPolicy: pol.String(),
+	return dashOrg{webhookSecret: secret, id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[service.Resource]string{
+		service.OrganizationResource: o.ID.String(), service.ProjectResource: proj.ID.String(), service.EnvironmentResource: env.ID.String(), service.ApplicationResource: app.ID.String(),
+		service.DomainResource: dom.ID.String(), service.DeploymentResource: dep.ID.String(), service.DatabaseResource: db.String(), service.DestinationResource: dest.String(),
+		service.ConnectionResource: conn.String(), service.PolicyResource: pol.String(),
 	}}
 }
 
@@ -160,7 +161,7 @@ func (m *dashMatrix) apiKey(user uuid.UUID) string {
 // dashCase is what one request of the matrix uses: the organization's ids
 // (possibly with a fresh resource), the caller's key id and session.
 type dashCase struct {
-	ids     map[resource]string
+	ids     map[service.Resource]string
 	org     dashOrg
 	key     string // the :key of /keys/:key routes
 	session string
@@ -207,7 +208,7 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 		return url.Values{"user_id": {dc.org.owner.String()}, "instance_admin": {"false"}}
 	},
 	"POST /projects": func(m *dashMatrix, dc dashCase) url.Values {
-		return url.Values{"organization_id": {dc.ids[resOrganization]}, "name": {m.unique("p")}}
+		return url.Values{"organization_id": {dc.ids[service.OrganizationResource]}, "name": {m.unique("p")}}
 	},
 	"POST /projects/:id/environments":  func(m *dashMatrix, _ dashCase) url.Values { return url.Values{"name": {m.unique("env")}} },
 	"POST /projects/:id/applications":  nil,
@@ -226,7 +227,7 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 		return url.Values{"key": {"FIXTURE_VAR"}, "value": {dashVariableValue}}
 	},
 	"POST /apps/:id/variables/delete": func(_ *dashMatrix, dc dashCase) url.Values {
-		return url.Values{"key": {dc.ids[resNone]}}
+		return url.Values{"key": {dc.ids[service.NoResource]}}
 	},
 	"POST /apps/:id/domains": func(m *dashMatrix, _ dashCase) url.Values {
 		return url.Values{"host": {m.unique("d") + ".example.com"}}
@@ -294,30 +295,30 @@ var dashFresh = map[string]func(m *dashMatrix, dc *dashCase, c dashCaller){
 	"POST /projects/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
 		p, _, err := m.store.CreateProject(context.Background(), dc.org.id, m.unique("gone"), "")
 		m.check(err)
-		dc.ids[resProject] = p.ID.String()
+		dc.ids[service.ProjectResource] = p.ID.String()
 	},
 	"POST /databases/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
-		dc.ids[resDatabase] = m.database(dc.org.env).String()
+		dc.ids[service.DatabaseResource] = m.database(dc.org.env).String()
 	},
 	"POST /backup-policies/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
-		dc.ids[resPolicy] = m.policy(dc.org.database, dc.org.dest).String()
+		dc.ids[service.PolicyResource] = m.policy(dc.org.database, dc.org.dest).String()
 	},
 	"POST /apps/:id/variables/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
 		k := strings.ToUpper(strings.ReplaceAll(m.unique("GONE"), "-", "_"))
 		_, err := m.store.SetVariable(context.Background(), store.ScopeApplication, dc.org.app, k, "v")
 		m.check(err)
-		dc.ids[resNone] = k
+		dc.ids[service.NoResource] = k
 	},
 	"POST /domains/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
 		d, err := m.store.CreateDomain(context.Background(), dc.org.app, store.DomainSpec{Host: m.unique("gone") + ".example.com", HTTPS: "none"})
 		m.check(err)
-		dc.ids[resDomain] = d.ID.String()
+		dc.ids[service.DomainResource] = d.ID.String()
 	},
 	"POST /backup-destinations/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
-		dc.ids[resDestination] = m.destination(dc.org.id).String()
+		dc.ids[service.DestinationResource] = m.destination(dc.org.id).String()
 	},
 	"POST /git-connections/:id/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
-		dc.ids[resConnection] = m.connection(dc.org.id).String()
+		dc.ids[service.ConnectionResource] = m.connection(dc.org.id).String()
 	},
 	"POST /keys/:key/revoke": func(m *dashMatrix, dc *dashCase, c dashCaller) { dc.key = m.apiKey(c.user) },
 }
@@ -366,7 +367,7 @@ func TestAuthorizationMatrixDeclaredPages(t *testing.T) {
 			t.Errorf("dashboard route %s declares no access: set min (with its resource), instanceAdmin, signedIn, public or asset", id)
 		case kinds > 1:
 			t.Errorf("dashboard route %s declares several kinds of access: pick one", id)
-		case rt.resource != resNone && rt.min == "":
+		case rt.resource != service.NoResource && rt.min == "":
 			t.Errorf("dashboard route %s names a %s but no min role", id, rt.resource)
 		case rt.min != "" && rt.min.Rank() == 0:
 			t.Errorf("dashboard route %s declares unknown role %q", id, rt.min)
@@ -427,8 +428,8 @@ func TestAuthorizationMatrixPages(t *testing.T) {
 			}
 			return cl.post(dc.fill(t, rt), values)
 		}
-		clone := func(o dashOrg) map[resource]string {
-			ids := map[resource]string{}
+		clone := func(o dashOrg) map[service.Resource]string {
+			ids := map[service.Resource]string{}
 			for k, v := range o.ids {
 				ids[k] = v
 			}

@@ -17,6 +17,7 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net/url"
 	"runtime/debug"
@@ -55,8 +56,6 @@ type Options struct {
 	Logs api.LogStreams
 	// Plugins lists installed plugins (plugins page, build types); may be nil.
 	Plugins api.PluginLister
-	// Routes is told when domains or ports change; may be nil.
-	Routes api.RoutesChanged
 	// PluginSettings applies plugin settings; nil refuses to save them.
 	PluginSettings api.PluginConfigurer
 	// Databases runs managed databases, backups and restores; nil shows
@@ -65,7 +64,7 @@ type Options struct {
 	// Teardown deletes projects with everything berth runs for them (the
 	// same one the API uses); nil uses one without Swarm, which deletes
 	// only what never ran there.
-	Teardown api.Teardown
+	Teardown service.Teardown
 	// GitProviders reaches git provider plugins to test connections; may be nil.
 	GitProviders GitProviders
 	// PublicURL is berth's public address, the base of webhook URLs.
@@ -82,11 +81,16 @@ type Options struct {
 	// HostAccess decides who may use host-level powers: the same guard as
 	// api.Options.HostAccess; nil uses one on Store.
 	HostAccess *hostaccess.Guard
+	// Services is the service layer every change goes through: the same
+	// one as api.Options.Services. Nil builds one on Store, HostAccess and
+	// Teardown.
+	Services *service.Services
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the
 // API's Fiber application with Register.
 type Dashboard struct {
+	svc    *service.Services
 	opts   Options
 	store  *store.Store
 	log    *slog.Logger
@@ -110,12 +114,15 @@ func New(opts Options) *Dashboard {
 		opts.HostAccess = hostaccess.NewGuard(opts.Store, nil)
 	}
 	if opts.Teardown == nil {
-		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Routes: opts.Routes, Logger: opts.Logger})
+		opts.Teardown = teardown.New(teardown.Deps{Store: opts.Store, Logger: opts.Logger})
 	}
 	if opts.SignIn == nil {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
-	d := &Dashboard{opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
+	if opts.Services == nil {
+		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Logger: opts.Logger})
+	}
+	d := &Dashboard{svc: opts.Services, opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if d.guard == nil {
 		d.guard = api.NewOutboundGuard(opts.Store)
 	}
@@ -178,7 +185,7 @@ func (d *Dashboard) handle(rt route) fiber.Handler {
 		if rt.instanceAdmin && (r.p == nil || !r.p.User.InstanceAdmin) {
 			return d.renderError(r, errNotInstanceAdmin)
 		}
-		if rt.resource != resNone {
+		if rt.resource != service.NoResource {
 			if err := d.loadResource(r, rt); err != nil {
 				return d.renderError(r, err)
 			}
@@ -277,60 +284,22 @@ type redirect struct{ to string }
 
 func (e *redirect) Error() string { return "redirect to " + e.to }
 
-// loadResource loads the resource named by :id and checks the caller's role
-// in its organization: non-members get a 404 (ids of other tenants leak
-// nothing), members below the route's role a 403.
+// loadResource loads the resource named by :id and checks the caller's
+// role in its organization through the service layer: non-members get a
+// 404 (ids of other tenants leak nothing), members below the route's role a
+// 403.
 func (d *Dashboard) loadResource(r *request, rt route) error {
-	ctx := r.c.UserContext()
 	id, err := uuid.Parse(r.c.Params("id"))
 	if err != nil {
 		return notFound(rt.resource.String())
 	}
-	var org uuid.UUID
-	switch rt.resource {
-	case resProject:
-		r.project, err = d.store.GetProject(ctx, id)
-		org = r.project.OrganizationID
-	case resEnvironment:
-		r.env, err = d.store.GetEnvironment(ctx, id)
-		org = r.env.OrganizationID
-	case resApplication:
-		r.app, err = d.store.GetApplication(ctx, id)
-		org = r.app.OrganizationID
-	case resDomain:
-		r.domain, err = d.store.GetDomain(ctx, id)
-		org = r.domain.OrganizationID
-	case resDeployment:
-		r.deployment, err = d.store.GetDeployment(ctx, id)
-		org = r.deployment.OrganizationID
-	case resDatabase:
-		r.database, err = d.store.GetDatabase(ctx, id)
-		org = r.database.OrganizationID
-	case resOrganization:
-		if _, member := r.p.Roles[id]; !member {
-			return notFound(rt.resource.String())
-		}
-		r.org, err = d.store.GetOrganization(ctx, id)
-		org = r.org.ID
-	case resDestination:
-		r.dest, err = d.store.GetBackupDestination(ctx, id)
-		org = r.dest.OrganizationID
-	case resConnection:
-		r.conn, err = d.store.GetGitConnection(ctx, id)
-		org = r.conn.OrganizationID
-	case resPolicy:
-		r.policy, err = d.store.GetBackupPolicy(ctx, id)
-		org = r.policy.OrganizationID
-	default:
-		return fmt.Errorf("dashboard: route %s %s: unknown resource %d", rt.method, rt.path, rt.resource)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound(rt.resource.String())
-	}
+	res, err := d.svc.Resolve(r.c.UserContext(), r.p, rt.resource, id, rt.min)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", rt.resource, err)
+		return err
 	}
-	return r.authorize(org, rt.min, rt.resource.String())
+	r.project, r.env, r.app, r.domain, r.deployment = res.Project, res.Environment, res.Application, res.Domain, res.Deployment
+	r.database, r.org, r.dest, r.conn, r.policy = res.Database, res.Organization, res.Destination, res.Connection, res.Policy
+	return nil
 }
 
 // authorize checks the caller holds at least min in org.

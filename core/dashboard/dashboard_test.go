@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"github.com/berth-dev/berth/core/service"
 	"net/url"
 	"regexp"
 	"strings"
@@ -132,7 +133,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		path := f.concrete(rt)
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			if rt.method == "GET" {
-				if rt.resource != resNone {
+				if rt.resource != service.NoResource {
 					viewer.must(200, viewer.do("GET", path, nil))
 					if r := outsider.do("GET", path, nil); r.Status != 404 {
 						t.Fatalf("outsider: status %d, want 404", r.Status)
@@ -151,7 +152,7 @@ func TestRolesAreEnforced(t *testing.T) {
 					t.Fatalf("member: status %d, want 403", r.Status)
 				}
 			}
-			if rt.resource != resNone {
+			if rt.resource != service.NoResource {
 				if r := outsider.post(path, url.Values{"confirmed": {"yes"}}); r.Status != 404 {
 					t.Fatalf("outsider: status %d, want 404", r.Status)
 				}

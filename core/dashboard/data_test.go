@@ -63,7 +63,7 @@ func TestDatabasePages(t *testing.T) {
 		form       url.Values
 		field, msg string
 	}{
-		{"bad name", url.Values{"name": {"Main DB"}, "engine": {"postgres"}}, "name", "use lowercase letters"},
+		{"bad name", url.Values{"name": {"Main DB"}, "engine": {"postgres"}}, "name", "must be lowercase letters"},
 		{"unknown engine", url.Values{"name": {"x"}, "engine": {"oracle"}}, "engine", "choose one of"},
 		{"bad version", url.Values{"name": {"x"}, "engine": {"redis"}, "version": {"7 alpine"}}, "version", "not a valid image tag"},
 		{"bad port", url.Values{"name": {"x"}, "engine": {"redis"}, "external_port": {"70000"}}, "external_port", "from 1 to 65535"},
@@ -247,7 +247,7 @@ func TestOrganizationSettings(t *testing.T) {
 		`name="plugin_id" value="backup.s3"`)
 	r := admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.s3"}, "name": {"Bad Name"},
 		"s.secret_access_key": {"typed-secret-value"}})
-	if r.Status != 422 || !fieldErrorShown(r.Body, "use lowercase letters") || !fieldErrorShown(r.Body, "is required") {
+	if r.Status != 422 || !fieldErrorShown(r.Body, "must be lowercase letters") || !fieldErrorShown(r.Body, "is required") {
 		t.Fatalf("invalid destination: status %d:\n%.2000s", r.Status, r.Body)
 	}
 	lacks(t, "re-rendered destination form", r.Body, "typed-secret-value")

@@ -113,6 +113,7 @@ func TestFormsShowErrorsNextToFields(t *testing.T) {
 	proj := "/projects/" + f.project.ID.String()
 	app := appURL(f.app.ID)
 	env := f.env.ID.String()
+	routeChanges := h.watchRoutes()
 	tests := []struct {
 		name, path string
 		form       url.Values
@@ -120,23 +121,23 @@ func TestFormsShowErrorsNextToFields(t *testing.T) {
 		field, msg string
 	}{
 		{"project without name", "/projects", url.Values{"name": {" "}}, 422, "name", "is required"},
-		{"duplicate project", "/projects", url.Values{"name": {"Shop"}}, 422, "name", "already exists"},
+		{"duplicate project", "/projects", url.Values{"name": {"Shop"}}, 409, "name", "already exists"},
 		{"environment name", proj + "/environments", url.Values{"name": {"Staging!"}}, 422, "name", "lowercase letters"},
-		{"duplicate environment", proj + "/environments", url.Values{"name": {"production"}}, 422, "name", "already exists"},
+		{"duplicate environment", proj + "/environments", url.Values{"name": {"production"}}, 409, "name", "already exists"},
 		{"app without environment", proj + "/applications", url.Values{"name": {"api"}}, 422, "environment_id", "choose an environment"},
 		{"app name", proj + "/applications", url.Values{"environment_id": {env}, "name": {"API"}, "source_type": {"git"}, "git_repository": {"https://x/y.git"}, "build_type": {"dockerfile"}}, 422, "name", "lowercase"},
 		{"app repository", proj + "/applications", url.Values{"environment_id": {env}, "name": {"api"}, "source_type": {"git"}, "git_repository": {"--upload-pack=evil"}, "build_type": {"dockerfile"}}, 422, "git_repository", "must not start with"},
 		{"app ref", proj + "/applications", url.Values{"environment_id": {env}, "name": {"api"}, "source_type": {"git"}, "git_repository": {"https://x/y.git"}, "git_ref": {"a..b"}, "build_type": {"dockerfile"}}, 422, "git_ref", "not a valid branch"},
 		{"app image", proj + "/applications", url.Values{"environment_id": {env}, "name": {"api"}, "source_type": {"image"}, "image": {"UPPER:case:x"}}, 422, "image", "not a valid image reference"},
 		{"app port", proj + "/applications", url.Values{"environment_id": {env}, "name": {"api"}, "source_type": {"image"}, "image": {"nginx"}, "port": {"eighty"}}, 422, "port", "whole number"},
-		{"duplicate app", proj + "/applications", url.Values{"environment_id": {env}, "name": {"web"}, "source_type": {"image"}, "image": {"nginx"}}, 422, "name", "already exists"},
+		{"duplicate app", proj + "/applications", url.Values{"environment_id": {env}, "name": {"web"}, "source_type": {"image"}, "image": {"nginx"}}, 409, "name", "already exists"},
 		{"settings replicas", app + "/settings", url.Values{"source_type": {"git"}, "git_repository": {"https://x/y.git"}, "build_type": {"dockerfile"}, "replicas": {"500"}}, 422, "replicas", "from 0 to 100"},
 		{"settings memory", app + "/settings", url.Values{"source_type": {"git"}, "git_repository": {"https://x/y.git"}, "build_type": {"dockerfile"}, "memory_limit_mb": {"3"}}, 422, "memory_limit_mb", "from 6"},
 		{"settings cpu", app + "/settings", url.Values{"source_type": {"git"}, "git_repository": {"https://x/y.git"}, "build_type": {"dockerfile"}, "cpu_limit": {"lots"}}, 422, "cpu_limit", "must be a number"},
 		{"variable name", app + "/variables", url.Values{"key": {"1BAD"}, "value": {"x"}}, 422, "key", "must start with a letter"},
 		{"variable reference", app + "/variables", url.Values{"key": {"URL"}, "value": {"${{project.}}"}}, 422, "value", "malformed reference"},
 		{"domain host", app + "/domains", url.Values{"host": {"not a host"}}, 422, "host", "not a valid"},
-		{"duplicate domain", app + "/domains", url.Values{"host": {"shop.example.com"}}, 422, "host", "already exists"},
+		{"duplicate domain", app + "/domains", url.Values{"host": {"shop.example.com"}}, 409, "host", "already exists"},
 		{"domain redirect without https", app + "/domains", url.Values{"host": {"x.example.com"}, "redirect_https": {"on"}}, 422, "https", ""},
 		{"deploy ref", app + "/deploy", url.Values{"git_ref": {"bad ref"}}, 422, "git_ref", "not a valid branch"},
 		{"key name", "/keys", url.Values{"name": {""}}, 422, "name", "is required"},
@@ -157,7 +158,7 @@ func TestFormsShowErrorsNextToFields(t *testing.T) {
 			}
 		})
 	}
-	if n := h.changes.Load(); n != 0 {
+	if n := routeChanges(); n != 0 {
 		t.Errorf("failed forms changed routes %d times", n)
 	}
 }
@@ -193,6 +194,7 @@ func TestApplicationLifecycle(t *testing.T) {
 		t.Fatalf("created application %+v, %v", a, err)
 	}
 
+	routeChanges := h.watchRoutes()
 	c.must(303, c.post(appPath+"/settings", url.Values{"source_type": {"git"}, "git_repository": {"https://example.com/blog.git"},
 		"git_ref": {"release"}, "build_type": {"static"}, "port": {"9090"}, "replicas": {"3"}, "cpu_limit": {"0.5"}, "memory_limit_mb": {"256"}}))
 	a, _ = h.store.GetApplication(ctx, a.ID)
@@ -204,8 +206,8 @@ func TestApplicationLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.must(303, c.post(appPath+"/domains", url.Values{"host": {"Blog.Example.com"}, "https": {"letsencrypt"}, "redirect_https": {"on"}}))
-	if h.changes.Load() != 2 { // settings and domain
-		t.Errorf("routes changed %d times, want 2", h.changes.Load())
+	if n := routeChanges(); n != 2 { // settings and domain
+		t.Errorf("routes changed %d times, want 2", n)
 	}
 	page = c.must(200, c.do("GET", appPath, nil)).Body
 	for _, want := range []string{"blog.example.com", "HTTPS (Let&#39;s Encrypt), HTTP redirects", "API_TOKEN",

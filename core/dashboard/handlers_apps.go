@@ -194,7 +194,6 @@ func (d *Dashboard) updateApplication(r *request) error {
 		}
 		return err
 	}
-	d.routesChanged()
 	return r.seeOther(appURL(r.app.ID), "Settings saved. They apply with the next deployment.")
 }
 
@@ -267,12 +266,11 @@ func (d *Dashboard) addDomain(r *request) error {
 		_, err = d.store.CreateDomain(r.c.UserContext(), r.app.ID, spec)
 	}
 	if isInputError(err) {
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"domain": formWith(r, err, domainFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"domain": formWith(r, err, domainFields...)})
 	}
 	if err != nil {
 		return err
 	}
-	d.routesChanged()
 	return r.seeOther(appURL(r.app.ID)+"#domains", "Domain "+spec.Host+" added.")
 }
 
@@ -330,6 +328,5 @@ func (d *Dashboard) deleteDomain(r *request) error {
 	if err := d.store.DeleteDomain(r.c.UserContext(), dom.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	d.routesChanged()
 	return r.seeOther(appURL(dom.ApplicationID)+"#domains", "Domain "+dom.Host+" removed.")
 }

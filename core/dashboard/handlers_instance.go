@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/berth-dev/berth/core/problem"
 	"strings"
 
 	"github.com/berth-dev/berth/core/api"
@@ -79,15 +80,15 @@ func (d *Dashboard) instanceSettingsSubmit(r *request) error {
 // fromListAPI reports an API validation error of a list entry
 // (bind_mount_roots[1]) on the list's form field.
 func fromListAPI(err error) error {
-	var e *api.Error
-	if !errors.As(err, &e) {
+	if !problem.IsInput(err) {
 		return err
 	}
+	e := problem.Classify(err)
 	field := e.Field
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
 	}
-	return invalid(field, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
+	return invalid(field, "%s", e.Message)
 }
 
 func (d *Dashboard) instanceAdminSubmit(r *request) error {

@@ -2,7 +2,7 @@ package dashboard
 
 import (
 	"context"
-	"errors"
+	"github.com/berth-dev/berth/core/service"
 	"sort"
 	"strings"
 
@@ -166,37 +166,21 @@ func (d *Dashboard) renderHome(r *request, status int, orgs []orgView, f *form) 
 
 func (d *Dashboard) createProject(r *request) error {
 	ctx := r.c.UserContext()
-	orgs, err := d.orgs(ctx, r.p)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimSpace(r.c.FormValue("name"))
-	description := r.c.FormValue("description")
-	var org uuid.UUID
+	in := service.NewProject{Name: r.c.FormValue("name"), Description: r.c.FormValue("description")}
 	if v := r.c.FormValue("organization_id"); v != "" {
-		if org, err = uuid.Parse(v); err != nil {
+		org, err := uuid.Parse(v)
+		if err != nil {
 			return notFound("organization")
 		}
-	} else if len(orgs) == 1 {
-		org = orgs[0].ID
+		in.Organization = org
 	}
-	if org == uuid.Nil {
-		return d.renderHome(r, fiber.StatusUnprocessableEntity, orgs,
-			formWith(r, invalid("organization_id", "choose an organization"), "name", "description", "organization_id"))
-	}
-	if err := r.authorize(org, store.RoleMember, "organization"); err != nil {
-		return err
-	}
-	err = validateText("name", name, 1, 100)
-	if err == nil && len(description) > 2000 {
-		err = invalid("description", "must be at most 2000 characters")
-	}
-	var p store.Project
-	if err == nil {
-		p, _, err = d.store.CreateProject(ctx, org, name, description)
-	}
+	p, _, err := d.svc.Projects.Create(ctx, r.p, in)
 	if isInputError(err) {
-		return d.renderHome(r, fiber.StatusUnprocessableEntity, orgs, formWith(r, err, "name", "description", "organization_id"))
+		orgs, lerr := d.orgs(ctx, r.p)
+		if lerr != nil {
+			return lerr
+		}
+		return d.renderHome(r, inputStatus(err), orgs, formWith(r, err, "name", "description", "organization_id"))
 	}
 	if err != nil {
 		return err
@@ -261,14 +245,9 @@ func (d *Dashboard) renderProject(r *request, status int, forms map[string]*form
 }
 
 func (d *Dashboard) createEnvironment(r *request) error {
-	name := strings.TrimSpace(r.c.FormValue("name"))
-	err := validateSlug("name", name, 32)
-	var e store.Environment
-	if err == nil {
-		e, err = d.store.CreateEnvironment(r.c.UserContext(), r.project, name)
-	}
+	e, err := d.svc.Projects.CreateEnvironment(r.c.UserContext(), r.p, r.project, r.c.FormValue("name"))
 	if isInputError(err) {
-		return d.renderProject(r, fiber.StatusUnprocessableEntity, map[string]*form{"environment": formWith(r, err, "name")})
+		return d.renderProject(r, inputStatus(err), map[string]*form{"environment": formWith(r, err, "name")})
 	}
 	if err != nil {
 		return err
@@ -346,21 +325,10 @@ func (d *Dashboard) deleteProject(r *request) error {
 		return r.confirm("Delete project "+p.Name+"?", text+"It cannot be undone.",
 			"Delete project", "/projects/"+p.ID.String(), "delete_volumes")
 	}
-	err := d.opts.Teardown.DeleteProject(r.c.UserContext(), p, teardown.Options{DeleteVolumes: deleteVolumes})
-	if errors.Is(err, teardown.ErrNoSwarm) {
-		return &pageError{status: fiber.StatusServiceUnavailable, title: "Project not deleted", msg: err.Error()}
-	}
-	if err != nil {
-		return &pageError{status: fiber.StatusBadGateway, title: "Project not deleted",
-			msg: "The project was kept, so you can try again. " + err.Error()}
+	if err := d.svc.Projects.Delete(r.c.UserContext(), r.p, p, teardown.Options{DeleteVolumes: deleteVolumes}); err != nil {
+		return err
 	}
 	return r.seeOther("/", "Project "+p.Name+" deleted.")
-}
-
-func (d *Dashboard) routesChanged() {
-	if d.opts.Routes != nil {
-		d.opts.Routes.RoutesChanged()
-	}
 }
 
 // confirmData is what the confirmation page shows; it re-posts the same

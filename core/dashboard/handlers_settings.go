@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/problem"
 	"net/url"
 	"sort"
 	"strconv"
@@ -157,7 +158,7 @@ func (d *Dashboard) createDestination(r *request) error {
 	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
 	nameErr := ""
 	if err := validateSlug("name", name, 40); err != nil {
-		nameErr = err.(*fieldError).Msg
+		nameErr = problem.Classify(err).Message
 	}
 	if len(errs) == 0 {
 		if errs, err = d.checkOutboundSettings(r, p.Schema, doc); err != nil {

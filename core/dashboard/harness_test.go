@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/berth-dev/berth/core/changefeed"
+	"github.com/berth-dev/berth/core/service"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,13 +49,38 @@ type harness struct {
 	deployer   *fakeDeployer
 	databases  *fakeDatabases
 	swarm      *fakeSwarm
-	changes    atomic.Int32
 	// clock drives the sign-in throttle the API and the dashboard share.
 	clock *fakeClock
 }
 
-// RoutesChanged implements api.RoutesChanged.
-func (h *harness) RoutesChanged() { h.changes.Add(1) }
+// watchRoutes counts, from now on, the committed application and domain
+// changes routing hears of (core/changefeed). The returned function waits
+// until no change arrived for a moment, then returns the count.
+func (h *harness) watchRoutes() func() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	feed := changefeed.New(h.store.Pool(), nil)
+	var n atomic.Int32
+	feed.Subscribe(func(c changefeed.Change) {
+		if c.Table != changefeed.Resync {
+			n.Add(1)
+		}
+	}, changefeed.Applications, changefeed.Domains)
+	ready := make(chan struct{})
+	go feed.Run(ctx, ready)
+	<-ready
+	return func() int {
+		last := int(n.Load())
+		for {
+			time.Sleep(300 * time.Millisecond)
+			cur := int(n.Load())
+			if cur == last {
+				return cur
+			}
+			last = cur
+		}
+	}
+}
 
 var testKey = bytes.Repeat([]byte{7}, secrets.KeySize)
 
@@ -78,11 +105,11 @@ func newHarness(t *testing.T) *harness {
 	csrfKey := box.Derive("csrf")
 	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
-	td := teardown.New(teardown.Deps{Store: st, Swarm: h.swarm, Databases: h.databases, Deployments: h.deployer, Routes: h,
+	td := teardown.New(teardown.Deps{Store: st, Swarm: h.swarm, Databases: h.databases, Deployments: h.deployer,
 		Instance: "berth"})
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer,
+	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
 		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
-	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Routes: h, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
+	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn,
 		HostAccess: hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})})
@@ -486,25 +513,25 @@ func (f fixture) concrete(rt route) string {
 		switch p {
 		case ":id":
 			switch rt.resource {
-			case resProject:
+			case service.ProjectResource:
 				parts[i] = f.project.ID.String()
-			case resEnvironment:
+			case service.EnvironmentResource:
 				parts[i] = f.env.ID.String()
-			case resApplication:
+			case service.ApplicationResource:
 				parts[i] = f.app.ID.String()
-			case resDomain:
+			case service.DomainResource:
 				parts[i] = f.domain.ID.String()
-			case resDeployment:
+			case service.DeploymentResource:
 				parts[i] = f.deployment.ID.String()
-			case resDatabase:
+			case service.DatabaseResource:
 				parts[i] = f.database.ID.String()
-			case resOrganization:
+			case service.OrganizationResource:
 				parts[i] = f.org.String()
-			case resDestination:
+			case service.DestinationResource:
 				parts[i] = f.dest.ID.String()
-			case resConnection:
+			case service.ConnectionResource:
 				parts[i] = f.conn.ID.String()
-			case resPolicy:
+			case service.PolicyResource:
 				parts[i] = f.policy.ID.String()
 			}
 		case ":plugin":

@@ -44,11 +44,11 @@ func TestOutboundForms(t *testing.T) {
 	settings := func(repo string) url.Values {
 		return url.Values{"source_type": {"git"}, "git_repository": {repo}, "git_ref": {"main"}, "build_type": {"dockerfile"}, "port": {"8080"}}
 	}
-	if r := orgAdmin.post(app+"/settings", settings("git@127.0.0.1:team/app.git")); r.Status != 422 || !fieldErrorShown(r.Body, "loopback") {
+	if r := orgAdmin.post(app+"/settings", settings("git@127.0.0.1:team/app.git")); r.Status != 403 || !fieldErrorShown(r.Body, "loopback") {
 		t.Errorf("repository on the host: status %d", r.Status)
 	}
 	if r := orgAdmin.post(app+"/automation", url.Values{"git_repository": {"http://[::1]/a.git"}, "git_ref": {"main"}, "deploy_trigger": {"branch"},
-		"preview_https": {"none"}}); r.Status != 422 || !fieldErrorShown(r.Body, "loopback") {
+		"preview_https": {"none"}}); r.Status != 403 || !fieldErrorShown(r.Body, "loopback") {
 		t.Errorf("repository on the host (automation): status %d", r.Status)
 	}
 	admin.must(303, admin.post(app+"/settings", settings("git@127.0.0.1:team/app.git")))

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/problem"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -15,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/core/hostaccess"
-	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -159,15 +158,9 @@ func (f *form) E(name string) string { return f.Errors[name] }
 // Failed reports whether the form has any error.
 func (f *form) Failed() bool { return len(f.Errors) > 0 || f.Message != "" }
 
-// fieldError is a validation failure of one form field, shown next to it.
-type fieldError struct {
-	Field, Msg string
-}
-
-func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
-
-func invalid(field, format string, args ...any) *fieldError {
-	return &fieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+// invalid is a validation failure of one form field, shown next to it.
+func invalid(field, format string, args ...any) *problem.Error {
+	return problem.InvalidField(field, format, args...)
 }
 
 // formWith copies the submitted values of fields and attaches err to the
@@ -177,24 +170,13 @@ func formWith(r *request, err error, fields ...string) *form {
 	for _, name := range fields {
 		f.Values[name] = r.c.FormValue(name)
 	}
-	var fe *fieldError
-	var ce *store.ConflictError
-	var he *hostaccess.ForbiddenError
-	var be *netguard.BlockedError
 	switch {
-	case errors.As(err, &fe):
-		f.Errors[fe.Field] = fe.Msg
-	case errors.As(err, &be):
-		f.Errors[be.Field] = be.Message
-	case errors.As(err, &he):
-		f.Errors[he.Field] = he.Message
-	case errors.As(err, &ce):
-		msg := ce.Message
-		if ce.Field != "" {
-			msg = strings.TrimPrefix(msg, ce.Field+": ")
-			f.Errors[ce.Field] = msg
+	case problem.IsInput(err):
+		p := problem.Classify(err)
+		if p.Field != "" {
+			f.Errors[p.Field] = p.Message
 		} else {
-			f.Message = msg
+			f.Message = p.Message
 		}
 	case err != nil:
 		f.Message = err.Error()
@@ -204,24 +186,12 @@ func formWith(r *request, err error, fields ...string) *form {
 
 // isInputError reports whether err is a user's mistake to show on the form
 // (rather than a server failure).
-func isInputError(err error) bool {
-	var fe *fieldError
-	var ce *store.ConflictError
-	var be *netguard.BlockedError
-	var he *hostaccess.ForbiddenError
-	return errors.As(err, &fe) || errors.As(err, &ce) || errors.As(err, &be) || errors.As(err, &he)
-}
+func isInputError(err error) bool { return problem.IsInput(err) }
 
-// inputStatus is the status of a form re-rendered with err: 403 when a
-// host-level power was refused, else 422 (a refused outbound address is
-// shown on its field like any invalid value).
-func inputStatus(err error) int {
-	var he *hostaccess.ForbiddenError
-	if errors.As(err, &he) {
-		return fiber.StatusForbidden
-	}
-	return fiber.StatusUnprocessableEntity
-}
+// inputStatus is the status of a form re-rendered with err: the API's
+// status for the same problem (422 invalid, 409 conflict, 403 a refused
+// host-level power or outbound address).
+func inputStatus(err error) int { return problem.Classify(err).Status() }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -262,22 +232,14 @@ func (d *Dashboard) renderError(r *request, err error) error {
 	}
 	var pe *pageError
 	if !errors.As(err, &pe) {
-		var fe *fieldError
-		var ce *store.ConflictError
-		var he *hostaccess.ForbiddenError
-		switch {
-		case errors.As(err, &he):
-			pe = &pageError{status: fiber.StatusForbidden, title: "Not allowed", msg: he.Error()}
-		case errors.As(err, &fe):
-			pe = &pageError{status: fiber.StatusUnprocessableEntity, title: "Invalid input", msg: fe.Error()}
-		case errors.As(err, &ce):
-			pe = &pageError{status: fiber.StatusConflict, title: "Conflict", msg: ce.Message}
-		case errors.Is(err, store.ErrNotFound):
-			pe = notFound("resource")
-		default:
+		p := problem.Classify(err)
+		pe = &pageError{status: p.Status(), title: problemTitle(p.Kind), msg: p.Error()}
+		if p.Kind == problem.Internal {
 			d.log.Error("page failed", "method", r.c.Method(), "path", r.c.Path(), "err", err)
-			pe = &pageError{status: fiber.StatusInternalServerError, title: "Something went wrong",
-				msg: "The server could not complete this request; the details are in berth's log."}
+			pe.msg = "The server could not complete this request; the details are in berth's log."
+		}
+		if p.Kind == problem.NotFound {
+			pe = notFound(strings.TrimSuffix(p.Message, " not found"))
 		}
 	}
 	v := &view{Title: pe.title, Data: pe}
@@ -341,4 +303,25 @@ func shortID(id fmt.Stringer) string {
 		return s[len(s)-8:]
 	}
 	return s
+}
+
+// problemTitle is the heading of an error page showing a problem of kind.
+func problemTitle(k problem.Kind) string {
+	switch k {
+	case problem.Invalid, problem.BadRequest:
+		return "Invalid input"
+	case problem.NotFound:
+		return "Not found"
+	case problem.Forbidden:
+		return "Not allowed"
+	case problem.Conflict:
+		return "Conflict"
+	case problem.Unavailable:
+		return "Unavailable"
+	case problem.BadGateway:
+		return "Not done"
+	case problem.Unauthenticated:
+		return "Sign in required"
+	}
+	return "Something went wrong"
 }

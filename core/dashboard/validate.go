@@ -1,80 +1,25 @@
 package dashboard
 
 import (
-	"errors"
-	"regexp"
+	"github.com/berth-dev/berth/core/validate"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/store"
 )
 
-// The git and image checks below reuse the API's; these are the other checks the
-// dashboard's forms need, with the same rules. Uniqueness is left to the
-// store, whose *store.ConflictError names the field.
+// The field rules are core/validate's, shared with the API and the service
+// layer; uniqueness is left to the store, whose *store.ConflictError names
+// the field.
+func validateText(field, v string, min, max int) error { return validate.Text(field, v, min, max) }
 
-// validateText checks a human-readable name: trimmed length within bounds
-// and no control characters.
-func validateText(field, v string, min, max int) error {
-	n := utf8.RuneCountInString(strings.TrimSpace(v))
-	switch {
-	case n < min && min == 1:
-		return invalid(field, "is required")
-	case n < min:
-		return invalid(field, "must be at least %d characters", min)
-	case n > max:
-		return invalid(field, "must be at most %d characters", max)
-	case !utf8.ValidString(v):
-		return invalid(field, "must be valid UTF-8")
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return invalid(field, "must not contain control characters")
-		}
-	}
-	return nil
-}
+func validateSlug(field, v string, max int) error { return validate.Slug(field, v, max) }
 
-// slugPattern is a lowercase DNS label: it becomes part of Docker object names.
-var slugPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+func validateGitURL(u string) error { return validate.GitURL("git_repository", u) }
 
-func validateSlug(field, v string, max int) error {
-	switch {
-	case v == "":
-		return invalid(field, "is required")
-	case len(v) > max:
-		return invalid(field, "must be at most %d characters", max)
-	case !slugPattern.MatchString(v):
-		return invalid(field, "use lowercase letters, digits and '-', starting with a letter and not ending with '-'")
-	}
-	return nil
-}
+func validateGitRef(field, ref string) error { return validate.GitRef(field, ref) }
 
-// validateGitURL, validateGitRef and validateImage apply the API's own
-// rules, reporting them as form field errors.
-func validateGitURL(u string) error { return fromAPI(api.ValidateGitURL(u)) }
-
-func validateGitRef(field, ref string) error {
-	err := fromAPI(api.ValidateGitRef(ref))
-	if fe, ok := err.(*fieldError); ok {
-		fe.Field = field
-	}
-	return err
-}
-
-func validateImage(image string) error { return fromAPI(api.ValidateImage(image)) }
-
-// fromAPI turns an API validation error into a form field error.
-func fromAPI(err error) error {
-	var e *api.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	return invalid(e.Field, "%s", strings.TrimPrefix(e.Message, e.Field+": "))
-}
+func validateImage(image string) error { return validate.Image("image", image) }
 
 // validateSpec checks the fields of an application the dashboard edits.
 func validateSpec(a store.ApplicationSpec) error {

@@ -58,19 +58,15 @@ type Deployments interface {
 	Cancel(ctx context.Context, d store.Deployment) error
 }
 
-// Routes is told when routes may have changed.
-type Routes interface{ RoutesChanged() }
-
 // Deps are what a Service works with. Swarm and Databases are nil when
 // Docker Swarm is not available: then only projects and environments that
-// never ran anything there can be deleted. Deployments and Routes are
+// never ran anything there can be deleted. Deployments is
 // optional.
 type Deps struct {
 	Store       Store
 	Swarm       Swarm
 	Databases   Databases
 	Deployments Deployments
-	Routes      Routes
 	// Instance is berth's instance name (BERTH_NAME); it prefixes network
 	// names.
 	Instance string
@@ -144,7 +140,6 @@ func (s *Service) DeleteProject(ctx context.Context, p store.Project, opts Optio
 	if err := s.d.Store.DeleteProject(ctx, p.ID); err != nil {
 		return err
 	}
-	s.routesChanged()
 	s.d.Logger.InfoContext(ctx, "project deleted", "project", p.ID, "applications", len(sc.apps),
 		"databases", len(sc.dbs), "environments", len(sc.envs), "volumes_deleted", opts.DeleteVolumes)
 	return nil
@@ -171,7 +166,6 @@ func (s *Service) DeleteEnvironment(ctx context.Context, e store.Environment, op
 	if err := s.d.Store.DeleteEnvironment(ctx, e.ID); err != nil {
 		return err
 	}
-	s.routesChanged()
 	s.d.Logger.InfoContext(ctx, "environment deleted", "environment", e.ID, "applications", len(sc.apps),
 		"databases", len(sc.dbs), "volumes_deleted", opts.DeleteVolumes)
 	return nil
@@ -339,12 +333,6 @@ func (s *Service) stopDeployments(ctx context.Context, apps []store.Application)
 		}
 	}
 	return nil
-}
-
-func (s *Service) routesChanged() {
-	if s.d.Routes != nil {
-		s.d.Routes.RoutesChanged()
-	}
 }
 
 // all reads every page of a list.

@@ -64,9 +64,6 @@ type Providers interface {
 	GitProvider(ctx context.Context, id string) (sdk.GitProvider, error)
 }
 
-// RoutesChanged is told when preview domains come and go.
-type RoutesChanged interface{ RoutesChanged() }
-
 // Deployment triggers recorded by webhooks.
 const (
 	TriggerPush        = "push"
@@ -116,18 +113,16 @@ type Receiver struct {
 	store     *store.Store
 	providers Providers
 	deployer  Deployer
-	routes    RoutesChanged
 	log       *slog.Logger
 	outbound  URLChecker
 	host      *hostaccess.Guard
 }
 
-// Options are the receiver's collaborators; Deployer and Routes may be nil.
+// Options are the receiver's collaborators; Deployer may be nil.
 type Options struct {
 	Store     *store.Store
 	Providers Providers
 	Deployer  Deployer
-	Routes    RoutesChanged
 	Logger    *slog.Logger
 	// Outbound checks a connection's base URL again before a commit status
 	// is posted to it (*netguard.Guard); nil checks nothing.
@@ -152,7 +147,7 @@ func New(o Options) *Receiver {
 	if o.HostAccess == nil {
 		o.HostAccess = hostaccess.NewGuard(o.Store, nil)
 	}
-	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, routes: o.Routes, log: o.Logger,
+	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, log: o.Logger,
 		outbound: o.Outbound, host: o.HostAccess}
 }
 
@@ -420,9 +415,6 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	if err != nil {
 		return Result{}, err
 	}
-	if created && r.routes != nil {
-		r.routes.RoutesChanged()
-	}
 	res := queued(d)
 	res.PreviewID = &preview.ID
 	scheme := "http"
@@ -474,9 +466,6 @@ func (r *Receiver) RemovePreviews(ctx context.Context, previews []store.Applicat
 		if err := r.store.DeleteApplication(ctx, p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-	}
-	if r.routes != nil && len(previews) > 0 {
-		r.routes.RoutesChanged()
 	}
 	return nil
 }

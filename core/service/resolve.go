@@ -1,0 +1,174 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/store"
+	"github.com/google/uuid"
+)
+
+// Resource is a kind of record a route names by id; front doors declare
+// it per route and Resolve loads it before the handler runs.
+type Resource int
+
+// The resources routes name.
+const (
+	NoResource Resource = iota
+	ProjectResource
+	EnvironmentResource
+	ApplicationResource
+	DomainResource
+	DeploymentResource
+	DatabaseResource
+	OrganizationResource
+	DestinationResource
+	ConnectionResource
+	PolicyResource
+	BackupResource
+	RestoreResource
+)
+
+// String names the resource in messages ("project not found").
+func (r Resource) String() string {
+	switch r {
+	case ProjectResource:
+		return "project"
+	case EnvironmentResource:
+		return "environment"
+	case ApplicationResource:
+		return "application"
+	case DomainResource:
+		return "domain"
+	case DeploymentResource:
+		return "deployment"
+	case DatabaseResource:
+		return "database"
+	case OrganizationResource:
+		return "organization"
+	case DestinationResource:
+		return "backup destination"
+	case ConnectionResource:
+		return "git connection"
+	case PolicyResource:
+		return "backup policy"
+	case BackupResource:
+		return "backup"
+	case RestoreResource:
+		return "restore"
+	}
+	return "resource"
+}
+
+// Resolved holds the record Resolve loaded, in the field of its kind.
+type Resolved struct {
+	Kind         Resource
+	Organization store.Organization
+	Project      store.Project
+	Environment  store.Environment
+	Application  store.Application
+	Domain       store.Domain
+	Deployment   store.Deployment
+	Database     store.Database
+	Destination  store.BackupDestination
+	Connection   store.GitConnection
+	Policy       store.BackupPolicy
+	Backup       store.Backup
+	Restore      store.Restore
+	// OrganizationID is the organization the record belongs to.
+	OrganizationID uuid.UUID
+}
+
+// Resolve loads the record of kind with id and checks the caller holds at
+// least min in its organization. A record that does not exist and one of
+// an organization the caller is not in are the same problem.Missing.
+func (s *Services) Resolve(ctx context.Context, p *store.Principal, kind Resource, id uuid.UUID, min store.Role) (Resolved, error) {
+	st := s.deps.Store
+	r := Resolved{Kind: kind}
+	var err error
+	switch kind {
+	case ProjectResource:
+		r.Project, err = st.GetProject(ctx, id)
+		r.OrganizationID = r.Project.OrganizationID
+	case EnvironmentResource:
+		r.Environment, err = st.GetEnvironment(ctx, id)
+		r.OrganizationID = r.Environment.OrganizationID
+	case ApplicationResource:
+		r.Application, err = st.GetApplication(ctx, id)
+		r.OrganizationID = r.Application.OrganizationID
+	case DomainResource:
+		r.Domain, err = st.GetDomain(ctx, id)
+		r.OrganizationID = r.Domain.OrganizationID
+	case DeploymentResource:
+		r.Deployment, err = st.GetDeployment(ctx, id)
+		r.OrganizationID = r.Deployment.OrganizationID
+	case DatabaseResource:
+		r.Database, err = st.GetDatabase(ctx, id)
+		r.OrganizationID = r.Database.OrganizationID
+	case OrganizationResource:
+		if _, member := p.Roles[id]; !member && p != System {
+			return r, problem.Missing(kind.String())
+		}
+		r.Organization, err = st.GetOrganization(ctx, id)
+		r.OrganizationID = r.Organization.ID
+	case DestinationResource:
+		r.Destination, err = st.GetBackupDestination(ctx, id)
+		r.OrganizationID = r.Destination.OrganizationID
+	case ConnectionResource:
+		r.Connection, err = st.GetGitConnection(ctx, id)
+		r.OrganizationID = r.Connection.OrganizationID
+	case PolicyResource:
+		r.Policy, err = st.GetBackupPolicy(ctx, id)
+		r.OrganizationID = r.Policy.OrganizationID
+	case BackupResource:
+		if r.Backup, err = st.GetBackup(ctx, id); err == nil {
+			r.OrganizationID, err = s.BackupOrganization(ctx, r.Backup)
+		}
+	case RestoreResource:
+		r.Restore, err = st.GetRestore(ctx, id)
+		r.OrganizationID = r.Restore.OrganizationID
+	default:
+		return r, fmt.Errorf("service: resolve: unknown resource kind %d", kind)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return r, problem.Missing(kind.String())
+	}
+	if err != nil {
+		return r, fmt.Errorf("load %s: %w", kind, err)
+	}
+	return r, Authorize(p, r.OrganizationID, min, kind.String())
+}
+
+// BackupOrganization returns the organization a backup belongs to: its
+// destination's, else its database's or application's (a backup outlives
+// neither its destination nor both of those, so one of them is found).
+func (s *Services) BackupOrganization(ctx context.Context, b store.Backup) (uuid.UUID, error) {
+	st := s.deps.Store
+	if b.DestinationID != nil {
+		d, err := st.GetBackupDestination(ctx, *b.DestinationID)
+		if err == nil {
+			return d.OrganizationID, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return uuid.Nil, err
+		}
+	}
+	if b.DatabaseID != nil {
+		d, err := st.GetDatabase(ctx, *b.DatabaseID)
+		if err == nil {
+			return d.OrganizationID, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return uuid.Nil, err
+		}
+	}
+	if b.ApplicationID != nil {
+		a, err := st.GetApplication(ctx, *b.ApplicationID)
+		if err == nil {
+			return a.OrganizationID, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return uuid.Nil, err
+		}
+	}
+	return uuid.Nil, fmt.Errorf("backup %s: %w", b.ID, store.ErrNotFound)
+}
