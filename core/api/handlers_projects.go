@@ -59,46 +59,28 @@ func (s *Server) listProjects(c *fiber.Ctx) error {
 	return c.JSON(listOf(projects, more, func(p store.Project) uuid.UUID { return p.ID }))
 }
 
-func (s *Server) createProject(c *fiber.Ctx) error {
-	var req CreateProjectRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
+func (s *Server) createProject(c *fiber.Ctx, req CreateProjectRequest) (ProjectWithEnvironments, error) {
 	in := service.NewProject{Name: req.Name, Description: req.Description}
 	if req.OrganizationID != nil {
 		in.Organization = *req.OrganizationID
 	}
 	proj, env, err := s.svc.Projects.Create(c.UserContext(), principal(c), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(ProjectWithEnvironments{Project: proj, Environments: []store.Environment{env}})
+	return ProjectWithEnvironments{Project: proj, Environments: []store.Environment{env}}, err
 }
 
-func (s *Server) getProject(c *fiber.Ctx) error { return c.JSON(resolved(c).Project) }
+func (s *Server) getProject(c *fiber.Ctx) (store.Project, error) { return resolved(c).Project, nil }
 
-func (s *Server) updateProject(c *fiber.Ctx) error {
-	var req UpdateProjectRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	p, err := s.svc.Projects.Update(c.UserContext(), principal(c), resolved(c).Project,
+func (s *Server) updateProject(c *fiber.Ctx, req UpdateProjectRequest) (store.Project, error) {
+	return s.svc.Projects.Update(c.UserContext(), principal(c), resolved(c).Project,
 		service.ProjectChange{Name: req.Name, Description: req.Description})
-	if err != nil {
-		return err
-	}
-	return c.JSON(p)
 }
 
-func (s *Server) deleteProject(c *fiber.Ctx) error {
+func (s *Server) deleteProject(c *fiber.Ctx) (NoContent, error) {
 	opts, err := teardownOptions(c)
 	if err != nil {
-		return err
+		return NoContent{}, err
 	}
-	if err := s.svc.Projects.Delete(c.UserContext(), principal(c), resolved(c).Project, opts); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return NoContent{}, s.svc.Projects.Delete(c.UserContext(), principal(c), resolved(c).Project, opts)
 }
 
 // teardownOptions reads ?delete_volumes= (the caller is an admin or owner:
@@ -120,39 +102,22 @@ func (s *Server) listEnvironments(c *fiber.Ctx) error {
 	return c.JSON(listOf(envs, more, func(e store.Environment) uuid.UUID { return e.ID }))
 }
 
-func (s *Server) createEnvironment(c *fiber.Ctx) error {
-	var req EnvironmentRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	e, err := s.svc.Projects.CreateEnvironment(c.UserContext(), principal(c), resolved(c).Project, req.Name)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(e)
+func (s *Server) createEnvironment(c *fiber.Ctx, req EnvironmentRequest) (store.Environment, error) {
+	return s.svc.Projects.CreateEnvironment(c.UserContext(), principal(c), resolved(c).Project, req.Name)
 }
 
-func (s *Server) getEnvironment(c *fiber.Ctx) error { return c.JSON(resolved(c).Environment) }
-
-func (s *Server) updateEnvironment(c *fiber.Ctx) error {
-	var req EnvironmentRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	e, err := s.svc.Projects.RenameEnvironment(c.UserContext(), principal(c), resolved(c).Environment, req.Name)
-	if err != nil {
-		return err
-	}
-	return c.JSON(e)
+func (s *Server) getEnvironment(c *fiber.Ctx) (store.Environment, error) {
+	return resolved(c).Environment, nil
 }
 
-func (s *Server) deleteEnvironment(c *fiber.Ctx) error {
+func (s *Server) updateEnvironment(c *fiber.Ctx, req EnvironmentRequest) (store.Environment, error) {
+	return s.svc.Projects.RenameEnvironment(c.UserContext(), principal(c), resolved(c).Environment, req.Name)
+}
+
+func (s *Server) deleteEnvironment(c *fiber.Ctx) (NoContent, error) {
 	opts, err := teardownOptions(c)
 	if err != nil {
-		return err
+		return NoContent{}, err
 	}
-	if err := s.svc.Projects.DeleteEnvironment(c.UserContext(), principal(c), resolved(c).Environment, opts); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return NoContent{}, s.svc.Projects.DeleteEnvironment(c.UserContext(), principal(c), resolved(c).Environment, opts)
 }

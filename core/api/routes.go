@@ -36,7 +36,11 @@ type Route struct {
 	Query []QueryParam
 	// Produces overrides the response media type (default application/json).
 	Produces string
-	Handler  fiber.Handler
+	// Do is the typed handler (JSON, Query): it fills Body, Response and
+	// Handler from the handler's own types. Routes that stream or serve
+	// other media set Handler (and document Body/Response) themselves.
+	Do      Endpoint
+	Handler fiber.Handler
 }
 
 // Access declares who may call a route.
@@ -144,16 +148,16 @@ func (s *Server) table() []Route {
 		{Method: "DELETE", Path: p + "/organizations/:id/members/:user_id", Summary: "Remove a member", Tag: "organizations", Status: 204, Access: forAdmins, Handler: s.removeMember},
 
 		{Method: "GET", Path: p + "/projects", Summary: "List projects", Tag: "projects", Query: withPage(QueryParam{"organization_id", "only this organization's projects", "string"}), Response: List[store.Project]{}, Access: signedIn, Handler: s.listProjects},
-		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Body: CreateProjectRequest{}, Response: ProjectWithEnvironments{}, Status: 201, Access: forMembers, Handler: s.createProject},
-		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Response: store.Project{}, Access: forViewers, Resource: service.ProjectResource, Handler: s.getProject},
-		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Body: UpdateProjectRequest{}, Response: store.Project{}, Access: forMembers, Resource: service.ProjectResource, Handler: s.updateProject},
-		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments, services and networks; volumes are kept unless delete_volumes=true", Tag: "projects", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.ProjectResource, Handler: s.deleteProject},
+		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Status: 201, Access: forMembers, Do: JSON(s.createProject)},
+		{Method: "GET", Path: p + "/projects/:id", Summary: "Get a project", Tag: "projects", Access: forViewers, Resource: service.ProjectResource, Do: Plain(s.getProject)},
+		{Method: "PATCH", Path: p + "/projects/:id", Summary: "Change a project", Tag: "projects", Access: forMembers, Resource: service.ProjectResource, Do: JSON(s.updateProject)},
+		{Method: "DELETE", Path: p + "/projects/:id", Summary: "Delete a project with its environments, services and networks; volumes are kept unless delete_volumes=true", Tag: "projects", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.ProjectResource, Do: Plain(s.deleteProject)},
 
 		{Method: "GET", Path: p + "/projects/:id/environments", Summary: "List a project's environments", Tag: "environments", Query: pageQuery, Response: List[store.Environment]{}, Access: forViewers, Resource: service.ProjectResource, Handler: s.listEnvironments},
-		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Status: 201, Access: forMembers, Resource: service.ProjectResource, Handler: s.createEnvironment},
-		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Response: store.Environment{}, Access: forViewers, Resource: service.EnvironmentResource, Handler: s.getEnvironment},
-		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Body: EnvironmentRequest{}, Response: store.Environment{}, Access: forMembers, Resource: service.EnvironmentResource, Handler: s.updateEnvironment},
-		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.EnvironmentResource, Handler: s.deleteEnvironment},
+		{Method: "POST", Path: p + "/projects/:id/environments", Summary: "Create an environment", Tag: "environments", Status: 201, Access: forMembers, Resource: service.ProjectResource, Do: JSON(s.createEnvironment)},
+		{Method: "GET", Path: p + "/environments/:id", Summary: "Get an environment", Tag: "environments", Access: forViewers, Resource: service.EnvironmentResource, Do: Plain(s.getEnvironment)},
+		{Method: "PATCH", Path: p + "/environments/:id", Summary: "Rename an environment", Tag: "environments", Access: forMembers, Resource: service.EnvironmentResource, Do: JSON(s.updateEnvironment)},
+		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.EnvironmentResource, Do: Plain(s.deleteEnvironment)},
 
 		{Method: "GET", Path: p + "/applications", Summary: "List applications", Tag: "applications", Query: withPage(QueryParam{"project_id", "only this project's applications", "string"}, QueryParam{"environment_id", "only this environment's applications", "string"}), Response: List[store.Application]{}, Access: signedIn, Handler: s.listApplications},
 		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Status: 201, Access: forMembers, Handler: s.createApplication},

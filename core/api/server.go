@@ -164,6 +164,17 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
 func (s *Server) register(r Route) {
+	if r.Do.handler != nil {
+		if r.Handler != nil || r.Body != nil || r.Response != nil {
+			panic("api: route " + r.Method + " " + r.Path + " sets Do and also Handler, Body or Response")
+		}
+		r.Body, r.Response = r.Do.body, r.Do.response
+		status, do := r.Status, r.Do.handler
+		if status == 0 {
+			status = fiber.StatusOK
+		}
+		r.Handler = func(c *fiber.Ctx) error { return do(c, status) }
+	}
 	s.routes = append(s.routes, r)
 	handlers := []fiber.Handler{routeLabel(r.Path)}
 	if !r.Public && !r.Webhook {
