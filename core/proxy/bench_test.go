@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 )
 
 // snapshot1000Apps has 1,000 apps with 2,000 domains, a realistic mix of
@@ -85,5 +87,69 @@ func BenchmarkEncodeYAMLv31000Apps(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		encodeYAMLv3(b, cfg)
+	}
+}
+
+// BenchmarkEncoders1000Apps compares the hand-written YAML emitter with
+// encoding/json (compact and indented) on the configuration of 1,000
+// apps. With -count the sub-benchmarks alternate, so both see the same
+// machine load.
+func BenchmarkEncoders1000Apps(b *testing.B) {
+	cfg := Generate(snapshot1000Apps()).Config
+	for _, enc := range []struct {
+		name string
+		fn   func(*Config) ([]byte, error)
+	}{
+		{"emitter", Encode},
+		{"json", func(c *Config) ([]byte, error) { return encodeJSON(c, "") }},
+		{"json-indent", func(c *Config) ([]byte, error) { return encodeJSON(c, "  ") }},
+	} {
+		b.Run(enc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				data, err := enc.fn(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(data)
+			}
+			b.ReportMetric(float64(size), "bytes/config")
+		})
+	}
+}
+
+// BenchmarkEncodersPaired1000Apps times the emitter and encoding/json
+// alternately in each iteration, so that both see the same machine load,
+// and reports the median of each (emitter-ns/op, json-ns/op).
+func BenchmarkEncodersPaired1000Apps(b *testing.B) {
+	cfg := Generate(snapshot1000Apps()).Config
+	encoders := []func(*Config) ([]byte, error){Encode, func(c *Config) ([]byte, error) { return encodeJSON(c, "") }}
+	var times [2][]time.Duration
+	n := 0
+	for b.Loop() {
+		for k := range 2 {
+			e := (n + k) % 2 // alternate which runs first
+			start := time.Now()
+			if _, err := encoders[e](cfg); err != nil {
+				b.Fatal(err)
+			}
+			times[e] = append(times[e], time.Since(start))
+		}
+		n++
+	}
+	for e, name := range []string{"emitter-ns/op", "json-ns/op"} {
+		slices.Sort(times[e])
+		b.ReportMetric(float64(times[e][len(times[e])/2]), name)
+	}
+}
+
+// BenchmarkEscapeScan1000Apps measures the scan escapeForTraefik makes of
+// the JSON of 1,000 apps (which holds nothing to escape).
+func BenchmarkEscapeScan1000Apps(b *testing.B) {
+	data, _ := encodeJSON(Generate(snapshot1000Apps()).Config, "")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		escapeForTraefik(data)
 	}
 }
