@@ -1,10 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
-	"slices"
 	"testing"
-	"time"
 )
 
 // snapshot1000Apps has 1,000 apps with 2,000 domains, a realistic mix of
@@ -54,7 +53,7 @@ func BenchmarkGenerate1000Apps(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/config")
 }
 
-// BenchmarkDecode1000Apps measures the paerser check Publish runs on the
+// BenchmarkDecode1000Apps measures the paerser decode Publish runs on the
 // encoded configuration of 1,000 apps.
 func BenchmarkDecode1000Apps(b *testing.B) {
 	data, err := Encode(Generate(snapshot1000Apps()).Config)
@@ -80,74 +79,27 @@ func BenchmarkEncode1000Apps(b *testing.B) {
 	}
 }
 
-// BenchmarkEncodeYAMLv31000Apps measures the reference encoding (yaml.v3)
-// Encode replaced, for comparison.
-func BenchmarkEncodeYAMLv31000Apps(b *testing.B) {
+// BenchmarkPublishConfig1000Apps measures what berth runs on each route
+// change after Generate: Encode, the paerser check and the atomic write of
+// 1,000 apps (the content alternates so that every publication writes).
+func BenchmarkPublishConfig1000Apps(b *testing.B) {
 	cfg := Generate(snapshot1000Apps()).Config
+	p := NewPublisher(b.TempDir(), "")
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		encodeYAMLv3(b, cfg)
-	}
-}
-
-// BenchmarkEncoders1000Apps compares the hand-written YAML emitter with
-// encoding/json (compact and indented) on the configuration of 1,000
-// apps. With -count the sub-benchmarks alternate, so both see the same
-// machine load.
-func BenchmarkEncoders1000Apps(b *testing.B) {
-	cfg := Generate(snapshot1000Apps()).Config
-	for _, enc := range []struct {
-		name string
-		fn   func(*Config) ([]byte, error)
-	}{
-		{"emitter", Encode},
-		{"json", func(c *Config) ([]byte, error) { return encodeJSON(c, "") }},
-		{"json-indent", func(c *Config) ([]byte, error) { return encodeJSON(c, "  ") }},
-	} {
-		b.Run(enc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			var size int
-			for b.Loop() {
-				data, err := enc.fn(cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = len(data)
-			}
-			b.ReportMetric(float64(size), "bytes/config")
-		})
-	}
-}
-
-// BenchmarkEncodersPaired1000Apps times the emitter and encoding/json
-// alternately in each iteration, so that both see the same machine load,
-// and reports the median of each (emitter-ns/op, json-ns/op).
-func BenchmarkEncodersPaired1000Apps(b *testing.B) {
-	cfg := Generate(snapshot1000Apps()).Config
-	encoders := []func(*Config) ([]byte, error){Encode, func(c *Config) ([]byte, error) { return encodeJSON(c, "") }}
-	var times [2][]time.Duration
-	n := 0
-	for b.Loop() {
-		for k := range 2 {
-			e := (n + k) % 2 // alternate which runs first
-			start := time.Now()
-			if _, err := encoders[e](cfg); err != nil {
-				b.Fatal(err)
-			}
-			times[e] = append(times[e], time.Since(start))
+		i++
+		cfg.HTTP.Routers["bench"] = &Router{EntryPoints: []string{"web"}, Rule: fmt.Sprintf("Host(`v%d.bench`)", i%2), Service: "api@internal"}
+		if changed, err := p.PublishConfig(context.Background(), cfg); err != nil || !changed {
+			b.Fatalf("changed=%v err=%v", changed, err)
 		}
-		n++
-	}
-	for e, name := range []string{"emitter-ns/op", "json-ns/op"} {
-		slices.Sort(times[e])
-		b.ReportMetric(float64(times[e][len(times[e])/2]), name)
 	}
 }
 
 // BenchmarkEscapeScan1000Apps measures the scan escapeForTraefik makes of
 // the JSON of 1,000 apps (which holds nothing to escape).
 func BenchmarkEscapeScan1000Apps(b *testing.B) {
-	data, _ := encodeJSON(Generate(snapshot1000Apps()).Config, "")
+	data := encode(b, Generate(snapshot1000Apps()).Config)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		escapeForTraefik(data)
