@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"math/rand/v2"
@@ -151,7 +152,8 @@ func checkGolden(t *testing.T, name string, got []byte) {
 		t.Fatalf("read golden file (run go test -update to create it): %v", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update if intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+		t.Errorf("output differs from %s (run go test -update if intended)\n--- got (indented) ---\n%s\n--- want (indented) ---\n%s",
+			path, indented(got), indented(want))
 	}
 }
 
@@ -170,6 +172,19 @@ func TestGenerateGolden(t *testing.T) {
 			assertRoundTrip(t, got)
 		})
 	}
+}
+
+// indented returns an encoded configuration with its JSON indented, for
+// readable test failures.
+func indented(data []byte) []byte {
+	header, body, _ := bytes.Cut(data, []byte("\n"))
+	var out bytes.Buffer
+	out.Write(header)
+	out.WriteByte('\n')
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return data
+	}
+	return out.Bytes()
 }
 
 // assertRoundTrip decodes data with paerser (as Traefik does) and checks that

@@ -14,6 +14,10 @@ import (
 )
 
 // DefaultDynamicFile is the file name berth publishes its routes under.
+// Its content is JSON (see Encode), but the name ends in .yaml: Traefik
+// v3's file provider reads only .yaml, .yml and .toml files from its
+// directory and skips .json ones, and paerser reads a .yaml file with a
+// YAML decoder, of which JSON is a subset.
 const DefaultDynamicFile = "berth.yaml"
 
 // ErrRefused is wrapped by Publish errors for content that Traefik's loader
@@ -41,35 +45,26 @@ func NewPublisher(dir, name string) *Publisher {
 // Path returns the path of the published file.
 func (p *Publisher) Path() string { return filepath.Join(p.dir, p.name) }
 
-// PublishConfig encodes cfg and publishes it like Publish, without
-// decoding it again with paerser: Encode's output is checked against
-// paerser by the package's tests (golden files, a thousand generated
-// applications and random configurations), and at a thousand applications
-// the decode costs several times the generation (see docs/performance.md).
+// PublishConfig encodes cfg and publishes it with Publish, so the encoded
+// bytes are checked with paerser before Traefik sees them.
 func (p *Publisher) PublishConfig(ctx context.Context, cfg *Config) (bool, error) {
 	data, err := Encode(cfg)
 	if err != nil {
-		return false, fmt.Errorf("publish: %w", err)
+		return false, fmt.Errorf("publish %s: %w", p.Path(), err)
 	}
-	return p.write(ctx, data)
+	return p.Publish(ctx, data)
 }
 
 // Publish replaces the published file with data and reports whether the
-// file changed. Data that paerser cannot decode into Config is refused with
-// an error wrapping ErrRefused. Identical content is not rewritten, so
-// Traefik is not woken up for nothing. The write is atomic: a temporary file
-// is written and synced next to the watched directory (inside it, with an
-// extension Traefik ignores, when its parent is not usable), renamed over
-// the old one, and the directory is synced.
+// file changed. Identical content is neither checked again nor rewritten,
+// so Traefik is not woken up for nothing. Other content is first read as
+// Traefik's file provider would read it (see checkDynamic); content it
+// would reject is refused with an error wrapping ErrRefused, and the
+// previously published file stays in place. The write is atomic: a
+// temporary file is written and synced next to the watched directory
+// (inside it, with an extension Traefik ignores, when its parent is not
+// usable), renamed over the old one, and the directory is synced.
 func (p *Publisher) Publish(ctx context.Context, data []byte) (bool, error) {
-	if _, err := Decode(data); err != nil {
-		return false, fmt.Errorf("publish %s: %w: %w", p.Path(), ErrRefused, err)
-	}
-	return p.write(ctx, data)
-}
-
-// write publishes data already known to be valid.
-func (p *Publisher) write(ctx context.Context, data []byte) (bool, error) {
 	if ext := filepath.Ext(p.name); ext != ".yaml" && ext != ".yml" {
 		return false, fmt.Errorf("publish %s: Traefik's file provider only reads .yaml and .yml files", p.Path())
 	}
@@ -86,10 +81,27 @@ func (p *Publisher) write(ctx context.Context, data []byte) (bool, error) {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("publish: read current config: %w", err)
 	}
+	if err := checkDynamic(data); err != nil {
+		return false, fmt.Errorf("publish %s: %w: %w", p.Path(), ErrRefused, err)
+	}
 	if err := publishAtomic(ctx, p.dir, p.name, data, 0o644); err != nil {
 		return false, fmt.Errorf("publish %s: %w", p.Path(), err)
 	}
 	return true, nil
+}
+
+// checkDynamic reads data as Traefik's file provider reads a file of its
+// directory: it refuses "{{", which the provider would run as a Go
+// template (berth never means one), and decodes the rest with paerser
+// (Decode). It is the last check before a configuration reaches Traefik.
+func checkDynamic(data []byte) error {
+	if i := bytes.Index(data, []byte("{{")); i >= 0 {
+		return fmt.Errorf("byte %d: %q would be run by Traefik as a template action", i, "{{")
+	}
+	if _, err := Decode(data); err != nil {
+		return err
+	}
+	return nil
 }
 
 // publishAtomic replaces dir/name with data atomically (core/atomicfile),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,6 +87,7 @@ func TestPublisher(t *testing.T) {
 		"not yaml":           "http: [\n",
 		"wrong type":         "http:\n  routers:\n    x:\n      priority: high\n",
 		"unknown middleware": "http:\n  middlewares:\n    x:\n      bogus:\n        a: b\n",
+		"template action":    "http:\n  routers:\n    x:\n      rule: Host(`{{ .Host }}`)\n",
 	}
 	for name, content := range invalid {
 		t.Run("refuses "+name, func(t *testing.T) {
@@ -99,6 +101,21 @@ func TestPublisher(t *testing.T) {
 			assertNoTempFiles(t, dir)
 		})
 	}
+
+	t.Run("PublishConfig checks the encoding with paerser", func(t *testing.T) {
+		// An empty TLS section encodes to {"tls":{}}, which paerser rejects.
+		changed, err := p.PublishConfig(ctx, &Config{TLS: &TLSConfig{}})
+		if !errors.Is(err, ErrRefused) || changed {
+			t.Fatalf("changed=%v err=%v, want ErrRefused", changed, err)
+		}
+		if !strings.Contains(err.Error(), "tls") {
+			t.Errorf("error %q does not say what paerser rejected", err)
+		}
+		if got, _ := os.ReadFile(p.Path()); !bytes.Equal(got, second) {
+			t.Error("last good file was not kept")
+		}
+		assertNoTempFiles(t, dir)
+	})
 
 	t.Run("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,6 +97,11 @@ func TestTraefikIntegration(t *testing.T) {
 			ID: "secure", Service: service, Port: 8080, Host: "secure.test", TLS: TLSCustom, RedirectToHTTPS: true,
 			CertFile: ContainerCertsDir + "/secure.crt", KeyFile: ContainerCertsDir + "/secure.key",
 		},
+		// Go template delimiters and a non-ASCII character must reach
+		// Traefik literally: Encode escapes them in the JSON it writes.
+		{ID: "tmpl", Service: service, Port: 8080, Host: "tmpl.test", Redirects: []Redirect{
+			{Regex: `^http://tmpl\.test/(.*)`, Replacement: "http://tmpl.test/{{x}}/\u00e9/${1}"},
+		}},
 		{ID: "broken", Service: service, Port: 8080, Host: "bad host"},
 	}
 	allow, err := tr.APIAllowFrom(ctx)
@@ -114,6 +121,26 @@ func TestTraefikIntegration(t *testing.T) {
 	web.waitFor(ctx, "plain.test", "/hello", "", 200, backendMessage+" /hello")
 	t.Logf("routed through Traefik %s after publishing", time.Since(phase).Round(time.Millisecond))
 
+	t.Run("published file is JSON", func(t *testing.T) {
+		data, err := os.ReadFile(tr.Publisher().Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, body, _ := bytes.Cut(data, []byte("\n"))
+		if !bytes.HasPrefix(header, []byte("# ")) || !json.Valid(body) {
+			t.Errorf("%s is not a comment line and JSON:\n%.300s", tr.Publisher().Path(), data)
+		}
+	})
+	t.Run("template delimiters and non-ASCII taken literally", func(t *testing.T) {
+		resp := web.with(t).get(ctx, "tmpl.test", "/a", "")
+		if resp.status != http.StatusFound && resp.status != http.StatusTemporaryRedirect {
+			t.Fatalf("status %d (%v), want a temporary redirect", resp.status, resp.err)
+		}
+		u, err := url.Parse(resp.location)
+		if err != nil || u.Host != "tmpl.test" || u.Path != "/{{x}}/\u00e9/a" {
+			t.Errorf("Location %q, want http://tmpl.test/{{x}}/\u00e9/a", resp.location)
+		}
+	})
 	t.Run("strip prefix", func(t *testing.T) {
 		web := web.with(t)
 		web.expect(ctx, "strip.test", "/api/users/1", "", 200, backendMessage+" /users/1")
