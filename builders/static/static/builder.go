@@ -33,7 +33,7 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/berth-dev/berth/builders/dockerfile/dockerfile"
+	"github.com/berth-dev/berth/builders/internal/dockerbuild"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -49,7 +49,7 @@ var Candidates = []string{"dist", "build", "public", "."}
 
 // Settings are the plugin's settings.
 type Settings struct {
-	dockerfile.EngineSettings
+	dockerbuild.EngineSettings
 	// BuildImage is the default image build commands run in, for apps that
 	// set a command without an image and for sources detected by their
 	// package.json.
@@ -77,7 +77,7 @@ type AppSettings struct {
 const settingsSchema = `{
   "type": "object",
   "title": "Static site builder",
-  "properties": {` + dockerfile.EngineSettingsProperties + `,
+  "properties": {` + dockerbuild.EngineSettingsProperties + `,
     "build_image": {
       "type": "string", "title": "Default build image", "examples": ["node:22-alpine"],
       "description": "Image that build commands run in when an app names none. It must exist on the Docker Engine or be pullable from a registry the engine reaches. When set, a source with a package.json that has a build script is detected as a static site."
@@ -193,7 +193,7 @@ func (b *Builder) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.Detect
 // findSite returns the first candidate directory with an index.html.
 func findSite(source string) (string, bool) {
 	for _, dir := range Candidates {
-		p, err := dockerfile.ResolveInside(source, path.Join(dir, "index.html"))
+		p, err := dockerbuild.ResolveInside(source, path.Join(dir, "index.html"))
 		if err != nil {
 			continue
 		}
@@ -208,7 +208,7 @@ func findSite(source string) (string, bool) {
 // whose package.json has a build script, with the package manager its lock
 // file names.
 func packageBuildCommand(source string) (string, bool) {
-	p, err := dockerfile.ResolveInside(source, "package.json")
+	p, err := dockerbuild.ResolveInside(source, "package.json")
 	if err != nil {
 		return "", false
 	}
@@ -223,7 +223,7 @@ func packageBuildCommand(source string) (string, bool) {
 		return "", false
 	}
 	has := func(name string) bool {
-		_, err := dockerfile.ResolveInside(source, name)
+		_, err := dockerbuild.ResolveInside(source, name)
 		return err == nil
 	}
 	switch {
@@ -303,7 +303,7 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 	if strings.ContainsRune(app.BuildCommand, 0) {
 		errs.Add("build_command", "must not contain NUL characters")
 	}
-	dockerfile.CheckBuildArgs(&errs, "build_args", buildArgs)
+	dockerbuild.CheckBuildArgs(&errs, "build_args", buildArgs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -315,10 +315,10 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 		}
 		p.spec.BuildArgs = sortedKeys(buildArgs)
 		var err error
-		if p.source, err = dockerfile.ResolveInside(source, "."); err != nil {
+		if p.source, err = dockerbuild.ResolveInside(source, "."); err != nil {
 			return nil, err
 		}
-		if p.sourceExclude, err = dockerfile.ReadIgnoreFile(filepath.Join(p.source, ".dockerignore")); err != nil {
+		if p.sourceExclude, err = dockerbuild.ReadIgnoreFile(filepath.Join(p.source, ".dockerignore")); err != nil {
 			return nil, err
 		}
 		p.sourceExclude = append(p.sourceExclude, ".git")
@@ -332,11 +332,11 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 		}
 		p.spec.PublishDir = dir
 	}
-	dir, err := dockerfile.ResolveInside(source, p.spec.PublishDir)
+	dir, err := dockerbuild.ResolveInside(source, p.spec.PublishDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, sdk.NewConfigError("publish_dir", fmt.Sprintf("%q does not exist", p.spec.PublishDir))
-	case errors.Is(err, dockerfile.ErrEscapes):
+	case errors.Is(err, dockerbuild.ErrEscapes):
 		return nil, sdk.NewConfigError("publish_dir", "must stay inside the repository (a link leads out of it)")
 	case err != nil:
 		return nil, err
@@ -359,7 +359,7 @@ func hasSite(source string) bool {
 // write writes the build context: the Dockerfile, the server and the site
 // (or the source, for a build stage).
 func (p *plan) write(ctx context.Context, w io.Writer) error {
-	cw := dockerfile.NewContextWriter(w)
+	cw := dockerbuild.NewContextWriter(w)
 	if err := cw.AddBytes("Dockerfile", 0o644, []byte(renderDockerfile(p.spec))); err != nil {
 		return err
 	}
@@ -370,14 +370,14 @@ func (p *plan) write(ctx context.Context, w io.Writer) error {
 		if err := cw.AddDirEntry(contextSource); err != nil {
 			return err
 		}
-		if err := cw.AddDir(ctx, p.source, dockerfile.DirOptions{Prefix: contextSource, Exclude: p.sourceExclude}); err != nil {
+		if err := cw.AddDir(ctx, p.source, dockerbuild.DirOptions{Prefix: contextSource, Exclude: p.sourceExclude}); err != nil {
 			return err
 		}
 	} else {
 		if err := cw.AddDirEntry(contextSite); err != nil {
 			return err
 		}
-		if err := cw.AddDir(ctx, p.siteDir, dockerfile.DirOptions{Prefix: contextSite, Exclude: siteExclude, Normalize: true}); err != nil {
+		if err := cw.AddDir(ctx, p.siteDir, dockerbuild.DirOptions{Prefix: contextSite, Exclude: siteExclude, Normalize: true}); err != nil {
 			return err
 		}
 	}
@@ -390,7 +390,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
-	if err := dockerfile.CheckImageName(req.Image); err != nil {
+	if err := dockerbuild.CheckImageName(req.Image); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	var app AppSettings
@@ -417,11 +417,11 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 		}
 	}
 	log.Printf("packing %s into %s (port %d, spa %v, clean URLs %v)", p.spec.PublishDir, req.Image, p.spec.Port, p.spec.SPA, p.spec.CleanURLs)
-	opts := dockerfile.BuildOptions{
+	opts := dockerbuild.BuildOptions{
 		Tag: req.Image, Dockerfile: "Dockerfile", BuildArgs: args, Engine: b.current().EngineSettings,
 		Labels: map[string]string{"dev.berth.builder": ID},
 	}
-	id, err := dockerfile.BuildContext(ctx, req.DockerHost, p.write, opts, log)
+	id, err := dockerbuild.BuildContext(ctx, req.DockerHost, p.write, opts, log)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
