@@ -34,9 +34,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/invopop/jsonschema"
 	"github.com/moby/patternmatcher"
 
 	"github.com/berth-dev/berth/builders/internal/dockerbuild"
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -46,67 +48,38 @@ const ID = "builder.dockerfile"
 // Version is the plugin's version.
 const Version = "1.0.0"
 
-// AppSettings are an app's build settings (BuildRequest.Settings).
+// AppSettings are an app's build settings (BuildRequest.Settings). Their
+// tags make the app settings schema.
 type AppSettings struct {
 	// Dockerfile is the Dockerfile's path relative to the repository root.
 	// Default: Dockerfile in the build context.
-	Dockerfile string `json:"dockerfile,omitempty"`
+	Dockerfile string `json:"dockerfile,omitempty" jsonschema:"title=Dockerfile,example=Dockerfile,example=docker/web.Dockerfile" jsonschema_description:"Path of the Dockerfile, relative to the repository root. Default: Dockerfile in the build context. A .dockerignore next to it named <Dockerfile>.dockerignore takes precedence over the context's .dockerignore."`
 	// Context is the build context's directory relative to the repository
 	// root. Default ".".
-	Context string `json:"context,omitempty"`
+	Context string `json:"context,omitempty" jsonschema:"title=Build context,default=." jsonschema_description:"Directory sent to the Docker Engine as the build context, relative to the repository root. Files matched by its .dockerignore are left out."`
 	// Target is the stage to build; empty for the last stage.
-	Target string `json:"target,omitempty"`
+	Target string `json:"target,omitempty" jsonschema:"title=Target stage,pattern=^[A-Za-z0-9][A-Za-z0-9._-]*$" jsonschema_description:"Stage of a multi-stage Dockerfile to build (FROM ... AS <stage>). Empty: the last stage."`
 	// BuildArgs are default build arguments; BuildRequest.BuildArgs
 	// override them.
-	BuildArgs map[string]string `json:"build_args,omitempty"`
+	BuildArgs map[string]string `json:"build_args,omitempty" jsonschema:"title=Build arguments" jsonschema_description:"Default values of the Dockerfile's ARG instructions. The app's build variables override them. Not secret: they are visible in the image's history."`
 	// SecretsAsBuildArgs passes BuildRequest.Secrets as build arguments,
 	// which records them in the image (see the package documentation).
-	SecretsAsBuildArgs bool `json:"secrets_as_build_args,omitempty"`
+	SecretsAsBuildArgs bool `json:"secrets_as_build_args,omitempty" jsonschema:"title=Pass secrets as build arguments,default=false" jsonschema_description:"This Docker Engine's builder cannot mount build secrets. When on, each build secret is passed as a build argument of the same name, which anyone with the image can read (docker history). When off, secrets are not passed to the build."`
 	// NoCache builds every step again, ignoring the build cache.
-	NoCache bool `json:"no_cache,omitempty"`
+	NoCache bool `json:"no_cache,omitempty" jsonschema:"title=Do not use the build cache,default=false" jsonschema_description:"Run every step again instead of reusing cached layers."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Dockerfile builder",
-  "description": "How builds use the Docker Engine.",
-  "properties": {` + dockerbuild.EngineSettingsProperties + `
-  },
-  "additionalProperties": false
-}`
+// settingsSchema is the plugin settings' schema: the Docker Engine
+// settings every builder shares.
+var settingsSchema = settingsschema.Encode(settingsschema.For[dockerbuild.EngineSettings]("Dockerfile builder", "How builds use the Docker Engine."))
 
-const appSchema = `{
-  "type": "object",
-  "title": "Dockerfile build",
-  "properties": {
-    "dockerfile": {
-      "type": "string", "title": "Dockerfile", "examples": ["Dockerfile", "docker/web.Dockerfile"],
-      "description": "Path of the Dockerfile, relative to the repository root. Default: Dockerfile in the build context. A .dockerignore next to it named <Dockerfile>.dockerignore takes precedence over the context's .dockerignore."
-    },
-    "context": {
-      "type": "string", "title": "Build context", "default": ".",
-      "description": "Directory sent to the Docker Engine as the build context, relative to the repository root. Files matched by its .dockerignore are left out."
-    },
-    "target": {
-      "type": "string", "title": "Target stage", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-      "description": "Stage of a multi-stage Dockerfile to build (FROM ... AS <stage>). Empty: the last stage."
-    },
-    "build_args": {
-      "type": "object", "title": "Build arguments", "additionalProperties": {"type": "string"},
-      "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-      "description": "Default values of the Dockerfile's ARG instructions. The app's build variables override them. Not secret: they are visible in the image's history."
-    },
-    "secrets_as_build_args": {
-      "type": "boolean", "title": "Pass secrets as build arguments", "default": false,
-      "description": "This Docker Engine's builder cannot mount build secrets. When on, each build secret is passed as a build argument of the same name, which anyone with the image can read (docker history). When off, secrets are not passed to the build."
-    },
-    "no_cache": {
-      "type": "boolean", "title": "Do not use the build cache", "default": false,
-      "description": "Run every step again instead of reusing cached layers."
-    }
-  },
-  "additionalProperties": false
-}`
+// appSchema is the app settings' schema; build argument names are
+// identifiers.
+var appSchema = func() json.RawMessage {
+	s := settingsschema.For[AppSettings]("Dockerfile build", "")
+	settingsschema.Property(s, "build_args").PropertyNames = &jsonschema.Schema{Pattern: dockerbuild.ArgNamePattern}
+	return settingsschema.Encode(s)
+}()
 
 // Builder is the Dockerfile builder. Use New.
 type Builder struct {
@@ -132,7 +105,7 @@ func (b *Builder) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, er
 // ConfigSchema returns the plugin settings schema (Docker Engine limits) and
 // the per-app build settings schema.
 func (b *Builder) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema), App: json.RawMessage(appSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema, App: appSchema}, nil
 }
 
 // Configure validates and applies the plugin settings.
@@ -169,7 +142,7 @@ func (b *Builder) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.Detect
 	return &sdk.DetectResponse{Detected: true, Reason: "found a Dockerfile"}, nil
 }
 
-// targetPattern is a Dockerfile stage name.
+// targetPattern is a Dockerfile stage name (AppSettings.Target).
 var targetPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // plan is a checked build: where everything is.

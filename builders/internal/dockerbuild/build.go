@@ -12,8 +12,10 @@ import (
 	"github.com/berth-dev/berth/sdk"
 )
 
-// argPattern is a build argument name.
-var argPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// ArgNamePattern is the pattern of build argument names: identifiers.
+const ArgNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+
+var argPattern = regexp.MustCompile(ArgNamePattern)
 
 // CheckImageName validates the image reference a build is asked to produce.
 func CheckImageName(image string) error {

@@ -15,7 +15,6 @@ package generic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +27,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -37,45 +37,23 @@ const ID = "git.generic"
 // Version is the plugin's version.
 const Version = "1.0.0"
 
-// Settings are the plugin's settings.
+// Settings are the plugin's settings. Their tags make the settings schema.
 type Settings struct {
 	// AllowLocal allows absolute paths and file:// URLs as repositories
 	// (default true).
-	AllowLocal *bool `json:"allow_local,omitempty"`
+	AllowLocal *bool `json:"allow_local,omitempty" jsonschema:"title=Allow local repositories,default=true" jsonschema_description:"Allow absolute paths and file:// URLs on the berth host as repositories. Turn off when people you do not trust can create apps."`
 	// Submodules makes Fetch check out submodules recursively (default
 	// true).
-	Submodules *bool `json:"submodules,omitempty"`
+	Submodules *bool `json:"submodules,omitempty" jsonschema:"title=Submodules,default=true" jsonschema_description:"Check out submodules, recursively, after fetching. Submodules of remote repositories cannot point at local paths."`
 	// SSHKnownHosts is known_hosts content that SSH host keys are checked
 	// against. Empty: host keys are accepted on first use (per fetch).
-	SSHKnownHosts string `json:"ssh_known_hosts,omitempty"`
+	SSHKnownHosts string `json:"ssh_known_hosts,omitempty" jsonschema:"title=SSH known hosts,format=textarea" jsonschema_description:"known_hosts lines (for example from ssh-keyscan) that SSH host keys must match. Empty: a host key is accepted on first use, without verification."`
 	// Repositories are the clone URLs ListRepositories offers.
-	Repositories []string `json:"repositories,omitempty"`
+	Repositories []string `json:"repositories,omitempty" jsonschema:"title=Repositories" jsonschema_description:"Clone URLs (https://, ssh://, git@host:path or absolute paths) offered in the repository picker."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Generic git",
-  "description": "Fetches from any git host over https, ssh or the local file system.",
-  "properties": {
-    "allow_local": {
-      "type": "boolean", "title": "Allow local repositories", "default": true,
-      "description": "Allow absolute paths and file:// URLs on the berth host as repositories. Turn off when people you do not trust can create apps."
-    },
-    "submodules": {
-      "type": "boolean", "title": "Submodules", "default": true,
-      "description": "Check out submodules, recursively, after fetching. Submodules of remote repositories cannot point at local paths."
-    },
-    "ssh_known_hosts": {
-      "type": "string", "title": "SSH known hosts", "format": "textarea",
-      "description": "known_hosts lines (for example from ssh-keyscan) that SSH host keys must match. Empty: a host key is accepted on first use, without verification."
-    },
-    "repositories": {
-      "type": "array", "title": "Repositories", "items": {"type": "string"},
-      "description": "Clone URLs (https://, ssh://, git@host:path or absolute paths) offered in the repository picker."
-    }
-  },
-  "additionalProperties": false
-}`
+// settingsSchema is the settings' schema.
+var settingsSchema = settingsschema.Encode(settingsschema.For[Settings]("Generic git", "Fetches from any git host over https, ssh or the local file system."))
 
 // Provider is the generic git provider. The zero value is not ready: use New.
 type Provider struct {
@@ -101,7 +79,7 @@ func (p *Provider) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, e
 // ConfigSchema returns the settings schema; the provider has no per-app
 // settings.
 func (p *Provider) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema}, nil
 }
 
 // Configure validates and applies settings, naming each bad field.
