@@ -26,9 +26,8 @@ type databaseOps struct {
 	svc     *dbservice.Service
 	runner  *backup.Runner
 	targets backup.Targets
-	queue   *queue.Queue
-	// restores records, cancels and settles restores (its Queue is set
-	// once the queue exists).
+	queue   *queue.Jobs
+	// restores records, cancels and settles restores.
 	restores *restore.Service
 }
 
@@ -87,13 +86,13 @@ func (d *databaseOps) CancelRestore(ctx context.Context, r store.Restore) (store
 
 // backupWorkers builds the database services and backup runner and adds
 // the backup worker; call before the queue is created.
-func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager) *databaseOps {
+func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager, jobs *queue.Jobs) *databaseOps {
 	targets := backup.CheckedTargets{Targets: backup.HostTargets{Host: s.plugins}, Check: s.recheckDestination}
 	svc := dbservice.New(mgr, s.docker, s.cfg.Name)
 	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})
 	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
 	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")})
-	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets,
-		restores: &restore.Service{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")}}
+	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets, queue: jobs,
+		restores: &restore.Service{Store: s.store, Runner: runner, Queue: jobs, Logger: s.log.With("component", "restore")}}
 }

@@ -60,38 +60,49 @@ func (d dockerImages) RemoveImage(ctx context.Context, ref string) error {
 	return err
 }
 
-// startDeployments wires the pipeline and the durable queue, settles
-// deployments a previous process left running, and starts working jobs.
+// deployments is what the front doors call: the enqueue side (deploy,
+// rollback, cancel) and the worker side's removal of services and images.
+type deployments struct {
+	*deploy.Enqueuer
+	*deploy.Pipeline
+}
+
+// startDeployments wires the enqueue side (an insert-only job client), the
+// pipeline and the durable queue that works its jobs, settles deployments
+// a previous process left running, and starts working jobs. Everything
+// that inserts jobs is built on the insert-only client before the workers
+// and the queue, so nothing is connected afterwards.
 func (s *Server) startDeployments(ctx, runCtx context.Context) error {
+	if err := queue.Migrate(ctx, s.store.Pool()); err != nil {
+		return err
+	}
+	jobs, err := queue.NewJobs(s.store.Pool())
+	if err != nil {
+		return err
+	}
 	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
-	s.events = notify.NewDispatcher(notifierTargets{s}, s.log.With("component", "notify"))
+	s.events = notify.NewDispatcher(notifierTargets{s}, jobs, s.log.With("component", "notify"))
 	mgr := swarm.NewManager(s.docker, s.log.With("component", "swarm"))
 	s.pipeline = deploy.New(deploy.Deps{
 		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
-		Rollout: mgr,
-		Images:  dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Outbound: s.outbound,
+		Rollout: mgr, Jobs: jobs,
+		Images: dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Outbound: s.outbound,
 		Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{
 		Instance: s.cfg.Name, ProxyNetwork: s.cfg.Name + "-proxy", WorkDir: filepath.Join(s.cfg.DataDir, "builds"),
 		DockerHost: s.docker.DaemonHost(), PublicURL: s.cfg.PublicURL,
 	})
-	if err := queue.Migrate(ctx, s.store.Pool()); err != nil {
-		return err
-	}
+	s.deployments = deployments{deploy.NewEnqueuer(s.store, jobs, s.log.With("component", "deploy")), s.pipeline}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deploy.Worker{Pipeline: s.pipeline, JobTimeout: time.Hour})
 	river.AddWorker(workers, &notify.Worker{Plugins: pluginSource{s.plugins}, Logger: s.log.With("component", "notify")})
-	s.databases = s.backupWorkers(workers, mgr)
+	s.databases = s.backupWorkers(workers, mgr, jobs)
 	q, err := queue.New(s.store.Pool(), workers, queue.Options{DeployWorkers: s.cfg.DeployConcurrency,
 		JobTimeout: time.Hour, Logger: s.log.With("component", "queue")})
 	if err != nil {
 		return err
 	}
 	s.queue = q
-	s.databases.queue = q
-	s.databases.restores.Queue = q
-	s.pipeline.SetQueue(q)
-	s.events.SetQueue(q)
 	// Settle what a killed process left before any job runs.
 	if err := s.pipeline.Recover(ctx); err != nil {
 		return fmt.Errorf("recover deployments: %w", err)

@@ -57,8 +57,11 @@ type Server struct {
 	plugins  *plugins.Host
 	hub      *deploylog.Hub
 	pipeline *deploy.Pipeline
-	events   *notify.Dispatcher
-	queue    *queue.Queue
+	// deployments queues, rolls back and cancels deployments and removes
+	// services; set with pipeline (not with BERTH_DISABLE_PROXY).
+	deployments deployments
+	events      *notify.Dispatcher
+	queue       *queue.Queue
 	// outbound checks the addresses tenants aim requests at (netguard).
 	outbound *netguard.Guard
 	// databases runs database services and backups (nil without Docker).
@@ -149,7 +152,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		if err := s.startDeployments(ctx, runCtx); err != nil {
 			return nil, err
 		}
-		opts.Deployer, opts.Logs = s.pipeline, s.hub
+		opts.Deployer, opts.Logs = s.deployments, s.hub
 		opts.Databases = s.databases
 	}
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
@@ -159,7 +162,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
 		Logger: log.With("component", "service")}
 	if s.pipeline != nil {
-		svcDeps.Deployer = s.pipeline
+		svcDeps.Deployer = s.deployments
 	}
 	opts.Services = service.New(svcDeps)
 	opts.GitProviders = gitProviders{host: s.plugins}

@@ -50,7 +50,7 @@ func swarmManager(ctx context.Context, docker *client.Client) error {
 func (s *Server) newTeardown(ctx context.Context) *teardown.Service {
 	deps := teardown.Deps{Store: s.store, Instance: s.cfg.Name, Logger: s.log.With("component", "teardown")}
 	if s.pipeline != nil {
-		deps.Deployments = s.pipeline
+		deps.Deployments = s.deployments
 	}
 	if err := swarmManager(ctx, s.docker); err != nil {
 		s.log.Warn("Docker Swarm is not available: projects and environments that ran services cannot be deleted until it is",

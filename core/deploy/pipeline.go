@@ -1,13 +1,20 @@
 // Package deploy is berth's deployment pipeline: one straight line from a
-// queued deployment to a new version answering behind Traefik:
+// queued deployment to a new version answering behind Traefik, as an
+// ordered list of named steps (steps.go):
 //
 //	source (git provider plugin) -> build (builder plugin) -> release (Swarm,
 //	start-first, health-gated, rolled back on failure; Traefik follows the
-//	handoff task by task) -> route (proxy) -> done
+//	handoff task by task) -> route (proxy) -> report (commit status, old
+//	release images)
 //
-// Deployments are durable jobs (core/queue); one application deploys one at a
-// time, in order; every step has a timeout; cancelling stops the build or
-// rolls the release back, and the previous version keeps serving.
+// The enqueue side (Enqueuer: deploy, rollback, cancel) writes a
+// deployment and its durable job (core/queue) in one transaction and needs
+// only the store and a job writer; the worker side (Pipeline, run by
+// Worker) runs the steps. One application deploys one at a time, in order;
+// every step can have a timeout; a step's error is wrapped with its name
+// and becomes the deployment's error text in one place (outcome);
+// cancelling stops the build or rolls the release back, and the previous
+// version keeps serving.
 package deploy
 
 import (
@@ -15,8 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -30,8 +35,6 @@ import (
 	"github.com/berth-dev/berth/core/vars"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 )
 
 // Plugins gives the pipeline its git providers and builders.
@@ -65,10 +68,9 @@ type Routes interface {
 	SetServing(service string, addrs []string)
 }
 
-// Enqueuer queues, inspects and cancels jobs (queue.Queue).
-type Enqueuer interface {
-	// InsertTx enqueues a job in tx (it exists once tx commits).
-	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
+// JobControl inspects and cancels jobs (queue.Jobs); the pipeline uses it
+// to settle deployments whose jobs will never run.
+type JobControl interface {
 	Cancel(ctx context.Context, id int64) error
 	// State reports a job's state (queue.JobGone when it does not exist).
 	State(ctx context.Context, id int64) (queue.JobState, error)
@@ -86,7 +88,7 @@ type Config struct {
 	DockerHost string
 	// PublicURL is berth's address, for commit status links.
 	PublicURL string
-	// Step timeouts.
+	// Step timeouts (see steps).
 	SourceTimeout, BuildTimeout, ReleaseTimeout time.Duration
 }
 
@@ -102,7 +104,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// Pipeline runs deployments.
+// Pipeline is the worker side of deployments: it runs the jobs the
+// Enqueuer queued, step by step.
 type Pipeline struct {
 	store   *store.Store
 	hub     *deploylog.Hub
@@ -111,7 +114,7 @@ type Pipeline struct {
 	images  Images
 	routes  Routes
 	events  EventEmitter
-	queue   Enqueuer
+	queue   JobControl
 	guard   OutboundGuard
 	cfg     Config
 	log     *slog.Logger
@@ -131,6 +134,9 @@ type Deps struct {
 	Rollout Rollout
 	Images  Images
 	Routes  Routes
+	// Jobs settles deployments whose jobs will never run (Recover); nil
+	// leaves them queued.
+	Jobs JobControl
 	// Events receives deploy.succeeded and deploy.failed; optional.
 	Events EventEmitter
 	// Outbound checks a connection's base URL and the repository address
@@ -146,91 +152,24 @@ type OutboundGuard interface {
 	RecheckRepository(ctx context.Context, field, repo string) error
 }
 
-// New returns a pipeline; SetQueue must be called before Deploy.
+// New returns the worker side of deployments; deployments are queued with
+// an Enqueuer.
 func New(d Deps, cfg Config) *Pipeline {
 	cfg.defaults()
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
 	return &Pipeline{store: d.Store, hub: d.Hub, plugins: d.Plugins, rollout: d.Rollout, images: d.Images,
-		routes: d.Routes, events: d.Events, guard: d.Outbound, cfg: cfg, log: d.Logger, running: map[uuid.UUID]context.CancelCauseFunc{}}
+		routes: d.Routes, events: d.Events, queue: d.Jobs, guard: d.Outbound, cfg: cfg, log: d.Logger,
+		running: map[uuid.UUID]context.CancelCauseFunc{}}
 }
 
-// SetQueue connects the job queue (created after the pipeline, whose worker
-// it registers).
-func (p *Pipeline) SetQueue(q Enqueuer) { p.queue = q }
-
-// Causes of a deployment's context cancellation.
+// Causes of a deployment's context cancellation (a user's cancellation
+// arrives as river.ErrJobCancelledRemotely, see Enqueuer.CancelTx).
 var (
-	errCancelled = errors.New("cancelled by a user")
-	errShutdown  = errors.New("berth was stopped during the deployment")
-	errBusy      = errors.New("an earlier deployment of this application is still active")
+	errShutdown = errors.New("berth was stopped during the deployment")
+	errBusy     = errors.New("an earlier deployment of this application is still active")
 )
-
-// Deploy queues a deployment of a: the deployment record and its job are
-// written in one transaction, so both exist or neither does.
-func (p *Pipeline) Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error) {
-	var id uuid.UUID
-	err := p.store.WithTx(ctx, func(tx *store.Tx) error {
-		d, err := p.DeployTx(ctx, tx, a, in)
-		id = d.ID
-		return err
-	})
-	if err != nil {
-		return store.Deployment{}, err
-	}
-	return p.store.GetDeployment(ctx, id)
-}
-
-// DeployTx records a queued deployment of a and inserts its job in tx; the
-// caller commits (with other records, e.g. a preview's application) or
-// rolls everything back.
-func (p *Pipeline) DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error) {
-	if p.queue == nil {
-		return store.Deployment{}, errors.New("deploy: the job queue is not connected")
-	}
-	d, err := tx.CreateDeployment(ctx, a.ID, in)
-	if err != nil {
-		return d, err
-	}
-	job, _, err := p.queue.InsertTx(ctx, tx.Pgx(), Args{DeploymentID: d.ID}, nil)
-	if err != nil {
-		return d, fmt.Errorf("deploy: queue deployment %s: %w", d.ID, err)
-	}
-	if err := tx.SetDeploymentJob(ctx, d.ID, job); err != nil {
-		return d, err
-	}
-	d.JobID = &job
-	return d, nil
-}
-
-// Rollback queues a deployment that releases target's image again (no build).
-func (p *Pipeline) Rollback(ctx context.Context, a store.Application, target store.Deployment, by *uuid.UUID) (store.Deployment, error) {
-	return p.Deploy(ctx, a, store.NewDeployment{Kind: store.KindRollback, Trigger: "rollback", Image: target.Image,
-		CommitSHA: target.CommitSHA, RollbackOf: &target.ID, CreatedBy: by})
-}
-
-// Cancel stops a queued or running deployment; the application keeps its
-// previous version.
-func (p *Pipeline) Cancel(ctx context.Context, d store.Deployment) error {
-	now, err := p.store.RequestCancel(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	if now && d.JobID != nil {
-		if err := p.queue.Cancel(ctx, *d.JobID); err != nil {
-			p.log.Warn("cancelling queued job failed (it will see the cancellation when it starts)", "deployment", d.ID, "err", err)
-		}
-		return nil
-	}
-	p.mu.Lock()
-	cancel := p.running[d.ID]
-	p.mu.Unlock()
-	if cancel != nil {
-		cancel(errCancelled)
-	}
-	return nil
-}
 
 // Stopping tells running deployments that berth is shutting down, so they
 // end as failed (with that reason) rather than cancelled by a user.
@@ -296,198 +235,10 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 	}()
 
 	res := p.execute(ctx, d)
-	if res.Status != store.DeploymentSucceeded {
-		if cause := context.Cause(ctx); errors.Is(cause, errCancelled) {
-			res.Status, res.Error = store.DeploymentCancelled, "cancelled by a user; the previous version keeps serving"
-		} else if errors.Is(cause, errShutdown) {
-			res.Error = errShutdown.Error() + "; the previous version keeps serving"
-		}
-	}
 	if err := p.finish(context.WithoutCancel(ctx), id, res); err != nil {
 		return err
 	}
 	p.log.Info("deployment finished", "deployment", id, "status", res.Status, "error", res.Error)
-	return nil
-}
-
-// execute runs the steps and returns the outcome; it never panics out.
-func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.DeploymentResult) {
-	res.Status = store.DeploymentFailed
-	a, err := p.store.GetApplication(ctx, d.ApplicationID)
-	if err != nil {
-		res.Error = "load application: " + err.Error()
-		return res
-	}
-	if a.PreviewOf != nil {
-		parent, err := p.store.GetApplication(ctx, *a.PreviewOf)
-		if err != nil {
-			res.Error = "load the preview's parent application: " + err.Error()
-			return res
-		}
-		a = store.InheritPreview(parent, a)
-	}
-	access, err := p.gitAccess(ctx, a)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	env, secretValues, err := p.environment(ctx, a)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	secretValues = append(secretValues, access.secrets()...)
-	w := p.hub.Writer(ctx, d.ID, secretValues)
-	defer w.Close()
-	defer func() {
-		if r := recover(); r != nil {
-			p.log.Error("deployment panicked", "deployment", d.ID, "panic", r)
-			res.Status, res.Error = store.DeploymentFailed, fmt.Sprintf("internal error: %v", r)
-		}
-		if res.Error != "" {
-			w.Info("deployment " + res.Status + ": " + res.Error)
-		}
-		p.reportFinished(context.WithoutCancel(ctx), a, d, access, res, w)
-	}()
-	p.reportStatus(ctx, a, d, access, sdk.CommitPending, "deploying", "", w)
-	w.Info(fmt.Sprintf("deployment %s of %s (%s)", d.ID, a.Name, d.Kind))
-
-	image := d.Image
-	switch {
-	case d.Kind == store.KindRollback:
-		w.Info("rolling back to " + image)
-	case a.SourceType == "image":
-		image = a.Image
-		if d.Image != "" {
-			image = d.Image // pinned by an image webhook
-		}
-		if ok, err := p.images.ImageExists(ctx, image); err == nil && !ok {
-			w.Info("image " + image + " is not present locally; Swarm will pull it on the nodes")
-		}
-	default:
-		built, commit, subject, err := p.sourceAndBuild(ctx, d, a, access, env, w)
-		res.CommitSHA, res.CommitSubject = commit, subject
-		if err != nil {
-			res.Error = err.Error()
-			return res
-		}
-		image = built
-	}
-	res.Image = image
-
-	if err := p.step(ctx, d.ID, "release", w); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	rctx, cancel := context.WithTimeout(ctx, p.cfg.ReleaseTimeout)
-	defer cancel()
-	network := EnvironmentNetwork(p.cfg.Instance, a)
-	if err := p.rollout.EnsureNetwork(rctx, network, map[string]string{"dev.berth.environment": a.EnvironmentID.String()}); err != nil {
-		res.Error = "release: " + err.Error()
-		return res
-	}
-	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, a, d, image, env)
-	// Traefik follows the rollout task by task: a new task takes traffic
-	// once Swarm runs it (healthy, when it has a health check), an old one
-	// stops getting any as soon as Swarm decides to stop it, before Docker
-	// signals it; afterwards the routes go back to Swarm's DNS.
-	obs := swarm.Observer{Progress: w.Info, Network: p.cfg.ProxyNetwork}
-	if p.routes != nil {
-		obs.Serving = func(addrs []string) { p.routes.SetServing(spec.Name, addrs) }
-	}
-	result, err := p.rollout.DeployObserved(rctx, spec, obs)
-	if err != nil {
-		res.Error = "release: " + err.Error()
-		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
-			res.Error = fmt.Sprintf("release: timed out after %s; %v", p.cfg.ReleaseTimeout, err)
-		}
-		return res
-	}
-	w.Info(fmt.Sprintf("released %s (%d replica(s)) in %s", image, a.Replicas, result.Duration.Round(time.Millisecond)))
-
-	if err := p.step(ctx, d.ID, "route", w); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	if err := p.routes.Sync(ctx); err != nil {
-		w.Info("warning: publishing routes failed: " + err.Error())
-	}
-	res.Status, res.Error = store.DeploymentSucceeded, ""
-	w.Info("deployment succeeded")
-	p.pruneReleases(context.WithoutCancel(ctx), a, image, w)
-	return res
-}
-
-// sourceAndBuild fetches the repository and builds the image.
-func (p *Pipeline) sourceAndBuild(ctx context.Context, d store.Deployment, a store.Application, access gitAccess, env map[string]string, w *deploylog.Writer) (image, commit, subject string, err error) {
-	if err := p.step(ctx, d.ID, "source", w); err != nil {
-		return "", "", "", err
-	}
-	dir := filepath.Join(p.cfg.WorkDir, d.ID.String())
-	if err := os.MkdirAll(p.cfg.WorkDir, 0o700); err != nil {
-		return "", "", "", fmt.Errorf("source: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	gp, err := p.plugins.GitProvider(ctx, access.provider)
-	if err != nil {
-		return "", "", "", fmt.Errorf("source: %w", err)
-	}
-	ref := a.GitRef
-	if d.GitRef != "" {
-		ref = d.GitRef
-	}
-	sctx, cancel := context.WithTimeout(ctx, p.cfg.SourceTimeout)
-	defer cancel()
-	w.Info(fmt.Sprintf("fetching %s at %s", a.GitRepository, refOrDefault(ref)))
-	req := &sdk.FetchRequest{Repository: a.GitRepository, Ref: ref, Dir: dir, Depth: 1,
-		Log: func(l sdk.LogLine) { w.Line("git", l.Text) }, Credentials: access.credentials}
-	fetched, err := gp.Fetch(sctx, req)
-	if err != nil {
-		return "", "", "", timeoutErr("source", sctx, p.cfg.SourceTimeout, err)
-	}
-	w.Info(fmt.Sprintf("commit %s %s", short(fetched.Commit), fetched.Subject))
-
-	if err := p.step(ctx, d.ID, "build", w); err != nil {
-		return "", fetched.Commit, fetched.Subject, err
-	}
-	builderID := "builder." + a.BuildType
-	b, err := p.plugins.Builder(ctx, builderID)
-	if err != nil {
-		return "", fetched.Commit, fetched.Subject, fmt.Errorf("build: %w", err)
-	}
-	tag := ImageTag(a, d)
-	bctx, cancel := context.WithTimeout(ctx, p.cfg.BuildTimeout)
-	defer cancel()
-	w.Info(fmt.Sprintf("building %s with %s", tag, builderID))
-	built, err := b.Build(bctx, &sdk.BuildRequest{SourceDir: dir, Settings: a.BuildSettings, Image: tag, Env: env,
-		DockerHost: p.cfg.DockerHost, Log: func(l sdk.LogLine) { w.Line("build", l.Text) }})
-	if err != nil {
-		return "", fetched.Commit, fetched.Subject, timeoutErr("build", bctx, p.cfg.BuildTimeout, err)
-	}
-	image = built.Image
-	if image == "" {
-		image = tag
-	}
-	return image, fetched.Commit, fetched.Subject, nil
-}
-
-// ImageTag is the local image name of a deployment's build.
-func ImageTag(a store.Application, d store.Deployment) string {
-	id := strings.ReplaceAll(d.ID.String(), "-", "")
-	return "berth/" + a.ServiceName + ":" + id[len(id)-12:]
-}
-
-func (p *Pipeline) step(ctx context.Context, id uuid.UUID, name string, w *deploylog.Writer) error {
-	if err := context.Cause(ctx); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := p.store.BeginStep(context.WithoutCancel(ctx), id, name); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	w.Info("== " + name)
-	if err := testhook.Pause(ctx, "deploy."+name); err != nil {
-		return fmt.Errorf("%s: %w", name, context.Cause(ctx))
-	}
 	return nil
 }
 
@@ -559,13 +310,6 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-func timeoutErr(step string, ctx context.Context, limit time.Duration, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: timed out after %s: %w", step, limit, err)
-	}
-	return fmt.Errorf("%s: %w", step, err)
 }
 
 // RemoveApplications removes the Swarm services of applications about to be

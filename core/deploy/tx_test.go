@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -27,11 +28,12 @@ type env struct {
 	store *store.Store
 	app   store.Application
 	p     *deploy.Pipeline
+	enq   *deploy.Enqueuer
 	q     *queue.Queue
 }
 
-// newEnv gives a pipeline on a fresh database with one application and a
-// real (not started) queue; migrateQueue false leaves River's tables out,
+// newEnv gives an enqueuer and a pipeline on a fresh database with one
+// application, an insert-only job client and a real (not started) queue; migrateQueue false leaves River's tables out,
 // so every job insert fails.
 func newEnv(t *testing.T, migrateQueue bool) *env {
 	t.Helper()
@@ -67,15 +69,18 @@ func newEnv(t *testing.T, migrateQueue bool) *env {
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	p := deploy.New(deploy.Deps{Store: st, Hub: deploylog.NewHub(st, log), Logger: log}, deploy.Config{Instance: "txtest"})
+	jobs, err := queue.NewJobs(st.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := deploy.New(deploy.Deps{Store: st, Hub: deploylog.NewHub(st, log), Jobs: jobs, Logger: log}, deploy.Config{Instance: "txtest"})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deploy.Worker{Pipeline: p})
 	q, err := queue.New(st.Pool(), workers, queue.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.SetQueue(q)
-	return &env{t: t, ctx: ctx, store: st, app: a, p: p, q: q}
+	return &env{t: t, ctx: ctx, store: st, app: a, p: p, enq: deploy.NewEnqueuer(st, jobs, log), q: q}
 }
 
 func (e *env) deployments() []store.Deployment {
@@ -101,7 +106,7 @@ func (e *env) jobs(kind string) int {
 func TestDeployRecordsAndQueuesTogether(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	d, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{Trigger: "manual"})
+	d, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{Trigger: "manual"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +128,7 @@ func TestDeployRecordsAndQueuesTogether(t *testing.T) {
 func TestDeployRollsBackWhenTheJobInsertFails(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
-	if _, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{}); err == nil || !strings.Contains(err.Error(), "river_job") {
+	if _, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{}); err == nil || !strings.Contains(err.Error(), "river_job") {
 		t.Fatalf("Deploy = %v, want the job insert's error", err)
 	}
 	if ds := e.deployments(); len(ds) != 0 {
@@ -137,7 +142,7 @@ func TestDeployTxRollsBackTheJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
 	err := e.store.WithTx(e.ctx, func(tx *store.Tx) error {
-		if _, err := e.p.DeployTx(e.ctx, tx, e.app, store.NewDeployment{}); err != nil {
+		if _, err := e.enq.DeployTx(e.ctx, tx, e.app, store.NewDeployment{}); err != nil {
 			return err
 		}
 		_, err := tx.CreateDomain(e.ctx, uuid.New(), store.DomainSpec{Host: "gone.example.com"}) // no such application
@@ -164,14 +169,14 @@ func TestRecoverSettlesQueuedDeploymentsWithoutAJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancelled, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	cancelled, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.q.Cancel(e.ctx, *cancelled.JobID); err != nil {
 		t.Fatal(err)
 	}
-	dead, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	dead, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +184,7 @@ func TestRecoverSettlesQueuedDeploymentsWithoutAJob(t *testing.T) {
 	if _, err := e.store.Pool().Exec(e.ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, *dead.JobID); err != nil {
 		t.Fatal(err)
 	}
-	waiting, err := e.p.Deploy(e.ctx, e.app, store.NewDeployment{})
+	waiting, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +209,62 @@ func TestRecoverSettlesQueuedDeploymentsWithoutAJob(t *testing.T) {
 		if got.Status != tt.status || !strings.Contains(got.Error, tt.reason) {
 			t.Errorf("%s: %s %q, want %s %q", tt.name, got.Status, got.Error, tt.status, tt.reason)
 		}
+	}
+}
+
+// TestCancelTx: cancelling a queued deployment cancels its job in the same
+// transaction, and a rolled-back transaction leaves both waiting.
+func TestCancelTx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	tests := []struct {
+		name     string
+		fail     bool
+		status   string
+		jobState queue.JobState
+	}{
+		{"rolled back", true, store.DeploymentQueued, queue.JobState("available")},
+		{"committed", false, store.DeploymentCancelled, queue.JobState("cancelled")},
+	}
+	for _, tt := range tests {
+		d, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.store.WithTx(e.ctx, func(tx *store.Tx) error {
+			if err := e.enq.CancelTx(e.ctx, tx, d); err != nil {
+				return err
+			}
+			if tt.fail {
+				return errors.New("the caller's next write failed")
+			}
+			return nil
+		})
+		if (err != nil) != tt.fail {
+			t.Fatalf("%s: CancelTx = %v", tt.name, err)
+		}
+		got, err := e.store.GetDeployment(e.ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state, err := e.q.State(e.ctx, *d.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != tt.status || state != tt.jobState {
+			t.Errorf("%s: deployment %s, job %q; want %s, %q", tt.name, got.Status, state, tt.status, tt.jobState)
+		}
+	}
+	// A finished deployment cannot be cancelled.
+	d, err := e.enq.Deploy(e.ctx, e.app, store.NewDeployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.enq.Cancel(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	var conflict *store.ConflictError
+	if err := e.enq.Cancel(e.ctx, d); !errors.As(err, &conflict) {
+		t.Fatalf("cancelling a finished deployment = %v, want a conflict", err)
 	}
 }

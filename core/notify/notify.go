@@ -54,18 +54,15 @@ type Dispatcher struct {
 	now     func() time.Time
 }
 
-// NewDispatcher returns a dispatcher; SetQueue must be called before Emit
-// delivers anything.
-func NewDispatcher(targets Targets, log *slog.Logger) *Dispatcher {
+// NewDispatcher returns a dispatcher inserting deliveries with q (an
+// insert-only queue.Jobs is enough: the Worker runs them); a nil q
+// delivers nothing.
+func NewDispatcher(targets Targets, q Inserter, log *slog.Logger) *Dispatcher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Dispatcher{targets: targets, log: log, now: time.Now}
+	return &Dispatcher{targets: targets, queue: q, log: log, now: time.Now}
 }
-
-// SetQueue connects the job queue (created after the dispatcher, whose
-// worker it registers).
-func (d *Dispatcher) SetQueue(q Inserter) { d.queue = q }
 
 // Emit queues ev for every configured notifier. It fills in the event's ID,
 // Time and Severity when they are empty. Failures are logged, never
@@ -86,7 +83,7 @@ func (d *Dispatcher) Emit(ctx context.Context, ev sdk.Event) {
 	}
 }
 
-// TxInserter enqueues jobs in a transaction (queue.Queue).
+// TxInserter enqueues jobs in a transaction (queue.Jobs).
 type TxInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
 }

@@ -64,7 +64,9 @@ func (m pluginMap) Notifier(_ context.Context, id string) (sdk.Notifier, error) 
 	return n, nil
 }
 
-func startQueue(t *testing.T, plugins notify.Plugins) *queue.Queue {
+// startQueue starts a queue working deliveries and returns it with an
+// insert-only job client on the same database (as berth wires them).
+func startQueue(t *testing.T, plugins notify.Plugins) (*queue.Queue, *queue.Jobs) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
@@ -73,6 +75,10 @@ func startQueue(t *testing.T, plugins notify.Plugins) *queue.Queue {
 	}
 	t.Cleanup(pool.Close)
 	if err := queue.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := queue.NewJobs(pool)
+	if err != nil {
 		t.Fatal(err)
 	}
 	workers := river.NewWorkers()
@@ -89,7 +95,7 @@ func startQueue(t *testing.T, plugins notify.Plugins) *queue.Queue {
 		defer cancel()
 		_ = q.Stop(stop)
 	})
-	return q
+	return q, jobs
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -106,9 +112,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestEmitDeliversToEveryConfiguredNotifier(t *testing.T) {
 	a, b := &recorder{}, &recorder{}
 	plugins := pluginMap{"notifier.a": plugintest.Notifier(t, a), "notifier.b": plugintest.Notifier(t, b)}
-	q := startQueue(t, plugins)
-	d := notify.NewDispatcher(targets{"notifier.a", "notifier.b"}, slog.Default())
-	d.SetQueue(q)
+	_, jobs := startQueue(t, plugins)
+	d := notify.NewDispatcher(targets{"notifier.a", "notifier.b"}, jobs, slog.Default()) // insert-only, as in berth
 
 	d.Emit(context.Background(), sdk.Event{Type: sdk.EventBackupSucceeded, Title: "backup done", Message: "ok",
 		Backup: &sdk.BackupDetails{BackupID: "b1"}})
@@ -130,9 +135,8 @@ func TestEmitDeliversToEveryConfiguredNotifier(t *testing.T) {
 
 func TestFailedDeliveryIsRetried(t *testing.T) {
 	r := &recorder{failFirst: 1}
-	q := startQueue(t, pluginMap{"notifier.flaky": plugintest.Notifier(t, r)})
-	d := notify.NewDispatcher(targets{"notifier.flaky"}, slog.Default())
-	d.SetQueue(q)
+	q, _ := startQueue(t, pluginMap{"notifier.flaky": plugintest.Notifier(t, r)})
+	d := notify.NewDispatcher(targets{"notifier.flaky"}, q, slog.Default())
 	d.Emit(context.Background(), sdk.Event{Type: sdk.EventDeployFailed, Title: "t", Message: "m"})
 	// River's first retry comes after about a second.
 	waitFor(t, "retried delivery", func() bool { _, got := r.events(); return len(got) == 1 })
@@ -144,6 +148,6 @@ func TestFailedDeliveryIsRetried(t *testing.T) {
 func TestEmitWithoutQueueOrTargetsIsHarmless(t *testing.T) {
 	var nilDispatcher *notify.Dispatcher
 	nilDispatcher.Emit(context.Background(), sdk.Event{Type: sdk.EventTest})
-	d := notify.NewDispatcher(targets{}, nil)
+	d := notify.NewDispatcher(targets{}, nil, nil)
 	d.Emit(context.Background(), sdk.Event{Type: sdk.EventTest})
 }

@@ -40,8 +40,7 @@ func TestEmitTxCommitsWithTheStateChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := notify.NewDispatcher(targets{"notifier.a"}, slog.Default())
-	d.SetQueue(q)
+	d := notify.NewDispatcher(targets{"notifier.a"}, q, slog.Default())
 
 	rollback := errors.New("the state change failed")
 	tests := []struct {

@@ -43,9 +43,28 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// Queue is a started River client.
-type Queue struct {
+// Jobs inserts, inspects and cancels jobs without working any: an
+// insert-only River client. The enqueue side of berth (deployments,
+// notifications, backups, restores) holds one, so it exists before the
+// workers and the Queue that runs them.
+type Jobs struct {
 	client *river.Client[pgx.Tx]
+}
+
+// NewJobs returns an insert-only client on pool; it never works jobs, so
+// it needs no workers and no Start.
+func NewJobs(pool *pgxpool.Pool) (*Jobs, error) {
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("queue: insert-only client: %w", err)
+	}
+	return &Jobs{client: client}, nil
+}
+
+// Queue is the River client that works jobs; it inserts, inspects and
+// cancels them too (Jobs).
+type Queue struct {
+	Jobs
 }
 
 // Migrate creates or upgrades River's tables.
@@ -92,7 +111,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, o Options) (*Queue, error) 
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	return &Queue{client: client}, nil
+	return &Queue{Jobs{client: client}}, nil
 }
 
 // Start begins working jobs until Stop.
@@ -112,7 +131,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 }
 
 // Insert enqueues a job and returns its id.
-func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
+func (q *Jobs) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
 	res, err := q.client.Insert(ctx, args, nil)
 	if err != nil {
 		return 0, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
@@ -123,7 +142,7 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (int64, error) {
 // InsertWith enqueues a job with options overriding the args' own
 // (attempts, uniqueness); it returns the job's id and whether an equal
 // unique job already existed.
-func (q *Queue) InsertWith(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
+func (q *Jobs) InsertWith(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
 	res, err := q.client.Insert(ctx, args, opts)
 	if err != nil {
 		return 0, false, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
@@ -135,7 +154,7 @@ func (q *Queue) InsertWith(ctx context.Context, args river.JobArgs, opts *river.
 // if it rolls back, so a record and the job acting on it are created
 // together or not at all. opts may be nil (the args' own options). It
 // returns the job's id and whether an equal unique job already existed.
-func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
+func (q *Jobs) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error) {
 	res, err := q.client.InsertTx(ctx, tx, args, opts)
 	if err != nil {
 		return 0, false, fmt.Errorf("queue: insert %s: %w", args.Kind(), err)
@@ -166,7 +185,7 @@ func (s JobState) Waiting() bool {
 func (s JobState) Running() bool { return rivertype.JobState(s) == rivertype.JobStateRunning }
 
 // State returns the state of job id (JobGone when it does not exist).
-func (q *Queue) State(ctx context.Context, id int64) (JobState, error) {
+func (q *Jobs) State(ctx context.Context, id int64) (JobState, error) {
 	job, err := q.client.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return JobGone, nil
@@ -179,8 +198,20 @@ func (q *Queue) State(ctx context.Context, id int64) (JobState, error) {
 
 // Cancel cancels a job: a queued one never runs; a running one has its
 // context cancelled.
-func (q *Queue) Cancel(ctx context.Context, id int64) error {
+func (q *Jobs) Cancel(ctx context.Context, id int64) error {
 	if _, err := q.client.JobCancel(ctx, id); err != nil {
+		return fmt.Errorf("queue: cancel job %d: %w", id, err)
+	}
+	return nil
+}
+
+// CancelTx cancels a job in tx, so the cancellation commits with the
+// record that asks for it: a queued job is cancelled outright; a running
+// one is marked, and once tx commits the process working it (this one or
+// another) has its context cancelled with river.ErrJobCancelledRemotely.
+// A job that no longer exists is not an error.
+func (q *Jobs) CancelTx(ctx context.Context, tx pgx.Tx, id int64) error {
+	if _, err := q.client.JobCancelTx(ctx, tx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
 		return fmt.Errorf("queue: cancel job %d: %w", id, err)
 	}
 	return nil

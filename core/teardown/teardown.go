@@ -53,7 +53,7 @@ type Databases interface {
 	Delete(ctx context.Context, db store.Database, deleteVolume bool) error
 }
 
-// Deployments cancels deployments; *deploy.Pipeline implements it.
+// Deployments cancels deployments; *deploy.Enqueuer implements it.
 type Deployments interface {
 	Cancel(ctx context.Context, d store.Deployment) error
 }
