@@ -13,7 +13,7 @@ import (
 )
 
 // Deployer is the enqueue side of the deployment pipeline
-// (*deploy.Pipeline implements it): it records deployments with their
+// (core/app combines deploy.Enqueuer and deploy.Pipeline to implement it): it records deployments with their
 // durable jobs and cancels them; the pipeline's workers do the rest.
 type Deployer interface {
 	Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error)
