@@ -386,6 +386,10 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		res.Error = "release: " + err.Error()
 		return res
 	}
+	if err := p.currentVolumes(rctx, &a); err != nil {
+		res.Error = err.Error()
+		return res
+	}
 	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, a, d, image, env)
 	// Traefik follows the rollout task by task: a new task takes traffic
 	// once Swarm runs it (healthy, when it has a health check), an old one
