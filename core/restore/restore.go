@@ -39,7 +39,7 @@ func (Args) InsertOpts() river.InsertOpts {
 // Runner restores backups (backup.Runner).
 type Runner interface {
 	Restore(ctx context.Context, req backup.RestoreRequest, progress func(string)) error
-	RestoreVolumes(ctx context.Context, backupID uuid.UUID, progress func(string)) error
+	RestoreVolumes(ctx context.Context, req backup.VolumeRestoreRequest, progress func(string)) error
 	CleanupRestore(ctx context.Context, rec store.Restore) (string, error)
 }
 
@@ -176,7 +176,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	p := &reporter{store: w.Store, id: id}
 	switch {
 	case rec.Kind == "volume" && rec.BackupID != nil:
-		err = w.Runner.RestoreVolumes(ctx, *rec.BackupID, p.phase)
+		err = w.Runner.RestoreVolumes(ctx, backup.VolumeRestoreRequest{ID: rec.ID, BackupID: *rec.BackupID}, p.phase)
 	case rec.Kind == "database" && rec.DatabaseID != nil:
 		req := backup.RestoreRequest{ID: rec.ID, DatabaseID: *rec.DatabaseID, Key: rec.Key, OnBytes: p.bytes}
 		if rec.BackupID != nil {

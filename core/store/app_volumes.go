@@ -170,3 +170,15 @@ func (s *Store) RecordedVolumes(ctx context.Context, app uuid.UUID) ([]string, e
 	}
 	return out, nil
 }
+
+// DeploymentRunning reports whether a deployment of the application is
+// running (a volume restore does not switch volumes under a release).
+func (s *Store) DeploymentRunning(ctx context.Context, app uuid.UUID) (bool, error) {
+	var running bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deployments WHERE application_id = $1 AND status = $2)`,
+		app, DeploymentRunning).Scan(&running)
+	if err != nil {
+		return false, fmt.Errorf("store: running deployments: %w", err)
+	}
+	return running, nil
+}
