@@ -8,8 +8,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 )
 
 // ErrNoService is returned when the service to switch or inspect does not
@@ -125,4 +127,25 @@ func (m *Manager) MountedVolumes(ctx context.Context, service string) ([]string,
 		case <-time.After(m.poll * 5):
 		}
 	}
+}
+
+// ManagedVolumes lists the names of the volumes berth created (labelled
+// LabelManaged) that carry the label key=value.
+func (m *Manager) ManagedVolumes(ctx context.Context, key, value string) ([]string, error) {
+	resp, err := m.docker.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", key+"="+value), filters.Arg("label", LabelManaged+"=true"))})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes labelled %s=%s: %w", key, value, err)
+	}
+	out := make([]string, 0, len(resp.Volumes))
+	for _, v := range resp.Volumes {
+		out = append(out, v.Name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// RemoveVolume removes the volume name as the package's RemoveVolume does.
+func (m *Manager) RemoveVolume(ctx context.Context, name string) error {
+	return RemoveVolume(ctx, m.docker, name)
 }
