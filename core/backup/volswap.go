@@ -34,6 +34,10 @@ const (
 // cancelled, so its outcome is known.
 const switchTimeout = 10 * time.Minute
 
+// settleWait bounds the wait for a service update or rollback in progress
+// before a switch is settled from the service's spec.
+const settleWait = 3 * time.Minute
+
 // VolumeSwitcher switches an application's service to other volumes in one
 // rolling update (*swarm.Manager implements it).
 type VolumeSwitcher interface {
@@ -169,7 +173,11 @@ func (r *Runner) settleSwitch(ctx context.Context, app store.Application, id uui
 	if len(rows) == 0 {
 		return false, r.removeRestoreVolumes(ctx, vd, id)
 	}
-	mounted, err := r.d.Switcher.MountedVolumes(ctx, app.ServiceName)
+	// An update or rollback in progress is waited for, within bounds (at
+	// start-up nothing else may wait on it for long).
+	mctx, cancel := context.WithTimeout(ctx, settleWait)
+	mounted, err := r.d.Switcher.MountedVolumes(mctx, app.ServiceName)
+	cancel()
 	if err != nil && !errors.Is(err, swarm.ErrNoService) {
 		return false, fmt.Errorf("what %s mounts: %w", app.Name, err)
 	}

@@ -275,3 +275,59 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
+
+// rollingBackSwitcher switches for real but cancels the switch as soon as
+// Swarm reports the update under way, so Swarm rolls it back.
+type rollingBackSwitcher struct {
+	*swarm.Manager
+	rolledBack bool
+}
+
+func (s *rollingBackSwitcher) SwitchVolumes(ctx context.Context, service string, swap map[string]string, progress func(string)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := s.Manager.SwitchVolumes(ctx, service, swap, func(line string) {
+		if strings.HasPrefix(line, "switching service") {
+			cancel()
+		}
+	})
+	s.rolledBack = err != nil
+	return err
+}
+
+// TestVolumeRestoreSwitchRolledBack: a switch that fails in Swarm (here:
+// cancelled once the update started, so Swarm rolls it back) leaves the
+// application on its previous volume and data, maps it there, and removes
+// the fresh volume.
+func TestVolumeRestoreSwitchRolledBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	app := e.application("rolledback")
+	b, err := e.volumeBackup(e.ctx, e.runner, app, e.volumePolicy(app, e.dest, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.putFiles(app, map[string]string{"after.txt": "written after the backup"})
+	before := e.waitFiles(app, "written", func(f map[string]fileInfo) bool { _, ok := f["after.txt"]; return ok })
+	cur := e.currentApp(app)
+	sw := &rollingBackSwitcher{Manager: e.mgr}
+	runner := backup.New(backup.Deps{Store: e.store, Docker: e.docker, Targets: e.targets, Services: e.svc, Scaler: e.mgr,
+		Switcher: sw, Events: e.events, Logger: slog.New(slog.DiscardHandler)})
+	err = runner.RestoreVolumes(e.ctx, backup.VolumeRestoreRequest{BackupID: b.ID}, nil)
+	if err == nil || !sw.rolledBack || !strings.Contains(err.Error(), "keeps running on its previous volumes") {
+		t.Fatalf("a rolled back switch = %v (rolled back %v), want a failure keeping the previous volumes", err, sw.rolledBack)
+	}
+	t.Logf("restore: %v", err)
+	if got := e.currentApp(app).Volumes["data"]; got != cur.Volumes["data"] {
+		t.Errorf("the mapping changed to %s", got)
+	}
+	svc, _, err := e.docker.ServiceInspectWithRaw(e.ctx, app.ServiceName, swarmInspect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := svc.Spec.TaskTemplate.ContainerSpec.Mounts[0].Source; src != cur.Volumes["data"] {
+		t.Errorf("the service mounts %s, want its previous %s", src, cur.Volumes["data"])
+	}
+	compareFiles(t, e.waitFiles(app, "served", func(f map[string]fileInfo) bool { return len(f) > 0 }), before)
+	e.assertOnlyVolumes(app, cur.Volumes["data"])
+}

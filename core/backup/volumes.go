@@ -253,6 +253,9 @@ func (r *Runner) RestoreVolumes(ctx context.Context, req VolumeRestoreRequest, p
 	}
 	progress("switching " + app.Name + " to the restored volumes")
 	serr := r.d.Switcher.SwitchVolumes(sctx, app.ServiceName, swap, progress)
+	if err := testhook.Pause(ctx, "restore.switched"); err != nil {
+		serr = errors.Join(serr, err) // settled below all the same
+	}
 	switched, err := r.settleSwitch(sctx, app, req.ID)
 	switch {
 	case switched && serr == nil && err == nil:

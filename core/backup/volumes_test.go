@@ -350,7 +350,7 @@ func TestVolumeBackupRoundTrip(t *testing.T) {
 	got := e.waitFiles(app, "restored", func(f map[string]fileInfo) bool { _, extra := f["extra.txt"]; return len(f) > 1 && !extra })
 	compareFiles(t, got, want) // exactly the archive's files: none written after the backup
 	after := e.currentApp(app)
-	if after.Volumes["data"] == before.Volumes["data"] || !strings.HasPrefix(after.Volumes["data"], app.ServiceName+"-data-r") {
+	if after.Volumes["data"] == before.Volumes["data"] || !strings.HasPrefix(after.Volumes["data"], app.ServiceName+"_data_r") {
 		t.Errorf("mapped volume %q -> %q, want a fresh restore volume", before.Volumes["data"], after.Volumes["data"])
 	}
 	e.assertVolume(before.Volumes["data"], false)

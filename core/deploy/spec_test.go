@@ -47,7 +47,7 @@ func TestServiceSpec(t *testing.T) {
 		{"networks", spec.Networks, []string{"berth-env-aaaaaaaaaaaa", "berth-proxy"}},
 		{"health interval", spec.HealthCheck.Interval, 2 * time.Second},
 		{"health start period", spec.HealthCheck.StartPeriod, 5 * time.Second},
-		{"volume of the application", spec.Mounts[0], swarm.Mount{Type: swarm.MountVolume, Source: "web-2e3f4a5b-data", Target: "/data"}},
+		{"volume of the application", spec.Mounts[0], swarm.Mount{Type: swarm.MountVolume, Source: "web-2e3f4a5b_data", Target: "/data"}},
 		{"recorded volume", spec.Mounts[1], swarm.Mount{Type: swarm.MountVolume, Source: "cache", Target: "/cache"}},
 		{"bind mount", spec.Mounts[2], swarm.Mount{Type: swarm.MountBind, Source: "/srv/shared", Target: "/shared"}},
 		{"port protocol defaults to tcp", spec.Ports[0], swarm.Port{Target: 53, Published: 5353, Protocol: swarm.TCP, Mode: swarm.PublishHost}},

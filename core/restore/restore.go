@@ -110,8 +110,10 @@ const StoppedReason = "berth stopped during the restore"
 
 // Recover fails the restores a previous process left running (call it at
 // start-up, before the queue starts) and then, in the background, drops
-// the fresh databases they created or puts back the data they kept aside,
-// noting on each record what the database serves. It returns at once
+// the fresh databases they created or puts back the data they kept aside
+// (a volume restore's switch is settled by the backup runner's Recover,
+// which runs first), noting on each record what the database or the
+// application serves. It returns at once
 // after the records are updated; wait on the returned channel for the
 // clean-up to end.
 func (s *Service) Recover(ctx context.Context) (<-chan struct{}, error) {

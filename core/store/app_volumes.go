@@ -16,16 +16,19 @@ const appVolumesCol = `(SELECT coalesce(jsonb_object_agg(v.source, v.volume), '{
 
 // DefaultVolumeName is the Docker volume of an application's named volume
 // mount whose source has no recorded mapping: the application's service
-// name and the source, so no two applications share a volume.
+// name, "_", and the source. Service names have no "_" (and database
+// volumes are "<service>-data"), so whatever source a tenant chooses, the
+// name is no other application's or database's volume.
 func DefaultVolumeName(a Application, source string) string {
-	return a.ServiceName + "-" + source
+	return a.ServiceName + "_" + source
 }
 
 // RestoreVolumeName is the fresh Docker volume a restore loads source into
-// before switching the application's service to it.
+// before switching the application's service to it (also prefixed with
+// the service name and "_").
 func RestoreVolumeName(a Application, source string, restore uuid.UUID) string {
 	id := restore.String()
-	return a.ServiceName + "-" + source + "-r" + id[len(id)-8:]
+	return a.ServiceName + "_" + source + "_r" + id[len(id)-8:]
 }
 
 // volumesOf maps each named volume mount source of a to its Docker volume:
