@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
@@ -33,6 +34,10 @@ const (
 // rollback): once started it runs to its end even when the restore is
 // cancelled, so its outcome is known.
 const switchTimeout = 10 * time.Minute
+
+// oldVolumeWait bounds how long the removal of a previous volume waits for
+// the old tasks' containers to stop.
+const oldVolumeWait = 2 * time.Minute
 
 // settleWait bounds the wait for a service update or rollback in progress
 // before a switch is settled from the service's spec.
@@ -129,23 +134,36 @@ func (r *Runner) removeOldVolume(ctx context.Context, vd VolumeDocker, app store
 		r.d.Logger.Info("previous volume kept: another application mounts it", "app", app.Name, "volume", name)
 		return false, nil
 	}
-	cs, err := r.d.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("volume", name), filters.Arg("label", "com.docker.swarm.service.name="+app.ServiceName))})
-	if err != nil {
-		return false, fmt.Errorf("list the containers of %s using %s: %w", app.Name, name, err)
-	}
-	for _, c := range cs {
-		if c.State == "running" {
-			continue // still stopping: RemoveVolume waits for it
+	// The old tasks' containers stop (and stay, as task history) after the
+	// switch: remove the stopped ones until the volume is free.
+	deadline := time.Now().Add(oldVolumeWait)
+	for {
+		cs, err := r.d.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+			filters.Arg("volume", name), filters.Arg("label", "com.docker.swarm.service.name="+app.ServiceName))})
+		if err != nil {
+			return false, fmt.Errorf("list the containers of %s using %s: %w", app.Name, name, err)
 		}
-		if err := r.d.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{}); err != nil {
-			r.d.Logger.Warn("removing a stopped task container failed", "container", c.ID, "err", err)
+		for _, c := range cs {
+			if c.State == "running" {
+				continue // still stopping
+			}
+			if err := r.d.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{}); err != nil {
+				r.d.Logger.Warn("removing a stopped task container failed", "container", c.ID, "err", err)
+			}
+		}
+		err = vd.VolumeRemove(ctx, name, false)
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("remove volume %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("remove volume %s: %w (last error: %w)", name, ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	if err := swarm.RemoveVolume(ctx, vd, name); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // settleSwitch settles restore id's switch of the application's volumes

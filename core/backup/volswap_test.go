@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/google/uuid"
@@ -33,7 +34,8 @@ func (e *env) currentApp(app store.Application) store.Application {
 }
 
 // watchServing samples the application's running containers until the
-// returned function is called, which returns the fewest seen.
+// returned function is called (once or more), which returns the fewest
+// seen.
 func (e *env) watchServing(app store.Application) func() int {
 	stop := make(chan struct{})
 	least := 1 << 30
@@ -42,7 +44,9 @@ func (e *env) watchServing(app store.Application) func() int {
 	go func() {
 		defer wg.Done()
 		for {
-			if n := len(e.appContainers(app)); n < least {
+			cs, err := e.docker.ContainerList(context.Background(), container.ListOptions{Filters: filters.NewArgs(
+				filters.Arg("label", "com.docker.swarm.service.name="+app.ServiceName), filters.Arg("status", "running"))})
+			if n := len(cs); err == nil && n < least {
 				least = n
 			}
 			select {
@@ -52,8 +56,9 @@ func (e *env) watchServing(app store.Application) func() int {
 			}
 		}
 	}()
+	var once sync.Once
 	return func() int {
-		close(stop)
+		once.Do(func() { close(stop) })
 		wg.Wait()
 		return least
 	}

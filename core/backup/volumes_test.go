@@ -340,6 +340,7 @@ func TestVolumeBackupRoundTrip(t *testing.T) {
 	before := e.currentApp(app)
 	var lines []string
 	serving := e.watchServing(app)
+	defer serving()
 	if err := e.runner.RestoreVolumes(e.ctx, backup.VolumeRestoreRequest{BackupID: b.ID}, func(l string) { lines = append(lines, l) }); err != nil {
 		t.Fatalf("restore: %v (%q)", err, lines)
 	}
