@@ -89,7 +89,7 @@ func (d *databaseOps) CancelRestore(ctx context.Context, r store.Restore) (store
 func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager, jobs *queue.Jobs) *databaseOps {
 	targets := backup.CheckedTargets{Targets: backup.HostTargets{Host: s.plugins}, Check: s.recheckDestination}
 	svc := dbservice.New(mgr, s.docker, s.cfg.Name)
-	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Events: s.events,
+	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Switcher: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})
 	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
 	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")})

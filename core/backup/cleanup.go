@@ -11,12 +11,16 @@ import (
 	"github.com/berth-dev/berth/core/store"
 )
 
-// CleanupRestore settles a database restore a killed process left
-// unfinished: it drops the fresh and old databases the restore created
+// CleanupRestore settles a restore a killed process left unfinished. A
+// volume restore's switch is settled from what the service mounts (see
+// settleSwitch). For a database restore it drops the fresh and old databases the restore created
 // (PostgreSQL, MySQL/MariaDB, MongoDB) or puts back the dump.rdb it kept
 // aside (Redis). It returns what the database serves now, for the
 // restore's record.
 func (r *Runner) CleanupRestore(ctx context.Context, rec store.Restore) (string, error) {
+	if rec.Kind == "volume" {
+		return r.cleanupVolumeRestore(ctx, rec)
+	}
 	if rec.Kind != "database" || rec.DatabaseID == nil {
 		return "", nil
 	}

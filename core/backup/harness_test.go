@@ -191,7 +191,7 @@ func newEnv(t *testing.T) *env {
 
 // newRunner returns a runner storing through targets.
 func (e *env) newRunner(targets backup.Targets) *backup.Runner {
-	return backup.New(backup.Deps{Store: e.store, Docker: e.docker, Targets: targets, Services: e.svc, Scaler: e.mgr,
+	return backup.New(backup.Deps{Store: e.store, Docker: e.docker, Targets: targets, Services: e.svc, Scaler: e.mgr, Switcher: e.mgr,
 		Events: e.events, Logger: slog.New(slog.DiscardHandler)})
 }
 

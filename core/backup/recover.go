@@ -22,7 +22,8 @@ const interruptedReason = "berth stopped during the backup; the copy was abandon
 // Recover settles what a killed berth left, before the queue starts:
 // services a volume backup (or restore) stopped for the copy are scaled
 // back to their recorded replicas (services matching labels, e.g. this
-// instance's); backups left running are failed with the reason and their
+// instance's); volume switches killed restores left are settled and their
+// unused fresh volumes removed (ReconcileVolumes); backups left running are failed with the reason and their
 // jobs cancelled, so they never block their policy; queued backups whose
 // job will never run are failed likewise. Emitted notifications commit
 // with the failed status.
@@ -34,6 +35,9 @@ func (r *Runner) Recover(ctx context.Context, jobs Jobs, labels map[string]strin
 		}
 	}
 	errs = append(errs, r.stopStartedDatabases(ctx)...)
+	if err := r.ReconcileVolumes(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("backup: settle interrupted volume restores: %w", err))
+	}
 	list, err := r.d.Store.UnfinishedBackups(ctx)
 	if err != nil {
 		return errors.Join(append(errs, err)...)

@@ -95,6 +95,8 @@ type Deps struct {
 	Services Lifecycle
 	// Scaler is needed for volume backups with stop_service only.
 	Scaler ServiceScaler
+	// Switcher is needed for volume restores only.
+	Switcher VolumeSwitcher
 	// Events may be nil.
 	Events EventEmitter
 	Logger *slog.Logger

@@ -28,7 +28,9 @@ type ServiceInspector interface {
 	ServiceInspectWithRaw(ctx context.Context, serviceID string, opts swarm.ServiceInspectOptions) (swarm.Service, []byte, error)
 }
 
-// namedVolumes lists an application's named volumes, sorted.
+// namedVolumes lists the sources of an application's named volume mounts,
+// sorted. Archives hold one directory per source (the Docker volume it maps
+// to may change with every restore).
 func namedVolumes(app store.Application) []string {
 	var out []string
 	for _, m := range app.Mounts {
@@ -38,6 +40,15 @@ func namedVolumes(app store.Application) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// dockerVolume is the Docker volume the application's service mounts for
+// source.
+func dockerVolume(app store.Application, source string) string {
+	if v := app.Volumes[source]; v != "" {
+		return v
+	}
+	return store.DefaultVolumeName(app, source)
 }
 
 // currentImage is the image the application's service runs now (local:
@@ -72,7 +83,7 @@ func (r *Runner) archiveVolumes(ctx context.Context, t Target, app store.Applica
 	}
 	mounts := map[string]string{}
 	for _, v := range vols {
-		mounts[v] = volumesRoot + "/" + v
+		mounts[dockerVolume(app, v)] = volumesRoot + "/" + v
 	}
 	now := r.now()
 	key := joinKey(prefix, "volumes", app.Name, now.UTC().Format("2006-01-02T15-04-05.000Z")+".tar.gz")
@@ -111,14 +122,29 @@ func (r *Runner) archiveVolumes(ctx context.Context, t Target, app store.Applica
 		SizeBytes: res.SizeBytes, SHA256: res.SHA256, Created: now.UTC()})
 }
 
-// RestoreVolumes verifies a volume backup, then writes its files back into
-// the application's volumes (files in the archive replace those with the
-// same path; others stay), with the service scaled to zero meanwhile.
-func (r *Runner) RestoreVolumes(ctx context.Context, backupID uuid.UUID, progress func(string)) error {
+// RestoreVolumes verifies a volume backup, then restores it into the
+// application without touching the volumes it runs on until the restored
+// data is complete: the archive is loaded into fresh volumes (one per
+// mount source), which are checked against the archive (every entry and
+// every byte of its files), the switch is recorded, and the service is
+// switched to them in ONE rolling update (start-first, health-gated, like
+// a deploy). Only then are the previous volumes removed (kept while
+// another application still maps them). A failure or a cancellation before
+// the switch, or a switch Swarm rolls back, leaves the application on its
+// previous volumes, untouched, and removes the fresh ones. The restored
+// volumes hold exactly the archive's files.
+func (r *Runner) RestoreVolumes(ctx context.Context, req VolumeRestoreRequest, progress func(string)) (err error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	b, err := r.d.Store.GetBackup(ctx, backupID)
+	if req.ID == uuid.Nil {
+		req.ID = uuid.New()
+	}
+	vd, err := r.volumeDocker()
+	if err != nil {
+		return err
+	}
+	b, err := r.d.Store.GetBackup(ctx, req.BackupID)
 	if err != nil {
 		return err
 	}
@@ -142,22 +168,156 @@ func (r *Runner) RestoreVolumes(ctx context.Context, backupID uuid.UUID, progres
 	if err != nil {
 		return err
 	}
+	sources := namedVolumes(app)
+	if len(sources) == 0 {
+		return fmt.Errorf("application %s has no named volume", app.Name)
+	}
+	if err := r.settlePending(ctx, app); err != nil {
+		return fmt.Errorf("an earlier restore of %s is not settled: %w", app.Name, err)
+	}
+	if app, err = r.d.Store.GetApplication(ctx, app.ID); err != nil {
+		return err
+	}
+	if err := r.noRelease(ctx, app); err != nil {
+		return err
+	}
 	image, err := r.currentImage(ctx, app)
 	if err != nil {
 		return err
 	}
+	fresh := map[string]string{}
 	mounts := map[string]string{}
-	for _, vol := range namedVolumes(app) {
-		mounts[vol] = volumesRoot + "/" + vol
+	for _, src := range sources {
+		fresh[src] = store.RestoreVolumeName(app, src, req.ID)
+		mounts[fresh[src]] = volumesRoot + "/" + src
 	}
-	return r.whileStopped(ctx, app, progress, func() error {
-		progress("restoring volumes of " + app.Name)
-		return r.withVolumes(ctx, image, mounts, func(cid string) error {
-			return r.streamInto(ctx, source{t: t, key: b.Key, v: v}, func(content io.Reader) error {
-				return r.d.Docker.CopyToContainer(ctx, cid, "/", content, container.CopyToContainerOptions{})
-			})
+	kept := fmt.Sprintf("; %s keeps running on its previous volumes, untouched", app.Name)
+	defer func() {
+		if err != nil && !errors.Is(err, errSwitched) {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), switchTimeout)
+			defer cancel()
+			if rerr := r.removeRestoreVolumes(cctx, vd, req.ID); rerr != nil {
+				r.d.Logger.Error("removing a restore's fresh volumes failed", "app", app.Name, "err", rerr)
+				err = errors.Join(err, fmt.Errorf("removing the fresh volumes: %w", rerr))
+			}
+		}
+	}()
+	progress(fmt.Sprintf("creating fresh volumes for %s: %s", app.Name, strings.Join(sortedValues(fresh), ", ")))
+	if err := r.createFresh(ctx, vd, app, req.ID, fresh); err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	progress("loading " + b.Key + " into the fresh volumes (" + app.Name + " keeps serving its current data)")
+	err = r.withVolumes(ctx, image, mounts, func(cid string) error {
+		var want volumeTally
+		err := r.streamInto(ctx, source{t: t, key: b.Key, v: v}, func(content io.Reader) error {
+			pr, pw := io.Pipe()
+			tallied := make(chan error, 1)
+			go func() {
+				var terr error
+				want, terr = tallyTar(pr, sources)
+				_, _ = io.Copy(io.Discard, pr)
+				tallied <- terr
+			}()
+			cerr := r.d.Docker.CopyToContainer(ctx, cid, "/", io.TeeReader(content, pw), container.CopyToContainerOptions{})
+			pw.Close()
+			return errors.Join(cerr, <-tallied)
 		})
+		if err != nil {
+			return err
+		}
+		progress("checking the fresh volumes against the archive")
+		return r.checkLoaded(ctx, cid, sources, want)
 	})
+	if err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	if err := testhook.Pause(ctx, "restore.switch"); err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	if err := r.noRelease(ctx, app); err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	// From here on the switch runs to its end: cancelling now would leave
+	// its outcome unknown.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), switchTimeout)
+	defer cancel()
+	if err := r.d.Store.BeginVolumeSwitch(sctx, app, req.ID, fresh); err != nil {
+		return fmt.Errorf("%w%s", err, kept)
+	}
+	swap := map[string]string{}
+	for src, vol := range fresh {
+		swap[app.Volumes[src]] = vol
+	}
+	progress("switching " + app.Name + " to the restored volumes")
+	serr := r.d.Switcher.SwitchVolumes(sctx, app.ServiceName, swap, progress)
+	if err := testhook.Pause(ctx, "restore.switched"); err != nil {
+		serr = errors.Join(serr, err) // settled below all the same
+	}
+	switched, err := r.settleSwitch(sctx, app, req.ID)
+	switch {
+	case switched && serr == nil && err == nil:
+		progress("previous volumes removed")
+		return nil
+	case switched:
+		// The restore took effect: the fresh volumes must stay.
+		return fmt.Errorf("%w: %w", errSwitched, errors.Join(serr, err))
+	case serr != nil:
+		return fmt.Errorf("switch: %w%s", errors.Join(serr, err), kept)
+	case err != nil:
+		return fmt.Errorf("settling the switch: %w%s", err, kept)
+	}
+	return fmt.Errorf("the service was not switched to the restored volumes%s", kept)
+}
+
+// errSwitched marks an error after the service was switched to the restored
+// volumes: the restore took effect, something after it failed.
+var errSwitched = errors.New("the application runs the restored volumes, but")
+
+// noRelease fails while a deployment of the application runs: its release
+// would mount the volumes it loaded before the switch.
+func (r *Runner) noRelease(ctx context.Context, app store.Application) error {
+	running, err := r.d.Store.DeploymentRunning(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	if running {
+		return fmt.Errorf("a deployment of %s is running; restore its volumes after it ended", app.Name)
+	}
+	return nil
+}
+
+// checkLoaded compares what the fresh volumes mounted in container cid hold
+// with what the archive held (want): the same number of entries under each
+// source and the same bytes of regular files.
+func (r *Runner) checkLoaded(ctx context.Context, cid string, sources []string, want volumeTally) error {
+	rc, _, err := r.d.Docker.CopyFromContainer(ctx, cid, volumesRoot)
+	if err != nil {
+		return fmt.Errorf("read the fresh volumes back: %w", err)
+	}
+	defer rc.Close()
+	got, err := tallyTar(rc, sources)
+	if err != nil {
+		return fmt.Errorf("read the fresh volumes back: %w", err)
+	}
+	for _, src := range sources {
+		if w, g := want[src], got[src]; w[0] > 0 && w != g {
+			return fmt.Errorf("%w: the fresh volume for %s holds %d entries and %d bytes, the archive %d and %d",
+				ErrVerification, src, g[0], g[1], w[0], w[1])
+		}
+	}
+	return nil
+}
+
+// sortedValues returns m's values in the order of its sorted keys.
+func sortedValues(m map[string]string) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 // restartTimeout bounds how long a service stopped for a volume copy may

@@ -51,31 +51,51 @@ func volumeAppRef(t *testing.T, e *env) string {
 	return volumeAppImage
 }
 
-// application creates an application with one named volume at /data and
-// deploys it as a Swarm service of the volume app with one replica; the
-// service and the volume are removed when the test ends.
+// application creates an application with one named volume mount (source
+// "data") at /data and deploys it as a Swarm service of the volume app with
+// one replica, mounting the application's own Docker volume for it; the
+// service and the volumes of the application are removed when the test
+// ends.
 func (e *env) application(name string) store.Application {
 	e.t.Helper()
-	vol := dockertest.UniqueName("bkvol")
 	app, err := e.store.CreateApplication(e.ctx, e.envID, store.ApplicationSpec{Name: name, SourceType: "image",
 		Image: volumeAppRef(e.t, e), Replicas: 1,
-		RuntimeSettings: store.RuntimeSettings{Mounts: []store.Mount{{Type: "volume", Source: vol, Target: appDataDir}}}})
+		RuntimeSettings: store.RuntimeSettings{Mounts: []store.Mount{{Type: "volume", Source: "data", Target: appDataDir}}}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() {
-		ctx := context.Background()
-		_ = e.mgr.Remove(ctx, app.ServiceName)
-		_ = e.docker.VolumeRemove(ctx, vol, true)
-	})
-	_, err = e.mgr.Deploy(e.ctx, swarm.ServiceSpec{Name: app.ServiceName, AppID: app.ID.String(), Image: app.Image, Replicas: 1,
-		Mounts:          []swarm.Mount{{Type: swarm.MountVolume, Source: vol, Target: appDataDir}},
-		StopGracePeriod: time.Second}, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.t.Cleanup(func() { e.removeApp(app) })
+	e.deployApp(app)
 	e.waitFiles(app, "seeded", func(f map[string]fileInfo) bool { _, ok := f[".seeded"]; return ok })
 	return app
+}
+
+// deployApp deploys app's service as the release step would, mounting the
+// Docker volumes its sources map to now.
+func (e *env) deployApp(app store.Application) {
+	e.t.Helper()
+	app, err := e.store.GetApplication(e.ctx, app.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, err = e.mgr.Deploy(e.ctx, swarm.ServiceSpec{Name: app.ServiceName, AppID: app.ID.String(), Image: app.Image, Replicas: 1,
+		Mounts:          []swarm.Mount{{Type: swarm.MountVolume, Source: app.Volumes["data"], Target: appDataDir}},
+		StopGracePeriod: time.Second, UpdateOrder: swarm.UpdateStartFirst}, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// removeApp removes the application's service and every volume it had.
+func (e *env) removeApp(app store.Application) {
+	ctx := context.Background()
+	_ = e.mgr.Remove(ctx, app.ServiceName)
+	if cur, err := e.store.GetApplication(ctx, app.ID); err == nil {
+		for _, v := range cur.Volumes {
+			_ = swarm.RemoveVolume(ctx, e.docker, v)
+		}
+	}
+	_, _ = e.mgr.RemoveVolumes(ctx, swarm.LabelAppID, app.ID.String())
 }
 
 // fileInfo is what a volume holds at a path.
@@ -317,17 +337,25 @@ func TestVolumeBackupRoundTrip(t *testing.T) {
 
 	e.wipe(app)
 	e.putFiles(app, map[string]string{"notes.txt": "altered after the backup", "extra.txt": "written after the backup"})
+	before := e.currentApp(app)
 	var lines []string
-	if err := e.runner.RestoreVolumes(e.ctx, b.ID, func(l string) { lines = append(lines, l) }); err != nil {
+	serving := e.watchServing(app)
+	defer serving()
+	if err := e.runner.RestoreVolumes(e.ctx, backup.VolumeRestoreRequest{BackupID: b.ID}, func(l string) { lines = append(lines, l) }); err != nil {
 		t.Fatalf("restore: %v (%q)", err, lines)
 	}
-	t.Logf("restore progress: %q", lines)
-	got := e.waitFiles(app, "restored", func(f map[string]fileInfo) bool { return len(f) > 1 })
-	if extra := got["extra.txt"]; extra.Size != int64(len("written after the backup")) {
-		t.Errorf("a file that is not in the backup should stay: %+v", extra)
+	if least := serving(); least < 1 {
+		t.Errorf("the application had %d running containers at some point of the restore, want it serving throughout", least)
 	}
-	delete(got, "extra.txt")
-	compareFiles(t, got, want)
+	t.Logf("restore progress: %q", lines)
+	got := e.waitFiles(app, "restored", func(f map[string]fileInfo) bool { _, extra := f["extra.txt"]; return len(f) > 1 && !extra })
+	compareFiles(t, got, want) // exactly the archive's files: none written after the backup
+	after := e.currentApp(app)
+	if after.Volumes["data"] == before.Volumes["data"] || !strings.HasPrefix(after.Volumes["data"], app.ServiceName+"_data_r") {
+		t.Errorf("mapped volume %q -> %q, want a fresh restore volume", before.Volumes["data"], after.Volumes["data"])
+	}
+	e.assertVolume(before.Volumes["data"], false)
+	e.assertOnlyVolumes(app, after.Volumes["data"])
 
 	// A truncated archive is refused before the volume is touched.
 	file := objectFile(t, e.root, b.Key)
@@ -339,12 +367,13 @@ func TestVolumeBackupRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.putFiles(app, map[string]string{"notes.txt": "changed again"})
-	if err := e.runner.RestoreVolumes(e.ctx, b.ID, nil); !errors.Is(err, backup.ErrVerification) {
+	if err := e.runner.RestoreVolumes(e.ctx, backup.VolumeRestoreRequest{BackupID: b.ID}, nil); !errors.Is(err, backup.ErrVerification) {
 		t.Fatalf("restore of a truncated archive = %v, want a verification error", err)
 	}
 	if f, _ := e.files(app); f["notes.txt"].Size != int64(len("changed again")) {
 		t.Errorf("the refused restore touched the volume: %+v", f["notes.txt"])
 	}
+	e.assertOnlyVolumes(app, after.Volumes["data"])
 }
 
 // compareFiles fails the test for each path that differs.
@@ -442,9 +471,10 @@ func TestVolumeBackupStopsTheService(t *testing.T) {
 	}
 	checkBack("failed upload")
 
-	// The restore stops the service too, and brings it back.
+	// The restore switches the service (both replicas) to the restored
+	// volume.
 	e.wipe(app)
-	if err := runner.RestoreVolumes(e.ctx, b.ID, nil); err != nil {
+	if err := runner.RestoreVolumes(e.ctx, backup.VolumeRestoreRequest{BackupID: b.ID}, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkBack("restore")

@@ -49,7 +49,7 @@ func ServiceSpec(instance, proxyNetwork string, a store.Application, d store.Dep
 		spec.Args = a.Command
 	}
 	for _, m := range a.Mounts {
-		spec.Mounts = append(spec.Mounts, swarm.Mount{Type: swarm.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		spec.Mounts = append(spec.Mounts, swarm.Mount{Type: swarm.MountType(m.Type), Source: mountSource(a, m), Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	for _, f := range a.Files {
 		spec.Files = append(spec.Files, swarm.File{Target: f.Target, Data: []byte(f.Content), Mode: fs.FileMode(f.Mode)})

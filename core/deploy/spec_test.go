@@ -16,8 +16,9 @@ func TestServiceSpec(t *testing.T) {
 		Name: "web", ServiceName: "web-2e3f4a5b", Replicas: 3, Command: []string{"serve", "--fast"},
 		CPULimit: 0.5, MemoryLimitMB: 256, BuildSettings: json.RawMessage("{}"),
 		RuntimeSettings: store.RuntimeSettings{
-			HealthCheck:   &store.HealthCheck{Test: []string{"/app", "healthcheck"}, IntervalSeconds: 2, TimeoutSeconds: 1, Retries: 3, StartPeriodSeconds: 5},
-			Mounts:        []store.Mount{{Type: "volume", Source: "data", Target: "/data"}},
+			HealthCheck: &store.HealthCheck{Test: []string{"/app", "healthcheck"}, IntervalSeconds: 2, TimeoutSeconds: 1, Retries: 3, StartPeriodSeconds: 5},
+			Mounts: []store.Mount{{Type: "volume", Source: "data", Target: "/data"}, {Type: "volume", Source: "cache", Target: "/cache"},
+				{Type: "bind", Source: "/srv/shared", Target: "/shared"}},
 			Ports:         []store.Port{{Target: 53, Published: 5353, Mode: "host"}},
 			Placement:     []string{"node.role==manager"},
 			Labels:        map[string]string{"team": "shop"},
@@ -25,6 +26,9 @@ func TestServiceSpec(t *testing.T) {
 			Files: []store.File{{Target: "/etc/app.ini", Content: "a=1", Mode: 0o440}},
 		},
 	}
+	// cache was mounted before volumes were per application (migrated as
+	// recorded); data has no recorded mapping.
+	app.Volumes = map[string]string{"cache": "cache"}
 	d := store.Deployment{ID: uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-bbbbbbbbbbbb")}
 	spec := ServiceSpec("berth", "berth-proxy", app, d, "berth/web:abc", map[string]string{"A": "1"})
 
@@ -43,7 +47,9 @@ func TestServiceSpec(t *testing.T) {
 		{"networks", spec.Networks, []string{"berth-env-aaaaaaaaaaaa", "berth-proxy"}},
 		{"health interval", spec.HealthCheck.Interval, 2 * time.Second},
 		{"health start period", spec.HealthCheck.StartPeriod, 5 * time.Second},
-		{"mount", spec.Mounts[0], swarm.Mount{Type: swarm.MountVolume, Source: "data", Target: "/data"}},
+		{"volume of the application", spec.Mounts[0], swarm.Mount{Type: swarm.MountVolume, Source: "web-2e3f4a5b_data", Target: "/data"}},
+		{"recorded volume", spec.Mounts[1], swarm.Mount{Type: swarm.MountVolume, Source: "cache", Target: "/cache"}},
+		{"bind mount", spec.Mounts[2], swarm.Mount{Type: swarm.MountBind, Source: "/srv/shared", Target: "/shared"}},
 		{"port protocol defaults to tcp", spec.Ports[0], swarm.Port{Target: 53, Published: 5353, Protocol: swarm.TCP, Mode: swarm.PublishHost}},
 		{"restart", spec.RestartPolicy.Condition, swarm.RestartOnFailure},
 		{"user label", spec.Labels["team"], "shop"},

@@ -284,6 +284,11 @@ func (p *Pipeline) release(ctx context.Context, r *run) error {
 	if err := p.rollout.EnsureNetwork(ctx, network, map[string]string{"dev.berth.environment": r.a.EnvironmentID.String()}); err != nil {
 		return err
 	}
+	// The volume mappings are read again right before the release, so a
+	// restore that switched volumes meanwhile is never switched back.
+	if err := p.currentVolumes(ctx, &r.a); err != nil {
+		return err
+	}
 	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, r.a, r.d, r.image, r.env)
 	// Traefik follows the rollout task by task: a new task takes traffic
 	// once Swarm runs it (healthy, when it has a health check), an old one

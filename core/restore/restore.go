@@ -39,7 +39,7 @@ func (Args) InsertOpts() river.InsertOpts {
 // Runner restores backups (backup.Runner).
 type Runner interface {
 	Restore(ctx context.Context, req backup.RestoreRequest, progress func(string)) error
-	RestoreVolumes(ctx context.Context, backupID uuid.UUID, progress func(string)) error
+	RestoreVolumes(ctx context.Context, req backup.VolumeRestoreRequest, progress func(string)) error
 	CleanupRestore(ctx context.Context, rec store.Restore) (string, error)
 }
 
@@ -110,8 +110,10 @@ const StoppedReason = "berth stopped during the restore"
 
 // Recover fails the restores a previous process left running (call it at
 // start-up, before the queue starts) and then, in the background, drops
-// the fresh databases they created or puts back the data they kept aside,
-// noting on each record what the database serves. It returns at once
+// the fresh databases they created or puts back the data they kept aside
+// (a volume restore's switch is settled by the backup runner's Recover,
+// which runs first), noting on each record what the database or the
+// application serves. It returns at once
 // after the records are updated; wait on the returned channel for the
 // clean-up to end.
 func (s *Service) Recover(ctx context.Context) (<-chan struct{}, error) {
@@ -176,7 +178,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	p := &reporter{store: w.Store, id: id}
 	switch {
 	case rec.Kind == "volume" && rec.BackupID != nil:
-		err = w.Runner.RestoreVolumes(ctx, *rec.BackupID, p.phase)
+		err = w.Runner.RestoreVolumes(ctx, backup.VolumeRestoreRequest{ID: rec.ID, BackupID: *rec.BackupID}, p.phase)
 	case rec.Kind == "database" && rec.DatabaseID != nil:
 		req := backup.RestoreRequest{ID: rec.ID, DatabaseID: *rec.DatabaseID, Key: rec.Key, OnBytes: p.bytes}
 		if rec.BackupID != nil {

@@ -47,8 +47,8 @@ func (f *fakeRunner) Restore(ctx context.Context, req backup.RestoreRequest, pro
 	}
 }
 
-func (f *fakeRunner) RestoreVolumes(ctx context.Context, id uuid.UUID, progress func(string)) error {
-	return f.Restore(ctx, backup.RestoreRequest{BackupID: id, OnBytes: func(int64, int64) {}}, progress)
+func (f *fakeRunner) RestoreVolumes(ctx context.Context, req backup.VolumeRestoreRequest, progress func(string)) error {
+	return f.Restore(ctx, backup.RestoreRequest{BackupID: req.BackupID, OnBytes: func(int64, int64) {}}, progress)
 }
 
 func (f *fakeRunner) CleanupRestore(_ context.Context, r store.Restore) (string, error) {

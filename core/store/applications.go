@@ -47,6 +47,10 @@ type Application struct {
 	PreviewHeadRef string    `json:"preview_head_ref,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+
+	// Volumes maps the source of each named volume mount to the Docker
+	// volume the application's service mounts for it (see app_volumes.go).
+	Volumes map[string]string `json:"-"`
 }
 
 const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name, a.description, a.service_name,
@@ -55,13 +59,14 @@ const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name
 	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_credentials_enc, a.keep_releases,
 	a.files_enc, a.git_connection_id, a.webhook_id, a.auto_deploy, a.deploy_trigger, a.tag_pattern, a.watch_paths,
 	a.preview_enabled, a.preview_host_pattern, a.preview_limit, a.preview_label, a.preview_https, a.preview_forks,
-	a.preview_of, a.preview_number, a.preview_head_ref, a.created_at, a.updated_at`
+	a.preview_of, a.preview_number, a.preview_head_ref, a.created_at, a.updated_at, ` + appVolumesCol
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
 func (s *Store) scanApp(r pgx.Row) (Application, error) {
 	var a Application
 	var files, creds []byte
 	var number pgtype.Int4
+	var recorded map[string]string
 	p := &a.Preview
 	err := r.Scan(&a.ID, &a.EnvironmentID, &a.ProjectID, &a.OrganizationID, &a.Name, &a.Description, &a.ServiceName,
 		&a.SourceType, &a.GitRepository, &a.GitRef, &a.GitProvider, &a.Image, &a.BuildType, &a.BuildSettings,
@@ -69,8 +74,9 @@ func (s *Store) scanApp(r pgx.Row) (Application, error) {
 		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &creds, &a.KeepReleases,
 		&files, &a.GitConnectionID, &a.WebhookID, &a.AutoDeploy, &a.DeployTrigger, &a.TagPattern, &a.WatchPaths,
 		&p.Enabled, &p.HostPattern, &p.Limit, &p.Label, &p.HTTPS, &p.Forks,
-		&a.PreviewOf, &number, &a.PreviewHeadRef, &a.CreatedAt, &a.UpdatedAt)
+		&a.PreviewOf, &number, &a.PreviewHeadRef, &a.CreatedAt, &a.UpdatedAt, &recorded)
 	a.PreviewNumber = int(number.Int32)
+	a.Volumes = volumesOf(a, recorded)
 	if err == nil {
 		a.Files, err = s.openFiles(files)
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,11 @@ type Store interface {
 	GetDeployment(ctx context.Context, id uuid.UUID) (store.Deployment, error)
 	DeleteProject(ctx context.Context, id uuid.UUID) error
 	DeleteEnvironment(ctx context.Context, id uuid.UUID) error
+	// RecordedVolumes and VolumeMappedBy tell which Docker volumes an
+	// application's volume mounts map to and which other applications
+	// map a volume.
+	RecordedVolumes(ctx context.Context, app uuid.UUID) ([]string, error)
+	VolumeMappedBy(ctx context.Context, name string, except []uuid.UUID) ([]uuid.UUID, error)
 }
 
 // Swarm removes berth's Swarm objects; *swarm.Manager implements it.
@@ -236,18 +242,77 @@ func (s *Service) teardown(ctx context.Context, sc scope, opts Options) error {
 		return err
 	}
 	if opts.DeleteVolumes {
-		err := each(sc.apps, func(a store.Application) error {
-			if _, err := s.d.Swarm.RemoveVolumes(ctx, swarm.LabelAppID, a.ID.String()); err != nil {
-				return fmt.Errorf("remove the volumes of application %s: %w", a.Name, err)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.removeAppVolumes(ctx, sc.apps); err != nil {
 			return err
 		}
 	}
 	return each(sc.envs, func(env uuid.UUID) error {
 		return s.d.Swarm.RemoveNetwork(ctx, deploy.EnvironmentNetworkOf(s.d.Instance, env))
+	})
+}
+
+// volumeSwarm lists and removes single volumes (*swarm.Manager).
+type volumeSwarm interface {
+	ManagedVolumes(ctx context.Context, key, value string) ([]string, error)
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// removeAppVolumes removes the Docker volumes of the applications: those
+// their mounts map to (recorded, e.g. after a restore or for a service
+// older than per-application volumes, or the default ones) and any other
+// berth created for them (labelled with their id). Only volumes berth
+// created are removed, and none another application outside apps still
+// maps (a volume two applications shared before volumes were per
+// application).
+func (s *Service) removeAppVolumes(ctx context.Context, apps []store.Application) error {
+	vs, ok := s.d.Swarm.(volumeSwarm)
+	if !ok {
+		return each(apps, func(a store.Application) error {
+			if _, err := s.d.Swarm.RemoveVolumes(ctx, swarm.LabelAppID, a.ID.String()); err != nil {
+				return fmt.Errorf("remove the volumes of application %s: %w", a.Name, err)
+			}
+			return nil
+		})
+	}
+	managed, err := vs.ManagedVolumes(ctx, swarm.LabelManaged, "true")
+	if err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, 0, len(apps))
+	for _, a := range apps {
+		ids = append(ids, a.ID)
+	}
+	return each(apps, func(a store.Application) error {
+		names, err := s.d.Store.RecordedVolumes(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, v := range a.Volumes {
+			names = append(names, v)
+		}
+		names = slices.DeleteFunc(names, func(n string) bool { _, found := slices.BinarySearch(managed, n); return !found })
+		labelled, err := vs.ManagedVolumes(ctx, swarm.LabelAppID, a.ID.String())
+		if err != nil {
+			return err
+		}
+		names = append(names, labelled...)
+		slices.Sort(names)
+		var errs []error
+		for _, n := range slices.Compact(names) {
+			users, err := s.d.Store.VolumeMappedBy(ctx, n, ids)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if len(users) > 0 {
+				s.d.Logger.InfoContext(ctx, "volume kept: another application maps it", "volume", n, "app", a.Name)
+				continue
+			}
+			if err := vs.RemoveVolume(ctx, n); err != nil {
+				errs = append(errs, fmt.Errorf("remove the volumes of application %s: %w", a.Name, err))
+			}
+		}
+		return errors.Join(errs...)
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	dockerswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/google/uuid"
 
@@ -144,8 +145,9 @@ func (w *world) deployEnvironment(e store.Environment, redisImage string) envObj
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	o := envObjects{env: e, app: a, appVolume: w.instance + "-" + e.Name + "-uploads"}
-	a.Mounts = []store.Mount{{Type: "volume", Source: o.appVolume, Target: "/uploads"}}
+	// The release mounts the application's own volume for its source.
+	o := envObjects{env: e, app: a, appVolume: store.DefaultVolumeName(a, "uploads")}
+	a.Mounts = []store.Mount{{Type: "volume", Source: "uploads", Target: "/uploads"}}
 	a.Files = []store.File{{Target: "/etc/web.conf", Content: "greeting = hello\n", Mode: 0o444}}
 	network := deploy.EnvironmentNetwork(w.instance, a)
 	if err := w.mgr.EnsureNetwork(w.ctx, network, map[string]string{"dev.berth.environment": e.ID.String()}); err != nil {
@@ -365,6 +367,56 @@ func TestDeleteEnvironmentRemovesOnlyItsObjects(t *testing.T) {
 			w.assertServices(kept, false)
 			w.assertVolumes(kept, false)
 		})
+	}
+}
+
+// TestDeleteVolumesRemovesMappedVolumes: delete_volumes removes the volumes
+// an application's mounts are recorded to map to (a volume a restore
+// switched to, a volume of a service older than per-application volumes)
+// even without the application's label, and keeps a volume another
+// application still maps although it carries the deleted one's label.
+func TestDeleteVolumesRemovesMappedVolumes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	kept, gone := w.envs[0], w.envs[1]
+	shared, restored := w.instance+"-shared", w.instance+"-restored"
+	for name, labels := range map[string]map[string]string{
+		shared:   {swarm.LabelManaged: "true", swarm.LabelAppID: gone.app.ID.String()},
+		restored: {swarm.LabelManaged: "true"},
+	} {
+		if _, err := w.docker.VolumeCreate(w.ctx, volume.CreateOptions{Name: name, Labels: labels}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = swarm.RemoveVolume(context.Background(), w.docker, name) })
+	}
+	for _, m := range []struct {
+		app            uuid.UUID
+		source, volume string
+	}{{gone.app.ID, "shared", shared}, {kept.app.ID, "shared", shared}, {gone.app.ID, "files", restored}} {
+		if _, err := w.store.Pool().Exec(w.ctx, `INSERT INTO app_volumes (application_id, source, volume) VALUES ($1, $2, $3)`,
+			m.app, m.source, m.volume); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(name string) bool {
+		_, err := w.docker.VolumeInspect(w.ctx, name)
+		return err == nil
+	}
+	if got := w.deleteVia("/api/v1/environments/" + gone.env.ID.String() + "?delete_volumes=true"); got != http.StatusNoContent {
+		t.Fatalf("DELETE environment = %d, want 204", got)
+	}
+	w.assertVolumes(gone, false)
+	if exists(restored) {
+		t.Error("the volume the deleted application was recorded to mount is still there")
+	}
+	if !exists(shared) {
+		t.Error("a volume another application maps was removed")
+	}
+	if got := w.deleteVia("/api/v1/projects/" + w.project.ID.String() + "?delete_volumes=true"); got != http.StatusNoContent {
+		t.Fatalf("DELETE project = %d, want 204", got)
+	}
+	if exists(shared) {
+		t.Error("the shared volume outlived the last application mapping it")
 	}
 }
 

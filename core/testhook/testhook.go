@@ -5,7 +5,9 @@
 // logs "testhook: paused at <point>" and blocks until its context ends, so
 // a test can SIGKILL the process there. Points: deploy.queued,
 // deploy.source, deploy.build, deploy.release, backup.copy,
-// preview.create. Unset (always, outside tests), Pause returns at once.
+// restore.switch (a volume restore loaded and checked its fresh volumes,
+// before it records and makes the switch), restore.switched (after Swarm
+// switched the service, before the switch is settled), preview.create. Unset (always, outside tests), Pause returns at once.
 package testhook
 
 import (

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,11 +180,10 @@ func TestKilledDuringBackups(t *testing.T) {
 	// An application with a named volume and two replicas.
 	image := s.name + "-vol:v1"
 	buildImage(t, s, image)
-	volume := s.name + "-data"
-	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", volume).Run() })
 	var a app
 	s.call("POST", "/environments/"+envID+"/applications", map[string]any{"name": "vol", "source_type": "image", "image": image,
-		"port": 8080, "replicas": 2, "mounts": []map[string]any{{"type": "volume", "source": volume, "target": "/data"}}}, 201, &a)
+		"port": 8080, "replicas": 2, "mounts": []map[string]any{{"type": "volume", "source": "data", "target": "/data"}}}, 201, &a)
+	t.Cleanup(func() { s.removeAppVolumes(a) })
 	s.deployAndWait(a, "succeeded")
 	var volPolicy backupPolicy
 	s.call("POST", "/applications/"+a.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
