@@ -156,7 +156,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
-	opts.Services = service.New(service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
+	opts.Services = service.New(service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Outbound: s.outbound,
 		Logger: log.With("component", "service")})
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
