@@ -9,12 +9,12 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/berth-dev/berth/core/automation"
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/problem"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/validate"
-	"github.com/berth-dev/berth/core/webhook"
 	"github.com/google/uuid"
 )
 
@@ -110,20 +110,20 @@ func validateAutomation(a store.Automation) error {
 	default:
 		return problem.InvalidField("deploy_trigger", "%q is not one of branch, tag", a.DeployTrigger)
 	}
-	if err := webhook.ValidateTagPattern(a.TagPattern); err != nil {
+	if err := automation.ValidateTagPattern(a.TagPattern); err != nil {
 		return problem.InvalidField("tag_pattern", "%v", err)
 	}
 	if len(a.WatchPaths) > 50 {
 		return problem.InvalidField("watch_paths", "at most 50 patterns")
 	}
 	for i, p := range a.WatchPaths {
-		if err := webhook.ValidateWatchPath(p); err != nil {
+		if err := automation.ValidateWatchPath(p); err != nil {
 			return problem.InvalidField(fmt.Sprintf("watch_paths[%d]", i), "%v", err)
 		}
 	}
 	p := a.Preview
 	if p.Enabled || p.HostPattern != "" {
-		if err := webhook.ValidateHostPattern(p.HostPattern); err != nil {
+		if err := automation.ValidateHostPattern(p.HostPattern); err != nil {
 			return problem.InvalidField("preview.host_pattern", "%v", err)
 		}
 	}
@@ -233,6 +233,13 @@ func (as *Applications) Delete(ctx context.Context, p *store.Principal, app stor
 	}
 	if err := as.s.RemoveApplications(ctx, append(previews, app)); err != nil {
 		return err
+	}
+	if dep := as.s.deps.Deployer; dep != nil {
+		for _, pv := range previews { // the parent's images are its releases: kept like a project's
+			if err := dep.RemoveReleaseImages(ctx, pv); err != nil {
+				as.s.deps.Logger.Warn("removing preview images failed", "preview", pv.ID, "err", err)
+			}
+		}
 	}
 	// Previews go with their parent (ON DELETE CASCADE).
 	if err := st.DeleteApplication(ctx, app.ID); err != nil {

@@ -53,6 +53,9 @@ type Deps struct {
 	// Outbound checks the addresses tenants aim requests at (repositories);
 	// nil uses OutboundGuard(Store).
 	Outbound *netguard.Guard
+	// Deployer queues and cancels deployments; nil answers deployment
+	// operations with ErrNoDeployer (a server without Docker).
+	Deployer Deployer
 	Logger   *slog.Logger
 }
 
@@ -67,6 +70,10 @@ type Services struct {
 	Applications *Applications
 	Domains      *Domains
 	Variables    *Variables
+	// Deployments queues, rolls back, cancels and deletes deployments.
+	Deployments *Deployments
+	// Previews opens and removes the preview applications of pull requests.
+	Previews *Previews
 }
 
 // New returns the service layer on deps.
@@ -86,6 +93,8 @@ func New(deps Deps) *Services {
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
 	s.Applications, s.Domains, s.Variables = &Applications{s: s}, &Domains{s: s}, &Variables{s: s}
+	s.Deployments = &Deployments{s: s}
+	s.Previews = &Previews{s: s}
 	return s
 }
 
