@@ -191,18 +191,19 @@ func (d *Dashboard) updateApplication(r *request) error {
 // form, with the field's name.
 func formOf(r *request, err error, fields ...string) *form {
 	f := formWith(r, err, fields...)
+	errs := map[string]string{}
 	for field, msg := range f.Errors {
 		name := strings.ReplaceAll(field, ".", "_")
 		if i := strings.IndexByte(name, '['); i > 0 {
 			name = name[:i]
 		}
-		delete(f.Errors, field)
 		if slices.Contains(fields, name) {
-			f.Errors[name] = msg
+			errs[name] = msg
 		} else {
 			f.Message = field + ": " + msg
 		}
 	}
+	f.Errors = errs
 	return f
 }
 
