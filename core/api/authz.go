@@ -53,18 +53,6 @@ func notFoundAs(err error, what string) error {
 	return err
 }
 
-func (s *Server) loadProject(c *fiber.Ctx, param string, min store.Role) (store.Project, error) {
-	id, err := pathID(c, param, "project")
-	if err != nil {
-		return store.Project{}, err
-	}
-	p, err := s.store.GetProject(c.UserContext(), id)
-	if err != nil {
-		return p, notFoundAs(err, "project")
-	}
-	return p, authorize(c, p.OrganizationID, min, "project")
-}
-
 func (s *Server) loadEnvironment(c *fiber.Ctx, param string, min store.Role) (store.Environment, error) {
 	id, err := pathID(c, param, "environment")
 	if err != nil {
@@ -87,18 +75,6 @@ func (s *Server) loadApplication(c *fiber.Ctx, param string, min store.Role) (st
 		return a, notFoundAs(err, "application")
 	}
 	return a, authorize(c, a.OrganizationID, min, "application")
-}
-
-func (s *Server) loadDomain(c *fiber.Ctx, min store.Role) (store.Domain, error) {
-	id, err := pathID(c, "id", "domain")
-	if err != nil {
-		return store.Domain{}, err
-	}
-	d, err := s.store.GetDomain(c.UserContext(), id)
-	if err != nil {
-		return d, notFoundAs(err, "domain")
-	}
-	return d, authorize(c, d.OrganizationID, min, "domain")
 }
 
 func (s *Server) loadDeployment(c *fiber.Ctx, min store.Role) (store.Deployment, error) {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/vars"
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 )
 
 // VariableList is every variable of one owner, sorted by key.
@@ -30,140 +30,40 @@ type ResolvedVariables struct {
 	Variables map[string]string `json:"variables"`
 }
 
-// maxVariableValue bounds one value; the whole environment must fit in a
-// container's argument and environment space.
-const maxVariableValue = 64 << 10
-
 type variableScope struct {
-	scope  store.Scope
-	plural string
+	scope    store.Scope
+	plural   string
+	resource service.Resource
 }
 
 var variableScopes = []variableScope{
-	{store.ScopeProject, "projects"},
-	{store.ScopeEnvironment, "environments"},
-	{store.ScopeApplication, "applications"},
+	{store.ScopeProject, "projects", service.ProjectResource},
+	{store.ScopeEnvironment, "environments", service.EnvironmentResource},
+	{store.ScopeApplication, "applications", service.ApplicationResource},
 }
 
-// variableOwner loads the owner named by :id and checks the caller's role.
-func (s *Server) variableOwner(c *fiber.Ctx, sc variableScope, min store.Role) (uuid.UUID, error) {
-	switch sc.scope {
-	case store.ScopeProject:
-		p, err := s.loadProject(c, "id", min)
-		return p.ID, err
-	case store.ScopeEnvironment:
-		e, err := s.loadEnvironment(c, "id", min)
-		return e.ID, err
-	default:
-		a, err := s.loadApplication(c, "id", min)
-		return a.ID, err
+// listVariables lists the owner's variables (members: values are secrets).
+func (s *Server) listVariables(c *fiber.Ctx) (VariableList, error) {
+	o := service.OwnerOf(*resolved(c))
+	vs, err := s.store.ListVariables(c.UserContext(), o.Scope, o.ID)
+	if vs == nil {
+		vs = []store.Variable{}
 	}
+	return VariableList{Items: vs}, err
 }
 
-func validateVariable(field, key, value string) error {
-	if err := vars.ValidateName(key); err != nil {
-		return invalid(field, "%v", err)
-	}
-	if len(value) > maxVariableValue {
-		return invalid(field, "value must be at most 64 KiB")
-	}
-	if strings.ContainsRune(value, 0) {
-		return invalid(field, "value must not contain NUL characters")
-	}
-	if err := vars.Validate(value); err != nil {
-		return invalid(field, "value has a malformed reference: %v", err)
-	}
-	return nil
+func (s *Server) replaceVariables(c *fiber.Ctx, req ReplaceVariablesRequest) (VariableList, error) {
+	vs, err := s.svc.Variables.Replace(c.UserContext(), principal(c), service.OwnerOf(*resolved(c)), req.Variables)
+	return VariableList{Items: vs}, err
 }
 
-func (s *Server) listVariables(sc variableScope) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		owner, err := s.variableOwner(c, sc, store.RoleMember) // values are secrets: viewers cannot read them
-		if err != nil {
-			return err
-		}
-		vs, err := s.store.ListVariables(c.UserContext(), sc.scope, owner)
-		if err != nil {
-			return err
-		}
-		if vs == nil {
-			vs = []store.Variable{}
-		}
-		return c.JSON(VariableList{Items: vs})
-	}
+func (s *Server) setVariable(c *fiber.Ctx, req SetVariableRequest) (store.Variable, error) {
+	v := service.Variable{Key: strings.Clone(c.Params("key")), Value: req.Value}
+	return s.svc.Variables.Set(c.UserContext(), principal(c), service.OwnerOf(*resolved(c)), v)
 }
 
-func (s *Server) replaceVariables(sc variableScope) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		owner, err := s.variableOwner(c, sc, store.RoleMember)
-		if err != nil {
-			return err
-		}
-		var req ReplaceVariablesRequest
-		if err := decodeBody(c, &req); err != nil {
-			return err
-		}
-		if req.Variables == nil {
-			return invalid("variables", "is required (an object of NAME: value)")
-		}
-		if len(req.Variables) > 1000 {
-			return invalid("variables", "at most 1000 variables")
-		}
-		for k, v := range req.Variables {
-			if err := validateVariable("variables."+k, k, v); err != nil {
-				return err
-			}
-		}
-		if err := s.store.ReplaceVariables(c.UserContext(), sc.scope, owner, req.Variables); err != nil {
-			return err
-		}
-		vs, err := s.store.ListVariables(c.UserContext(), sc.scope, owner)
-		if err != nil {
-			return err
-		}
-		if vs == nil {
-			vs = []store.Variable{}
-		}
-		return c.JSON(VariableList{Items: vs})
-	}
-}
-
-func (s *Server) setVariable(sc variableScope) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		owner, err := s.variableOwner(c, sc, store.RoleMember)
-		if err != nil {
-			return err
-		}
-		key := strings.Clone(c.Params("key"))
-		var req SetVariableRequest
-		if err := decodeBody(c, &req); err != nil {
-			return err
-		}
-		if err := vars.ValidateName(key); err != nil {
-			return invalid("key", "%v", err)
-		}
-		if err := validateVariable("value", key, req.Value); err != nil {
-			return err
-		}
-		v, err := s.store.SetVariable(c.UserContext(), sc.scope, owner, key, req.Value)
-		if err != nil {
-			return err
-		}
-		return c.JSON(v)
-	}
-}
-
-func (s *Server) deleteVariable(sc variableScope) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		owner, err := s.variableOwner(c, sc, store.RoleMember)
-		if err != nil {
-			return err
-		}
-		if err := s.store.DeleteVariable(c.UserContext(), sc.scope, owner, c.Params("key")); err != nil {
-			return notFoundAs(err, "variable")
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	}
+func (s *Server) deleteVariable(c *fiber.Ctx) (NoContent, error) {
+	return NoContent{}, s.svc.Variables.Delete(c.UserContext(), principal(c), service.OwnerOf(*resolved(c)), strings.Clone(c.Params("key")))
 }
 
 // LayersFor loads the three variable levels of an application.
@@ -181,22 +81,15 @@ func LayersFor(c *fiber.Ctx, st *store.Store, a store.Application) (vars.Layers,
 	return l, err
 }
 
-func (s *Server) resolvedVariables(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleMember)
+func (s *Server) resolvedVariables(c *fiber.Ctx) (ResolvedVariables, error) {
+	layers, err := LayersFor(c, s.store, resolved(c).Application)
 	if err != nil {
-		return err
+		return ResolvedVariables{}, err
 	}
-	layers, err := LayersFor(c, s.store, a)
-	if err != nil {
-		return err
+	out, err := vars.Resolve(layers)
+	var refErr *vars.ReferenceError
+	if errors.As(err, &refErr) {
+		return ResolvedVariables{}, invalid("variables."+refErr.Variable, "%s %s", refErr.Reference, refErr.Reason)
 	}
-	resolved, err := vars.Resolve(layers)
-	if err != nil {
-		var refErr *vars.ReferenceError
-		if errors.As(err, &refErr) {
-			return invalid("variables."+refErr.Variable, "%s %s", refErr.Reference, refErr.Reason)
-		}
-		return err
-	}
-	return c.JSON(ResolvedVariables{Variables: resolved})
+	return ResolvedVariables{Variables: out}, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
 	"github.com/gofiber/fiber/v2"
@@ -55,10 +56,10 @@ func (s *Server) webhookRoutes() []Route {
 		{Method: "POST", Path: p + "/webhooks/deploy/:hook", Summary: "Deploy from CI with the application's deploy token", Tag: "webhooks", Webhook: true, Body: DeployHookRequest{}, Query: []QueryParam{{"token", "the deploy token (or send Authorization: Bearer)", "string"}}, Response: webhook.Result{}, Status: 202, Handler: s.deployWebhook},
 		{Method: "POST", Path: p + "/webhooks/image/:hook", Summary: "A registry push (Docker Hub or Distribution notifications) for an image-sourced application", Tag: "webhooks", Webhook: true, Query: []QueryParam{{"token", "the deploy token (or send Authorization: Bearer)", "string"}}, Response: webhook.Result{}, Status: 202, Handler: s.imageWebhook},
 
-		{Method: "GET", Path: p + "/applications/:id/webhook", Summary: "The application's webhook URLs (and signing secret, for admins)", Tag: "webhooks", Response: WebhookInfo{}, Access: forMembers, Handler: s.getWebhook},
-		{Method: "POST", Path: p + "/applications/:id/webhook/secret", Summary: "Replace the webhook signing secret (admins)", Tag: "webhooks", Response: WebhookInfo{}, Access: forAdmins, Handler: s.rotateWebhookSecret},
-		{Method: "POST", Path: p + "/applications/:id/webhook/deploy-token", Summary: "Create a new deploy token, replacing the old one; shown once (admins)", Tag: "webhooks", Response: DeployToken{}, Status: 201, Access: forAdmins, Handler: s.rotateDeployToken},
-		{Method: "GET", Path: p + "/applications/:id/previews", Summary: "The application's preview deployments, by pull request", Tag: "applications", Response: List[store.Application]{}, Access: forViewers, Handler: s.listPreviews},
+		{Method: "GET", Path: p + "/applications/:id/webhook", Summary: "The application's webhook URLs (and signing secret, for admins)", Tag: "webhooks", Access: forMembers, Resource: service.ApplicationResource, Do: Plain(s.getWebhook)},
+		{Method: "POST", Path: p + "/applications/:id/webhook/secret", Summary: "Replace the webhook signing secret (admins)", Tag: "webhooks", Access: forAdmins, Resource: service.ApplicationResource, Do: Plain(s.rotateWebhookSecret)},
+		{Method: "POST", Path: p + "/applications/:id/webhook/deploy-token", Summary: "Create a new deploy token, replacing the old one; shown once (admins)", Tag: "webhooks", Status: 201, Access: forAdmins, Resource: service.ApplicationResource, Do: Plain(s.rotateDeployToken)},
+		{Method: "GET", Path: p + "/applications/:id/previews", Summary: "The application's preview deployments, by pull request", Tag: "applications", Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.listPreviews)},
 	}
 }
 
@@ -158,71 +159,45 @@ func (s *Server) webhookURLs(a store.Application) WebhookInfo {
 	return WebhookInfo{GitURL: base + "git/" + a.WebhookID, DeployURL: base + "deploy/" + a.WebhookID, ImageURL: base + "image/" + a.WebhookID}
 }
 
-func (s *Server) getWebhook(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleMember)
-	if err != nil {
-		return err
-	}
+func (s *Server) getWebhook(c *fiber.Ctx) (WebhookInfo, error) {
+	a := resolved(c).Application
 	if a.PreviewOf != nil {
-		return conflict("id", "id: previews have no webhooks; see the parent application")
+		return WebhookInfo{}, conflict("id", "previews have no webhooks; see the parent application")
 	}
 	info := s.webhookURLs(a)
+	var err error
 	if principal(c).Roles[a.OrganizationID].Rank() >= store.RoleAdmin.Rank() {
 		if info.Secret, err = s.store.WebhookSecret(c.UserContext(), a.ID); err != nil {
-			return err
+			return info, err
 		}
 	}
-	if info.DeployTokenSet, err = s.store.DeployTokenSet(c.UserContext(), a.ID); err != nil {
-		return err
-	}
-	return c.JSON(info)
+	info.DeployTokenSet, err = s.store.DeployTokenSet(c.UserContext(), a.ID)
+	return info, err
 }
 
-func (s *Server) rotateWebhookSecret(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleAdmin)
+func (s *Server) rotateWebhookSecret(c *fiber.Ctx) (WebhookInfo, error) {
+	a := resolved(c).Application
+	secret, err := s.svc.Applications.RotateWebhookSecret(c.UserContext(), principal(c), a)
 	if err != nil {
-		return err
-	}
-	if a.PreviewOf != nil {
-		return conflict("id", "id: previews have no webhooks; see the parent application")
+		return WebhookInfo{}, err
 	}
 	info := s.webhookURLs(a)
-	if info.Secret, err = s.store.RotateWebhookSecret(c.UserContext(), a.ID); err != nil {
-		return err
-	}
-	if info.DeployTokenSet, err = s.store.DeployTokenSet(c.UserContext(), a.ID); err != nil {
-		return err
-	}
-	return c.JSON(info)
+	info.Secret = secret
+	info.DeployTokenSet, err = s.store.DeployTokenSet(c.UserContext(), a.ID)
+	return info, err
 }
 
-func (s *Server) rotateDeployToken(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleAdmin)
+func (s *Server) rotateDeployToken(c *fiber.Ctx) (DeployToken, error) {
+	a := resolved(c).Application
+	token, err := s.svc.Applications.RotateDeployToken(c.UserContext(), principal(c), a)
 	if err != nil {
-		return err
-	}
-	if a.PreviewOf != nil {
-		return conflict("id", "id: previews have no webhooks; see the parent application")
-	}
-	token, err := s.store.RotateDeployToken(c.UserContext(), a.ID)
-	if err != nil {
-		return err
+		return DeployToken{}, err
 	}
 	info := s.webhookURLs(a)
-	return c.Status(fiber.StatusCreated).JSON(DeployToken{Token: token, DeployURL: info.DeployURL, ImageURL: info.ImageURL})
+	return DeployToken{Token: token, DeployURL: info.DeployURL, ImageURL: info.ImageURL}, nil
 }
 
-func (s *Server) listPreviews(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	previews, err := s.store.ListPreviews(c.UserContext(), a.ID)
-	if err != nil {
-		return err
-	}
-	if previews == nil {
-		previews = []store.Application{}
-	}
-	return c.JSON(List[store.Application]{Items: previews})
+func (s *Server) listPreviews(c *fiber.Ctx) (List[store.Application], error) {
+	previews, err := s.svc.Applications.Previews(c.UserContext(), principal(c), resolved(c).Application)
+	return List[store.Application]{Items: previews}, err
 }

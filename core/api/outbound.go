@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 )
 
@@ -21,15 +22,7 @@ import (
 // NewOutboundGuard returns the guard that checks addresses against the
 // instance setting outbound_allow of st, with this host's resolver and
 // interfaces.
-func NewOutboundGuard(st *store.Store) *netguard.Guard {
-	return netguard.New(netguard.Options{Allow: func(ctx context.Context) ([]string, error) {
-		in, err := st.InstanceSettings(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return in.OutboundAllow, nil
-	}})
-}
+func NewOutboundGuard(st *store.Store) *netguard.Guard { return service.OutboundGuard(st) }
 
 // outbound returns the guard for the request's principal: instance
 // administrators may aim requests anywhere.
@@ -38,15 +31,6 @@ func (s *Server) outbound(c *fiber.Ctx) *netguard.Guard {
 		return netguard.Open()
 	}
 	return s.guard
-}
-
-// checkRepository checks a git repository address an application is given,
-// when it changes (was is the saved one; "" on create).
-func (s *Server) checkRepository(c *fiber.Ctx, was string, a store.ApplicationSpec) error {
-	if a.SourceType != "git" || a.GitRepository == was {
-		return nil
-	}
-	return s.outbound(c).CheckRepository(c.UserContext(), "git_repository", a.GitRepository)
 }
 
 // describeOutbound logs a failed outbound request with its detail and

@@ -160,18 +160,18 @@ func (s *Server) table() []Route {
 		{Method: "DELETE", Path: p + "/environments/:id", Summary: "Delete an environment with its services and network; volumes are kept unless delete_volumes=true", Tag: "environments", Query: []QueryParam{deleteVolumesParam}, Status: 204, Access: forAdmins, Resource: service.EnvironmentResource, Do: Plain(s.deleteEnvironment)},
 
 		{Method: "GET", Path: p + "/applications", Summary: "List applications", Tag: "applications", Query: withPage(QueryParam{"project_id", "only this project's applications", "string"}, QueryParam{"environment_id", "only this environment's applications", "string"}), Response: List[store.Application]{}, Access: signedIn, Handler: s.listApplications},
-		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Status: 201, Access: forMembers, Handler: s.createApplication},
-		{Method: "GET", Path: p + "/applications/:id", Summary: "Get an application", Tag: "applications", Response: store.Application{}, Access: forViewers, Handler: s.getApplication},
-		{Method: "PATCH", Path: p + "/applications/:id", Summary: "Change an application", Tag: "applications", Body: ApplicationRequest{}, Response: store.Application{}, Access: forMembers, Handler: s.updateApplication},
-		{Method: "DELETE", Path: p + "/applications/:id", Summary: "Delete an application (admins)", Tag: "applications", Status: 204, Access: forAdmins, Handler: s.deleteApplication},
+		{Method: "POST", Path: p + "/environments/:id/applications", Summary: "Create an application", Tag: "applications", Status: 201, Access: forMembers, Resource: service.EnvironmentResource, Do: JSON(s.createApplication)},
+		{Method: "GET", Path: p + "/applications/:id", Summary: "Get an application", Tag: "applications", Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.getApplication)},
+		{Method: "PATCH", Path: p + "/applications/:id", Summary: "Change an application", Tag: "applications", Access: forMembers, Resource: service.ApplicationResource, Do: JSON(s.updateApplication)},
+		{Method: "DELETE", Path: p + "/applications/:id", Summary: "Delete an application with its previews (admins)", Tag: "applications", Status: 204, Access: forAdmins, Resource: service.ApplicationResource, Do: Plain(s.deleteApplication)},
 
-		{Method: "GET", Path: p + "/applications/:id/domains", Summary: "List an application's domains", Tag: "domains", Query: pageQuery, Response: List[store.Domain]{}, Access: forViewers, Handler: s.listDomains},
-		{Method: "POST", Path: p + "/applications/:id/domains", Summary: "Add a domain", Tag: "domains", Body: DomainRequest{}, Response: store.Domain{}, Status: 201, Access: forMembers, Handler: s.createDomain},
-		{Method: "GET", Path: p + "/domains/:id", Summary: "Get a domain", Tag: "domains", Response: store.Domain{}, Access: forViewers, Handler: s.getDomain},
-		{Method: "PATCH", Path: p + "/domains/:id", Summary: "Change a domain", Tag: "domains", Body: DomainRequest{}, Response: store.Domain{}, Access: forMembers, Handler: s.updateDomain},
-		{Method: "DELETE", Path: p + "/domains/:id", Summary: "Remove a domain", Tag: "domains", Status: 204, Access: forMembers, Handler: s.deleteDomain},
+		{Method: "GET", Path: p + "/applications/:id/domains", Summary: "List an application's domains", Tag: "domains", Query: pageQuery, Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.listDomains)},
+		{Method: "POST", Path: p + "/applications/:id/domains", Summary: "Add a domain", Tag: "domains", Status: 201, Access: forMembers, Resource: service.ApplicationResource, Do: JSON(s.createDomain)},
+		{Method: "GET", Path: p + "/domains/:id", Summary: "Get a domain", Tag: "domains", Access: forViewers, Resource: service.DomainResource, Do: Plain(s.getDomain)},
+		{Method: "PATCH", Path: p + "/domains/:id", Summary: "Change a domain", Tag: "domains", Access: forMembers, Resource: service.DomainResource, Do: JSON(s.updateDomain)},
+		{Method: "DELETE", Path: p + "/domains/:id", Summary: "Remove a domain", Tag: "domains", Status: 204, Access: forMembers, Resource: service.DomainResource, Do: Plain(s.deleteDomain)},
 
-		{Method: "GET", Path: p + "/applications/:id/variables/resolved", Summary: "The application's environment with references resolved", Tag: "variables", Response: ResolvedVariables{}, Access: forMembers, Handler: s.resolvedVariables},
+		{Method: "GET", Path: p + "/applications/:id/variables/resolved", Summary: "The application's environment with references resolved", Tag: "variables", Access: forMembers, Resource: service.ApplicationResource, Do: Plain(s.resolvedVariables)},
 		{Method: "GET", Path: p + "/applications/:id/deployments", Summary: "List an application's deployments, newest first", Tag: "deployments", Query: pageQuery, Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.listDeployments)},
 		{Method: "POST", Path: p + "/applications/:id/deployments", Summary: "Deploy the application (queued; see its logs)", Tag: "deployments", Body: DeployRequest{}, Response: store.Deployment{}, Status: 202, Access: forMembers, Resource: service.ApplicationResource, Handler: s.createDeployment},
 		{Method: "GET", Path: p + "/applications/:id/releases", Summary: "Releases kept for instant rollback, newest first", Tag: "deployments", Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.listReleases)},
@@ -229,10 +229,10 @@ func (s *Server) variableRoutes() []Route {
 	for _, sc := range variableScopes {
 		base := Prefix + "/" + sc.plural + "/:id/variables"
 		out = append(out,
-			Route{Method: "GET", Path: base, Summary: "List the " + string(sc.scope) + "'s variables", Tag: "variables", Response: VariableList{}, Access: forMembers, Handler: s.listVariables(sc)},
-			Route{Method: "PUT", Path: base, Summary: "Replace all of the " + string(sc.scope) + "'s variables", Tag: "variables", Body: ReplaceVariablesRequest{}, Response: VariableList{}, Access: forMembers, Handler: s.replaceVariables(sc)},
-			Route{Method: "PUT", Path: base + "/:key", Summary: "Set one " + string(sc.scope) + " variable", Tag: "variables", Body: SetVariableRequest{}, Response: store.Variable{}, Access: forMembers, Handler: s.setVariable(sc)},
-			Route{Method: "DELETE", Path: base + "/:key", Summary: "Delete one " + string(sc.scope) + " variable", Tag: "variables", Status: 204, Access: forMembers, Handler: s.deleteVariable(sc)},
+			Route{Method: "GET", Path: base, Summary: "List the " + string(sc.scope) + "'s variables", Tag: "variables", Access: forMembers, Resource: sc.resource, Do: Plain(s.listVariables)},
+			Route{Method: "PUT", Path: base, Summary: "Replace all of the " + string(sc.scope) + "'s variables", Tag: "variables", Access: forMembers, Resource: sc.resource, Do: JSON(s.replaceVariables)},
+			Route{Method: "PUT", Path: base + "/:key", Summary: "Set one " + string(sc.scope) + " variable", Tag: "variables", Access: forMembers, Resource: sc.resource, Do: JSON(s.setVariable)},
+			Route{Method: "DELETE", Path: base + "/:key", Summary: "Delete one " + string(sc.scope) + " variable", Tag: "variables", Status: 204, Access: forMembers, Resource: sc.resource, Do: Plain(s.deleteVariable)},
 		)
 	}
 	return out

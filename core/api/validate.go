@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/berth-dev/berth/core/validate"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -59,12 +60,8 @@ func validateSlug(field, v string, max int) error {
 	return nil
 }
 
-// ValidateGitURL checks a repository address the way the API does (for the
-// dashboard's forms); the error is an *Error naming git_repository.
-func ValidateGitURL(u string) error { return validateGitURL(u) }
+// validateGitRef checks a branch, tag or commit; the error names git_ref.
+func validateGitRef(ref string) error { return validate.GitRef("git_ref", ref) }
 
-// ValidateGitRef checks a branch, tag or commit; the error names git_ref.
-func ValidateGitRef(ref string) error { return validateGitRef(ref) }
-
-// ValidateImage checks an image reference; the error names image.
-func ValidateImage(image string) error { return validateImage(image) }
+// validateImage checks an image reference; the error names image.
+func validateImage(image string) error { return validate.Image("image", image) }

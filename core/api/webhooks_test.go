@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/teardown"
 	"github.com/berth-dev/berth/core/webhook"
 	"github.com/google/uuid"
 )
@@ -122,7 +124,10 @@ func TestPushWebhooks(t *testing.T) {
 }
 
 func TestPreviewLifecycle(t *testing.T) {
-	h := newHarness(t)
+	swarm := &removedServices{}
+	h := newHarness(t, func(o *api.Options) {
+		o.Teardown = teardown.New(teardown.Deps{Store: o.Store, Swarm: swarm, Databases: swarm})
+	})
 	f := h.fixture()
 	a, hook, secret := h.hookedApp(f, "shop", map[string]any{"preview": map[string]any{"enabled": true, "limit": 2,
 		"host_pattern": "pr-{number}-{branch}.{app}.preview.example.com"}})
@@ -226,12 +231,38 @@ func TestPreviewLifecycle(t *testing.T) {
 		t.Fatal("preview kept after its label was removed")
 	}
 
-	// Deleting the parent removes its previews' services too.
+	// Deleting the parent removes its previews' services too (through
+	// the teardown, like deleting a project).
 	h.must(204, h.do("DELETE", "/api/v1/applications/"+a.ID.String(), f.key, nil))
 	if n, _ := h.store.CountPreviews(context.Background(), a.ID); n != 0 {
 		t.Fatalf("%d previews left", n)
 	}
+	if got := strings.Join(swarm.removed, ","); !strings.Contains(got, a.ServiceName) || !strings.Contains(got, "shop-pr-2-") {
+		t.Fatalf("removed services %q, want the application's and its preview's", got)
+	}
 }
+
+// removedServices is a Swarm for the teardown that records the services
+// it removes.
+type removedServices struct {
+	mu      sync.Mutex
+	removed []string
+}
+
+func (r *removedServices) Remove(_ context.Context, service string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removed = append(r.removed, service)
+	return nil
+}
+
+func (r *removedServices) RemoveNetwork(context.Context, string) error { return nil }
+
+func (r *removedServices) RemoveVolumes(context.Context, string, string) ([]string, error) {
+	return nil, nil
+}
+
+func (r *removedServices) Delete(context.Context, store.Database, bool) error { return nil }
 
 func TestDeployAndImageWebhooks(t *testing.T) {
 	h := newHarness(t)

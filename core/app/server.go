@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
-	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
+	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Outbound: s.outbound,
 		Logger: log.With("component", "service")}
 	if s.pipeline != nil {
 		svcDeps.Deployer = s.deployments

@@ -382,8 +382,8 @@ func TestGitPanelAndPreviews(t *testing.T) {
 	}{
 		{with("preview_host_pattern", "no-number.example.com"), "preview_host_pattern", ""},
 		{with("preview_limit", "99"), "preview_limit", "from 1 to 50"},
-		{with("deploy_trigger", "moon"), "deploy_trigger", "choose branch pushes or tags"},
-		{with("git_connection_id", f.app.ID.String()), "git_connection_id", "choose a git connection of this organization"},
+		{with("deploy_trigger", "moon"), "deploy_trigger", "is not one of branch, tag"},
+		{with("git_connection_id", f.app.ID.String()), "git_connection_id", "in this organization"},
 		{with("git_ref", "-bad"), "git_ref", ""},
 	} {
 		r := member.post(app+"/automation", tt.form)

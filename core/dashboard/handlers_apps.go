@@ -1,15 +1,13 @@
 package dashboard
 
 import (
-	"errors"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
-	"github.com/berth-dev/berth/core/hostaccess"
-	"github.com/berth-dev/berth/core/proxy"
+	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/berth-dev/berth/core/vars"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -152,49 +150,61 @@ func appSettingsForm(a store.Application) *form {
 }
 
 func (d *Dashboard) updateApplication(r *request) error {
-	ctx := r.c.UserContext()
 	fail := func(err error) error {
-		return d.renderApp(r, inputStatus(err), map[string]*form{"settings": formWith(r, err, settingsFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"settings": formOf(r, err, settingsFields...)})
 	}
-	spec := r.app.Spec()
-	spec.SourceType = r.c.FormValue("source_type")
-	spec.GitProvider = strings.TrimSpace(r.c.FormValue("git_provider"))
-	spec.GitRepository = strings.TrimSpace(r.c.FormValue("git_repository"))
-	spec.GitRef = strings.TrimSpace(r.c.FormValue("git_ref"))
-	spec.BuildType = r.c.FormValue("build_type")
-	spec.Image = strings.TrimSpace(r.c.FormValue("image"))
-	if spec.SourceType == "image" && spec.BuildType == "" {
-		spec.BuildType = r.app.BuildType
+	in := service.ApplicationSettings{ApplicationSpec: r.app.Spec()}
+	in.SourceType = r.c.FormValue("source_type")
+	in.GitProvider = strings.TrimSpace(r.c.FormValue("git_provider"))
+	in.GitRepository = strings.TrimSpace(r.c.FormValue("git_repository"))
+	in.GitRef = strings.TrimSpace(r.c.FormValue("git_ref"))
+	in.BuildType = r.c.FormValue("build_type")
+	in.Image = strings.TrimSpace(r.c.FormValue("image"))
+	if in.SourceType == "image" && in.BuildType == "" {
+		in.BuildType = r.app.BuildType
 	}
 	var err error
-	if spec.Port, err = formInt("port", r.c.FormValue("port"), 0); err != nil {
+	if in.Port, err = formInt("port", r.c.FormValue("port"), 0); err != nil {
 		return fail(err)
 	}
-	if spec.Replicas, err = formInt("replicas", r.c.FormValue("replicas"), 1); err != nil {
+	if in.Replicas, err = formInt("replicas", r.c.FormValue("replicas"), 1); err != nil {
 		return fail(err)
 	}
-	if spec.CPULimit, err = formFloat("cpu_limit", r.c.FormValue("cpu_limit"), 0); err != nil {
+	if in.CPULimit, err = formFloat("cpu_limit", r.c.FormValue("cpu_limit"), 0); err != nil {
 		return fail(err)
 	}
-	if spec.MemoryLimitMB, err = formInt("memory_limit_mb", r.c.FormValue("memory_limit_mb"), 0); err != nil {
+	if in.MemoryLimitMB, err = formInt("memory_limit_mb", r.c.FormValue("memory_limit_mb"), 0); err != nil {
 		return fail(err)
 	}
-	if err := validateSpec(spec); err != nil {
-		return fail(err)
-	}
-	if err := d.checkRepository(r, r.app.GitRepository, spec); err != nil {
-		return fail(err)
-	}
-	if err := r.checkHostAccess(r.app.OrganizationID, hostaccess.ApplicationUses(r.app.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
-		return fail(err)
-	}
-	if _, err := d.store.UpdateApplication(ctx, r.app.ID, spec); err != nil {
+	if _, err := d.svc.Applications.Update(r.c.UserContext(), r.p, r.app, in); err != nil {
 		if isInputError(err) {
 			return fail(err)
 		}
 		return err
 	}
 	return r.seeOther(appURL(r.app.ID), "Settings saved. They apply with the next deployment.")
+}
+
+// formOf is formWith for errors of the service layer, whose field names
+// are the API's: preview.limit is the form's preview_limit, watch_paths[2]
+// its watch_paths. An error on a field the form lacks is shown on the
+// form, with the field's name.
+func formOf(r *request, err error, fields ...string) *form {
+	f := formWith(r, err, fields...)
+	errs := map[string]string{}
+	for field, msg := range f.Errors {
+		name := strings.ReplaceAll(field, ".", "_")
+		if i := strings.IndexByte(name, '['); i > 0 {
+			name = name[:i]
+		}
+		if slices.Contains(fields, name) {
+			errs[name] = msg
+		} else {
+			f.Message = field + ": " + msg
+		}
+	}
+	f.Errors = errs
+	return f
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -204,43 +214,26 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 func appURL(id uuid.UUID) string { return "/apps/" + id.String() }
 
 func (d *Dashboard) setVariable(r *request) error {
-	key := strings.TrimSpace(r.c.FormValue("key"))
-	value := r.c.FormValue("value")
-	err := checkVariable(key, value)
-	if err == nil {
-		_, err = d.store.SetVariable(r.c.UserContext(), store.ScopeApplication, r.app.ID, key, value)
-	}
+	v := service.Variable{Key: strings.TrimSpace(r.c.FormValue("key")), Value: r.c.FormValue("value")}
+	_, err := d.svc.Variables.Set(r.c.UserContext(), r.p, appVariables(r.app), v)
 	if isInputError(err) {
-		f := formWith(r, err, "key")
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"variable": f})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"variable": formOf(r, err, "key", "value")})
 	}
 	if err != nil {
 		return err
 	}
-	return r.seeOther(appURL(r.app.ID)+"#variables", "Variable "+key+" saved. It applies with the next deployment.")
+	return r.seeOther(appURL(r.app.ID)+"#variables", "Variable "+v.Key+" saved. It applies with the next deployment.")
 }
 
-// checkVariable applies the API's rules for a variable name and value.
-func checkVariable(key, value string) error {
-	if err := vars.ValidateName(key); err != nil {
-		return invalid("key", "%v", err)
-	}
-	switch {
-	case len(value) > 64<<10:
-		return invalid("value", "must be at most 64 KiB")
-	case strings.ContainsRune(value, 0):
-		return invalid("value", "must not contain NUL characters")
-	}
-	if err := vars.Validate(value); err != nil {
-		return invalid("value", "has a malformed reference: %v", err)
-	}
-	return nil
+// appVariables is the owner of an application's own variables.
+func appVariables(a store.Application) service.VariableOwner {
+	return service.VariableOwner{Scope: store.ScopeApplication, ID: a.ID, Organization: a.OrganizationID}
 }
 
 func (d *Dashboard) deleteVariable(r *request) error {
 	key := r.c.FormValue("key")
-	err := d.store.DeleteVariable(r.c.UserContext(), store.ScopeApplication, r.app.ID, key)
-	if errors.Is(err, store.ErrNotFound) {
+	err := d.svc.Variables.Delete(r.c.UserContext(), r.p, appVariables(r.app), key)
+	if err != nil && problem.Classify(err).Kind == problem.NotFound {
 		return r.seeOther(appURL(r.app.ID)+"#variables", "Variable "+key+" was already removed.")
 	}
 	if err != nil {
@@ -261,62 +254,14 @@ func (d *Dashboard) addDomain(r *request) error {
 	if spec.HTTPS == "" {
 		spec.HTTPS = "none"
 	}
-	err := validateDomain(spec, r.app)
-	if err == nil {
-		_, err = d.store.CreateDomain(r.c.UserContext(), r.app.ID, spec)
-	}
+	_, err := d.svc.Domains.Add(r.c.UserContext(), r.p, r.app, spec)
 	if isInputError(err) {
-		return d.renderApp(r, inputStatus(err), map[string]*form{"domain": formWith(r, err, domainFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"domain": formOf(r, err, domainFields...)})
 	}
 	if err != nil {
 		return err
 	}
 	return r.seeOther(appURL(r.app.ID)+"#domains", "Domain "+spec.Host+" added.")
-}
-
-// validateDomain applies the proxy's own route rules, so a stored domain can
-// always be routed. Custom certificates are managed through the API.
-func validateDomain(s store.DomainSpec, a store.Application) error {
-	switch s.HTTPS {
-	case "none", "letsencrypt":
-	default:
-		return invalid("https", "choose HTTP only or Let's Encrypt")
-	}
-	if a.Port == 0 {
-		return invalid("host", "set the application's port first: the domain routes to it")
-	}
-	route := proxy.Route{ID: "domain", Service: a.ServiceName, Port: a.Port, Host: s.Host, PathPrefix: s.PathPrefix,
-		TLS: proxy.TLSMode(s.HTTPS), RedirectToHTTPS: s.RedirectHTTPS}
-	if s.Host == "" {
-		return invalid("host", "is required")
-	}
-	err := proxy.ValidateRoute(route)
-	var fe *proxy.FieldError
-	if errors.As(err, &fe) {
-		return invalid(formField(fe.Field), "%s", fe.Msg)
-	}
-	if err != nil {
-		return invalid("host", "%v", err)
-	}
-	return nil
-}
-
-// formField turns the proxy's field names (pathPrefix, redirectToHTTPS) into
-// the form's (path_prefix, https).
-func formField(s string) string {
-	switch s {
-	case "redirectToHTTPS", "tls":
-		return "https"
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsUpper(r) {
-			b.WriteByte('_')
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func (d *Dashboard) deleteDomain(r *request) error {
@@ -325,7 +270,8 @@ func (d *Dashboard) deleteDomain(r *request) error {
 		return r.confirm("Remove "+dom.Host+"?", "Requests to this domain will no longer reach the application.",
 			"Remove domain", appURL(dom.ApplicationID))
 	}
-	if err := d.store.DeleteDomain(r.c.UserContext(), dom.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	err := d.svc.Domains.Delete(r.c.UserContext(), r.p, dom)
+	if err != nil && problem.Classify(err).Kind != problem.NotFound {
 		return err
 	}
 	return r.seeOther(appURL(dom.ApplicationID)+"#domains", "Domain "+dom.Host+" removed.")

@@ -61,9 +61,7 @@ func (d *Dashboard) buildSettingsSubmit(r *request) error {
 		if err != nil {
 			return err
 		}
-		spec := app.Spec()
-		spec.BuildSettings = settings
-		if app, err = d.store.UpdateApplication(r.c.UserContext(), app.ID, spec); err != nil {
+		if app, err = d.svc.Applications.SetBuildSettings(r.c.UserContext(), r.p, app, settings); err != nil {
 			return err
 		}
 	} else {

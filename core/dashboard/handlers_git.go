@@ -5,9 +5,8 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/core/api"
-	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/berth-dev/berth/core/webhook"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
@@ -120,23 +119,17 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	ctx := r.c.UserContext()
 	a := r.app
 	fail := func(err error) error {
-		return d.renderApp(r, inputStatus(err), map[string]*form{"automation": formWith(r, err, automationFields...)})
+		return d.renderApp(r, inputStatus(err), map[string]*form{"automation": formOf(r, err, automationFields...)})
 	}
-	if a.PreviewOf != nil {
-		return fail(invalid("git_repository", "previews follow their parent application's settings"))
-	}
-	spec := a.Spec()
+	in := service.ApplicationSettings{ApplicationSpec: a.Spec()}
+	spec := &in.ApplicationSpec
 	spec.GitConnectionID = nil
 	if v := r.c.FormValue("git_connection_id"); v != "" {
 		id, err := uuid.Parse(v)
-		var conn store.GitConnection
-		if err == nil {
-			conn, err = d.store.GetGitConnection(ctx, id)
+		if err != nil {
+			return fail(invalid("git_connection_id", "%q is not a valid id", v))
 		}
-		if err != nil || conn.OrganizationID != a.OrganizationID {
-			return fail(invalid("git_connection_id", "choose a git connection of this organization"))
-		}
-		spec.GitConnectionID = &conn.ID
+		spec.GitConnectionID = &id
 	}
 	if spec.SourceType == "git" {
 		spec.GitRepository = strings.TrimSpace(r.c.FormValue("git_repository"))
@@ -162,16 +155,7 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	if spec.Preview.Limit, err = formInt("preview_limit", r.c.FormValue("preview_limit"), 3); err != nil {
 		return fail(err)
 	}
-	if err := firstError(validateSpec(spec), validateAutomation(spec.Automation)); err != nil {
-		return fail(err)
-	}
-	if err := d.checkRepository(r, a.GitRepository, spec); err != nil {
-		return fail(err)
-	}
-	if err := r.checkHostAccess(a.OrganizationID, hostaccess.ApplicationUses(a.Spec()), hostaccess.ApplicationUses(spec)); err != nil {
-		return fail(err)
-	}
-	if _, err := d.store.UpdateApplication(ctx, a.ID, spec); err != nil {
+	if _, err := d.svc.Applications.Update(ctx, r.p, a, in); err != nil {
 		if isInputError(err) {
 			return fail(err)
 		}
@@ -180,57 +164,13 @@ func (d *Dashboard) updateAutomation(r *request) error {
 	return r.seeOther(appURL(a.ID)+"#git", "Git and webhook settings saved.")
 }
 
-// validateAutomation applies the API's rules for push-to-deploy and
-// previews, naming the panel's fields.
-func validateAutomation(a store.Automation) error {
-	switch a.DeployTrigger {
-	case "branch", "tag":
-	default:
-		return invalid("deploy_trigger", "choose branch pushes or tags")
-	}
-	if err := webhook.ValidateTagPattern(a.TagPattern); err != nil {
-		return invalid("tag_pattern", "%v", err)
-	}
-	if len(a.WatchPaths) > 50 {
-		return invalid("watch_paths", "at most 50 patterns")
-	}
-	for _, p := range a.WatchPaths {
-		if err := webhook.ValidateWatchPath(p); err != nil {
-			return invalid("watch_paths", "%s: %v", p, err)
-		}
-	}
-	p := a.Preview
-	if p.Enabled || p.HostPattern != "" {
-		if err := webhook.ValidateHostPattern(p.HostPattern); err != nil {
-			return invalid("preview_host_pattern", "%v", err)
-		}
-	}
-	if p.Limit < 1 || p.Limit > 50 {
-		return invalid("preview_limit", "must be from 1 to 50")
-	}
-	if p.Label != "" {
-		if err := validateText("preview_label", p.Label, 1, 100); err != nil {
-			return err
-		}
-	}
-	switch p.HTTPS {
-	case "none", "letsencrypt":
-	default:
-		return invalid("preview_https", "choose HTTP only or Let's Encrypt")
-	}
-	return nil
-}
-
 func (d *Dashboard) rotateWebhookSecret(r *request) error {
 	a := r.app
-	if a.PreviewOf != nil {
-		return notFound("application webhook")
-	}
 	if r.c.FormValue("confirmed") != "yes" {
 		return r.confirm("Replace the webhook secret of "+a.Name+"?",
 			"The git host's webhook stops being accepted until you paste the new secret into its settings.", "Replace secret", appURL(a.ID)+"#git")
 	}
-	if _, err := d.store.RotateWebhookSecret(r.c.UserContext(), a.ID); err != nil {
+	if _, err := d.svc.Applications.RotateWebhookSecret(r.c.UserContext(), r.p, a); err != nil {
 		return err
 	}
 	return r.seeOther(appURL(a.ID)+"#git", "Webhook secret replaced: update it in the git host's webhook settings.")
@@ -240,14 +180,11 @@ func (d *Dashboard) rotateWebhookSecret(r *request) error {
 // is rendered (not redirected) and no-store; only its digest is kept.
 func (d *Dashboard) rotateDeployToken(r *request) error {
 	a := r.app
-	if a.PreviewOf != nil {
-		return notFound("application webhook")
-	}
 	if r.c.FormValue("confirmed") != "yes" {
 		return r.confirm("Create a new deploy token for "+a.Name+"?",
 			"The current token, if any, stops working at once.", "Create token", appURL(a.ID)+"#git")
 	}
-	token, err := d.store.RotateDeployToken(r.c.UserContext(), a.ID)
+	token, err := d.svc.Applications.RotateDeployToken(r.c.UserContext(), r.p, a)
 	if err != nil {
 		return err
 	}

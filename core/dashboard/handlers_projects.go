@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/teardown"
 	"github.com/gofiber/fiber/v2"
@@ -260,7 +259,7 @@ var appFields = []string{"environment_id", "name", "source_type", "git_repositor
 func (d *Dashboard) createApplication(r *request) error {
 	ctx := r.c.UserContext()
 	fail := func(err error) error {
-		return d.renderProject(r, inputStatus(err), map[string]*form{"application": formWith(r, err, appFields...)})
+		return d.renderProject(r, inputStatus(err), map[string]*form{"application": formOf(r, err, appFields...)})
 	}
 	envID, err := uuid.Parse(r.c.FormValue("environment_id"))
 	if err != nil {
@@ -270,34 +269,22 @@ func (d *Dashboard) createApplication(r *request) error {
 	if err != nil || env.ProjectID != r.project.ID {
 		return fail(invalid("environment_id", "choose an environment of this project"))
 	}
-	spec := store.ApplicationSpec{
-		Name:            strings.TrimSpace(r.c.FormValue("name")),
-		SourceType:      r.c.FormValue("source_type"),
-		GitRepository:   strings.TrimSpace(r.c.FormValue("git_repository")),
-		GitRef:          strings.TrimSpace(r.c.FormValue("git_ref")),
-		BuildType:       r.c.FormValue("build_type"),
-		Image:           strings.TrimSpace(r.c.FormValue("image")),
-		Replicas:        1,
-		RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10},
-	}
-	if spec.SourceType == "image" {
-		spec.GitRepository, spec.GitRef, spec.BuildType = "", "", "dockerfile"
+	in := service.NewApplicationSettings()
+	in.Name = strings.TrimSpace(r.c.FormValue("name"))
+	in.SourceType = r.c.FormValue("source_type")
+	in.GitRepository = strings.TrimSpace(r.c.FormValue("git_repository"))
+	in.GitRef = strings.TrimSpace(r.c.FormValue("git_ref"))
+	in.BuildType = r.c.FormValue("build_type")
+	in.Image = strings.TrimSpace(r.c.FormValue("image"))
+	if in.SourceType == "image" {
+		in.GitRepository, in.GitRef, in.BuildType = "", "", "dockerfile"
 	} else {
-		spec.Image = ""
+		in.Image = ""
 	}
-	if spec.Port, err = formInt("port", r.c.FormValue("port"), 0); err != nil {
+	if in.Port, err = formInt("port", r.c.FormValue("port"), 0); err != nil {
 		return fail(err)
 	}
-	if err := validateSpec(spec); err != nil {
-		return fail(err)
-	}
-	if err := d.checkRepository(r, "", spec); err != nil {
-		return fail(err)
-	}
-	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.ApplicationUses(spec)); err != nil {
-		return fail(err)
-	}
-	a, err := d.store.CreateApplication(ctx, env.ID, spec)
+	a, err := d.svc.Applications.Create(ctx, r.p, env, in)
 	if isInputError(err) {
 		return fail(err)
 	}

@@ -22,15 +22,6 @@ func (d *Dashboard) outbound(r *request) *netguard.Guard {
 	return d.guard
 }
 
-// checkRepository checks a git repository address an application is given,
-// when it changes (was is the saved one; "" on create).
-func (d *Dashboard) checkRepository(r *request, was string, a store.ApplicationSpec) error {
-	if a.SourceType != "git" || a.GitRepository == was {
-		return nil
-	}
-	return d.outbound(r).CheckRepository(r.c.UserContext(), "git_repository", a.GitRepository)
-}
-
 // checkOutboundSettings checks the settings properties a plugin's schema
 // marks as outbound URLs and returns the form errors by property.
 func (d *Dashboard) checkOutboundSettings(r *request, schema json.RawMessage, doc map[string]any) (map[string]string, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"reflect"
 	"testing"
 	"time"
@@ -280,8 +281,8 @@ func TestFormField(t *testing.T) {
 		{"host", "host"}, {"pathPrefix", "path_prefix"}, {"redirectToHTTPS", "https"}, {"tls", "https"},
 	}
 	for _, tt := range tests {
-		if got := formField(tt.in); got != tt.want {
-			t.Errorf("formField(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := service.DomainField(tt.in); got != tt.want {
+			t.Errorf("DomainField(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

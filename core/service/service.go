@@ -24,6 +24,7 @@ import (
 	"log/slog"
 
 	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/problem"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/teardown"
@@ -49,6 +50,9 @@ type Deps struct {
 	// Teardown removes Swarm objects; nil uses one without Swarm, which
 	// deletes only what never ran there.
 	Teardown Teardown
+	// Outbound checks the addresses tenants aim requests at (repositories);
+	// nil uses OutboundGuard(Store).
+	Outbound *netguard.Guard
 	// Deployer queues and cancels deployments; nil answers deployment
 	// operations with ErrNoDeployer (a server without Docker).
 	Deployer Deployer
@@ -61,6 +65,11 @@ type Services struct {
 
 	// Projects creates, changes and deletes projects and their environments.
 	Projects *Projects
+	// Applications, Domains and Variables change applications, their
+	// domains and the variables of projects, environments and applications.
+	Applications *Applications
+	Domains      *Domains
+	Variables    *Variables
 	// Deployments queues, rolls back, cancels and deletes deployments.
 	Deployments *Deployments
 	// Previews opens and removes the preview applications of pull requests.
@@ -78,8 +87,12 @@ func New(deps Deps) *Services {
 	if deps.Teardown == nil {
 		deps.Teardown = teardown.New(teardown.Deps{Store: deps.Store, Logger: deps.Logger})
 	}
+	if deps.Outbound == nil {
+		deps.Outbound = OutboundGuard(deps.Store)
+	}
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
+	s.Applications, s.Domains, s.Variables = &Applications{s: s}, &Domains{s: s}, &Variables{s: s}
 	s.Deployments = &Deployments{s: s}
 	s.Previews = &Previews{s: s}
 	return s

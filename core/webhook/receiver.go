@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/automation"
 	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net/http"
@@ -254,7 +255,7 @@ func (r *Receiver) push(ctx context.Context, a store.Application, ev *sdk.Webhoo
 		if a.DeployTrigger != "tag" {
 			return skipped("tag %s: the application deploys on pushes to a branch (deploy_trigger branch)", ev.Tag), nil
 		}
-		if !TagMatches(a.TagPattern, ev.Tag) {
+		if !automation.TagMatches(a.TagPattern, ev.Tag) {
 			return skipped("tag %s does not match tag_pattern %q", ev.Tag, a.TagPattern), nil
 		}
 		if ref == "" {
@@ -279,7 +280,7 @@ func (r *Receiver) push(ctx context.Context, a store.Application, ev *sdk.Webhoo
 	if len(a.WatchPaths) > 0 {
 		if len(ev.ChangedPaths) == 0 {
 			note = "the provider sent no changed paths: deployed without watch_paths filtering"
-		} else if !PathsMatch(a.WatchPaths, ev.ChangedPaths) {
+		} else if !automation.PathsMatch(a.WatchPaths, ev.ChangedPaths) {
 			return skipped("no changed path matches watch_paths"), nil
 		}
 	}
@@ -370,7 +371,7 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	default:
 		_ = existing
 	}
-	host, err := RenderHost(a.Preview.HostPattern, number, a.Name, pr.HeadRef)
+	host, err := automation.RenderHost(a.Preview.HostPattern, number, a.Name, pr.HeadRef)
 	if err != nil {
 		return skipped("preview host: %v", err), nil
 	}
