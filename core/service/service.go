@@ -58,6 +58,13 @@ type Services struct {
 
 	// Projects creates, changes and deletes projects and their environments.
 	Projects *Projects
+	// Organizations, Accounts, Instance, Plugins and Connections: people,
+	// their access and the instance-wide settings.
+	Organizations *Organizations
+	Accounts      *Accounts
+	Instance      *Instance
+	Plugins       *Plugins
+	Connections   *Connections
 }
 
 // New returns the service layer on deps.
@@ -73,6 +80,7 @@ func New(deps Deps) *Services {
 	}
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
+	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
 	return s
 }
 
