@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/mail"
 	"regexp"
 	"strings"
 	"unicode"
@@ -27,6 +28,17 @@ func validateText(field, v string, min, max int) error {
 		if unicode.IsControl(r) {
 			return invalid(field, "must not contain control characters")
 		}
+	}
+	return nil
+}
+
+func validateEmail(v string) error {
+	if v == "" {
+		return invalid("email", "is required")
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v || len(v) > 254 {
+		return invalid("email", "%q is not a valid email address", v)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,9 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/netguard"
-	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/problem"
-	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/google/uuid"
@@ -34,18 +31,7 @@ const fixturePassword = "correct horse battery staple"
 func newPeopleFixture(t *testing.T) *peopleFixture {
 	t.Helper()
 	ctx := t.Context()
-	box, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, pgtest.NewDatabase(t), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
 	f := &peopleFixture{svc: service.New(service.Deps{Store: st}), st: st, members: map[store.Role]store.OrgMember{}}
 	u, err := f.svc.Accounts.Setup(ctx, service.Setup{Email: "owner@example.com", Name: "Owner", Password: fixturePassword, Organization: "Acme"})
 	if err != nil {
