@@ -39,10 +39,22 @@ func (s *Server) getInstanceSettings(c *fiber.Ctx) error {
 	return c.JSON(in)
 }
 
-func (s *Server) putInstanceSettings(c *fiber.Ctx, req InstanceSettingsRequest) (store.InstanceSettings, error) {
-	return s.svc.Instance.UpdateSettings(c.UserContext(), principal(c), service.InstanceSettingsChange{
+// putInstanceSettings refuses tenants before reading the body.
+func (s *Server) putInstanceSettings(c *fiber.Ctx) error {
+	if err := s.requireInstanceAdmin(c); err != nil {
+		return err
+	}
+	var req InstanceSettingsRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	in, err := s.svc.Instance.UpdateSettings(c.UserContext(), principal(c), service.InstanceSettingsChange{
 		AllowOrganizationCreation: req.AllowOrganizationCreation, BindMountRoots: req.BindMountRoots,
 		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow})
+	if err != nil {
+		return err
+	}
+	return c.JSON(in)
 }
 
 func (s *Server) listUsers(c *fiber.Ctx) error {
@@ -60,15 +72,27 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	return c.JSON(listOf(users, more, func(u store.User) uuid.UUID { return u.ID }))
 }
 
-func (s *Server) updateUser(c *fiber.Ctx, req UpdateUserRequest) (store.User, error) {
+// updateUser refuses tenants before reading the body.
+func (s *Server) updateUser(c *fiber.Ctx) error {
+	if err := s.requireInstanceAdmin(c); err != nil {
+		return err
+	}
 	id, err := pathID(c, "id", "user")
 	if err != nil {
-		return store.User{}, err
+		return err
+	}
+	var req UpdateUserRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	if req.InstanceAdmin == nil {
-		return store.User{}, invalid("instance_admin", "is required (true or false)")
+		return invalid("instance_admin", "is required (true or false)")
 	}
-	return s.svc.Instance.SetAdmin(c.UserContext(), principal(c), id, *req.InstanceAdmin)
+	u, err := s.svc.Instance.SetAdmin(c.UserContext(), principal(c), id, *req.InstanceAdmin)
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
 }
 
 func (s *Server) getMe(c *fiber.Ctx) error {

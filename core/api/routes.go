@@ -129,9 +129,9 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: p + "/users/me", Summary: "Your own account, with instance_admin", Tag: "users", Access: signedIn, Response: store.User{}, Handler: s.getMe},
 		{Method: "PATCH", Path: p + "/users/me", Summary: "Change your name, email or password", Tag: "users", Access: signedIn, Do: JSON(s.updateMe)},
 		{Method: "GET", Path: p + "/users", Summary: "Every user of the instance with instance_admin (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Query: pageQuery, Response: List[store.User]{}, Handler: s.listUsers},
-		{Method: "PATCH", Path: p + "/users/:id", Summary: "Grant or revoke instance administration; the last one cannot be revoked (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Do: JSON(s.updateUser)},
+		{Method: "PATCH", Path: p + "/users/:id", Summary: "Grant or revoke instance administration; the last one cannot be revoked (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Body: UpdateUserRequest{}, Response: store.User{}, Handler: s.updateUser},
 		{Method: "GET", Path: p + "/instance/settings", Summary: "What tenants may reach on the host: organization creation, bind mount and local backup roots, outbound allow list (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Response: store.InstanceSettings{}, Handler: s.getInstanceSettings},
-		{Method: "PUT", Path: p + "/instance/settings", Summary: "Change the instance settings; omitted fields keep their value (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Do: JSON(s.putInstanceSettings)},
+		{Method: "PUT", Path: p + "/instance/settings", Summary: "Change the instance settings; omitted fields keep their value (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Body: InstanceSettingsRequest{}, Response: store.InstanceSettings{}, Handler: s.putInstanceSettings},
 
 		{Method: "GET", Path: p + "/api-keys", Summary: "List your API keys", Tag: "api-keys", Query: pageQuery, Response: List[store.APIKey]{}, Access: signedIn, Handler: s.listAPIKeys},
 		{Method: "POST", Path: p + "/api-keys", Summary: "Create an API key; the token is shown once", Tag: "api-keys", Status: 201, Access: signedIn, Do: JSON(s.createAPIKey)},
