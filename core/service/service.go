@@ -49,6 +49,9 @@ type Deps struct {
 	// Teardown removes Swarm objects; nil uses one without Swarm, which
 	// deletes only what never ran there.
 	Teardown Teardown
+	// Deployer queues and cancels deployments; nil answers deployment
+	// operations with ErrNoDeployer (a server without Docker).
+	Deployer Deployer
 	Logger   *slog.Logger
 }
 
@@ -58,6 +61,10 @@ type Services struct {
 
 	// Projects creates, changes and deletes projects and their environments.
 	Projects *Projects
+	// Deployments queues, rolls back, cancels and deletes deployments.
+	Deployments *Deployments
+	// Previews opens and removes the preview applications of pull requests.
+	Previews *Previews
 	// Organizations, Accounts, Instance, Plugins and Connections: people,
 	// their access and the instance-wide settings.
 	Organizations *Organizations
@@ -80,6 +87,8 @@ func New(deps Deps) *Services {
 	}
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
+	s.Deployments = &Deployments{s: s}
+	s.Previews = &Previews{s: s}
 	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
 	return s
 }
