@@ -3,11 +3,10 @@ package api
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/ratelimit"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -99,42 +98,24 @@ func (s *Server) setup(c *fiber.Ctx) error {
 	if s.opts.Setup == nil || !s.opts.Setup.Check(req.Token) {
 		n, err := s.store.CountUsers(c.UserContext())
 		if err == nil && n > 0 {
-			return conflict("", "berth is already set up; sign in instead")
+			return service.ErrAlreadySetUp
 		}
 		return &Error{Status: fiber.StatusForbidden, Code: "invalid_setup_token", Field: "token",
 			Message: "token: does not match the setup token printed by `berth server`"}
 	}
 	pass.Succeeded() // the token is right: what follows is ordinary validation
-	if err := validateEmail(req.Email); err != nil {
-		return err
-	}
-	if err := validateText("name", req.Name, 1, 100); err != nil {
-		return err
-	}
-	if req.Organization == "" {
-		req.Organization = "Default"
-	}
-	if err := validateText("organization", req.Organization, 1, 100); err != nil {
-		return err
-	}
-	if err := auth.ValidatePassword(req.Password); err != nil {
-		return invalid("password", "%v", err)
-	}
-	hash, err := auth.HashPassword(req.Password)
-	if err != nil {
-		return err
-	}
-	u, _, err := s.store.Setup(c.UserContext(), store.SetupInput{Email: req.Email, Name: req.Name,
-		PasswordHash: hash, Organization: req.Organization})
-	if errors.Is(err, store.ErrAlreadySetUp) {
-		return conflict("", "berth is already set up; sign in instead")
-	}
+	u, err := s.svc.Accounts.Setup(c.UserContext(), service.Setup{Email: req.Email, Name: req.Name,
+		Password: req.Password, Organization: req.Organization})
 	if err != nil {
 		return err
 	}
 	s.opts.Setup.Consume()
 	s.log.Info("first administrator created", "email", u.Email)
-	return s.startSession(c, u, fiber.StatusCreated)
+	token, err := s.svc.Accounts.StartSession(c.UserContext(), u.ID, s.opts.SessionTTL)
+	if err != nil {
+		return err
+	}
+	return s.startSession(c, token, fiber.StatusCreated)
 }
 
 func (s *Server) login(c *fiber.Ctx) error {
@@ -142,11 +123,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	if req.Email == "" {
-		return invalid("email", "is required")
-	}
-	if req.Password == "" {
-		return invalid("password", "is required")
+	in := service.Credentials{Email: req.Email, Password: req.Password}
+	if err := in.Validate(); err != nil {
+		return err
 	}
 	// Throttled before the password is checked: bcrypt is the CPU an
 	// attacker would spend.
@@ -154,16 +133,15 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		return throttled(c, err)
 	}
-	u, err := s.store.GetUserByEmail(c.UserContext(), req.Email)
-	if err != nil && !isNotFound(err) {
-		pass.Succeeded() // not the caller's failure
+	_, token, err := s.svc.Accounts.SignIn(c.UserContext(), in, s.opts.SessionTTL)
+	if errors.Is(err, service.ErrBadCredentials) {
 		return err
 	}
-	if !auth.CheckPassword(u.PasswordHash, req.Password) {
-		return &Error{Status: fiber.StatusUnauthorized, Code: "invalid_credentials", Message: "email or password is wrong"}
+	pass.Succeeded() // the password was right, or the failure is not the caller's
+	if err != nil {
+		return err
 	}
-	pass.Succeeded()
-	return s.startSession(c, u, fiber.StatusOK)
+	return s.startSession(c, token, fiber.StatusOK)
 }
 
 // throttled answers a refused sign-in or setup attempt: 429 with
@@ -181,11 +159,9 @@ func throttled(c *fiber.Ctx, err error) error {
 	return e
 }
 
-func (s *Server) startSession(c *fiber.Ctx, u store.User, status int) error {
-	token := auth.NewToken(auth.SessionPrefix)
-	if _, err := s.store.CreateSession(c.UserContext(), u.ID, token, s.opts.SessionTTL); err != nil {
-		return err
-	}
+// startSession sets the cookie of the session token just started and
+// answers with the session.
+func (s *Server) startSession(c *fiber.Ctx, token string, status int) error {
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: token, Path: "/", HTTPOnly: true, Secure: s.opts.SecureCookies,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(s.opts.SessionTTL)})
 	p, err := s.store.AuthenticateSession(c.UserContext(), token)
@@ -213,11 +189,8 @@ func (s *Server) sessionResponse(c *fiber.Ctx, p *store.Principal) (SessionRespo
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	p := principal(c)
-	if p.SessionID != uuid.Nil {
-		if err := s.store.DeleteSession(c.UserContext(), p.SessionID); err != nil && !isNotFound(err) {
-			return err
-		}
+	if err := s.svc.Accounts.SignOut(c.UserContext(), principal(c)); err != nil {
+		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: s.opts.SecureCookies,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0), MaxAge: -1})
@@ -236,60 +209,27 @@ func (s *Server) session(c *fiber.Ctx) error {
 	return c.JSON(resp)
 }
 
-func (s *Server) updateMe(c *fiber.Ctx) error {
+func (s *Server) updateMe(c *fiber.Ctx, req UpdateMeRequest) (store.User, error) {
 	p := principal(c)
-	var req UpdateMeRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
+	in := service.ProfileChange{Name: req.Name, Email: req.Email, Password: req.Password,
+		CurrentPassword: req.CurrentPassword, RevokeAPIKeys: req.RevokeAPIKeys}
+	if req.Password == nil {
+		out, err := s.svc.Accounts.UpdateProfile(c.UserContext(), p, in)
+		return out.User, err
 	}
-	var upd store.UserUpdate
-	if req.Name != nil {
-		if err := validateText("name", *req.Name, 1, 100); err != nil {
-			return err
-		}
-		upd.Name = req.Name
+	if err := in.Validate(); err != nil {
+		return p.User, err
 	}
-	if req.Email != nil {
-		if err := validateEmail(*req.Email); err != nil {
-			return err
-		}
-		upd.Email = req.Email
-	}
-	if req.Password != nil {
-		// The current password is a guess like a sign-in: same throttle.
-		pass, err := s.opts.SignIn.Begin(p.User.Email, ClientIP(c))
-		if err != nil {
-			return throttled(c, err)
-		}
-		if !auth.CheckPassword(p.User.PasswordHash, req.CurrentPassword) {
-			return invalid("current_password", "is wrong")
-		}
-		pass.Succeeded()
-		if err := auth.ValidatePassword(*req.Password); err != nil {
-			return invalid("password", "%v", err)
-		}
-		hash, err := auth.HashPassword(*req.Password)
-		if err != nil {
-			return err
-		}
-		upd.PasswordHash = &hash
-	} else if req.RevokeAPIKeys {
-		return invalid("revoke_api_keys", "applies only with a new password")
-	}
-	if upd.PasswordHash == nil {
-		u, err := s.store.UpdateUser(c.UserContext(), p.User.ID, upd)
-		if err != nil {
-			return err
-		}
-		return c.JSON(u)
-	}
-	u, revoked, err := s.store.UpdateUserRevoking(c.UserContext(), p.User.ID, upd, store.Revocation{
-		KeepSession: p.SessionID, APIKeys: req.RevokeAPIKeys, KeepAPIKey: p.APIKeyID})
+	// The current password is a guess like a sign-in: same throttle.
+	pass, err := s.opts.SignIn.Begin(p.User.Email, ClientIP(c))
 	if err != nil {
-		return err
+		return p.User, throttled(c, err)
 	}
-	s.log.Info("password changed", "user", u.ID, "sessions_ended", revoked.Sessions, "api_keys_revoked", revoked.APIKeys)
-	return c.JSON(u)
+	out, err := s.svc.Accounts.UpdateProfile(c.UserContext(), p, in)
+	if !errors.Is(err, service.ErrWrongPassword) {
+		pass.Succeeded()
+	}
+	return out.User, err
 }
 
 func (s *Server) listAPIKeys(c *fiber.Ctx) error {
@@ -304,37 +244,16 @@ func (s *Server) listAPIKeys(c *fiber.Ctx) error {
 	return c.JSON(listOf(keys, more, func(k store.APIKey) uuid.UUID { return k.ID }))
 }
 
-func (s *Server) createAPIKey(c *fiber.Ctx) error {
-	var req CreateAPIKeyRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	if err := validateText("name", req.Name, 1, 100); err != nil {
-		return err
-	}
-	var expires *time.Time
-	if req.ExpiresInDays != 0 {
-		if req.ExpiresInDays < 1 || req.ExpiresInDays > 3650 {
-			return invalid("expires_in_days", "must be %s (or 0 for no expiry)", fmtRange(1, 3650))
-		}
-		t := time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)
-		expires = &t
-	}
-	token := auth.NewToken(auth.APIKeyPrefix)
-	k, err := s.store.CreateAPIKey(c.UserContext(), principal(c).User.ID, strings.TrimSpace(req.Name), token, expires)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(CreatedAPIKey{APIKey: k, Token: token})
+func (s *Server) createAPIKey(c *fiber.Ctx, req CreateAPIKeyRequest) (CreatedAPIKey, error) {
+	k, token, err := s.svc.Accounts.CreateAPIKey(c.UserContext(), principal(c),
+		service.NewAPIKey{Name: req.Name, ExpiresInDays: req.ExpiresInDays})
+	return CreatedAPIKey{APIKey: k, Token: token}, err
 }
 
-func (s *Server) deleteAPIKey(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", "api key")
+func (s *Server) deleteAPIKey(c *fiber.Ctx) (NoContent, error) {
+	id, err := pathID(c, "id", "API key")
 	if err != nil {
-		return err
+		return NoContent{}, err
 	}
-	if err := s.store.DeleteAPIKey(c.UserContext(), principal(c).User.ID, id); err != nil {
-		return notFoundAs(err, "api key")
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return NoContent{}, s.svc.Accounts.RevokeAPIKey(c.UserContext(), principal(c), id)
 }

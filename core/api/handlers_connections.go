@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/core/deploy"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
@@ -77,26 +77,14 @@ func (s *Server) connectionRoutes() []Route {
 	p := Prefix + "/git-connections"
 	return []Route{
 		{Method: "GET", Path: p, Summary: "List git connections", Tag: "git", Query: withPage(QueryParam{"organization_id", "only this organization's connections", "string"}), Response: List[store.GitConnection]{}, Access: signedIn, Handler: s.listConnections},
-		{Method: "POST", Path: p, Summary: "Connect a git host account (admins); credentials are write-only", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Status: 201, Access: forAdmins, Handler: s.createConnection},
-		{Method: "GET", Path: p + "/:id", Summary: "Get a git connection", Tag: "git", Response: store.GitConnection{}, Access: forViewers, Handler: s.getConnection},
-		{Method: "PATCH", Path: p + "/:id", Summary: "Change a git connection (admins)", Tag: "git", Body: GitConnectionRequest{}, Response: store.GitConnection{}, Access: forAdmins, Handler: s.updateConnection},
-		{Method: "DELETE", Path: p + "/:id", Summary: "Delete a git connection (admins); its applications fall back to their own credentials", Tag: "git", Status: 204, Access: forAdmins, Handler: s.deleteConnection},
-		{Method: "POST", Path: p + "/:id/test", Summary: "Check the credentials by listing repositories (admins)", Tag: "git", Response: ConnectionTest{}, Access: forAdmins, Handler: s.testConnection},
-		{Method: "GET", Path: p + "/:id/repositories", Summary: "Repositories the connection can see, one page at a time", Tag: "git", Query: []QueryParam{{"query", "filter by name", "string"}, {"page_token", "next_page_token of the previous page", "string"}, {"limit", "page size hint, 1 to 100", "integer"}}, Response: RepositoryList{}, Access: forMembers, Handler: s.listRepositories},
-		{Method: "GET", Path: p + "/:id/branches", Summary: "A repository's branches", Tag: "git", Query: []QueryParam{{"repository", "owner/repo or clone URL (required)", "string"}}, Response: BranchList{}, Access: forMembers, Handler: s.listBranches},
+		{Method: "POST", Path: p, Summary: "Connect a git host account (admins); credentials are write-only", Tag: "git", Status: 201, Access: forAdmins, Do: JSON(s.createConnection)},
+		{Method: "GET", Path: p + "/:id", Summary: "Get a git connection", Tag: "git", Access: forViewers, Resource: service.ConnectionResource, Do: Plain(s.getConnection)},
+		{Method: "PATCH", Path: p + "/:id", Summary: "Change a git connection (admins)", Tag: "git", Access: forAdmins, Resource: service.ConnectionResource, Do: JSON(s.updateConnection)},
+		{Method: "DELETE", Path: p + "/:id", Summary: "Delete a git connection (admins); its applications fall back to their own credentials", Tag: "git", Status: 204, Access: forAdmins, Resource: service.ConnectionResource, Do: Plain(s.deleteConnection)},
+		{Method: "POST", Path: p + "/:id/test", Summary: "Check the credentials by listing repositories (admins)", Tag: "git", Access: forAdmins, Resource: service.ConnectionResource, Do: Plain(s.testConnection)},
+		{Method: "GET", Path: p + "/:id/repositories", Summary: "Repositories the connection can see, one page at a time", Tag: "git", Query: []QueryParam{{"query", "filter by name", "string"}, {"page_token", "next_page_token of the previous page", "string"}, {"limit", "page size hint, 1 to 100", "integer"}}, Access: forMembers, Resource: service.ConnectionResource, Do: Plain(s.listRepositories)},
+		{Method: "GET", Path: p + "/:id/branches", Summary: "A repository's branches", Tag: "git", Query: []QueryParam{{"repository", "owner/repo or clone URL (required)", "string"}}, Access: forMembers, Resource: service.ConnectionResource, Do: Plain(s.listBranches)},
 	}
-}
-
-func (s *Server) loadConnection(c *fiber.Ctx, min store.Role) (store.GitConnection, error) {
-	id, err := pathID(c, "id", "git connection")
-	if err != nil {
-		return store.GitConnection{}, err
-	}
-	conn, err := s.store.GetGitConnection(c.UserContext(), id)
-	if err != nil {
-		return conn, notFoundAs(err, "git connection")
-	}
-	return conn, authorize(c, conn.OrganizationID, min, "git connection")
 }
 
 func (s *Server) listConnections(c *fiber.Ctx) error {
@@ -120,167 +108,36 @@ func (s *Server) listConnections(c *fiber.Ctx) error {
 	return c.JSON(listOf(items, more, func(g store.GitConnection) uuid.UUID { return g.ID }))
 }
 
-func (r GitConnectionRequest) apply(spec *store.GitConnectionSpec) {
-	if r.Name != nil {
-		spec.Name = strings.TrimSpace(*r.Name)
-	}
-	if r.Provider != nil {
-		spec.Provider = strings.TrimSpace(*r.Provider)
-		if spec.Provider != "" && !strings.HasPrefix(spec.Provider, "git.") {
-			spec.Provider = "git." + spec.Provider
-		}
-	}
-	if r.BaseURL != nil {
-		spec.BaseURL = strings.TrimRight(strings.TrimSpace(*r.BaseURL), "/")
-	}
-	if r.Credentials != nil {
-		spec.Credentials = *r.Credentials
-	}
+// change is the service's input for the request.
+func (r GitConnectionRequest) change() service.ConnectionChange {
+	return service.ConnectionChange{Name: r.Name, Provider: r.Provider, BaseURL: r.BaseURL, Credentials: r.Credentials}
 }
 
-func validateConnection(spec store.GitConnectionSpec) error {
-	if err := validateText("name", spec.Name, 1, 60); err != nil {
-		return err
-	}
-	if spec.Provider == "" {
-		return invalid("provider", "is required, e.g. github, gitlab, gitea, bitbucket")
-	}
-	if err := validateSlug("provider", strings.TrimPrefix(spec.Provider, "git."), 40); err != nil {
-		return err
-	}
-	if spec.BaseURL != "" {
-		u, err := url.Parse(spec.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return invalid("base_url", "%q is not an http(s) URL", spec.BaseURL)
-		}
-	}
-	c := spec.Credentials
-	switch c.Kind() {
-	case "token":
-	case "app_password":
-		if c.Username == "" || c.AppPassword == "" {
-			return invalid("credentials", "username and app_password go together")
-		}
-		if c.Token != "" {
-			return invalid("credentials", "send either a token or a username and app_password")
-		}
-	case "app":
-		if c.AppID == "" || c.InstallationID == "" || c.PrivateKey == "" {
-			return invalid("credentials", "app_id, installation_id and private_key go together")
-		}
-		if _, err := strconv.ParseUint(c.AppID, 10, 64); err != nil {
-			return invalid("credentials.app_id", "must be a number")
-		}
-		if _, err := strconv.ParseUint(c.InstallationID, 10, 64); err != nil {
-			return invalid("credentials.installation_id", "must be a number")
-		}
-		if !strings.Contains(c.PrivateKey, "-----BEGIN") {
-			return invalid("credentials.private_key", "must be a PEM private key")
-		}
-		if c.Token != "" || c.AppPassword != "" {
-			return invalid("credentials", "send one kind of credentials")
-		}
-	default:
-		return invalid("credentials", "are required: a token, a username and app_password, or app_id, installation_id and private_key")
-	}
-	for field, v := range map[string]string{"token": c.Token, "username": c.Username, "app_password": c.AppPassword} {
-		if len(v) > 4096 || strings.ContainsAny(v, "\r\n\x00") {
-			return invalid("credentials."+field, "must be one line of at most 4096 characters")
-		}
-	}
-	if len(c.PrivateKey) > 16<<10 {
-		return invalid("credentials.private_key", "must be at most 16 KiB")
-	}
-	return nil
-}
-
-func (s *Server) createConnection(c *fiber.Ctx) error {
-	var req GitConnectionRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	p := principal(c)
+func (s *Server) createConnection(c *fiber.Ctx, req GitConnectionRequest) (store.GitConnection, error) {
 	var org uuid.UUID
 	if req.OrganizationID != nil {
 		id, err := uuid.Parse(*req.OrganizationID)
 		if err != nil {
-			return invalid("organization_id", "%q is not a valid id", *req.OrganizationID)
+			return store.GitConnection{}, invalid("organization_id", "%q is not a valid id", *req.OrganizationID)
 		}
 		org = id
-	} else if len(p.Roles) == 1 {
-		for id := range p.Roles {
-			org = id
-		}
-	} else {
-		return invalid("organization_id", "is required: you belong to several organizations")
 	}
-	if err := authorize(c, org, store.RoleAdmin, "organization"); err != nil {
-		return err
-	}
-	var spec store.GitConnectionSpec
-	req.apply(&spec)
-	if err := validateConnection(spec); err != nil {
-		return err
-	}
-	if err := s.outbound(c).CheckURL(c.UserContext(), "base_url", spec.BaseURL); err != nil {
-		return err
-	}
-	conn, err := s.store.CreateGitConnection(c.UserContext(), org, spec)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(conn)
+	return s.svc.Connections.Create(c.UserContext(), principal(c), org, req.change(), s.outbound(c))
 }
 
-func (s *Server) getConnection(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(conn)
+func (s *Server) getConnection(c *fiber.Ctx) (store.GitConnection, error) {
+	return resolved(c).Connection, nil
 }
 
-func (s *Server) updateConnection(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	var req GitConnectionRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
+func (s *Server) updateConnection(c *fiber.Ctx, req GitConnectionRequest) (store.GitConnection, error) {
 	if req.OrganizationID != nil {
-		return badRequest("organization_id", "cannot be changed")
+		return store.GitConnection{}, badRequest("organization_id", "cannot be changed")
 	}
-	spec := store.GitConnectionSpec{Name: conn.Name, Provider: conn.Provider, BaseURL: conn.BaseURL, Credentials: conn.Credentials}
-	req.apply(&spec)
-	if spec.BaseURL != conn.BaseURL && req.Credentials == nil {
-		return invalid("credentials", "must be sent again when base_url changes, so saved credentials are never sent to a new host")
-	}
-	if err := validateConnection(spec); err != nil {
-		return err
-	}
-	if spec.BaseURL != conn.BaseURL {
-		if err := s.outbound(c).CheckURL(c.UserContext(), "base_url", spec.BaseURL); err != nil {
-			return err
-		}
-	}
-	conn, err = s.store.UpdateGitConnection(c.UserContext(), conn.ID, spec)
-	if err != nil {
-		return err
-	}
-	return c.JSON(conn)
+	return s.svc.Connections.Update(c.UserContext(), principal(c), resolved(c).Connection, req.change(), s.outbound(c))
 }
 
-func (s *Server) deleteConnection(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteGitConnection(c.UserContext(), conn.ID); err != nil {
-		return notFoundAs(err, "git connection")
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+func (s *Server) deleteConnection(c *fiber.Ctx) (NoContent, error) {
+	return NoContent{}, s.svc.Connections.Delete(c.UserContext(), principal(c), resolved(c).Connection)
 }
 
 // provider returns the connection's plugin, mapping a missing one to a
@@ -319,14 +176,11 @@ func (s *Server) providerError(c *fiber.Ctx, id string, err error) error {
 	return &Error{Status: fiber.StatusBadGateway, Code: "provider_failed", Message: fmt.Sprintf("%s: %s", id, s.describeOutbound(c, id, err))}
 }
 
-func (s *Server) testConnection(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
+func (s *Server) testConnection(c *fiber.Ctx) (ConnectionTest, error) {
+	conn := resolved(c).Connection
 	gp, err := s.provider(c, conn)
 	if err != nil {
-		return err
+		return ConnectionTest{}, err
 	}
 	out := ConnectionTest{OK: true}
 	token := ""
@@ -334,70 +188,65 @@ func (s *Server) testConnection(c *fiber.Ctx) error {
 		resp, err := gp.ListRepositories(c.UserContext(), &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn),
 			PageToken: token, PageSize: 100})
 		if err != nil {
-			return s.providerError(c, conn.Provider, err)
+			return ConnectionTest{}, s.providerError(c, conn.Provider, err)
 		}
 		out.Repositories += len(resp.Repositories)
 		if token = resp.NextPageToken; token == "" {
-			return c.JSON(out)
+			return out, nil
 		}
 	}
 	out.More = true
-	return c.JSON(out)
+	return out, nil
 }
 
-func (s *Server) listRepositories(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
+func (s *Server) listRepositories(c *fiber.Ctx) (RepositoryList, error) {
+	conn := resolved(c).Connection
 	size := 0
 	if v := c.Query("limit"); v != "" {
+		var err error
 		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 100 {
-			return badRequest("limit", "must be an integer from 1 to 100")
+			return RepositoryList{}, badRequest("limit", "must be an integer from 1 to 100")
 		}
 	}
 	gp, err := s.provider(c, conn)
 	if err != nil {
-		return err
+		return RepositoryList{}, err
 	}
 	resp, err := gp.ListRepositories(c.UserContext(), &sdk.ListRepositoriesRequest{Credentials: deploy.ConnectionCredentials(conn),
 		Query: c.Query("query"), PageToken: c.Query("page_token"), PageSize: size})
 	if err != nil {
-		return s.providerError(c, conn.Provider, err)
+		return RepositoryList{}, s.providerError(c, conn.Provider, err)
 	}
 	items := []Repository{}
 	for _, r := range resp.Repositories {
 		items = append(items, Repository{FullName: r.FullName, CloneURL: r.CloneURL, WebURL: r.WebURL, DefaultBranch: r.DefaultBranch, Private: r.Private})
 	}
-	return c.JSON(RepositoryList{Items: items, NextPageToken: resp.NextPageToken})
+	return RepositoryList{Items: items, NextPageToken: resp.NextPageToken}, nil
 }
 
-func (s *Server) listBranches(c *fiber.Ctx) error {
-	conn, err := s.loadConnection(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
+func (s *Server) listBranches(c *fiber.Ctx) (BranchList, error) {
+	conn := resolved(c).Connection
 	repo := c.Query("repository")
 	if repo == "" {
-		return badRequest("repository", "is required")
+		return BranchList{}, badRequest("repository", "is required")
 	}
 	if strings.HasPrefix(repo, "-") || len(repo) > 2048 {
-		return badRequest("repository", "%q is not a repository", repo)
+		return BranchList{}, badRequest("repository", "%q is not a repository", repo)
 	}
 	if err := s.outbound(c).CheckRepository(c.UserContext(), "repository", repo); err != nil {
-		return err
+		return BranchList{}, err
 	}
 	gp, err := s.provider(c, conn)
 	if err != nil {
-		return err
+		return BranchList{}, err
 	}
 	resp, err := gp.ListBranches(c.UserContext(), &sdk.ListBranchesRequest{Repository: repo, Credentials: deploy.ConnectionCredentials(conn)})
 	if err != nil {
-		return s.providerError(c, conn.Provider, err)
+		return BranchList{}, s.providerError(c, conn.Provider, err)
 	}
 	items := []Branch{}
 	for _, b := range resp.Branches {
 		items = append(items, Branch{Name: b.Name, Commit: b.Commit, Default: b.Default})
 	}
-	return c.JSON(BranchList{Items: items})
+	return BranchList{Items: items}, nil
 }

@@ -1,13 +1,7 @@
 package api
 
 import (
-	"fmt"
-	"net"
-	"net/netip"
-	"regexp"
-	"strings"
-
-	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -34,9 +28,6 @@ type UpdateUserRequest struct {
 	InstanceAdmin *bool `json:"instance_admin"`
 }
 
-// maxListSetting bounds each list of the instance settings.
-const maxListSetting = 100
-
 func (s *Server) getInstanceSettings(c *fiber.Ctx) error {
 	if err := s.requireInstanceAdmin(c); err != nil {
 		return err
@@ -48,6 +39,7 @@ func (s *Server) getInstanceSettings(c *fiber.Ctx) error {
 	return c.JSON(in)
 }
 
+// putInstanceSettings refuses tenants before reading the body.
 func (s *Server) putInstanceSettings(c *fiber.Ctx) error {
 	if err := s.requireInstanceAdmin(c); err != nil {
 		return err
@@ -56,85 +48,13 @@ func (s *Server) putInstanceSettings(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	in, err := s.store.InstanceSettings(c.UserContext())
-	if err != nil {
-		return err
-	}
-	if req.AllowOrganizationCreation != nil {
-		in.AllowOrganizationCreation = *req.AllowOrganizationCreation
-	}
-	if req.BindMountRoots != nil {
-		in.BindMountRoots = *req.BindMountRoots
-	}
-	if req.LocalBackupRoots != nil {
-		in.LocalBackupRoots = *req.LocalBackupRoots
-	}
-	if req.OutboundAllow != nil {
-		in.OutboundAllow = *req.OutboundAllow
-	}
-	if err := validateInstanceSettings(&in); err != nil {
-		return err
-	}
-	in, err = s.store.UpdateInstanceSettings(c.UserContext(), in, principal(c).User.ID)
+	in, err := s.svc.Instance.UpdateSettings(c.UserContext(), principal(c), service.InstanceSettingsChange{
+		AllowOrganizationCreation: req.AllowOrganizationCreation, BindMountRoots: req.BindMountRoots,
+		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow})
 	if err != nil {
 		return err
 	}
 	return c.JSON(in)
-}
-
-// ValidateInstanceSettings trims and checks instance settings, naming the
-// first bad entry (e.g. bind_mount_roots[1]); the dashboard applies it too.
-func ValidateInstanceSettings(in *store.InstanceSettings) error { return validateInstanceSettings(in) }
-
-func validateInstanceSettings(in *store.InstanceSettings) error {
-	roots := []struct {
-		field string
-		list  *[]string
-	}{{"bind_mount_roots", &in.BindMountRoots}, {"local_backup_roots", &in.LocalBackupRoots}}
-	for _, r := range roots {
-		if err := cleanList(r.field, r.list, func(v string) string { return hostaccess.ValidRoot(v) }); err != nil {
-			return err
-		}
-	}
-	return cleanList("outbound_allow", &in.OutboundAllow, validOutboundEntry)
-}
-
-// cleanList trims every entry, drops duplicates and checks each with bad,
-// which says what is wrong or "".
-func cleanList(field string, list *[]string, bad func(string) string) error {
-	if len(*list) > maxListSetting {
-		return invalid(field, "at most %d entries", maxListSetting)
-	}
-	seen := map[string]bool{}
-	out := make([]string, 0, len(*list))
-	for i, v := range *list {
-		v = strings.TrimSpace(v)
-		if msg := bad(v); msg != "" {
-			return invalid(fmt.Sprintf("%s[%d]", field, i), "%s", msg)
-		}
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	*list = out
-	return nil
-}
-
-var hostNamePattern = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
-
-// validOutboundEntry accepts an IP address, a CIDR or a host name.
-func validOutboundEntry(v string) string {
-	if _, err := netip.ParseAddr(v); err == nil {
-		return ""
-	}
-	if _, _, err := net.ParseCIDR(v); err == nil {
-		return ""
-	}
-	if len(v) <= 253 && hostNamePattern.MatchString(v) {
-		return ""
-	}
-	return fmt.Sprintf("%q is not an IP address, a CIDR or a host name", v)
 }
 
 func (s *Server) listUsers(c *fiber.Ctx) error {
@@ -152,6 +72,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	return c.JSON(listOf(users, more, func(u store.User) uuid.UUID { return u.ID }))
 }
 
+// updateUser refuses tenants before reading the body.
 func (s *Server) updateUser(c *fiber.Ctx) error {
 	if err := s.requireInstanceAdmin(c); err != nil {
 		return err
@@ -167,9 +88,9 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	if req.InstanceAdmin == nil {
 		return invalid("instance_admin", "is required (true or false)")
 	}
-	u, err := s.store.SetInstanceAdmin(c.UserContext(), id, *req.InstanceAdmin)
+	u, err := s.svc.Instance.SetAdmin(c.UserContext(), principal(c), id, *req.InstanceAdmin)
 	if err != nil {
-		return notFoundAs(err, "user")
+		return err
 	}
 	return c.JSON(u)
 }

@@ -127,25 +127,25 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: p + "/auth/logout", Summary: "End the current session", Tag: "auth", Access: signedIn, Handler: s.logout},
 		{Method: "GET", Path: p + "/auth/session", Summary: "The signed-in user, their organizations and CSRF token", Tag: "auth", Response: SessionResponse{}, Access: signedIn, Handler: s.session},
 		{Method: "GET", Path: p + "/users/me", Summary: "Your own account, with instance_admin", Tag: "users", Access: signedIn, Response: store.User{}, Handler: s.getMe},
-		{Method: "PATCH", Path: p + "/users/me", Summary: "Change your name, email or password", Tag: "users", Body: UpdateMeRequest{}, Response: store.User{}, Access: signedIn, Handler: s.updateMe},
+		{Method: "PATCH", Path: p + "/users/me", Summary: "Change your name, email or password", Tag: "users", Access: signedIn, Do: JSON(s.updateMe)},
 		{Method: "GET", Path: p + "/users", Summary: "Every user of the instance with instance_admin (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Query: pageQuery, Response: List[store.User]{}, Handler: s.listUsers},
 		{Method: "PATCH", Path: p + "/users/:id", Summary: "Grant or revoke instance administration; the last one cannot be revoked (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Body: UpdateUserRequest{}, Response: store.User{}, Handler: s.updateUser},
 		{Method: "GET", Path: p + "/instance/settings", Summary: "What tenants may reach on the host: organization creation, bind mount and local backup roots, outbound allow list (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Response: store.InstanceSettings{}, Handler: s.getInstanceSettings},
 		{Method: "PUT", Path: p + "/instance/settings", Summary: "Change the instance settings; omitted fields keep their value (instance administrators)", Tag: "instance", Access: forInstanceAdmins, Body: InstanceSettingsRequest{}, Response: store.InstanceSettings{}, Handler: s.putInstanceSettings},
 
 		{Method: "GET", Path: p + "/api-keys", Summary: "List your API keys", Tag: "api-keys", Query: pageQuery, Response: List[store.APIKey]{}, Access: signedIn, Handler: s.listAPIKeys},
-		{Method: "POST", Path: p + "/api-keys", Summary: "Create an API key; the token is shown once", Tag: "api-keys", Body: CreateAPIKeyRequest{}, Response: CreatedAPIKey{}, Status: 201, Access: signedIn, Handler: s.createAPIKey},
-		{Method: "DELETE", Path: p + "/api-keys/:id", Summary: "Revoke an API key", Tag: "api-keys", Status: 204, Access: signedIn, Handler: s.deleteAPIKey},
+		{Method: "POST", Path: p + "/api-keys", Summary: "Create an API key; the token is shown once", Tag: "api-keys", Status: 201, Access: signedIn, Do: JSON(s.createAPIKey)},
+		{Method: "DELETE", Path: p + "/api-keys/:id", Summary: "Revoke an API key", Tag: "api-keys", Status: 204, Access: signedIn, Do: Plain(s.deleteAPIKey)},
 
 		{Method: "GET", Path: p + "/organizations", Summary: "List your organizations", Tag: "organizations", Query: pageQuery, Response: List[store.Organization]{}, Access: signedIn, Handler: s.listOrganizations},
-		{Method: "POST", Path: p + "/organizations", Summary: "Create an organization you own", Tag: "organizations", Body: OrganizationRequest{}, Response: store.Organization{}, Status: 201, Access: signedIn, Handler: s.createOrganization},
-		{Method: "GET", Path: p + "/organizations/:id", Summary: "Get an organization", Tag: "organizations", Response: store.Organization{}, Access: forViewers, Handler: s.getOrganization},
-		{Method: "PATCH", Path: p + "/organizations/:id", Summary: "Rename an organization", Tag: "organizations", Body: OrganizationRequest{}, Response: store.Organization{}, Access: forAdmins, Handler: s.updateOrganization},
-		{Method: "DELETE", Path: p + "/organizations/:id", Summary: "Delete an empty organization", Tag: "organizations", Status: 204, Access: forOwners, Handler: s.deleteOrganization},
-		{Method: "GET", Path: p + "/organizations/:id/members", Summary: "List members and their roles", Tag: "organizations", Query: pageQuery, Response: List[store.OrgMember]{}, Access: forViewers, Handler: s.listMembers},
-		{Method: "POST", Path: p + "/organizations/:id/members", Summary: "Create a user in the organization", Tag: "organizations", Body: CreateMemberRequest{}, Response: store.OrgMember{}, Status: 201, Access: forAdmins, Handler: s.createMember},
-		{Method: "PATCH", Path: p + "/organizations/:id/members/:user_id", Summary: "Change a member's role", Tag: "organizations", Body: UpdateMemberRequest{}, Response: store.OrgMember{}, Access: forAdmins, Handler: s.updateMember},
-		{Method: "DELETE", Path: p + "/organizations/:id/members/:user_id", Summary: "Remove a member", Tag: "organizations", Status: 204, Access: forAdmins, Handler: s.removeMember},
+		{Method: "POST", Path: p + "/organizations", Summary: "Create an organization you own", Tag: "organizations", Status: 201, Access: signedIn, Do: JSON(s.createOrganization)},
+		{Method: "GET", Path: p + "/organizations/:id", Summary: "Get an organization", Tag: "organizations", Access: forViewers, Resource: service.OrganizationResource, Do: Plain(s.getOrganization)},
+		{Method: "PATCH", Path: p + "/organizations/:id", Summary: "Rename an organization", Tag: "organizations", Access: forAdmins, Resource: service.OrganizationResource, Do: JSON(s.updateOrganization)},
+		{Method: "DELETE", Path: p + "/organizations/:id", Summary: "Delete an empty organization", Tag: "organizations", Status: 204, Access: forOwners, Resource: service.OrganizationResource, Do: Plain(s.deleteOrganization)},
+		{Method: "GET", Path: p + "/organizations/:id/members", Summary: "List members and their roles", Tag: "organizations", Query: pageQuery, Response: List[store.OrgMember]{}, Access: forViewers, Resource: service.OrganizationResource, Handler: s.listMembers},
+		{Method: "POST", Path: p + "/organizations/:id/members", Summary: "Create a user in the organization", Tag: "organizations", Status: 201, Access: forAdmins, Resource: service.OrganizationResource, Do: JSON(s.createMember)},
+		{Method: "PATCH", Path: p + "/organizations/:id/members/:user_id", Summary: "Change a member's role", Tag: "organizations", Access: forAdmins, Resource: service.OrganizationResource, Do: JSON(s.updateMember)},
+		{Method: "DELETE", Path: p + "/organizations/:id/members/:user_id", Summary: "Remove a member", Tag: "organizations", Status: 204, Access: forAdmins, Resource: service.OrganizationResource, Do: Plain(s.removeMember)},
 
 		{Method: "GET", Path: p + "/projects", Summary: "List projects", Tag: "projects", Query: withPage(QueryParam{"organization_id", "only this organization's projects", "string"}), Response: List[store.Project]{}, Access: signedIn, Handler: s.listProjects},
 		{Method: "POST", Path: p + "/projects", Summary: "Create a project (with a production environment)", Tag: "projects", Status: 201, Access: forMembers, Do: JSON(s.createProject)},
@@ -219,7 +219,7 @@ func (s *Server) table() []Route {
 
 		{Method: "GET", Path: p + "/plugins", Summary: "Installed plugins with their health and settings schema", Tag: "plugins", Response: PluginList{}, Access: signedIn, Handler: s.listPlugins},
 		{Method: "GET", Path: p + "/plugins/:id/settings", Summary: "A plugin's saved settings (instance administrators)", Tag: "plugins", Response: PluginSettings{}, Access: forInstanceAdmins, Handler: s.getPluginSettings},
-		{Method: "PUT", Path: p + "/plugins/:id/settings", Summary: "Validate settings with the plugin, apply and save them (instance administrators)", Tag: "plugins", Body: PluginSettings{}, Response: PluginSettings{}, Access: forInstanceAdmins, Handler: s.putPluginSettings},
+		{Method: "PUT", Path: p + "/plugins/:id/settings", Summary: "Validate settings with the plugin, apply and save them (instance administrators)", Tag: "plugins", Access: forInstanceAdmins, Do: JSON(s.putPluginSettings)},
 	}
 }
 

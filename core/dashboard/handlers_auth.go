@@ -2,17 +2,14 @@ package dashboard
 
 import (
 	"errors"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/core/api"
-	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/ratelimit"
-	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 )
 
 var setupFields = []string{"token", "email", "name", "organization"}
@@ -62,29 +59,23 @@ func (d *Dashboard) setupSubmit(r *request) error {
 		return fail(fiber.StatusForbidden, invalid("token", "does not match the setup token printed by `berth server`"))
 	}
 	pass.Succeeded() // the token is right: what follows is ordinary validation
-	if err := firstError(validateEmail(email), validateText("name", name, 1, 100),
-		validateText("organization", org, 1, 100), validatePassword("password", password)); err != nil {
-		return fail(fiber.StatusUnprocessableEntity, err)
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	u, _, err := d.store.Setup(ctx, store.SetupInput{Email: email, Name: name, PasswordHash: hash, Organization: org})
-	if errors.Is(err, store.ErrAlreadySetUp) {
+	u, err := d.svc.Accounts.Setup(ctx, service.Setup{Email: email, Name: name, Password: password, Organization: org})
+	if errors.Is(err, service.ErrAlreadySetUp) {
 		return r.seeOther("/login", "berth is already set up: sign in.")
 	}
+	if isInputError(err) {
+		return fail(inputStatus(err), err)
+	}
 	if err != nil {
-		if isInputError(err) {
-			return fail(fiber.StatusConflict, err)
-		}
 		return err
 	}
 	d.opts.Setup.Consume()
 	d.log.Info("first administrator created from the dashboard", "email", u.Email)
-	if err := d.startSession(r, u.ID); err != nil {
+	session, err := d.svc.Accounts.StartSession(ctx, u.ID, d.opts.SessionTTL)
+	if err != nil {
 		return err
 	}
+	d.setSession(r, session)
 	return r.seeOther("/", "Welcome to berth. Create your first project.")
 }
 
@@ -114,11 +105,9 @@ func (d *Dashboard) loginSubmit(r *request) error {
 		}
 		return r.render(status, "login", &view{Title: "Sign in", Layout: "auth", forms: map[string]*form{"login": f}})
 	}
-	switch {
-	case email == "":
-		return fail(invalid("email", "is required"))
-	case password == "":
-		return fail(invalid("password", "is required"))
+	in := service.Credentials{Email: email, Password: password}
+	if err := in.Validate(); err != nil {
+		return fail(err)
 	}
 	// Throttled before the password is checked: bcrypt is the CPU an
 	// attacker would spend.
@@ -127,18 +116,15 @@ func (d *Dashboard) loginSubmit(r *request) error {
 		status = throttled(r, err)
 		return fail(err)
 	}
-	u, err := d.store.GetUserByEmail(r.c.UserContext(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		pass.Succeeded() // not the caller's failure
-		return err
-	}
-	if !auth.CheckPassword(u.PasswordHash, password) { // an unknown email takes as long
+	_, token, err := d.svc.Accounts.SignIn(r.c.UserContext(), in, d.opts.SessionTTL)
+	if errors.Is(err, service.ErrBadCredentials) {
 		return fail(nil)
 	}
-	pass.Succeeded()
-	if err := d.startSession(r, u.ID); err != nil {
+	pass.Succeeded() // the password was right, or the failure is not the caller's
+	if err != nil {
 		return err
 	}
+	d.setSession(r, token)
 	return r.c.Redirect(localPath(r.c.FormValue("next")), fiber.StatusSeeOther)
 }
 
@@ -154,25 +140,18 @@ func throttled(r *request, err error) int {
 	return fiber.StatusTooManyRequests
 }
 
-// startSession stores a new session and sets the API's session cookie, so
-// the same session authenticates pages and API calls.
-func (d *Dashboard) startSession(r *request, user uuid.UUID) error {
-	token := auth.NewToken(auth.SessionPrefix)
-	if _, err := d.store.CreateSession(r.c.UserContext(), user, token, d.opts.SessionTTL); err != nil {
-		return err
-	}
+// setSession sets the API's session cookie of a session just started,
+// so the same session authenticates pages and API calls.
+func (d *Dashboard) setSession(r *request, token string) {
 	r.c.Cookie(&fiber.Cookie{Name: api.SessionCookie, Value: token, Path: "/", HTTPOnly: true, Secure: d.opts.SecureCookies,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(d.opts.SessionTTL)})
 	r.c.Cookie(&fiber.Cookie{Name: presessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: d.opts.SecureCookies,
 		SameSite: fiber.CookieSameSiteStrictMode, MaxAge: -1, Expires: time.Unix(0, 0)})
-	return nil
 }
 
 func (d *Dashboard) logout(r *request) error {
-	if r.p.SessionID != uuid.Nil {
-		if err := d.store.DeleteSession(r.c.UserContext(), r.p.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if err := d.svc.Accounts.SignOut(r.c.UserContext(), r.p); err != nil {
+		return err
 	}
 	r.c.Cookie(&fiber.Cookie{Name: api.SessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: d.opts.SecureCookies,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0), MaxAge: -1})
@@ -187,24 +166,6 @@ func localPath(next string) string {
 		return "/"
 	}
 	return next
-}
-
-func validateEmail(v string) error {
-	if v == "" {
-		return invalid("email", "is required")
-	}
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Address != v || len(v) > 254 {
-		return invalid("email", "%q is not a valid email address", v)
-	}
-	return nil
-}
-
-func validatePassword(field, v string) error {
-	if err := auth.ValidatePassword(v); err != nil {
-		return invalid(field, "%v", err)
-	}
-	return nil
 }
 
 // firstError returns the first non-nil error.

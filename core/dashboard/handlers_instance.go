@@ -2,10 +2,10 @@ package dashboard
 
 import (
 	"errors"
-	"github.com/berth-dev/berth/core/problem"
 	"strings"
 
-	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -62,16 +62,14 @@ func lines(v string) []string {
 }
 
 func (d *Dashboard) instanceSettingsSubmit(r *request) error {
-	in := store.InstanceSettings{
-		AllowOrganizationCreation: r.c.FormValue("allow_organization_creation") == "on",
-		BindMountRoots:            lines(r.c.FormValue("bind_mount_roots")),
-		LocalBackupRoots:          lines(r.c.FormValue("local_backup_roots")),
-		OutboundAllow:             lines(r.c.FormValue("outbound_allow")),
+	allow := r.c.FormValue("allow_organization_creation") == "on"
+	binds, backups, outbound := lines(r.c.FormValue("bind_mount_roots")), lines(r.c.FormValue("local_backup_roots")), lines(r.c.FormValue("outbound_allow"))
+	_, err := d.svc.Instance.UpdateSettings(r.c.UserContext(), r.p, service.InstanceSettingsChange{
+		AllowOrganizationCreation: &allow, BindMountRoots: &binds, LocalBackupRoots: &backups, OutboundAllow: &outbound})
+	if isInputError(err) {
+		return d.renderInstance(r, inputStatus(err), formWith(r, fromListAPI(err), instanceFields...))
 	}
-	if err := fromListAPI(api.ValidateInstanceSettings(&in)); err != nil {
-		return d.renderInstance(r, fiber.StatusUnprocessableEntity, formWith(r, err, instanceFields...))
-	}
-	if _, err := d.store.UpdateInstanceSettings(r.c.UserContext(), in, r.p.User.ID); err != nil {
+	if err != nil {
 		return err
 	}
 	return r.seeOther("/instance", "Instance settings saved.")
@@ -97,12 +95,10 @@ func (d *Dashboard) instanceAdminSubmit(r *request) error {
 		return notFound("user")
 	}
 	grant := r.c.FormValue("instance_admin") == "true"
-	u, err := d.store.SetInstanceAdmin(r.c.UserContext(), id, grant)
+	u, err := d.svc.Instance.SetAdmin(r.c.UserContext(), r.p, id, grant)
 	switch {
 	case errors.Is(err, store.ErrLastInstanceAdmin):
 		return &pageError{status: fiber.StatusConflict, title: "Conflict", msg: err.Error() + ": grant another user first."}
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("user")
 	case err != nil:
 		return err
 	}

@@ -2,11 +2,11 @@ package dashboard
 
 import (
 	"encoding/json"
-	"strings"
-	"time"
+	"errors"
 
 	"github.com/berth-dev/berth/core/api"
-	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/writeonly"
 	"github.com/gofiber/fiber/v2"
@@ -124,7 +124,7 @@ func (d *Dashboard) pluginSettingsSubmit(r *request) error {
 	doc, raw, errs := parseSettingsKeeping(s, func(input string) string { return r.c.FormValue(input) }, secrets)
 	if len(errs) == 0 {
 		var settings json.RawMessage
-		settings, errs, err = d.applyPluginSettings(r, p, saved, doc)
+		settings, errs, err = d.applyPluginSettings(r, p, doc)
 		if err != nil {
 			return err
 		}
@@ -167,24 +167,15 @@ func (d *Dashboard) renderKeys(r *request, status int, created *api.CreatedAPIKe
 }
 
 func (d *Dashboard) createKey(r *request) error {
-	name := strings.TrimSpace(r.c.FormValue("name"))
 	days, err := formInt("expires_in_days", r.c.FormValue("expires_in_days"), 0)
+	var k store.APIKey
+	var token string
 	if err == nil {
-		err = validateText("name", name, 1, 100)
+		k, token, err = d.svc.Accounts.CreateAPIKey(r.c.UserContext(), r.p, service.NewAPIKey{Name: r.c.FormValue("name"), ExpiresInDays: days})
 	}
-	if err == nil && (days < 0 || days > 3650) {
-		err = invalid("expires_in_days", "must be from 1 to 3650 days (empty: never expires)")
+	if isInputError(err) {
+		return d.renderKeys(r, inputStatus(err), nil, "key", formWith(r, err, "name", "expires_in_days"))
 	}
-	if err != nil {
-		return d.renderKeys(r, fiber.StatusUnprocessableEntity, nil, "key", formWith(r, err, "name", "expires_in_days"))
-	}
-	var expires *time.Time
-	if days > 0 {
-		t := time.Now().Add(time.Duration(days) * 24 * time.Hour)
-		expires = &t
-	}
-	token := auth.NewToken(auth.APIKeyPrefix)
-	k, err := d.store.CreateAPIKey(r.c.UserContext(), r.p.User.ID, name, token, expires)
 	if err != nil {
 		return err
 	}
@@ -201,32 +192,28 @@ func (d *Dashboard) revokeKey(r *request) error {
 	if r.c.FormValue("confirmed") != "yes" {
 		return r.confirm("Revoke this API key?", "Programs using it will no longer be able to call the API.", "Revoke key", "/keys")
 	}
-	if err := d.store.DeleteAPIKey(r.c.UserContext(), r.p.User.ID, id); err != nil {
+	if err := d.svc.Accounts.RevokeAPIKey(r.c.UserContext(), r.p, id); err != nil {
 		return err
 	}
 	return r.seeOther("/keys", "API key revoked.")
 }
 
-// applyPluginSettings merges the form's document over the saved settings
-// (secrets left out keep their saved values), sends the result to the
-// plugin and saves it when the plugin accepts it; the plugin's refusals
-// come back as field errors.
-func (d *Dashboard) applyPluginSettings(r *request, p api.PluginInfo, saved json.RawMessage, doc map[string]any) (json.RawMessage, map[string]string, error) {
-	if d.opts.PluginSettings == nil {
-		return nil, map[string]string{"": "plugins are not available on this server"}, nil
-	}
+// applyPluginSettings has the service merge the form's document over the
+// saved settings (secrets left out keep their saved values), send the
+// result to the plugin and save it when the plugin accepts it; the
+// plugin's refusals come back as field errors.
+func (d *Dashboard) applyPluginSettings(r *request, p api.PluginInfo, doc map[string]any) (json.RawMessage, map[string]string, error) {
 	next, err := json.Marshal(doc)
 	if err != nil {
 		return nil, nil, err
 	}
-	settings, err := writeonly.Merge(p.Schema, saved, next)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := d.opts.PluginSettings.ConfigurePlugin(r.c.UserContext(), p.ID, settings); err != nil {
+	settings, err := d.svc.Plugins.Configure(r.c.UserContext(), r.p, d.opts.PluginSettings,
+		service.PluginSettingsChange{ID: p.ID, Schema: p.Schema, Settings: next})
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Kind != problem.Internal {
 		return nil, pluginFieldErrors(err), nil
 	}
-	return settings, nil, d.store.SetPluginSettings(r.c.UserContext(), p.ID, settings, r.p.User.ID)
+	return settings, nil, err
 }
 
 // settingsValues turns saved settings into form input values.

@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"github.com/berth-dev/berth/core/problem"
-	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/gofiber/fiber/v2"
@@ -250,32 +249,28 @@ var connectionFields = []string{"name", "provider", "base_url", "credential_kind
 // never rendered back, even when the form is shown again with an error.
 func (d *Dashboard) createConnection(r *request) error {
 	ctx := r.c.UserContext()
-	spec := store.GitConnectionSpec{
-		Name:     strings.TrimSpace(r.c.FormValue("name")),
-		Provider: strings.TrimSpace(r.c.FormValue("provider")),
-		BaseURL:  strings.TrimRight(strings.TrimSpace(r.c.FormValue("base_url")), "/"),
-	}
-	switch r.c.FormValue("credential_kind") {
+	kind := r.c.FormValue("credential_kind")
+	name, provider, baseURL := r.c.FormValue("name"), r.c.FormValue("provider"), r.c.FormValue("base_url")
+	in := service.ConnectionChange{Name: &name, Provider: &provider, BaseURL: &baseURL,
+		Credentials: &store.ConnectionCredentials{}, CredentialKind: kind}
+	switch kind {
 	case "token":
-		spec.Credentials.Token = strings.TrimSpace(r.c.FormValue("token"))
+		in.Credentials.Token = strings.TrimSpace(r.c.FormValue("token"))
 	case "app_password":
-		spec.Credentials.Username = strings.TrimSpace(r.c.FormValue("username"))
-		spec.Credentials.AppPassword = strings.TrimSpace(r.c.FormValue("app_password"))
+		in.Credentials.Username = strings.TrimSpace(r.c.FormValue("username"))
+		in.Credentials.AppPassword = strings.TrimSpace(r.c.FormValue("app_password"))
 	case "app":
-		spec.Credentials.AppID = strings.TrimSpace(r.c.FormValue("app_id"))
-		spec.Credentials.InstallationID = strings.TrimSpace(r.c.FormValue("installation_id"))
-		spec.Credentials.PrivateKey = strings.TrimSpace(strings.ReplaceAll(r.c.FormValue("private_key"), "\r\n", "\n")) + "\n"
-	}
-	err := validateConnection(spec, d.pluginIDs(ctx, "git."), r.c.FormValue("credential_kind"))
-	if err == nil {
-		err = d.outbound(r).CheckURL(ctx, "base_url", spec.BaseURL)
+		in.Credentials.AppID = strings.TrimSpace(r.c.FormValue("app_id"))
+		in.Credentials.InstallationID = strings.TrimSpace(r.c.FormValue("installation_id"))
+		in.Credentials.PrivateKey = strings.TrimSpace(strings.ReplaceAll(r.c.FormValue("private_key"), "\r\n", "\n")) + "\n"
 	}
 	var conn store.GitConnection
+	err := installedProvider(strings.TrimSpace(provider), d.pluginIDs(ctx, "git."))
 	if err == nil {
-		conn, err = d.store.CreateGitConnection(ctx, r.org.ID, spec)
+		conn, err = d.svc.Connections.Create(ctx, r.p, r.org.ID, in, d.outbound(r))
 	}
 	if isInputError(err) {
-		return d.renderSettings(r, fiber.StatusUnprocessableEntity, map[string]*form{"connection": formWith(r, err, connectionFields...)})
+		return d.renderSettings(r, inputStatus(err), map[string]*form{"connection": formWith(r, connectionField(err), connectionFields...)})
 	}
 	if err != nil {
 		return err
@@ -283,58 +278,28 @@ func (d *Dashboard) createConnection(r *request) error {
 	return r.seeOther(orgSettingsURL(r.org.ID)+"#connections", "Git connection "+conn.Name+" added.")
 }
 
-// validateConnection applies the API's rules for a git connection.
-func validateConnection(spec store.GitConnectionSpec, providers []string, kind string) error {
-	if err := validateText("name", spec.Name, 1, 60); err != nil {
-		return err
-	}
-	known := false
-	for _, p := range providers {
-		known = known || p == spec.Provider
-	}
-	if !known {
-		return invalid("provider", "choose an installed git provider")
-	}
-	if spec.BaseURL != "" {
-		u, err := url.Parse(spec.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return invalid("base_url", "must be an http(s) URL without credentials (empty: the public service)")
+// installedProvider checks the form's choice of provider is one of the
+// installed git provider plugins the form offers.
+func installedProvider(provider string, installed []string) error {
+	for _, p := range installed {
+		if p == provider {
+			return nil
 		}
 	}
-	c := spec.Credentials
-	oneLine := func(field, v string) error {
-		if len(v) > 4096 || strings.ContainsAny(v, "\r\n\x00") {
-			return invalid(field, "must be one line of at most 4096 characters")
-		}
-		return nil
+	return invalid("provider", "choose an installed git provider")
+}
+
+// connectionField shows a problem of the service's credentials.X field
+// next to the form's input X (credentials as a whole: the kind chosen).
+func connectionField(err error) error {
+	p := problem.Classify(err)
+	switch {
+	case p.Field == "credentials":
+		return &problem.Error{Kind: p.Kind, Code: p.Code, Field: "credential_kind", Message: p.Message, Err: p.Err}
+	case strings.HasPrefix(p.Field, "credentials."):
+		return &problem.Error{Kind: p.Kind, Code: p.Code, Field: strings.TrimPrefix(p.Field, "credentials."), Message: p.Message, Err: p.Err}
 	}
-	switch kind {
-	case "token":
-		if c.Token == "" {
-			return invalid("token", "is required")
-		}
-		return oneLine("token", c.Token)
-	case "app_password":
-		if c.Username == "" {
-			return invalid("username", "is required")
-		}
-		if c.AppPassword == "" {
-			return invalid("app_password", "is required")
-		}
-		return firstError(oneLine("username", c.Username), oneLine("app_password", c.AppPassword))
-	case "app":
-		if _, err := strconv.ParseUint(c.AppID, 10, 64); err != nil {
-			return invalid("app_id", "must be a number")
-		}
-		if _, err := strconv.ParseUint(c.InstallationID, 10, 64); err != nil {
-			return invalid("installation_id", "must be a number")
-		}
-		if !strings.Contains(c.PrivateKey, "-----BEGIN") || len(c.PrivateKey) > 16<<10 {
-			return invalid("private_key", "must be a PEM private key of at most 16 KiB")
-		}
-		return nil
-	}
-	return invalid("credential_kind", "choose a token, a username and app password, or a GitHub App")
+	return err
 }
 
 func (d *Dashboard) testConnection(r *request) error {
@@ -369,7 +334,7 @@ func (d *Dashboard) deleteConnection(r *request) error {
 		return r.confirm("Delete git connection "+conn.Name+"?",
 			"Applications using it fall back to their own credentials; private repositories may stop deploying.", "Delete connection", back)
 	}
-	if err := d.store.DeleteGitConnection(r.c.UserContext(), conn.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := d.svc.Connections.Delete(r.c.UserContext(), r.p, conn); err != nil {
 		return err
 	}
 	return r.seeOther(back, "Git connection "+conn.Name+" deleted.")

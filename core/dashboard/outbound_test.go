@@ -24,8 +24,8 @@ func TestOutboundForms(t *testing.T) {
 	}
 	for _, u := range []string{"http://127.0.0.1:3000", "http://localhost", "http://169.254.169.254", "http://2130706433"} {
 		r := orgAdmin.post(conns, conn("internal", u))
-		if r.Status != 422 || !fieldErrorShown(r.Body, "outbound_allow") {
-			t.Errorf("connection to %s: status %d, want 422 with the refusal on the field", u, r.Status)
+		if r.Status != 403 || !fieldErrorShown(r.Body, "outbound_allow") { // the API's status for a refused address
+			t.Errorf("connection to %s: status %d, want 403 with the refusal on the field", u, r.Status)
 		}
 	}
 	admin.must(303, admin.post(conns, conn("internal", "http://127.0.0.1:3000")))

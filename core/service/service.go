@@ -74,6 +74,13 @@ type Services struct {
 	Deployments *Deployments
 	// Previews opens and removes the preview applications of pull requests.
 	Previews *Previews
+	// Organizations, Accounts, Instance, Plugins and Connections: people,
+	// their access and the instance-wide settings.
+	Organizations *Organizations
+	Accounts      *Accounts
+	Instance      *Instance
+	Plugins       *Plugins
+	Connections   *Connections
 }
 
 // New returns the service layer on deps.
@@ -95,6 +102,7 @@ func New(deps Deps) *Services {
 	s.Applications, s.Domains, s.Variables = &Applications{s: s}, &Domains{s: s}, &Variables{s: s}
 	s.Deployments = &Deployments{s: s}
 	s.Previews = &Previews{s: s}
+	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
 	return s
 }
 
