@@ -50,6 +50,8 @@ type Deps struct {
 	// deletes only what never ran there.
 	Teardown Teardown
 	Logger   *slog.Logger
+	// Data runs databases, backups and restores (nil parts: 503).
+	Data DataDeps
 }
 
 // Services is the service layer: one field per aggregate.
@@ -58,6 +60,11 @@ type Services struct {
 
 	// Projects creates, changes and deletes projects and their environments.
 	Projects *Projects
+	// Databases, Backups and Restores: databases, backup destinations,
+	// policies and runs, and restores.
+	Databases *Databases
+	Backups   *Backups
+	Restores  *Restores
 }
 
 // New returns the service layer on deps.
@@ -73,6 +80,7 @@ func New(deps Deps) *Services {
 	}
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
+	s.Databases, s.Backups, s.Restores = &Databases{s: s}, &Backups{s: s}, &Restores{s: s}
 	return s
 }
 
