@@ -203,8 +203,9 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 	box, _ := secrets.New(testKey)
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: h.store, Providers: prov, Deployer: h.deployer})
+	fake := &fakeDatabases{st: h.store}
 	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
-		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Databases: &fakeDatabases{st: h.store},
+		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Services: withDatabases(h.store, fake, fake),
 		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
 	return &matrixHarness{harness: h}
 }

@@ -88,7 +88,6 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 		return err
 	}
 	s.queue = q
-	s.databases.queue = q
 	s.databases.restores.Queue = q
 	s.pipeline.SetQueue(q)
 	s.events.SetQueue(q)

@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/berth-dev/berth/core/changefeed"
-	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/core/changefeed"
+	"github.com/berth-dev/berth/core/service"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/atomicfile"
@@ -150,14 +151,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			return nil, err
 		}
 		opts.Deployer, opts.Logs = s.pipeline, s.hub
-		opts.Databases = s.databases
 	}
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
 	opts.Services = service.New(service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
-		Logger: log.With("component", "service")})
+		Logger: log.With("component", "service"), Data: s.dataDeps()})
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
@@ -169,7 +169,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Services: opts.Services, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
+		Services: opts.Services, PluginSettings: opts.PluginSettings, Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
 		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess}).Register(s.api.App())
 	go func() {

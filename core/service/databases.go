@@ -73,6 +73,13 @@ type Databases struct{ s *Services }
 // Available reports whether database services can run here (Docker).
 func (ds *Databases) Available() bool { return ds.s.deps.Data.Ops != nil }
 
+// Require returns the 503 problem of a server where database services
+// cannot run, nil where they can.
+func (ds *Databases) Require() error {
+	_, err := ds.s.dataOps()
+	return err
+}
+
 // DatabaseInput is a database's settings as a front door submits them.
 type DatabaseInput struct{ store.DatabaseSpec }
 
