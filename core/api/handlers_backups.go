@@ -306,6 +306,7 @@ func statusQuery(c *fiber.Ctx, allowed []string) (string, error) {
 	}
 	return st, nil
 }
+
 // requireBackupPlugin checks id names a backup plugin: an installed one
 // when the server knows its plugins.
 func (s *Server) requireBackupPlugin(ctx context.Context, id string) error {
