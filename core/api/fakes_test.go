@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/google/uuid"
 	"sort"
 	"strings"
 	"sync"
@@ -145,6 +146,11 @@ func (q *queueOnly) Deploy(ctx context.Context, a store.Application, in store.Ne
 
 func (q *queueOnly) DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error) {
 	return tx.CreateDeployment(ctx, a.ID, in)
+}
+
+func (q *queueOnly) Rollback(ctx context.Context, a store.Application, target store.Deployment, by *uuid.UUID) (store.Deployment, error) {
+	return q.st.CreateDeployment(ctx, a.ID, store.NewDeployment{Kind: store.KindRollback, Trigger: "rollback",
+		Image: target.Image, RollbackOf: &target.ID, CreatedBy: by})
 }
 
 func (q *queueOnly) Cancel(ctx context.Context, d store.Deployment) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/berth-dev/berth/core/service"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -14,14 +15,8 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Deployer queues, cancels and rolls back deployments, and removes an
-// application's running service.
-type Deployer interface {
-	Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error)
-	Rollback(ctx context.Context, a store.Application, target store.Deployment, by *uuid.UUID) (store.Deployment, error)
-	Cancel(ctx context.Context, d store.Deployment) error
-	RemoveApplications(ctx context.Context, apps []store.Application) error
-}
+// Deployer is the enqueue side of the deployment pipeline.
+type Deployer = service.Deployer
 
 // LogStreams lets handlers follow a deployment's log live.
 type LogStreams interface {
@@ -44,106 +39,50 @@ type LogPage struct {
 	Status   string `json:"status"`
 }
 
-func (s *Server) deployer() (Deployer, error) {
-	if s.opts.Deployer == nil {
-		return nil, &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: "deployments are not available on this server (no Docker)"}
-	}
-	return s.opts.Deployer, nil
-}
-
 func (s *Server) createDeployment(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleMember)
-	if err != nil {
-		return err
-	}
 	var req DeployRequest
 	if len(c.Body()) > 0 {
 		if err := decodeBody(c, &req); err != nil {
 			return err
 		}
 	}
-	if err := validateGitRef(req.GitRef); err != nil {
-		return err
-	}
-	if req.GitRef != "" && a.SourceType != "git" {
-		return invalid("git_ref", "only applies to applications built from git")
-	}
-	dep, err := s.deployer()
-	if err != nil {
-		return err
-	}
-	by := principal(c).User.ID
-	d, err := dep.Deploy(c.UserContext(), a, store.NewDeployment{Trigger: "manual", GitRef: req.GitRef, CreatedBy: &by})
+	d, err := s.svc.Deployments.Deploy(c.UserContext(), principal(c), resolved(c).Application, service.DeployInput{GitRef: req.GitRef})
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(d)
 }
 
-func (s *Server) cancelDeployment(c *fiber.Ctx) error {
-	d, err := s.loadDeployment(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
-	dep, err := s.deployer()
-	if err != nil {
-		return err
-	}
-	if err := dep.Cancel(c.UserContext(), d); err != nil {
-		return err
-	}
-	d, err = s.store.GetDeployment(c.UserContext(), d.ID)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusAccepted).JSON(d)
+func (s *Server) cancelDeployment(c *fiber.Ctx) (store.Deployment, error) {
+	return s.svc.Deployments.Cancel(c.UserContext(), principal(c), resolved(c).Deployment)
 }
 
-func (s *Server) rollbackDeployment(c *fiber.Ctx) error {
-	target, err := s.loadDeployment(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
-	if target.Status != store.DeploymentSucceeded || target.Image == "" {
-		return conflict("id", "id: only a succeeded deployment with an image can be rolled back to")
-	}
-	a, err := s.store.GetApplication(c.UserContext(), target.ApplicationID)
-	if err != nil {
-		return err
-	}
-	releases, err := s.store.Releases(c.UserContext(), a.ID, a.KeepReleases)
-	if err != nil {
-		return err
-	}
-	kept := false
-	for _, r := range releases {
-		kept = kept || r.Image == target.Image
-	}
-	if !kept {
-		return conflict("id", fmt.Sprintf("id: that release is older than the %d kept for rollback; deploy it again instead", a.KeepReleases))
-	}
-	dep, err := s.deployer()
-	if err != nil {
-		return err
-	}
-	by := principal(c).User.ID
-	d, err := dep.Rollback(c.UserContext(), a, target, &by)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusAccepted).JSON(d)
+func (s *Server) rollbackDeployment(c *fiber.Ctx) (store.Deployment, error) {
+	return s.svc.Deployments.Rollback(c.UserContext(), principal(c), resolved(c).Deployment)
 }
 
-func (s *Server) listReleases(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleViewer)
+func (s *Server) listDeployments(c *fiber.Ctx) (List[store.Deployment], error) {
+	pg, err := pageParams(c)
 	if err != nil {
-		return err
+		return List[store.Deployment]{}, err
 	}
+	ds, more, err := s.store.ListDeployments(c.UserContext(), resolved(c).Application.ID, pg)
+	if err != nil {
+		return List[store.Deployment]{}, err
+	}
+	return listOf(ds, more, func(d store.Deployment) uuid.UUID { return d.ID }), nil
+}
+
+func (s *Server) getDeployment(c *fiber.Ctx) (store.Deployment, error) { return resolved(c).Deployment, nil }
+
+func (s *Server) deleteDeployment(c *fiber.Ctx) (NoContent, error) {
+	return NoContent{}, s.svc.Deployments.Delete(c.UserContext(), principal(c), resolved(c).Deployment)
+}
+
+func (s *Server) listReleases(c *fiber.Ctx) (List[store.Deployment], error) {
+	a := resolved(c).Application
 	rs, err := s.store.Releases(c.UserContext(), a.ID, a.KeepReleases)
-	if err != nil {
-		return err
-	}
-	return c.JSON(List[store.Deployment]{Items: orEmpty(rs)})
+	return List[store.Deployment]{Items: orEmpty(rs)}, err
 }
 
 func orEmpty[T any](s []T) []T {
@@ -156,11 +95,9 @@ func orEmpty[T any](s []T) []T {
 // deploymentLogs returns a page of the log, or follows it with server-sent
 // events when the client asks for text/event-stream or ?follow=true.
 func (s *Server) deploymentLogs(c *fiber.Ctx) error {
-	d, err := s.loadDeployment(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
+	d := resolved(c).Deployment
 	after := 0
+	var err error
 	if v := c.Query("after"); v != "" {
 		if after, err = strconv.Atoi(v); err != nil || after < 0 {
 			return badRequest("after", "must be a non-negative integer")

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 )
 
 // Health is the /healthz answer.
@@ -78,37 +76,3 @@ func (s *Server) listPlugins(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) listDeployments(c *fiber.Ctx) error {
-	a, err := s.loadApplication(c, "id", store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	pg, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	ds, more, err := s.store.ListDeployments(c.UserContext(), a.ID, pg)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(ds, more, func(d store.Deployment) uuid.UUID { return d.ID }))
-}
-
-func (s *Server) getDeployment(c *fiber.Ctx) error {
-	d, err := s.loadDeployment(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(d)
-}
-
-func (s *Server) deleteDeployment(c *fiber.Ctx) error {
-	d, err := s.loadDeployment(c, store.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteDeployment(c.UserContext(), d.ID); err != nil {
-		return notFoundAs(err, "deployment")
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}

@@ -120,7 +120,7 @@ func New(opts Options) *Server {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
 	if opts.Services == nil {
-		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Logger: opts.Logger})
+		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Deployer: opts.Deployer, Logger: opts.Logger})
 	}
 	s := &Server{svc: opts.Services, opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if s.guard == nil {

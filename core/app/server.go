@@ -156,15 +156,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
-	opts.Services = service.New(service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
-		Logger: log.With("component", "service"), Data: s.dataDeps()})
+	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown,
+		Logger: log.With("component", "service"), Data: s.dataDeps()}
+	if s.pipeline != nil {
+		svcDeps.Deployer = s.pipeline
+	}
+	opts.Services = service.New(svcDeps)
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
-		Outbound: s.outbound, HostAccess: opts.HostAccess}
-	if s.pipeline != nil {
-		hooks.Deployer = s.pipeline
-	}
+		Outbound: s.outbound, HostAccess: opts.HostAccess, Services: opts.Services}
 	opts.Webhooks = webhook.New(hooks)
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,

@@ -117,7 +117,7 @@ func New(opts Options) *Dashboard {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
 	if opts.Services == nil {
-		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Logger: opts.Logger})
+		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Deployer: opts.Deployer, Logger: opts.Logger})
 	}
 	d := &Dashboard{svc: opts.Services, opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if d.guard == nil {

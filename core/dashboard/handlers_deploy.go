@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"strings"
 	"time"
 
@@ -11,25 +12,18 @@ import (
 	"github.com/google/uuid"
 )
 
-var errNoDeployer = &pageError{status: fiber.StatusServiceUnavailable, title: "Deployments unavailable",
-	msg: "This server runs without Docker, so it cannot deploy."}
-
 func deploymentURL(id uuid.UUID) string { return "/deployments/" + id.String() }
 
 func (d *Dashboard) deploy(r *request) error {
 	a := r.app
-	ref := strings.TrimSpace(r.c.FormValue("git_ref"))
-	if err := validateGitRef("git_ref", ref); err != nil {
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"deploy": formWith(r, err, "git_ref")})
-	}
-	if ref != "" && a.SourceType != "git" {
-		return d.renderApp(r, fiber.StatusUnprocessableEntity, map[string]*form{"deploy": formWith(r,
-			invalid("git_ref", "only applies to applications built from git"), "git_ref")})
+	in := service.DeployInput{GitRef: strings.TrimSpace(r.c.FormValue("git_ref"))}
+	if err := in.Validate(a); err != nil {
+		return d.renderApp(r, inputStatus(err), map[string]*form{"deploy": formWith(r, err, "git_ref")})
 	}
 	if r.c.FormValue("confirmed") != "yes" {
 		what := "the latest " + a.GitRef
-		if ref != "" {
-			what = ref
+		if in.GitRef != "" {
+			what = in.GitRef
 		}
 		if a.SourceType == "image" {
 			what = a.Image
@@ -37,11 +31,7 @@ func (d *Dashboard) deploy(r *request) error {
 		return r.confirm("Deploy "+a.Name+"?", fmt.Sprintf("berth builds and releases %s. The running version keeps serving until the new one is healthy.", what),
 			"Deploy", appURL(a.ID), "git_ref")
 	}
-	if d.opts.Deployer == nil {
-		return errNoDeployer
-	}
-	by := r.p.User.ID
-	dep, err := d.opts.Deployer.Deploy(r.c.UserContext(), a, store.NewDeployment{Trigger: "manual", GitRef: ref, CreatedBy: &by})
+	dep, err := d.svc.Deployments.Deploy(r.c.UserContext(), r.p, a, in)
 	if err != nil {
 		return err
 	}
@@ -57,12 +47,8 @@ func (d *Dashboard) cancelDeployment(r *request) error {
 		return r.confirm("Cancel this deployment?", "A queued deployment is dropped; a running one stops and the previous version keeps serving.",
 			"Cancel deployment", deploymentURL(dep.ID))
 	}
-	if d.opts.Deployer == nil {
-		return errNoDeployer
-	}
-	err := d.opts.Deployer.Cancel(r.c.UserContext(), dep)
-	var ce *store.ConflictError
-	if errors.As(err, &ce) {
+	_, err := d.svc.Deployments.Cancel(r.c.UserContext(), r.p, dep)
+	if errors.Is(err, service.ErrFinished) {
 		return r.seeOther(deploymentURL(dep.ID), "This deployment has already finished.")
 	}
 	if err != nil {
@@ -74,35 +60,15 @@ func (d *Dashboard) cancelDeployment(r *request) error {
 func (d *Dashboard) rollback(r *request) error {
 	ctx := r.c.UserContext()
 	target := r.deployment
-	if target.Status != store.DeploymentSucceeded || target.Image == "" {
-		return &pageError{status: fiber.StatusConflict, title: "Cannot roll back",
-			msg: "Only a succeeded deployment with an image can be rolled back to."}
-	}
-	a, err := d.store.GetApplication(ctx, target.ApplicationID)
+	a, err := d.svc.Deployments.CheckRollback(ctx, r.p, target)
 	if err != nil {
 		return err
-	}
-	releases, err := d.store.Releases(ctx, a.ID, a.KeepReleases)
-	if err != nil {
-		return err
-	}
-	kept := false
-	for _, rel := range releases {
-		kept = kept || rel.Image == target.Image
-	}
-	if !kept {
-		return &pageError{status: fiber.StatusConflict, title: "Cannot roll back",
-			msg: fmt.Sprintf("That release is older than the %d kept for rollback; deploy it again instead.", a.KeepReleases)}
 	}
 	if r.c.FormValue("confirmed") != "yes" {
 		return r.confirm("Roll back "+a.Name+"?", "berth releases the image of deployment "+shortID(target.ID)+" again, without building.",
 			"Roll back", appURL(a.ID))
 	}
-	if d.opts.Deployer == nil {
-		return errNoDeployer
-	}
-	by := r.p.User.ID
-	dep, err := d.opts.Deployer.Rollback(ctx, a, target, &by)
+	dep, err := d.svc.Deployments.Rollback(ctx, r.p, target)
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,12 @@ func (f *fakeDeployer) Rollback(ctx context.Context, a store.Application, target
 		Image: target.Image, RollbackOf: &target.ID, CreatedBy: by})
 }
 
+func (f *fakeDeployer) DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error) {
+	return tx.CreateDeployment(ctx, a.ID, in)
+}
+
+func (f *fakeDeployer) RemoveReleaseImages(context.Context, store.Application) error { return nil }
+
 func (f *fakeDeployer) Cancel(ctx context.Context, d store.Deployment) error {
 	_, err := f.store.RequestCancel(ctx, d.ID)
 	return err

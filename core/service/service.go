@@ -49,6 +49,9 @@ type Deps struct {
 	// Teardown removes Swarm objects; nil uses one without Swarm, which
 	// deletes only what never ran there.
 	Teardown Teardown
+	// Deployer queues and cancels deployments; nil answers deployment
+	// operations with ErrNoDeployer (a server without Docker).
+	Deployer Deployer
 	Logger   *slog.Logger
 	// Data runs databases, backups and restores (nil parts: 503).
 	Data DataDeps
@@ -60,6 +63,10 @@ type Services struct {
 
 	// Projects creates, changes and deletes projects and their environments.
 	Projects *Projects
+	// Deployments queues, rolls back, cancels and deletes deployments.
+	Deployments *Deployments
+	// Previews opens and removes the preview applications of pull requests.
+	Previews *Previews
 	// Databases, Backups and Restores: databases, backup destinations,
 	// policies and runs, and restores.
 	Databases *Databases
@@ -80,6 +87,8 @@ func New(deps Deps) *Services {
 	}
 	s := &Services{deps: deps}
 	s.Projects = &Projects{s: s}
+	s.Deployments = &Deployments{s: s}
+	s.Previews = &Previews{s: s}
 	s.Databases, s.Backups, s.Restores = &Databases{s: s}, &Backups{s: s}, &Restores{s: s}
 	return s
 }

@@ -3,9 +3,9 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"github.com/berth-dev/berth/core/service"
 	"strings"
 
-	"github.com/berth-dev/berth/core/store"
 	"github.com/distribution/reference"
 )
 
@@ -102,14 +102,14 @@ func (r *Receiver) Image(ctx context.Context, hook, token string, body []byte) (
 		if tag != wantTag {
 			continue
 		}
-		if r.deployer == nil {
+		if !r.svc.CanDeploy() {
 			return Result{}, ErrUnavailable
 		}
 		image := ""
 		if strings.HasPrefix(p.Digest, "sha256:") {
 			image = reference.TrimNamed(named).String() + "@" + p.Digest
 		}
-		d, err := r.deployer.Deploy(ctx, a, store.NewDeployment{Trigger: TriggerImage, Image: image})
+		d, err := r.svc.Deployments.Deploy(ctx, service.System, a, service.DeployInput{Trigger: TriggerImage, Image: image})
 		if err != nil {
 			return Result{}, err
 		}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -21,7 +22,6 @@ import (
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/store"
-	"github.com/berth-dev/berth/core/testhook"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
 )
@@ -50,14 +50,7 @@ func (e *ProviderError) Error() string { return "git provider: " + e.Err.Error()
 func (e *ProviderError) Unwrap() error { return e.Err }
 
 // Deployer queues deployments and removes applications' services and images.
-type Deployer interface {
-	Deploy(ctx context.Context, a store.Application, in store.NewDeployment) (store.Deployment, error)
-	// DeployTx records a queued deployment and inserts its job in tx.
-	DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error)
-	Cancel(ctx context.Context, d store.Deployment) error
-	RemoveApplications(ctx context.Context, apps []store.Application) error
-	RemoveReleaseImages(ctx context.Context, a store.Application) error
-}
+type Deployer = service.Deployer
 
 // Providers gives access to git provider plugins.
 type Providers interface {
@@ -112,18 +105,23 @@ func queued(d store.Deployment) Result {
 type Receiver struct {
 	store     *store.Store
 	providers Providers
-	deployer  Deployer
+	svc       *service.Services
 	log       *slog.Logger
 	outbound  URLChecker
 	host      *hostaccess.Guard
 }
 
-// Options are the receiver's collaborators; Deployer may be nil.
+// Options are the receiver's collaborators.
 type Options struct {
 	Store     *store.Store
 	Providers Providers
-	Deployer  Deployer
-	Logger    *slog.Logger
+	// Services is the service layer deployments and previews go through;
+	// nil builds one on Store, HostAccess and Deployer.
+	Services *service.Services
+	// Deployer queues deployments when Services is nil; nil answers
+	// deployment events with ErrUnavailable.
+	Deployer Deployer
+	Logger   *slog.Logger
 	// Outbound checks a connection's base URL again before a commit status
 	// is posted to it (*netguard.Guard); nil checks nothing.
 	Outbound URLChecker
@@ -147,7 +145,10 @@ func New(o Options) *Receiver {
 	if o.HostAccess == nil {
 		o.HostAccess = hostaccess.NewGuard(o.Store, nil)
 	}
-	return &Receiver{store: o.Store, providers: o.Providers, deployer: o.Deployer, log: o.Logger,
+	if o.Services == nil {
+		o.Services = service.New(service.Deps{Store: o.Store, HostAccess: o.HostAccess, Deployer: o.Deployer, Logger: o.Logger})
+	}
+	return &Receiver{store: o.Store, providers: o.Providers, svc: o.Services, log: o.Logger,
 		outbound: o.Outbound, host: o.HostAccess}
 }
 
@@ -216,7 +217,7 @@ func (r *Receiver) Git(ctx context.Context, hook string, header http.Header, bod
 		}
 		return Result{Status: http.StatusOK, Ignored: reason}, nil
 	}
-	if r.deployer == nil {
+	if !r.svc.CanDeploy() {
 		return Result{}, ErrUnavailable
 	}
 	ev := parsed.Event
@@ -282,7 +283,7 @@ func (r *Receiver) push(ctx context.Context, a store.Application, ev *sdk.Webhoo
 			return skipped("no changed path matches watch_paths"), nil
 		}
 	}
-	d, err := r.deployer.Deploy(ctx, a, store.NewDeployment{Trigger: TriggerPush, GitRef: ref, CommitSHA: ev.Commit,
+	d, err := r.svc.Deployments.Deploy(ctx, service.System, a, service.DeployInput{Trigger: TriggerPush, GitRef: ref, CommitSHA: ev.Commit,
 		StatusRepository: target.repository, StatusContext: ContextDeploy})
 	if err != nil {
 		return Result{}, err
@@ -377,39 +378,11 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	if ref == "" {
 		ref = "refs/heads/" + pr.HeadRef
 	}
-	// The preview's application, its domain, its deployment and the
-	// deployment's job are created in one transaction: all or nothing.
-	var (
-		preview store.Application
-		created bool
-		d       store.Deployment
-		taken   bool
-	)
-	err = r.store.WithTx(ctx, func(tx *store.Tx) error {
-		var err error
-		preview, created, err = tx.UpsertPreview(ctx, a, store.PreviewSpec{Number: number, HeadRef: pr.HeadRef, Repository: repository})
-		if err != nil {
-			return err
-		}
-		if created {
-			_, err := tx.CreateDomain(ctx, preview.ID, store.DomainSpec{Host: host, HTTPS: a.Preview.HTTPS})
-			var conflict *store.ConflictError
-			if errors.As(err, &conflict) {
-				taken = true
-				return err // roll the preview back
-			}
-			if err != nil {
-				return err
-			}
-		}
-		d, err = r.deployer.DeployTx(ctx, tx, preview, store.NewDeployment{Trigger: TriggerPullRequest, GitRef: ref, CommitSHA: commit,
-			StatusRepository: target.repository, StatusContext: ContextPreview})
-		if err != nil {
-			return err
-		}
-		return testhook.Pause(ctx, "preview.create")
-	})
-	if taken {
+	preview, d, err := r.svc.Previews.Upsert(ctx, service.System, a, service.PreviewInput{
+		Spec: store.PreviewSpec{Number: number, HeadRef: pr.HeadRef, Repository: repository}, Host: host,
+		Deployment: store.NewDeployment{Trigger: TriggerPullRequest, GitRef: ref, CommitSHA: commit,
+			StatusRepository: target.repository, StatusContext: ContextPreview}})
+	if errors.Is(err, service.ErrPreviewHostTaken) {
 		return skipped("preview host %s is already used by another domain", host), nil
 	}
 	if err != nil {
@@ -445,29 +418,7 @@ func (r *Receiver) closePreview(ctx context.Context, a store.Application, number
 // RemovePreviews removes preview applications with their services, images,
 // domains and deployments.
 func (r *Receiver) RemovePreviews(ctx context.Context, previews []store.Application) error {
-	for _, p := range previews {
-		if r.deployer != nil {
-			ds, _, err := r.store.ListDeployments(ctx, p.ID, store.Page{Limit: 20})
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				if !d.Finished() {
-					_ = r.deployer.Cancel(ctx, d)
-				}
-			}
-			if err := r.deployer.RemoveApplications(ctx, []store.Application{p}); err != nil {
-				return fmt.Errorf("remove preview service: %w", err)
-			}
-			if err := r.deployer.RemoveReleaseImages(ctx, p); err != nil {
-				r.log.Warn("removing preview images failed", "preview", p.ID, "err", err)
-			}
-		}
-		if err := r.store.DeleteApplication(ctx, p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
+	return r.svc.Previews.Remove(ctx, service.System, previews)
 }
 
 // postStatus posts a commit status outside a deployment (e.g. the preview
@@ -508,10 +459,10 @@ func (r *Receiver) Deploy(ctx context.Context, hook, token, ref string) (Result,
 	if ref != "" && a.SourceType != "git" {
 		return Result{}, &InvalidError{Msg: "ref: only applies to applications built from git"}
 	}
-	if r.deployer == nil {
+	if !r.svc.CanDeploy() {
 		return Result{}, ErrUnavailable
 	}
-	d, err := r.deployer.Deploy(ctx, a, store.NewDeployment{Trigger: TriggerWebhook, GitRef: ref})
+	d, err := r.svc.Deployments.Deploy(ctx, service.System, a, service.DeployInput{Trigger: TriggerWebhook, GitRef: ref})
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,11 +3,8 @@
 // .dockerignore, to the Docker Engine berth names in the request and builds
 // the Dockerfile there, streaming the engine's output line by line.
 //
-// It also exports the pieces other builders reuse to build a generated
-// Dockerfile: ContextWriter (a build context tar stream that honours
-// .dockerignore and never follows symbolic links), ResolveInside (a path
-// that cannot leave the source tree) and BuildImage (a build on the Docker
-// Engine with streamed output).
+// The build context, the engine settings and the build itself are package
+// dockerbuild's, shared with the other builders.
 //
 // Build secrets: the classic builder of Docker Engine 20.10 (API 1.41) has
 // no secret mounts, and BuildKit needs a session protocol berth does not
@@ -28,16 +25,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
-	"github.com/distribution/reference"
+	"github.com/invopop/jsonschema"
 	"github.com/moby/patternmatcher"
 
+	"github.com/berth-dev/berth/builders/internal/dockerbuild"
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -47,74 +48,45 @@ const ID = "builder.dockerfile"
 // Version is the plugin's version.
 const Version = "1.0.0"
 
-// AppSettings are an app's build settings (BuildRequest.Settings).
+// AppSettings are an app's build settings (BuildRequest.Settings). Their
+// tags make the app settings schema.
 type AppSettings struct {
 	// Dockerfile is the Dockerfile's path relative to the repository root.
 	// Default: Dockerfile in the build context.
-	Dockerfile string `json:"dockerfile,omitempty"`
+	Dockerfile string `json:"dockerfile,omitempty" jsonschema:"title=Dockerfile,example=Dockerfile,example=docker/web.Dockerfile" jsonschema_description:"Path of the Dockerfile, relative to the repository root. Default: Dockerfile in the build context. A .dockerignore next to it named <Dockerfile>.dockerignore takes precedence over the context's .dockerignore."`
 	// Context is the build context's directory relative to the repository
 	// root. Default ".".
-	Context string `json:"context,omitempty"`
+	Context string `json:"context,omitempty" jsonschema:"title=Build context,default=." jsonschema_description:"Directory sent to the Docker Engine as the build context, relative to the repository root. Files matched by its .dockerignore are left out."`
 	// Target is the stage to build; empty for the last stage.
-	Target string `json:"target,omitempty"`
+	Target string `json:"target,omitempty" jsonschema:"title=Target stage,pattern=^[A-Za-z0-9][A-Za-z0-9._-]*$" jsonschema_description:"Stage of a multi-stage Dockerfile to build (FROM ... AS <stage>). Empty: the last stage."`
 	// BuildArgs are default build arguments; BuildRequest.BuildArgs
 	// override them.
-	BuildArgs map[string]string `json:"build_args,omitempty"`
+	BuildArgs map[string]string `json:"build_args,omitempty" jsonschema:"title=Build arguments" jsonschema_description:"Default values of the Dockerfile's ARG instructions. The app's build variables override them. Not secret: they are visible in the image's history."`
 	// SecretsAsBuildArgs passes BuildRequest.Secrets as build arguments,
 	// which records them in the image (see the package documentation).
-	SecretsAsBuildArgs bool `json:"secrets_as_build_args,omitempty"`
+	SecretsAsBuildArgs bool `json:"secrets_as_build_args,omitempty" jsonschema:"title=Pass secrets as build arguments,default=false" jsonschema_description:"This Docker Engine's builder cannot mount build secrets. When on, each build secret is passed as a build argument of the same name, which anyone with the image can read (docker history). When off, secrets are not passed to the build."`
 	// NoCache builds every step again, ignoring the build cache.
-	NoCache bool `json:"no_cache,omitempty"`
+	NoCache bool `json:"no_cache,omitempty" jsonschema:"title=Do not use the build cache,default=false" jsonschema_description:"Run every step again instead of reusing cached layers."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Dockerfile builder",
-  "description": "How builds use the Docker Engine.",
-  "properties": {` + EngineSettingsProperties + `
-  },
-  "additionalProperties": false
-}`
+// settingsSchema is the plugin settings' schema: the Docker Engine
+// settings every builder shares.
+var settingsSchema = settingsschema.Encode(settingsschema.For[dockerbuild.EngineSettings]("Dockerfile builder", "How builds use the Docker Engine."))
 
-const appSchema = `{
-  "type": "object",
-  "title": "Dockerfile build",
-  "properties": {
-    "dockerfile": {
-      "type": "string", "title": "Dockerfile", "examples": ["Dockerfile", "docker/web.Dockerfile"],
-      "description": "Path of the Dockerfile, relative to the repository root. Default: Dockerfile in the build context. A .dockerignore next to it named <Dockerfile>.dockerignore takes precedence over the context's .dockerignore."
-    },
-    "context": {
-      "type": "string", "title": "Build context", "default": ".",
-      "description": "Directory sent to the Docker Engine as the build context, relative to the repository root. Files matched by its .dockerignore are left out."
-    },
-    "target": {
-      "type": "string", "title": "Target stage", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-      "description": "Stage of a multi-stage Dockerfile to build (FROM ... AS <stage>). Empty: the last stage."
-    },
-    "build_args": {
-      "type": "object", "title": "Build arguments", "additionalProperties": {"type": "string"},
-      "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-      "description": "Default values of the Dockerfile's ARG instructions. The app's build variables override them. Not secret: they are visible in the image's history."
-    },
-    "secrets_as_build_args": {
-      "type": "boolean", "title": "Pass secrets as build arguments", "default": false,
-      "description": "This Docker Engine's builder cannot mount build secrets. When on, each build secret is passed as a build argument of the same name, which anyone with the image can read (docker history). When off, secrets are not passed to the build."
-    },
-    "no_cache": {
-      "type": "boolean", "title": "Do not use the build cache", "default": false,
-      "description": "Run every step again instead of reusing cached layers."
-    }
-  },
-  "additionalProperties": false
-}`
+// appSchema is the app settings' schema; build argument names are
+// identifiers.
+var appSchema = func() json.RawMessage {
+	s := settingsschema.For[AppSettings]("Dockerfile build", "")
+	settingsschema.Property(s, "build_args").PropertyNames = &jsonschema.Schema{Pattern: dockerbuild.ArgNamePattern}
+	return settingsschema.Encode(s)
+}()
 
 // Builder is the Dockerfile builder. Use New.
 type Builder struct {
 	sdk.UnimplementedBuilder
 
 	mu     sync.RWMutex
-	engine EngineSettings
+	engine dockerbuild.EngineSettings
 }
 
 // New returns a Builder with the default settings.
@@ -133,12 +105,12 @@ func (b *Builder) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, er
 // ConfigSchema returns the plugin settings schema (Docker Engine limits) and
 // the per-app build settings schema.
 func (b *Builder) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema), App: json.RawMessage(appSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema, App: appSchema}, nil
 }
 
 // Configure validates and applies the plugin settings.
 func (b *Builder) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
-	var s EngineSettings
+	var s dockerbuild.EngineSettings
 	if err := sdk.DecodeSettings(req.Settings, &s); err != nil {
 		return nil, err
 	}
@@ -155,11 +127,11 @@ func (b *Builder) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.
 
 // Detect reports whether the repository root has a Dockerfile.
 func (b *Builder) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectResponse, error) {
-	p, err := ResolveInside(req.SourceDir, "Dockerfile")
+	p, err := dockerbuild.ResolveInside(req.SourceDir, "Dockerfile")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return &sdk.DetectResponse{Reason: "no Dockerfile at the repository root"}, nil
-	case errors.Is(err, ErrEscapes):
+	case errors.Is(err, dockerbuild.ErrEscapes):
 		return &sdk.DetectResponse{Reason: "the Dockerfile is a link out of the repository"}, nil
 	case err != nil:
 		return nil, fmt.Errorf("detect: %w", err)
@@ -170,28 +142,8 @@ func (b *Builder) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.Detect
 	return &sdk.DetectResponse{Detected: true, Reason: "found a Dockerfile"}, nil
 }
 
-var (
-	targetPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	argPattern    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
-
-// CheckImageName validates the image reference a build is asked to produce.
-func CheckImageName(image string) error {
-	if _, err := reference.ParseNormalizedNamed(image); err != nil {
-		return fmt.Errorf("image name %q: %w: %w", image, err, sdk.ErrInvalidArgument)
-	}
-	return nil
-}
-
-// CheckBuildArgs adds a field error to errs (under field) for each build
-// argument name that is not an identifier.
-func CheckBuildArgs(errs *sdk.ConfigError, field string, args map[string]string) {
-	for _, k := range sortedKeys(args) {
-		if !argPattern.MatchString(k) {
-			errs.Add(field+"."+k, "is not a valid build argument name (letters, digits and _, not starting with a digit)")
-		}
-	}
-}
+// targetPattern is a Dockerfile stage name (AppSettings.Target).
+var targetPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // plan is a checked build: where everything is.
 type plan struct {
@@ -218,15 +170,15 @@ func newPlan(source string, app AppSettings) (*plan, error) {
 	if app.Target != "" && !targetPattern.MatchString(app.Target) {
 		errs.Add("target", "must be a stage name: letters, digits, '.', '_' and '-'")
 	}
-	CheckBuildArgs(&errs, "build_args", app.BuildArgs)
+	dockerbuild.CheckBuildArgs(&errs, "build_args", app.BuildArgs)
 	p := &plan{}
 	var err error
-	if p.contextDir, err = ResolveInside(source, ctxRel); err != nil {
+	if p.contextDir, err = dockerbuild.ResolveInside(source, ctxRel); err != nil {
 		errs.Add("context", pathProblem(err))
 	} else if st, err := os.Stat(p.contextDir); err != nil || !st.IsDir() {
 		errs.Add("context", fmt.Sprintf("%q is not a directory", ctxRel))
 	}
-	dfPath, err := ResolveInside(source, dfRel)
+	dfPath, err := dockerbuild.ResolveInside(source, dfRel)
 	if err != nil {
 		errs.Add("dockerfile", pathProblem(err))
 	} else if st, err := os.Stat(dfPath); err != nil || !st.Mode().IsRegular() {
@@ -242,10 +194,10 @@ func newPlan(source string, app AppSettings) (*plan, error) {
 	if _, err := os.Stat(ignoreFile); err != nil {
 		ignoreFile = filepath.Join(p.contextDir, ".dockerignore")
 	}
-	if p.exclude, err = ReadIgnoreFile(ignoreFile); err != nil {
+	if p.exclude, err = dockerbuild.ReadIgnoreFile(ignoreFile); err != nil {
 		return nil, err
 	}
-	if rel, err := filepath.Rel(p.contextDir, dfPath); err == nil && within(p.contextDir, dfPath) {
+	if rel, err := filepath.Rel(p.contextDir, dfPath); err == nil && dockerbuild.Within(p.contextDir, dfPath) {
 		p.dockerfile = filepath.ToSlash(rel)
 	} else {
 		var r [6]byte
@@ -265,7 +217,7 @@ func newPlan(source string, app AppSettings) (*plan, error) {
 // pathProblem says what is wrong with a path setting.
 func pathProblem(err error) string {
 	switch {
-	case errors.Is(err, ErrEscapes):
+	case errors.Is(err, dockerbuild.ErrEscapes):
 		return "must stay inside the repository (no '..', absolute paths or links leading out)"
 	case errors.Is(err, fs.ErrNotExist):
 		return "does not exist in the repository"
@@ -276,8 +228,8 @@ func pathProblem(err error) string {
 
 // write writes the build context.
 func (p *plan) write(ctx context.Context, w io.Writer) error {
-	cw := NewContextWriter(w)
-	if err := cw.AddDir(ctx, p.contextDir, DirOptions{Exclude: p.exclude}); err != nil {
+	cw := dockerbuild.NewContextWriter(w)
+	if err := cw.AddDir(ctx, p.contextDir, dockerbuild.DirOptions{Exclude: p.exclude}); err != nil {
 		return err
 	}
 	if p.outside != "" {
@@ -288,39 +240,13 @@ func (p *plan) write(ctx context.Context, w io.Writer) error {
 	return cw.Close()
 }
 
-// errBuildReturned stops a context writer the engine no longer reads.
-var errBuildReturned = errors.New("the build returned")
-
-// BuildContext streams a build context, written by write, to the Docker
-// Engine and builds it with opts. An error of write wins over the engine's,
-// which is then only a consequence of the truncated context.
-func BuildContext(ctx context.Context, host string, write func(context.Context, io.Writer) error, opts BuildOptions, log sdk.LogFunc) (string, error) {
-	pr, pw := io.Pipe()
-	written := make(chan error, 1)
-	go func() {
-		err := write(ctx, pw)
-		pw.CloseWithError(err)
-		written <- err
-	}()
-	id, err := BuildImage(ctx, host, pr, opts, log)
-	pr.CloseWithError(errBuildReturned)
-	// The engine closing the pipe is a consequence of its own error.
-	if werr := <-written; werr != nil && !errors.Is(werr, errBuildReturned) && !errors.Is(werr, io.ErrClosedPipe) {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("writing the build context: %w", ctx.Err())
-		}
-		return "", werr
-	}
-	return id, err
-}
-
 // Build builds the app's Dockerfile into req.Image on the Docker Engine at
 // req.DockerHost and returns the image reference and id.
 func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildResponse, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
-	if err := CheckImageName(req.Image); err != nil {
+	if err := dockerbuild.CheckImageName(req.Image); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	var app AppSettings
@@ -336,18 +262,18 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 		args[k] = v
 	}
 	var errs sdk.ConfigError
-	CheckBuildArgs(&errs, "build_args", req.BuildArgs)
+	dockerbuild.CheckBuildArgs(&errs, "build_args", req.BuildArgs)
 	for k, v := range req.BuildArgs {
 		args[k] = v
 	}
 	log := req.Log
 	if len(req.Secrets) > 0 {
 		if app.SecretsAsBuildArgs {
-			CheckBuildArgs(&errs, "secrets", req.Secrets)
+			dockerbuild.CheckBuildArgs(&errs, "secrets", req.Secrets)
 			for k, v := range req.Secrets {
 				args[k] = v
 			}
-			log.Printf("passing build secrets %s as build arguments (secrets_as_build_args): they are recorded in the image", strings.Join(sortedKeys(req.Secrets), ", "))
+			log.Printf("passing build secrets %s as build arguments (secrets_as_build_args): they are recorded in the image", strings.Join(slices.Sorted(maps.Keys(req.Secrets)), ", "))
 		} else {
 			log.Printf("warning: %d build secret(s) not passed: this Docker Engine's builder cannot mount secrets; set secrets_as_build_args to pass them as build arguments", len(req.Secrets))
 		}
@@ -364,13 +290,13 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 		log.Printf("target stage: %s", app.Target)
 	}
 	if len(args) > 0 {
-		log.Printf("build arguments: %s", strings.Join(sortedKeys(args), ", "))
+		log.Printf("build arguments: %s", strings.Join(slices.Sorted(maps.Keys(args)), ", "))
 	}
-	opts := BuildOptions{
+	opts := dockerbuild.BuildOptions{
 		Tag: req.Image, Dockerfile: p.dockerfile, Target: app.Target, BuildArgs: args,
 		NoCache: app.NoCache, Engine: engine,
 	}
-	id, err := BuildContext(ctx, req.DockerHost, p.write, opts, log)
+	id, err := dockerbuild.BuildContext(ctx, req.DockerHost, p.write, opts, log)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}

@@ -33,7 +33,8 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/berth-dev/berth/builders/dockerfile/dockerfile"
+	"github.com/berth-dev/berth/builders/internal/dockerbuild"
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -47,76 +48,39 @@ const Version = "1.0.0"
 // (the first holding an index.html) when the app names none.
 var Candidates = []string{"dist", "build", "public", "."}
 
-// Settings are the plugin's settings.
+// Settings are the plugin's settings. Their tags make the settings schema.
 type Settings struct {
-	dockerfile.EngineSettings
+	dockerbuild.EngineSettings
 	// BuildImage is the default image build commands run in, for apps that
 	// set a command without an image and for sources detected by their
 	// package.json.
-	BuildImage string `json:"build_image,omitempty"`
+	BuildImage string `json:"build_image,omitempty" jsonschema:"title=Default build image,example=node:22-alpine" jsonschema_description:"Image that build commands run in when an app names none. It must exist on the Docker Engine or be pullable from a registry the engine reaches. When set, a source with a package.json that has a build script is detected as a static site."`
 }
 
-// AppSettings are an app's build settings (BuildRequest.Settings).
+// AppSettings are an app's build settings (BuildRequest.Settings). Their
+// tags make the app settings schema.
 type AppSettings struct {
 	// PublishDir is the site's directory relative to the repository root.
 	// Default: the first of dist, build, public and the root that holds an
 	// index.html; "dist" with a build command.
-	PublishDir string `json:"publish_dir,omitempty"`
+	PublishDir string `json:"publish_dir,omitempty" jsonschema:"title=Publish directory,example=dist,example=build,example=public,example=." jsonschema_description:"Directory holding the site (its index.html), relative to the repository root. Default: the first of dist, build, public and the repository root that has an index.html; dist when there is a build command."`
 	// SPA serves /index.html for unknown paths that are not files.
-	SPA bool `json:"spa,omitempty"`
+	SPA bool `json:"spa,omitempty" jsonschema:"title=Single-page app,default=false" jsonschema_description:"Serve /index.html for unknown paths that do not name a file, so client-side routes work. Otherwise unknown paths are 404 (with 404.html when the site has one)."`
 	// Port is the port the site is served on, default 8080.
-	Port int `json:"port,omitempty"`
+	Port int `json:"port,omitempty" jsonschema:"title=Port,minimum=1,maximum=65535,default=8080" jsonschema_description:"Port the site is served on inside the container."`
 	// CleanURLs serves /about from /about.html.
-	CleanURLs bool `json:"clean_urls,omitempty"`
+	CleanURLs bool `json:"clean_urls,omitempty" jsonschema:"title=Clean URLs,default=false" jsonschema_description:"Serve /about from /about.html."`
 	// BuildImage is the image BuildCommand runs in.
-	BuildImage string `json:"build_image,omitempty"`
+	BuildImage string `json:"build_image,omitempty" jsonschema:"title=Build image,example=node:22-alpine" jsonschema_description:"Image the build command runs in. It must exist on the Docker Engine or be pullable from a registry the engine reaches. Default: the plugin's build image."`
 	// BuildCommand is run by /bin/sh -c in /src, a copy of the source.
-	BuildCommand string `json:"build_command,omitempty"`
+	BuildCommand string `json:"build_command,omitempty" jsonschema:"title=Build command,example=npm ci && npm run build" jsonschema_description:"Shell command that builds the site, run by /bin/sh -c in /src (a copy of the repository) in the build image, with the build variables as environment. Default with a build image: from package.json and its lock file."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Static site builder",
-  "properties": {` + dockerfile.EngineSettingsProperties + `,
-    "build_image": {
-      "type": "string", "title": "Default build image", "examples": ["node:22-alpine"],
-      "description": "Image that build commands run in when an app names none. It must exist on the Docker Engine or be pullable from a registry the engine reaches. When set, a source with a package.json that has a build script is detected as a static site."
-    }
-  },
-  "additionalProperties": false
-}`
-
-const appSchema = `{
-  "type": "object",
-  "title": "Static site",
-  "properties": {
-    "publish_dir": {
-      "type": "string", "title": "Publish directory", "examples": ["dist", "build", "public", "."],
-      "description": "Directory holding the site (its index.html), relative to the repository root. Default: the first of dist, build, public and the repository root that has an index.html; dist when there is a build command."
-    },
-    "spa": {
-      "type": "boolean", "title": "Single-page app", "default": false,
-      "description": "Serve /index.html for unknown paths that do not name a file, so client-side routes work. Otherwise unknown paths are 404 (with 404.html when the site has one)."
-    },
-    "port": {
-      "type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": 8080,
-      "description": "Port the site is served on inside the container."
-    },
-    "clean_urls": {
-      "type": "boolean", "title": "Clean URLs", "default": false,
-      "description": "Serve /about from /about.html."
-    },
-    "build_image": {
-      "type": "string", "title": "Build image", "examples": ["node:22-alpine"],
-      "description": "Image the build command runs in. It must exist on the Docker Engine or be pullable from a registry the engine reaches. Default: the plugin's build image."
-    },
-    "build_command": {
-      "type": "string", "title": "Build command", "examples": ["npm ci && npm run build"],
-      "description": "Shell command that builds the site, run by /bin/sh -c in /src (a copy of the repository) in the build image, with the build variables as environment. Default with a build image: from package.json and its lock file."
-    }
-  },
-  "additionalProperties": false
-}`
+// The schemas of the plugin's and an app's settings.
+var (
+	settingsSchema = settingsschema.Encode(settingsschema.For[Settings]("Static site builder", ""))
+	appSchema      = settingsschema.Encode(settingsschema.For[AppSettings]("Static site", ""))
+)
 
 // Builder is the static site builder. Use New.
 type Builder struct {
@@ -146,7 +110,7 @@ func (b *Builder) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, er
 
 // ConfigSchema returns the plugin and per-app settings schemas.
 func (b *Builder) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema), App: json.RawMessage(appSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema, App: appSchema}, nil
 }
 
 // Configure validates and applies the plugin settings.
@@ -193,7 +157,7 @@ func (b *Builder) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.Detect
 // findSite returns the first candidate directory with an index.html.
 func findSite(source string) (string, bool) {
 	for _, dir := range Candidates {
-		p, err := dockerfile.ResolveInside(source, path.Join(dir, "index.html"))
+		p, err := dockerbuild.ResolveInside(source, path.Join(dir, "index.html"))
 		if err != nil {
 			continue
 		}
@@ -208,7 +172,7 @@ func findSite(source string) (string, bool) {
 // whose package.json has a build script, with the package manager its lock
 // file names.
 func packageBuildCommand(source string) (string, bool) {
-	p, err := dockerfile.ResolveInside(source, "package.json")
+	p, err := dockerbuild.ResolveInside(source, "package.json")
 	if err != nil {
 		return "", false
 	}
@@ -223,7 +187,7 @@ func packageBuildCommand(source string) (string, bool) {
 		return "", false
 	}
 	has := func(name string) bool {
-		_, err := dockerfile.ResolveInside(source, name)
+		_, err := dockerbuild.ResolveInside(source, name)
 		return err == nil
 	}
 	switch {
@@ -303,7 +267,7 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 	if strings.ContainsRune(app.BuildCommand, 0) {
 		errs.Add("build_command", "must not contain NUL characters")
 	}
-	dockerfile.CheckBuildArgs(&errs, "build_args", buildArgs)
+	dockerbuild.CheckBuildArgs(&errs, "build_args", buildArgs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -315,10 +279,10 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 		}
 		p.spec.BuildArgs = sortedKeys(buildArgs)
 		var err error
-		if p.source, err = dockerfile.ResolveInside(source, "."); err != nil {
+		if p.source, err = dockerbuild.ResolveInside(source, "."); err != nil {
 			return nil, err
 		}
-		if p.sourceExclude, err = dockerfile.ReadIgnoreFile(filepath.Join(p.source, ".dockerignore")); err != nil {
+		if p.sourceExclude, err = dockerbuild.ReadIgnoreFile(filepath.Join(p.source, ".dockerignore")); err != nil {
 			return nil, err
 		}
 		p.sourceExclude = append(p.sourceExclude, ".git")
@@ -332,11 +296,11 @@ func (b *Builder) newPlan(source string, app AppSettings, buildArgs map[string]s
 		}
 		p.spec.PublishDir = dir
 	}
-	dir, err := dockerfile.ResolveInside(source, p.spec.PublishDir)
+	dir, err := dockerbuild.ResolveInside(source, p.spec.PublishDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, sdk.NewConfigError("publish_dir", fmt.Sprintf("%q does not exist", p.spec.PublishDir))
-	case errors.Is(err, dockerfile.ErrEscapes):
+	case errors.Is(err, dockerbuild.ErrEscapes):
 		return nil, sdk.NewConfigError("publish_dir", "must stay inside the repository (a link leads out of it)")
 	case err != nil:
 		return nil, err
@@ -359,7 +323,7 @@ func hasSite(source string) bool {
 // write writes the build context: the Dockerfile, the server and the site
 // (or the source, for a build stage).
 func (p *plan) write(ctx context.Context, w io.Writer) error {
-	cw := dockerfile.NewContextWriter(w)
+	cw := dockerbuild.NewContextWriter(w)
 	if err := cw.AddBytes("Dockerfile", 0o644, []byte(renderDockerfile(p.spec))); err != nil {
 		return err
 	}
@@ -370,14 +334,14 @@ func (p *plan) write(ctx context.Context, w io.Writer) error {
 		if err := cw.AddDirEntry(contextSource); err != nil {
 			return err
 		}
-		if err := cw.AddDir(ctx, p.source, dockerfile.DirOptions{Prefix: contextSource, Exclude: p.sourceExclude}); err != nil {
+		if err := cw.AddDir(ctx, p.source, dockerbuild.DirOptions{Prefix: contextSource, Exclude: p.sourceExclude}); err != nil {
 			return err
 		}
 	} else {
 		if err := cw.AddDirEntry(contextSite); err != nil {
 			return err
 		}
-		if err := cw.AddDir(ctx, p.siteDir, dockerfile.DirOptions{Prefix: contextSite, Exclude: siteExclude, Normalize: true}); err != nil {
+		if err := cw.AddDir(ctx, p.siteDir, dockerbuild.DirOptions{Prefix: contextSite, Exclude: siteExclude, Normalize: true}); err != nil {
 			return err
 		}
 	}
@@ -390,7 +354,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
-	if err := dockerfile.CheckImageName(req.Image); err != nil {
+	if err := dockerbuild.CheckImageName(req.Image); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	var app AppSettings
@@ -417,11 +381,11 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest) (*sdk.BuildR
 		}
 	}
 	log.Printf("packing %s into %s (port %d, spa %v, clean URLs %v)", p.spec.PublishDir, req.Image, p.spec.Port, p.spec.SPA, p.spec.CleanURLs)
-	opts := dockerfile.BuildOptions{
+	opts := dockerbuild.BuildOptions{
 		Tag: req.Image, Dockerfile: "Dockerfile", BuildArgs: args, Engine: b.current().EngineSettings,
 		Labels: map[string]string{"dev.berth.builder": ID},
 	}
-	id, err := dockerfile.BuildContext(ctx, req.DockerHost, p.write, opts, log)
+	id, err := dockerbuild.BuildContext(ctx, req.DockerHost, p.write, opts, log)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 
-	"github.com/berth-dev/berth/builders/dockerfile/dockerfile"
+	"github.com/berth-dev/berth/builders/internal/dockerbuild"
 	"github.com/berth-dev/berth/sdk"
 )
 
@@ -436,7 +436,7 @@ func shellImage(t testing.TB, cli *client.Client) string {
 	df := "FROM scratch\n"
 	pr, pw := io.Pipe()
 	go func() {
-		cw := dockerfile.NewContextWriter(pw)
+		cw := dockerbuild.NewContextWriter(pw)
 		var err error
 		for name, src := range files {
 			real, _ := filepath.EvalSymlinks(src)
@@ -503,7 +503,7 @@ func TestBuildCommand(t *testing.T) {
 		_, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{
 			SourceDir: src, Settings: settings, Image: imageName(t, cli, "static-failed"), DockerHost: dockerHost(), Log: rec.log,
 		})
-		var failed *dockerfile.BuildFailedError
+		var failed *dockerbuild.BuildFailedError
 		if !errors.As(err, &failed) || !strings.Contains(err.Error(), "3") {
 			t.Errorf("Build = %v, want a BuildFailedError with the exit code", err)
 		}

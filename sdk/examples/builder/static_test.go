@@ -77,3 +77,9 @@ func TestBuildLogsEachFileAndSkipsDotDirs(t *testing.T) {
 		t.Errorf("Image = %q", r.Image)
 	}
 }
+
+// TestSettingsSchema checks the hand-written schema describes the settings
+// type Configure decodes: one source of truth.
+func TestSettingsSchema(t *testing.T) {
+	plugintest.CheckSettingsSchema(t, json.RawMessage(appSchema), appSettings{})
+}

@@ -144,3 +144,9 @@ func TestCommitStatusIsANote(t *testing.T) {
 		t.Errorf("note = %q", got)
 	}
 }
+
+// TestSettingsSchema checks the hand-written schema describes the settings
+// type Configure decodes: one source of truth.
+func TestSettingsSchema(t *testing.T) {
+	plugintest.CheckSettingsSchema(t, json.RawMessage(schema), settings{})
+}

@@ -114,3 +114,9 @@ func TestErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestSettingsSchema checks the hand-written schema describes the settings
+// type Configure decodes: one source of truth.
+func TestSettingsSchema(t *testing.T) {
+	plugintest.CheckSettingsSchema(t, json.RawMessage(schema), settings{})
+}

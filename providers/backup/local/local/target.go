@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/providers/backup/internal/objectkey"
 	"github.com/berth-dev/berth/sdk"
 )
@@ -40,26 +41,15 @@ const ID = "backup.local"
 // Version is the plugin's version.
 const Version = "1.0.0"
 
-// Settings are the plugin's settings.
+// Settings are the plugin's settings. Their tags make the settings schema.
 type Settings struct {
 	// Directory is the absolute path of an existing directory backups are
 	// stored in.
-	Directory string `json:"directory"`
+	Directory string `json:"directory" jsonschema:"required,title=Directory,pattern=^/" jsonschema_extras:"x-berth-host-path=true" jsonschema_description:"Absolute path of an existing directory on the berth server, writable by berth, for example /var/backups/berth."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "Local directory",
-  "description": "Stores backups as files in a directory on the berth server. Prefer a disk other than the one the databases live on.",
-  "properties": {
-    "directory": {
-      "type": "string", "title": "Directory", "pattern": "^/", "x-berth-host-path": true,
-      "description": "Absolute path of an existing directory on the berth server, writable by berth, for example /var/backups/berth."
-    }
-  },
-  "required": ["directory"],
-  "additionalProperties": false
-}`
+// settingsSchema is the settings' schema.
+var settingsSchema = settingsschema.Encode(settingsschema.For[Settings]("Local directory", "Stores backups as files in a directory on the berth server. Prefer a disk other than the one the databases live on."))
 
 // Names the target keeps for itself; keys using them are refused and List
 // never shows them.
@@ -94,7 +84,7 @@ func (t *Target) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, err
 
 // ConfigSchema returns the settings schema.
 func (t *Target) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema}, nil
 }
 
 // Configure validates and applies settings. It does not touch the file

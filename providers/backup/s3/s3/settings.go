@@ -12,77 +12,42 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/providers/backup/internal/objectkey"
 	"github.com/berth-dev/berth/sdk"
 )
 
-// Settings are the plugin's settings.
+// Settings are the plugin's settings. Their tags make the settings schema.
 type Settings struct {
 	// Endpoint is the URL of the S3 service, "https://s3.example.com" or
 	// "http://10.0.0.5:9000". Empty: Amazon S3.
-	Endpoint string `json:"endpoint,omitempty"`
+	Endpoint string `json:"endpoint,omitempty" jsonschema:"title=Endpoint,format=uri" jsonschema_extras:"x-berth-outbound-url=true" jsonschema_description:"URL of the S3 service, such as https://s3.eu-central-003.backblazeb2.com or http://10.0.0.5:9000. Leave empty for Amazon S3."`
 	// Region is the bucket's region. Empty: asked from the service.
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitempty" jsonschema:"title=Region" jsonschema_description:"The bucket's region, such as eu-west-1. Leave empty to ask the service."`
 	// Bucket is the bucket backups are stored in. It must exist.
-	Bucket string `json:"bucket"`
+	Bucket string `json:"bucket" jsonschema:"required,title=Bucket,minLength=3,maxLength=63" jsonschema_description:"An existing bucket."`
 	// Prefix is a folder in the bucket every key is stored under
 	// ("berth" stores "db/x" as "berth/db/x"). Empty: the bucket's top.
-	Prefix string `json:"prefix,omitempty"`
+	Prefix string `json:"prefix,omitempty" jsonschema:"title=Prefix" jsonschema_description:"Folder inside the bucket that backups are stored under, such as berth/production. Leave empty for the top of the bucket."`
 	// PathStyle addresses the bucket in the URL path
 	// (https://host/bucket/key) rather than in the host name
 	// (https://bucket.host/key). When off, the host name is used for Amazon
 	// S3 and Google Cloud Storage, the path elsewhere.
-	PathStyle bool `json:"path_style,omitempty"`
-	// AccessKeyID and SecretAccessKey are the credentials.
-	AccessKeyID     string `json:"access_key_id"`
-	SecretAccessKey string `json:"secret_access_key"`
+	PathStyle bool `json:"path_style,omitempty" jsonschema:"title=Path-style addressing,default=false" jsonschema_description:"Put the bucket in the URL path (https://host/bucket) instead of the host name (https://bucket.host). Self-hosted servers usually need it."`
+	// AccessKeyID and SecretAccessKey are the credentials; the secret is
+	// write-only (never sent back, see core/writeonly).
+	AccessKeyID     string `json:"access_key_id" jsonschema:"required,title=Access key ID"`
+	SecretAccessKey string `json:"secret_access_key" jsonschema:"required,title=Secret access key,format=password,writeOnly=true"`
 	// InsecureSkipVerify accepts any TLS certificate from the endpoint.
-	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty" jsonschema:"title=Skip TLS verification,default=false" jsonschema_description:"Accept any certificate from the endpoint. Only for a server you trust on a network you trust."`
 	// PartSizeMiB is the size of the parts of multipart uploads, in MiB
 	// (5 to 5120, default 16). Each running upload holds one part in
 	// memory; an object of unknown size can reach 10,000 parts.
-	PartSizeMiB int `json:"part_size_mib,omitempty"`
+	PartSizeMiB int `json:"part_size_mib,omitempty" jsonschema:"title=Upload part size (MiB),minimum=5,maximum=5120,default=16" jsonschema_description:"Uploads are sent in parts of this size; each running backup holds one part in memory. A backup can have at most 10,000 parts (about 156 GiB at 16 MiB)."`
 }
 
-const settingsSchema = `{
-  "type": "object",
-  "title": "S3-compatible storage",
-  "description": "Stores backups in a bucket of Amazon S3 or any S3-compatible service (MinIO, Cloudflare R2, Backblaze B2, Wasabi, Garage, Ceph...).",
-  "properties": {
-    "endpoint": {
-      "type": "string", "title": "Endpoint", "format": "uri", "x-berth-outbound-url": true,
-      "description": "URL of the S3 service, such as https://s3.eu-central-003.backblazeb2.com or http://10.0.0.5:9000. Leave empty for Amazon S3."
-    },
-    "region": {
-      "type": "string", "title": "Region",
-      "description": "The bucket's region, such as eu-west-1. Leave empty to ask the service."
-    },
-    "bucket": {
-      "type": "string", "title": "Bucket", "minLength": 3, "maxLength": 63,
-      "description": "An existing bucket."
-    },
-    "prefix": {
-      "type": "string", "title": "Prefix",
-      "description": "Folder inside the bucket that backups are stored under, such as berth/production. Leave empty for the top of the bucket."
-    },
-    "path_style": {
-      "type": "boolean", "title": "Path-style addressing", "default": false,
-      "description": "Put the bucket in the URL path (https://host/bucket) instead of the host name (https://bucket.host). Self-hosted servers usually need it."
-    },
-    "access_key_id": {"type": "string", "title": "Access key ID"},
-    "secret_access_key": {"type": "string", "title": "Secret access key", "format": "password", "writeOnly": true},
-    "insecure_skip_verify": {
-      "type": "boolean", "title": "Skip TLS verification", "default": false,
-      "description": "Accept any certificate from the endpoint. Only for a server you trust on a network you trust."
-    },
-    "part_size_mib": {
-      "type": "integer", "title": "Upload part size (MiB)", "minimum": 5, "maximum": 5120, "default": 16,
-      "description": "Uploads are sent in parts of this size; each running backup holds one part in memory. A backup can have at most 10,000 parts (about 156 GiB at 16 MiB)."
-    }
-  },
-  "required": ["bucket", "access_key_id", "secret_access_key"],
-  "additionalProperties": false
-}`
+// settingsSchema is the settings' schema.
+var settingsSchema = settingsschema.Encode(settingsschema.For[Settings]("S3-compatible storage", "Stores backups in a bucket of Amazon S3 or any S3-compatible service (MinIO, Cloudflare R2, Backblaze B2, Wasabi, Garage, Ceph...)."))
 
 // Limits of multipart uploads.
 const (

@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -68,7 +67,7 @@ func (t *Target) Info(context.Context, *sdk.InfoRequest) (*sdk.InfoResponse, err
 
 // ConfigSchema returns the settings schema.
 func (t *Target) ConfigSchema(context.Context, *sdk.ConfigSchemaRequest) (*sdk.ConfigSchemaResponse, error) {
-	return &sdk.ConfigSchemaResponse{Settings: json.RawMessage(settingsSchema)}, nil
+	return &sdk.ConfigSchemaResponse{Settings: settingsSchema}, nil
 }
 
 // Configure validates settings, naming each bad field, and builds the

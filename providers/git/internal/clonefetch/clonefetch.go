@@ -1,33 +1,30 @@
 // Package clonefetch fetches the repositories of berth's hosted git
-// providers with the generic git provider: clones stay on the provider's
+// providers with the shared git client (gitclient): clones stay on the provider's
 // host (local paths are refused) and carry the credentials the host
 // expects over git, which each provider translates from its connection's.
 package clonefetch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
-	"github.com/berth-dev/berth/providers/git/generic/generic"
+	"github.com/berth-dev/berth/providers/git/internal/gitclient"
 	"github.com/berth-dev/berth/sdk"
 )
 
 // Fetcher clones for one provider. Use New.
 type Fetcher struct {
 	provider string
-	git      *generic.Provider
 }
+
+// options are the git client's: repositories are always on the provider's
+// host (no local paths), and submodules are checked out.
+var options = gitclient.Options{AllowLocal: false, Submodules: true}
 
 // New returns the Fetcher of provider ("github"), which names it in
 // errors.
 func New(provider string) *Fetcher {
-	git := generic.New()
-	// Repositories are always on the provider's host: no local paths.
-	if _, err := git.Configure(context.Background(), &sdk.ConfigureRequest{Settings: json.RawMessage(`{"allow_local": false}`)}); err != nil {
-		panic(fmt.Sprintf("%s: configuring the generic git client: %v", provider, err))
-	}
-	return &Fetcher{provider: provider, git: git}
+	return &Fetcher{provider: provider}
 }
 
 // Fetch checks out req.Ref of cloneURL into req.Dir, authenticating with
@@ -36,7 +33,7 @@ func New(provider string) *Fetcher {
 func (f *Fetcher) Fetch(ctx context.Context, req *sdk.FetchRequest, cloneURL string, creds *sdk.Credentials) (*sdk.FetchResponse, error) {
 	fetch := *req
 	fetch.Repository, fetch.Credentials = cloneURL, creds
-	r, err := f.git.Fetch(ctx, &fetch)
+	r, err := gitclient.Fetch(ctx, options, &fetch)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.provider, err)
 	}

@@ -10,20 +10,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/providers/git/internal/restapi"
 	"github.com/berth-dev/berth/sdk"
 )
 
-// Settings is the settings document.
+// Settings is the settings document. Its tags make the settings schema;
+// the wording, default and bound that differ between providers come from
+// the Spec.
 type Settings struct {
 	// BaseURL is the host (or API root) for connections without one.
-	BaseURL string `json:"base_url,omitempty"`
+	BaseURL string `json:"base_url,omitempty" jsonschema:"format=uri"`
 	// TimeoutSeconds bounds each API request (restapi.DefaultTimeout when
 	// zero).
-	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"minimum=1"`
 }
 
 // Spec describes one provider: its Info and the wording and bounds of its
@@ -124,38 +128,15 @@ func (p *Plugin) Timeout() time.Duration {
 	return restapi.DefaultTimeout
 }
 
-// property is one field of the schema, its keys in the order shown.
-type property struct {
-	Type        string `json:"type"`
-	Format      string `json:"format,omitempty"`
-	Title       string `json:"title"`
-	Minimum     int    `json:"minimum,omitempty"`
-	Maximum     int    `json:"maximum,omitempty"`
-	Default     any    `json:"default"`
-	Description string `json:"description"`
-}
-
-// schema renders the JSON Schema of the settings described by spec.
+// schema renders the JSON Schema of Settings with the wording, default and
+// bound of spec.
 func schema(spec Spec) json.RawMessage {
-	doc := struct {
-		Type                 string              `json:"type"`
-		Title                string              `json:"title"`
-		Description          string              `json:"description"`
-		Properties           map[string]property `json:"properties"`
-		AdditionalProperties bool                `json:"additionalProperties"`
-	}{
-		Type: "object", Title: spec.Title, Description: spec.Description,
-		Properties: map[string]property{
-			"base_url": {Type: "string", Format: "uri", Title: spec.BaseURLTitle, Default: spec.DefaultBaseURL, Description: spec.BaseURLDescription},
-			"timeout_seconds": {
-				Type: "integer", Title: spec.TimeoutTitle, Minimum: 1, Maximum: spec.MaxTimeoutSeconds,
-				Default: int(restapi.DefaultTimeout / time.Second), Description: spec.TimeoutDescription,
-			},
-		},
-	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		panic(fmt.Sprintf("hostsettings: rendering the schema: %v", err))
-	}
-	return b
+	s := settingsschema.For[Settings](spec.Title, spec.Description)
+	base := settingsschema.Property(s, "base_url")
+	base.Title, base.Description, base.Default = spec.BaseURLTitle, spec.BaseURLDescription, spec.DefaultBaseURL
+	timeout := settingsschema.Property(s, "timeout_seconds")
+	timeout.Title, timeout.Description = spec.TimeoutTitle, spec.TimeoutDescription
+	timeout.Maximum = json.Number(strconv.Itoa(spec.MaxTimeoutSeconds))
+	timeout.Default = int(restapi.DefaultTimeout / time.Second)
+	return settingsschema.Encode(s)
 }

@@ -1,4 +1,4 @@
-package dockerfile
+package dockerbuild
 
 import (
 	"archive/tar"
@@ -39,22 +39,22 @@ func ResolveInside(root, rel string) (string, error) {
 		return "", fmt.Errorf("source directory %s: %w", root, err)
 	}
 	joined := filepath.Join(realRoot, filepath.FromSlash(rel))
-	if !within(realRoot, joined) {
+	if !Within(realRoot, joined) {
 		return "", fmt.Errorf("%q: %w: %w", rel, ErrEscapes, sdk.ErrInvalidArgument)
 	}
 	real, err := filepath.EvalSymlinks(joined)
 	if err != nil {
 		return "", fmt.Errorf("%q: %w", rel, err)
 	}
-	if !within(realRoot, real) {
+	if !Within(realRoot, real) {
 		return "", fmt.Errorf("%q: %w (through a symbolic link): %w", rel, ErrEscapes, sdk.ErrInvalidArgument)
 	}
 	return real, nil
 }
 
-// within reports whether p is root or inside it; both are clean and
+// Within reports whether p is root or inside it; both are clean and
 // absolute.
-func within(root, p string) bool {
+func Within(root, p string) bool {
 	return p == root || strings.HasPrefix(p, strings.TrimSuffix(root, string(filepath.Separator))+string(filepath.Separator))
 }
 

@@ -1,4 +1,4 @@
-package dockerfile
+package dockerbuild
 
 import (
 	"context"
@@ -19,27 +19,17 @@ import (
 )
 
 // EngineSettings are the operator's settings for builds on the Docker
-// Engine, shared by berth's builders.
+// Engine, shared by berth's builders. Their tags make the JSON Schema the
+// builders declare (see plugins/settingsschema); embed the type in a
+// builder's settings to offer them.
 type EngineSettings struct {
 	// MemoryLimit caps the memory of each build step's container, in
 	// Docker's notation ("2g", "512m"). Empty: no limit.
-	MemoryLimit string `json:"memory_limit,omitempty"`
+	MemoryLimit string `json:"memory_limit,omitempty" jsonschema:"title=Memory limit of build steps,pattern=^[0-9]+(\\.[0-9]+)?\\s*[bBkKmMgGtT]?[iI]?[bB]?$" jsonschema_description:"Memory available to each RUN step, in Docker's notation (512m, 2g). Empty: no limit."`
 	// NetworkMode is the network of build steps: "default", "none" or
 	// "host". Empty means "default".
-	NetworkMode string `json:"network_mode,omitempty"`
+	NetworkMode string `json:"network_mode,omitempty" jsonschema:"title=Network of build steps,enum=default,enum=none,enum=host,default=default" jsonschema_description:"Network that RUN steps use: the engine's default bridge, none (no network) or the host's."`
 }
-
-// EngineSettingsProperties is the JSON Schema "properties" members of
-// EngineSettings, for builders to embed in their settings schema.
-const EngineSettingsProperties = `
-    "memory_limit": {
-      "type": "string", "title": "Memory limit of build steps", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*[bBkKmMgGtT]?[iI]?[bB]?$",
-      "description": "Memory available to each RUN step, in Docker's notation (512m, 2g). Empty: no limit."
-    },
-    "network_mode": {
-      "type": "string", "title": "Network of build steps", "enum": ["default", "none", "host"], "default": "default",
-      "description": "Network that RUN steps use: the engine's default bridge, none (no network) or the host's."
-    }`
 
 // Validate adds a field error to errs for each bad setting.
 func (s EngineSettings) Validate(errs *sdk.ConfigError) {

@@ -1,4 +1,4 @@
-package generic
+package gitclient
 
 import (
 	"fmt"
@@ -11,21 +11,21 @@ import (
 	"github.com/berth-dev/berth/sdk"
 )
 
-// transport is how git reaches a repository.
-type transport string
+// Transport is how git reaches a repository.
+type Transport string
 
 const (
-	transportLocal transport = "file"
-	transportHTTP  transport = "http"
-	transportSSH   transport = "ssh"
-	transportGit   transport = "git"
+	TransportLocal Transport = "file"
+	TransportHTTP  Transport = "http"
+	TransportSSH   Transport = "ssh"
+	TransportGit   Transport = "git"
 )
 
-// remote is a parsed repository location. URL is what git is given: it never
+// Remote is a parsed repository location. URL is what git is given: it never
 // carries credentials, which are moved to Username and Password.
-type remote struct {
+type Remote struct {
 	URL       string
-	Transport transport
+	Transport Transport
 	// Origin is "scheme://host[:port]" for http(s) remotes, the scope of the
 	// credentials.
 	Origin string
@@ -40,13 +40,13 @@ type remote struct {
 // slash before the colon.
 var scpLike = regexp.MustCompile(`^(?:([A-Za-z0-9._~+-]+)@)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([^/].*|/.+)$`)
 
-// parseRemote validates a repository location: an absolute path, a file://,
+// ParseRemote validates a repository location: an absolute path, a file://,
 // http(s)://, ssh:// or git:// URL, or an scp-like "git@host:owner/repo".
 // Anything git would read as an option, and transports able to run commands
 // (ext::, fd::), are refused.
-func parseRemote(raw string) (remote, error) {
-	bad := func(why string) (remote, error) {
-		return remote{}, fmt.Errorf("repository %q: %s: %w", redactURL(raw), why, sdk.ErrInvalidArgument)
+func ParseRemote(raw string) (Remote, error) {
+	bad := func(why string) (Remote, error) {
+		return Remote{}, fmt.Errorf("repository %q: %s: %w", redactURL(raw), why, sdk.ErrInvalidArgument)
 	}
 	switch {
 	case raw == "":
@@ -56,7 +56,7 @@ func parseRemote(raw string) (remote, error) {
 	case strings.ContainsFunc(raw, isControl):
 		return bad("contains control characters")
 	case strings.HasPrefix(raw, "/"):
-		return remote{URL: filepath.Clean(raw), Transport: transportLocal}, nil
+		return Remote{URL: filepath.Clean(raw), Transport: TransportLocal}, nil
 	case strings.Contains(raw, "::"):
 		return bad("remote helpers (transport::address) are not allowed")
 	}
@@ -64,7 +64,7 @@ func parseRemote(raw string) (remote, error) {
 		if strings.HasPrefix(m[2], "-") {
 			return bad("host must not start with '-'")
 		}
-		return remote{URL: raw, Transport: transportSSH, Host: m[2], Username: m[1]}, nil
+		return Remote{URL: raw, Transport: TransportSSH, Host: m[2], Username: m[1]}, nil
 	}
 	if !strings.Contains(raw, "://") {
 		return bad("want an https:// or ssh:// URL, git@host:owner/repo, or an absolute path")
@@ -73,7 +73,7 @@ func parseRemote(raw string) (remote, error) {
 	if err != nil {
 		return bad("is not a URL")
 	}
-	r := remote{Host: u.Hostname()}
+	r := Remote{Host: u.Hostname()}
 	if u.User != nil {
 		r.Username = u.User.Username()
 		r.Password, _ = u.User.Password()
@@ -86,19 +86,19 @@ func parseRemote(raw string) (remote, error) {
 		if !path.IsAbs(u.Path) {
 			return bad("file:// URLs must name an absolute path")
 		}
-		return remote{URL: filepath.Clean(filepath.FromSlash(u.Path)), Transport: transportLocal}, nil
+		return Remote{URL: filepath.Clean(filepath.FromSlash(u.Path)), Transport: TransportLocal}, nil
 	case "http", "https":
-		r.Transport = transportHTTP
+		r.Transport = TransportHTTP
 		u.User = nil // credentials travel in a header, never in the URL
 		r.Origin = strings.ToLower(u.Scheme) + "://" + u.Host
 	case "ssh", "git+ssh", "ssh+git":
-		r.Transport = transportSSH
+		r.Transport = TransportSSH
 		r.Password = "" // a password in an ssh URL is ignored, never passed on
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			u.User = url.User(r.Username)
 		}
 	case "git":
-		r.Transport = transportGit
+		r.Transport = TransportGit
 	default:
 		return bad(fmt.Sprintf("scheme %q is not supported (want https, http, ssh, git or file)", u.Scheme))
 	}
@@ -159,3 +159,24 @@ func isSHA(s string) bool {
 
 // isFullSHA reports whether s is a full SHA-1 or SHA-256 commit id.
 func isFullSHA(s string) bool { return (len(s) == 40 || len(s) == 64) && isSHA(s) }
+
+// Name is a short name for the repository: "owner/repo" from
+// "https://host/owner/repo.git", the path of a local repository.
+func (r Remote) Name() string {
+	var p string
+	switch {
+	case r.Transport == TransportLocal:
+		p = r.URL
+	case strings.Contains(r.URL, "://"):
+		if u, err := url.Parse(r.URL); err == nil {
+			p = u.Path
+		}
+	default:
+		_, p, _ = strings.Cut(r.URL, ":")
+	}
+	p = strings.TrimSuffix(strings.Trim(path.Clean("/"+filepath.ToSlash(p)), "/"), ".git")
+	if p == "" {
+		return r.URL
+	}
+	return p
+}

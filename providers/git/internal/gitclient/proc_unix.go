@@ -1,6 +1,6 @@
 //go:build unix
 
-package generic
+package gitclient
 
 import (
 	"os/exec"

@@ -1,4 +1,4 @@
-package generic
+package gitclient
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type session struct {
 	tmp    string
 	env    []string
 	scrub  *scrubber
-	remote remote
+	remote Remote
 	// hostKeyUnverified is true when SSH host keys are accepted on first
 	// use because no known_hosts was given.
 	hostKeyUnverified bool
@@ -28,7 +28,7 @@ type session struct {
 
 // newSession prepares the environment to reach r with creds. knownHosts is
 // the plugin's configured known_hosts content, used when creds has none.
-func newSession(r remote, creds *sdk.Credentials, knownHosts string) (_ *session, err error) {
+func newSession(r Remote, creds *sdk.Credentials, knownHosts string) (_ *session, err error) {
 	if creds == nil {
 		creds = &sdk.Credentials{}
 	}
@@ -48,7 +48,7 @@ func newSession(r remote, creds *sdk.Credentials, knownHosts string) (_ *session
 	}
 
 	protocols := "https:http:ssh:git"
-	if r.Transport == transportLocal {
+	if r.Transport == TransportLocal {
 		// Submodules of a remote repository never get to read local paths.
 		protocols += ":file"
 	}
@@ -72,7 +72,7 @@ func newSession(r remote, creds *sdk.Credentials, knownHosts string) (_ *session
 		}
 	}
 	var basic string
-	if r.Transport == transportHTTP && pass != "" {
+	if r.Transport == TransportHTTP && pass != "" {
 		basic = base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 		// Scoped to the repository's origin: a submodule on another host
 		// never receives the header.
@@ -81,7 +81,7 @@ func newSession(r remote, creds *sdk.Credentials, knownHosts string) (_ *session
 	s.scrub = newScrubber(pass, creds.Password, creds.Token, basic, string(creds.SSHPrivateKey))
 
 	extra := []string{"GIT_ALLOW_PROTOCOL=" + protocols}
-	if r.Transport == transportSSH || len(creds.SSHPrivateKey) > 0 {
+	if r.Transport == TransportSSH || len(creds.SSHPrivateKey) > 0 {
 		sshCommand, err := s.sshCommand(creds, knownHosts)
 		if err != nil {
 			return nil, err
