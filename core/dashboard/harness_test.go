@@ -112,7 +112,7 @@ func newHarness(t *testing.T) *harness {
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
 		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
 	guard := hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})
-	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td,
+	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td, Deployer: h.deployer,
 		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Services: svc, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
