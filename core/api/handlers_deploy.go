@@ -1,11 +1,11 @@
 package api
 
 import (
-	"github.com/berth-dev/berth/core/service"
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/core/service"
 	"strconv"
 	"time"
 
@@ -73,7 +73,9 @@ func (s *Server) listDeployments(c *fiber.Ctx) (List[store.Deployment], error) {
 	return listOf(ds, more, func(d store.Deployment) uuid.UUID { return d.ID }), nil
 }
 
-func (s *Server) getDeployment(c *fiber.Ctx) (store.Deployment, error) { return resolved(c).Deployment, nil }
+func (s *Server) getDeployment(c *fiber.Ctx) (store.Deployment, error) {
+	return resolved(c).Deployment, nil
+}
 
 func (s *Server) deleteDeployment(c *fiber.Ctx) (NoContent, error) {
 	return NoContent{}, s.svc.Deployments.Delete(c.UserContext(), principal(c), resolved(c).Deployment)

@@ -75,4 +75,3 @@ func (s *Server) listPlugins(c *fiber.Ctx) error {
 	}
 	return c.JSON(out)
 }
-
