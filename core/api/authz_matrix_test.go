@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
 )
@@ -203,8 +204,10 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 	box, _ := secrets.New(testKey)
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: h.store, Providers: prov, Deployer: h.deployer})
+	fake := &fakeDatabases{st: h.store}
+	svc := service.New(service.Deps{Store: h.store, Deployer: authzDeployer{h.deployer}, Data: service.DataDeps{Ops: fake, Jobs: fake}})
 	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
-		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Databases: &fakeDatabases{st: h.store},
+		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Services: svc,
 		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
 	return &matrixHarness{harness: h}
 }

@@ -11,10 +11,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
 	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 )
 
@@ -62,10 +64,17 @@ func (f *fakeDatabases) ListObjects(_ context.Context, dest store.BackupDestinat
 	return f.objects, nil
 }
 
-func (f *fakeDatabases) BackupNow(ctx context.Context, nb store.NewBackup, _ int) (store.Backup, error) {
-	b, _, err := f.st.CreateBackup(ctx, nb)
-	f.record("backup %s", b.Kind)
-	return b, err
+// InsertTx stands in for the job queue: backups are recorded by the
+// service layer, their jobs never run.
+func (f *fakeDatabases) InsertTx(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *river.InsertOpts) (int64, bool, error) {
+	f.record("queue %s", args.Kind())
+	return 1, true, nil
+}
+
+// withDatabases is the service layer on st with ops standing in for the
+// cluster and jobs for the queue.
+func withDatabases(st *store.Store, ops service.DataOps, jobs service.Jobs) *service.Services {
+	return service.New(service.Deps{Store: st, Data: service.DataDeps{Ops: ops, Jobs: jobs}})
 }
 
 // StartRestore records the restore with the real store (no job: the
@@ -81,7 +90,7 @@ func (f *fakeDatabases) StartRestore(ctx context.Context, in store.NewRestore) (
 func (f *fakeDatabases) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
 	ok, err := f.st.CancelQueuedRestore(ctx, r.ID, "cancelled")
 	if err == nil && !ok {
-		err = api.ErrRestoreEnded
+		err = service.ErrRestoreEnded
 	}
 	if err != nil {
 		return r, err
@@ -103,7 +112,7 @@ func newDatabaseHarness(t *testing.T) (*harness, *fakeDatabases) {
 	fake := &fakeDatabases{st: h.store}
 	tok, holder := auth.NewSetupToken()
 	h.token = tok
-	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: backupPlugins{}, Databases: fake})
+	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: backupPlugins{}, Services: withDatabases(h.store, fake, fake)})
 	return h, fake
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,95 +11,50 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 )
 
 var restoreStatuses = []string{store.RestoreQueued, store.RestoreRunning, store.RestoreSucceeded, store.RestoreFailed, store.RestoreCancelled}
 
-// loadRestore loads the restore named by :id, authorizing min on its
-// organization (another organization's restore is a 404).
-func (s *Server) loadRestore(c *fiber.Ctx, min store.Role) (store.Restore, error) {
-	id, err := pathID(c, "id", "restore")
-	if err != nil {
-		return store.Restore{}, err
-	}
-	r, err := s.store.GetRestore(c.UserContext(), id)
-	if err != nil {
-		return r, notFoundAs(err, "restore")
-	}
-	return r, authorize(c, r.OrganizationID, min, "restore")
-}
+func (s *Server) getRestore(c *fiber.Ctx) (store.Restore, error) { return resolved(c).Restore, nil }
 
-func (s *Server) getRestore(c *fiber.Ctx) error {
-	r, err := s.loadRestore(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(r)
-}
-
-func (s *Server) cancelRestore(c *fiber.Ctx) error {
-	r, err := s.loadRestore(c, store.RoleMember)
-	if err != nil {
-		return err
-	}
-	ops, err := s.dbOps()
-	if err != nil {
-		return err
-	}
-	r, err = ops.CancelRestore(c.UserContext(), r)
-	if errors.Is(err, ErrRestoreEnded) {
-		return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: err.Error()}
-	} else if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusAccepted).JSON(r)
+func (s *Server) cancelRestore(c *fiber.Ctx) (store.Restore, error) {
+	return s.svc.Restores.Cancel(c.UserContext(), principal(c), resolved(c).Restore)
 }
 
 // listRestores lists the restores of the database or application named by
 // :id, newest first.
-func (s *Server) listRestores(owner ownerLoader) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		o, err := owner(c, store.RoleViewer)
-		if err != nil {
-			return err
-		}
-		var f store.RestoreFilter
-		if o.database != nil {
-			f.Database = *o.database
-		} else {
-			f.Application = *o.application
-		}
-		limit, err := listLimit(c)
-		if err != nil {
-			return err
-		}
-		st, err := statusQuery(c, restoreStatuses)
-		if err != nil {
-			return err
-		}
-		if st != "" {
-			f.Statuses = []string{st}
-		}
-		items, err := s.store.ListRestores(c.UserContext(), f, limit)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []store.Restore{}
-		}
-		return c.JSON(List[store.Restore]{Items: items})
+func (s *Server) listRestores(c *fiber.Ctx) (List[store.Restore], error) {
+	var f store.RestoreFilter
+	if res := resolved(c); res.Kind == service.DatabaseResource {
+		f.Database = res.Database.ID
+	} else {
+		f.Application = res.Application.ID
 	}
+	limit, err := listLimit(c)
+	if err != nil {
+		return List[store.Restore]{}, err
+	}
+	st, err := statusQuery(c, restoreStatuses)
+	if err != nil {
+		return List[store.Restore]{}, err
+	}
+	if st != "" {
+		f.Statuses = []string{st}
+	}
+	items, err := s.store.ListRestores(c.UserContext(), f, limit)
+	if items == nil {
+		items = []store.Restore{}
+	}
+	return List[store.Restore]{Items: items}, err
 }
 
 // restoreEvents streams the restore as server-sent events: the record
 // (event: restore) at once and whenever its status, phase or byte counts
 // change, until it ends or the client goes away.
 func (s *Server) restoreEvents(c *fiber.Ctx) error {
-	r, err := s.loadRestore(c, store.RoleViewer)
-	if err != nil {
-		return err
-	}
+	r := resolved(c).Restore
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")

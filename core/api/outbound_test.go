@@ -179,7 +179,7 @@ func TestOutboundBackupDestinations(t *testing.T) {
 	tok, holder := auth.NewSetupToken()
 	h.token = tok
 	h.srv = api.New(api.Options{Store: h.store, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: s3Plugins{},
-		Databases: s3Databases{&fakeDatabases{st: h.store}}})
+		Services: withDatabases(h.store, s3Databases{&fakeDatabases{st: h.store}}, nil)})
 	f := h.fixture()
 	orgAdmin := h.orgAdmin(f)
 	host := failingHost(t)

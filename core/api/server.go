@@ -62,9 +62,6 @@ type Options struct {
 	GitProviders GitProviders
 	// PublicURL is berth's address, for webhook URLs.
 	PublicURL string
-	// Databases runs database services, backups and restores; nil answers
-	// 503 on actions that need them (records can still be managed).
-	Databases DatabaseOps
 	// Outbound checks the addresses tenants aim requests at; nil uses
 	// NewOutboundGuard(Store).
 	Outbound *netguard.Guard
@@ -86,7 +83,8 @@ type Options struct {
 	// webhooks; nil uses one on Store that reserves no extra ports.
 	HostAccess *hostaccess.Guard
 	// Services is the service layer every change goes through; nil builds
-	// one on Store, HostAccess and Teardown.
+	// one on Store, HostAccess and Teardown (without database services:
+	// their actions answer 503, records can still be managed).
 	Services *service.Services
 }
 

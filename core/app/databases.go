@@ -8,18 +8,18 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/backup"
 	"github.com/berth-dev/berth/core/dbservice"
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/restore"
 	"github.com/berth-dev/berth/core/schedule"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/berth-dev/berth/sdk"
 )
 
-// databaseOps implements api.DatabaseOps with the database services, the
+// databaseOps implements service.DataOps with the database services, the
 // backup runner and the backup queue.
 type databaseOps struct {
 	store   *store.Store
@@ -51,7 +51,7 @@ func (d *databaseOps) TestDestination(ctx context.Context, dest store.BackupDest
 	return resp.Message, nil
 }
 
-func (d *databaseOps) ListObjects(ctx context.Context, dest store.BackupDestination, prefix string) ([]api.BackupObject, error) {
+func (d *databaseOps) ListObjects(ctx context.Context, dest store.BackupDestination, prefix string) ([]service.BackupObject, error) {
 	t, err := d.targets.Target(ctx, dest)
 	if err != nil {
 		return nil, err
@@ -60,16 +60,12 @@ func (d *databaseOps) ListObjects(ctx context.Context, dest store.BackupDestinat
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.BackupObject, 0, len(objs))
+	out := make([]service.BackupObject, 0, len(objs))
 	for _, o := range objs {
-		out = append(out, api.BackupObject{Key: o.Key, SizeBytes: o.Size, Modified: o.Modified, Metadata: o.Metadata})
+		out = append(out, service.BackupObject{Key: o.Key, SizeBytes: o.Size, Modified: o.Modified, Metadata: o.Metadata})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-func (d *databaseOps) BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error) {
-	return schedule.Enqueue(ctx, d.store, d.queue, nb, retries)
 }
 
 func (d *databaseOps) StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error) {
@@ -79,7 +75,7 @@ func (d *databaseOps) StartRestore(ctx context.Context, in store.NewRestore) (st
 func (d *databaseOps) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
 	r, err := d.restores.Cancel(ctx, r)
 	if errors.Is(err, restore.ErrNotCancellable) {
-		return r, fmt.Errorf("%w: %w", api.ErrRestoreEnded, err)
+		return r, fmt.Errorf("%w: %w", service.ErrRestoreEnded, err)
 	}
 	return r, err
 }
@@ -95,4 +91,17 @@ func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager, jobs 
 	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")})
 	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets, queue: jobs,
 		restores: &restore.Service{Store: s.store, Runner: runner, Queue: jobs, Logger: s.log.With("component", "restore")}}
+}
+
+// dataDeps are the service layer's database services and backup queue:
+// none on a server without Docker (their actions answer 503).
+func (s *Server) dataDeps() service.DataDeps {
+	if s.databases == nil {
+		return service.DataDeps{}
+	}
+	deps := service.DataDeps{Ops: s.databases}
+	if s.databases.queue != nil {
+		deps.Jobs = s.databases.queue
+	}
+	return deps
 }

@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/berth-dev/berth/core/changefeed"
-	"github.com/berth-dev/berth/core/service"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/core/changefeed"
+	"github.com/berth-dev/berth/core/service"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/atomicfile"
@@ -153,14 +154,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			return nil, err
 		}
 		opts.Deployer, opts.Logs = s.deployments, s.hub
-		opts.Databases = s.databases
 	}
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
 	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Outbound: s.outbound,
-		Logger: log.With("component", "service")}
+		Logger: log.With("component", "service"), Data: s.dataDeps()}
 	if s.pipeline != nil {
 		svcDeps.Deployer = s.deployments
 	}
@@ -173,7 +173,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	s.api = api.New(opts)
 	dashboard.New(dashboard.Options{Store: s.store, Setup: setup, CSRFKey: opts.CSRFKey, SessionTTL: cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
-		Services: opts.Services, PluginSettings: opts.PluginSettings, Databases: s.dashboardDatabases(), Teardown: opts.Teardown,
+		Services: opts.Services, PluginSettings: opts.PluginSettings, Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
 		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess}).Register(s.api.App())
 	go func() {

@@ -58,9 +58,6 @@ type Options struct {
 	Plugins api.PluginLister
 	// PluginSettings applies plugin settings; nil refuses to save them.
 	PluginSettings api.PluginConfigurer
-	// Databases runs managed databases, backups and restores; nil shows
-	// them as unavailable (no Docker on this server).
-	Databases DatabaseOps
 	// Teardown deletes projects with everything berth runs for them (the
 	// same one the API uses); nil uses one without Swarm, which deletes
 	// only what never ran there.

@@ -64,7 +64,7 @@ func TestDatabasePages(t *testing.T) {
 		field, msg string
 	}{
 		{"bad name", url.Values{"name": {"Main DB"}, "engine": {"postgres"}}, "name", "must be lowercase letters"},
-		{"unknown engine", url.Values{"name": {"x"}, "engine": {"oracle"}}, "engine", "choose one of"},
+		{"unknown engine", url.Values{"name": {"x"}, "engine": {"oracle"}}, "engine", "is not one of"},
 		{"bad version", url.Values{"name": {"x"}, "engine": {"redis"}, "version": {"7 alpine"}}, "version", "not a valid image tag"},
 		{"bad port", url.Values{"name": {"x"}, "engine": {"redis"}, "external_port": {"70000"}}, "external_port", "from 1 to 65535"},
 		{"taken name", url.Values{"name": {"main-db"}, "engine": {"redis"}}, "name", ""},
@@ -120,7 +120,7 @@ func TestDatabasePages(t *testing.T) {
 		{url.Values{"schedule": {"@daily"}, "time_zone": {"Mars/Olympus"}}, "time_zone", ""},
 		{url.Values{"schedule": {"@daily"}, "retries": {"11"}}, "retries", "from 0 to 10"},
 		{url.Values{"schedule": {"@daily"}, "prefix": {"../up"}}, "prefix", "without .."},
-		{url.Values{"schedule": {"@daily"}, "destination_id": {f.database.ID.String()}}, "destination_id", "choose a backup destination"},
+		{url.Values{"schedule": {"@daily"}, "destination_id": {f.database.ID.String()}}, "destination_id", "no backup destination"},
 	} {
 		if tt.form.Get("destination_id") == "" {
 			tt.form.Set("destination_id", f.dest.ID.String())
@@ -185,7 +185,7 @@ func TestDatabasePages(t *testing.T) {
 	h.databases.failNext = errors.New("checksum mismatch")
 	r = member.post(dbPage+"/restore", url.Values{"backup_id": {f.backup.ID.String()}})
 	h.databases.failNext = nil
-	if r.Status != 502 || !strings.Contains(r.Body, "restore failed: checksum mismatch") {
+	if r.Status != 502 || !strings.Contains(r.Body, "restore failed: ") || !strings.Contains(r.Body, "checksum mismatch") {
 		t.Fatalf("failed restore: status %d", r.Status)
 	}
 
@@ -245,9 +245,9 @@ func TestOrganizationSettings(t *testing.T) {
 	form := admin.must(200, admin.do("GET", "/orgs/"+f.org.String()+"/backup-destinations/new?plugin=backup.s3", nil)).Body
 	contains(t, "destination form", form, `name="s.bucket" value="" required`, `type="password" name="s.secret_access_key" value=""`,
 		`name="plugin_id" value="backup.s3"`)
-	r := admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.s3"}, "name": {"Bad Name"},
+	r := admin.post("/orgs/"+f.org.String()+"/backup-destinations", url.Values{"plugin_id": {"backup.s3"}, "name": {" "},
 		"s.secret_access_key": {"typed-secret-value"}})
-	if r.Status != 422 || !fieldErrorShown(r.Body, "must be lowercase letters") || !fieldErrorShown(r.Body, "is required") {
+	if r.Status != 422 || !fieldErrorShown(r.Body, "is required") {
 		t.Fatalf("invalid destination: status %d:\n%.2000s", r.Status, r.Body)
 	}
 	lacks(t, "re-rendered destination form", r.Body, "typed-secret-value")

@@ -2,38 +2,16 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/berth-dev/berth/core/database"
-	"github.com/berth-dev/berth/core/hostaccess"
-	"github.com/berth-dev/berth/core/schedule"
+	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
-
-// DatabaseOps runs managed databases and their backups for the pages.
-// core/app implements it with the database services and the backup runner.
-type DatabaseOps interface {
-	// Deploy applies db's settings and desired state and waits for it.
-	Deploy(ctx context.Context, db store.Database) error
-	// Delete removes db's service, and its volume when deleteVolume is set.
-	Delete(ctx context.Context, db store.Database, deleteVolume bool) error
-	// TestDestination checks a destination's settings with its plugin and
-	// returns the plugin's message.
-	TestDestination(ctx context.Context, dest store.BackupDestination) (string, error)
-	// BackupNow records and enqueues an on-demand backup.
-	BackupNow(ctx context.Context, nb store.NewBackup, retries int) (store.Backup, error)
-	// RestoreBackup queues a restore of a recorded backup into target (the
-	// backed-up database or another of the same engine) by user by; it runs
-	// in the background and the database page shows its progress.
-	RestoreBackup(ctx context.Context, backup store.Backup, target store.Database, by *uuid.UUID) (store.Restore, error)
-}
-
-var errNoDatabases = &pageError{status: fiber.StatusServiceUnavailable, title: "Databases unavailable",
-	msg: "Database services are not available on this server (it has no Docker)."}
 
 // dbRow is a database as lists show it.
 type dbRow struct {
@@ -102,31 +80,18 @@ func (d *Dashboard) createDatabase(r *request) error {
 	if err != nil || env.ProjectID != r.project.ID {
 		return fail(invalid("environment_id", "choose an environment of this project"))
 	}
-	spec := store.DatabaseSpec{
-		Name:    strings.TrimSpace(r.c.FormValue("name")),
-		Engine:  database.Engine(r.c.FormValue("engine")),
-		Version: strings.TrimSpace(r.c.FormValue("version")),
-	}
-	if spec.ExternalPort, err = formInt("external_port", r.c.FormValue("external_port"), 0); err != nil {
+	var in service.DatabaseInput
+	in.Name, in.Engine, in.Version = r.c.FormValue("name"), database.Engine(r.c.FormValue("engine")), r.c.FormValue("version")
+	if in.ExternalPort, err = formInt("external_port", r.c.FormValue("external_port"), 0); err != nil {
 		return fail(err)
 	}
-	if spec.CPULimit, err = formFloat("cpu_limit", r.c.FormValue("cpu_limit"), 0); err != nil {
+	if in.CPULimit, err = formFloat("cpu_limit", r.c.FormValue("cpu_limit"), 0); err != nil {
 		return fail(err)
 	}
-	if spec.MemoryLimitMB, err = formInt("memory_limit_mb", r.c.FormValue("memory_limit_mb"), 0); err != nil {
+	if in.MemoryLimitMB, err = formInt("memory_limit_mb", r.c.FormValue("memory_limit_mb"), 0); err != nil {
 		return fail(err)
 	}
-	if err := validateDatabase(spec); err != nil {
-		return fail(err)
-	}
-	if err := r.checkHostAccess(env.OrganizationID, nil, hostaccess.DatabaseUses(spec)); err != nil {
-		return fail(err)
-	}
-	creds, err := database.NewCredentials(spec.Engine, spec.Name)
-	if err != nil {
-		return err
-	}
-	db, err := d.store.CreateDatabase(ctx, env.ID, spec, creds)
+	db, err := d.svc.Databases.Create(ctx, r.p, env, in)
 	if isInputError(err) {
 		return fail(err)
 	}
@@ -134,26 +99,6 @@ func (d *Dashboard) createDatabase(r *request) error {
 		return err
 	}
 	return r.seeOther(databaseURL(db.ID), "Database "+db.Name+" created. Deploy it to start it.")
-}
-
-// validateDatabase applies the API's rules for a database's settings.
-func validateDatabase(s store.DatabaseSpec) error {
-	if err := validateSlug("name", s.Name, 40); err != nil {
-		return err
-	}
-	switch {
-	case !s.Engine.Valid():
-		return invalid("engine", "choose one of postgres, mysql, mariadb, mongodb, redis")
-	case len(s.Version) > 128 || strings.ContainsAny(s.Version, " /:@\t\n\x00"):
-		return invalid("version", "is not a valid image tag")
-	case s.ExternalPort < 0 || s.ExternalPort > 65535:
-		return invalid("external_port", "must be from 1 to 65535 (empty: internal only)")
-	case s.CPULimit < 0 || s.CPULimit > 256:
-		return invalid("cpu_limit", "must be from 0 to 256 CPUs (0: no limit)")
-	case s.MemoryLimitMB != 0 && (s.MemoryLimitMB < 6 || s.MemoryLimitMB > 1<<20):
-		return invalid("memory_limit_mb", "must be 0 (no limit) or from 6 to 1048576 MiB")
-	}
-	return nil
 }
 
 // connectionView is how to reach a database, credentials included; only
@@ -211,7 +156,7 @@ func (d *Dashboard) renderDatabase(r *request, status int, forms map[string]*for
 	ctx := r.c.UserContext()
 	db := r.database
 	data := databaseData{Row: newDBRow(db), CanEdit: r.can(db.OrganizationID, store.RoleMember),
-		CanDelete: r.can(db.OrganizationID, store.RoleAdmin), Available: d.opts.Databases != nil}
+		CanDelete: r.can(db.OrganizationID, store.RoleAdmin), Available: d.svc.Databases.Available()}
 	var err error
 	if data.Project, err = d.store.GetProject(ctx, db.ProjectID); err != nil {
 		return err
@@ -312,20 +257,12 @@ func formatBytes(n int64) string {
 // waiting until the database is healthy.
 func (d *Dashboard) databaseAction(state string) func(*request) error {
 	return func(r *request) error {
-		if d.opts.Databases == nil {
-			return errNoDatabases
-		}
-		ctx := r.c.UserContext()
-		db := r.database
-		if state != "" {
-			if err := d.store.SetDatabaseState(ctx, db.ID, state); err != nil {
-				return err
-			}
-			db.DesiredState = state
-		}
+		db, err := d.svc.Databases.Apply(r.c.UserContext(), r.p, r.database, state)
 		verb := map[string]string{"": "deployed", store.DatabaseRunning: "started", store.DatabaseStopped: "stopped"}[state]
-		if err := d.opts.Databases.Deploy(ctx, db); err != nil {
-			return d.renderDatabase(r, fiber.StatusBadGateway, map[string]*form{"action": {Message: "The database could not be " + verb + ": " + err.Error()}})
+		if pe := problem.Classify(err); pe != nil && pe.Kind == problem.BadGateway {
+			return d.renderDatabase(r, pe.Status(), map[string]*form{"action": {Message: "The database could not be " + verb + ": " + pe.Message}})
+		} else if err != nil {
+			return err
 		}
 		return r.seeOther(databaseURL(db.ID), "Database "+db.Name+" "+verb+".")
 	}
@@ -343,13 +280,7 @@ func (d *Dashboard) deleteDatabase(r *request) error {
 		}
 		return r.confirm("Delete database "+db.Name+"?", text, "Delete database", databaseURL(db.ID), "delete_volume")
 	}
-	ctx := r.c.UserContext()
-	if d.opts.Databases != nil {
-		if err := d.opts.Databases.Delete(ctx, db, deleteVolume); err != nil {
-			return fmt.Errorf("remove database service: %w", err)
-		}
-	}
-	if err := d.store.DeleteDatabase(ctx, db.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := d.svc.Databases.Delete(r.c.UserContext(), r.p, db, deleteVolume); err != nil {
 		return err
 	}
 	msg := "Database " + db.Name + " deleted; its volume " + db.VolumeName + " was kept."
@@ -362,67 +293,38 @@ func (d *Dashboard) deleteDatabase(r *request) error {
 var policyFields = []string{"destination_id", "schedule", "time_zone", "prefix", "keep_latest", "retries", "enabled"}
 
 func (d *Dashboard) createPolicy(r *request) error {
-	ctx := r.c.UserContext()
 	db := r.database
 	fail := func(err error) error {
-		return d.renderDatabase(r, fiber.StatusUnprocessableEntity, map[string]*form{"policy": formWith(r, err, policyFields...)})
+		return d.renderDatabase(r, inputStatus(err), map[string]*form{"policy": formWith(r, err, policyFields...)})
 	}
-	spec := store.BackupPolicySpec{
-		Schedule: strings.TrimSpace(r.c.FormValue("schedule")),
-		TimeZone: strings.TrimSpace(r.c.FormValue("time_zone")),
-		Prefix:   strings.Trim(strings.TrimSpace(r.c.FormValue("prefix")), "/"),
-		Enabled:  r.c.FormValue("enabled") == "on",
+	sched, tz, prefix := r.c.FormValue("schedule"), r.c.FormValue("time_zone"), r.c.FormValue("prefix")
+	enabled := r.c.FormValue("enabled") == "on"
+	in := service.PolicyChange{Schedule: &sched, Prefix: &prefix, Enabled: &enabled}
+	if strings.TrimSpace(tz) != "" {
+		in.TimeZone = &tz
 	}
-	if spec.TimeZone == "" {
-		spec.TimeZone = "UTC"
-	}
-	var err error
-	if spec.KeepLatest, err = formInt("keep_latest", r.c.FormValue("keep_latest"), 7); err != nil {
+	keep, err := formInt("keep_latest", r.c.FormValue("keep_latest"), 7)
+	if err != nil {
 		return fail(err)
 	}
-	if spec.Retries, err = formInt("retries", r.c.FormValue("retries"), 2); err != nil {
+	retries, err := formInt("retries", r.c.FormValue("retries"), 2)
+	if err != nil {
 		return fail(err)
 	}
+	in.KeepLatest, in.Retries = &keep, &retries
 	dest, err := uuid.Parse(r.c.FormValue("destination_id"))
 	if err != nil {
 		return fail(invalid("destination_id", "choose a backup destination"))
 	}
-	if dst, err := d.store.GetBackupDestination(ctx, dest); err != nil || dst.OrganizationID != db.OrganizationID {
-		return fail(invalid("destination_id", "choose a backup destination of this organization"))
-	}
-	if err := validatePolicy(spec); err != nil {
+	in.DestinationID = &dest
+	p, err := d.svc.Backups.CreatePolicy(r.c.UserContext(), r.p, service.DatabaseOwner(db), in)
+	if isInputError(err) {
 		return fail(err)
 	}
-	if _, err := d.store.CreateBackupPolicy(ctx, &db.ID, nil, dest, spec); err != nil {
-		if isInputError(err) {
-			return fail(err)
-		}
+	if err != nil {
 		return err
 	}
-	return r.seeOther(databaseURL(db.ID)+"#policies", "Backup policy created: "+spec.Schedule+" ("+spec.TimeZone+").")
-}
-
-// validatePolicy applies the API's rules for a backup policy.
-func validatePolicy(p store.BackupPolicySpec) error {
-	if p.Schedule == "" {
-		return invalid("schedule", "is required, e.g. @daily or 0 3 * * *")
-	}
-	if _, err := schedule.Parse(p.Schedule, p.TimeZone); err != nil {
-		field := "schedule"
-		if strings.Contains(err.Error(), "time zone") {
-			field = "time_zone"
-		}
-		return invalid(field, "%v", err)
-	}
-	switch {
-	case len(p.Prefix) > 200 || strings.Contains(p.Prefix, "..") || strings.ContainsAny(p.Prefix, "\\\x00\n"):
-		return invalid("prefix", "must be a relative path of at most 200 characters without ..")
-	case p.KeepLatest < 0 || p.KeepLatest > 10000:
-		return invalid("keep_latest", "must be from 0 (keep all) to 10000")
-	case p.Retries < 0 || p.Retries > 10:
-		return invalid("retries", "must be from 0 to 10")
-	}
-	return nil
+	return r.seeOther(databaseURL(db.ID)+"#policies", "Backup policy created: "+p.Schedule+" ("+p.TimeZone+").")
 }
 
 // policyOwnerURL is the page of the database or application a policy
@@ -438,18 +340,8 @@ func policyOwnerURL(p store.BackupPolicy) string {
 }
 
 func (d *Dashboard) backupNow(r *request) error {
-	if d.opts.Databases == nil {
-		return errNoDatabases
-	}
 	p := r.policy
-	kind := "database"
-	if p.ApplicationID != nil {
-		kind = "volume"
-	}
-	_, err := d.opts.Databases.BackupNow(r.c.UserContext(), store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID,
-		ApplicationID: p.ApplicationID, DestinationID: p.DestinationID, Kind: kind, Status: store.BackupQueued,
-		Trigger: store.TriggerManual}, p.Retries)
-	if err != nil {
+	if _, err := d.svc.Backups.RunNow(r.c.UserContext(), r.p, p); err != nil {
 		return err
 	}
 	return r.seeOther(policyOwnerURL(p)+"#backups", "Backup queued. The list below refreshes until it has finished.")
@@ -461,7 +353,7 @@ func (d *Dashboard) deletePolicy(r *request) error {
 		return r.confirm("Delete this backup policy?", "No more backups are scheduled by it. Its backups stay on the destination.",
 			"Delete policy", policyOwnerURL(p))
 	}
-	if err := d.store.DeleteBackupPolicy(r.c.UserContext(), p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := d.svc.Backups.DeletePolicy(r.c.UserContext(), r.p, p); err != nil {
 		return err
 	}
 	return r.seeOther(policyOwnerURL(p)+"#policies", "Backup policy deleted; its backups were kept.")
@@ -475,8 +367,8 @@ func (d *Dashboard) restoreDatabase(r *request) error {
 	fail := func(status int, err error) error {
 		return d.renderDatabase(r, status, map[string]*form{"restore": formWith(r, err, "backup_id", "target_id")})
 	}
-	if d.opts.Databases == nil {
-		return errNoDatabases
+	if err := d.svc.Databases.Require(); err != nil {
+		return err
 	}
 	backupID, err := uuid.Parse(r.c.FormValue("backup_id"))
 	if err != nil {
@@ -496,13 +388,14 @@ func (d *Dashboard) restoreDatabase(r *request) error {
 			return fail(fiber.StatusUnprocessableEntity, invalid("target_id", "choose a %s database of this organization", db.Engine))
 		}
 	}
-	var by *uuid.UUID
-	if r.p != nil {
-		by = &r.p.User.ID
-	}
-	if _, err := d.opts.Databases.RestoreBackup(ctx, b, target, by); err != nil {
+	_, err = d.svc.Restores.RestoreDatabase(ctx, r.p, target, service.DatabaseRestore{BackupID: &b.ID})
+	if isInputError(err) {
+		return fail(inputStatus(err), err)
+	} else if pe := problem.Classify(err); pe != nil && pe.Kind == problem.Internal {
 		d.log.Warn("queueing a restore failed", "backup", b.ID, "database", target.ID, "err", err)
 		return fail(fiber.StatusBadGateway, fmt.Errorf("restore failed: %w", err))
+	} else if err != nil {
+		return err
 	}
 	return r.seeOther(databaseURL(target.ID)+"#restores", "Restore of the backup from "+b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")+
 		" into "+target.Name+" queued: it is verified, loaded into a fresh database and swapped in only once complete. Its progress shows below.")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berth-dev/berth/core/problem"
 	"sort"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
+	"github.com/berth-dev/berth/core/problem"
 	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
@@ -156,7 +156,7 @@ func (d *Dashboard) createDestination(r *request) error {
 	name := strings.TrimSpace(r.c.FormValue("name"))
 	doc, raw, errs := parseSettings(s, func(input string) string { return r.c.FormValue(input) })
 	nameErr := ""
-	if err := validateSlug("name", name, 40); err != nil {
+	if err := service.DestinationName(name); err != nil {
 		nameErr = problem.Classify(err).Message
 	}
 	if len(errs) == 0 {
@@ -166,27 +166,22 @@ func (d *Dashboard) createDestination(r *request) error {
 	}
 	status := fiber.StatusUnprocessableEntity
 	if nameErr == "" && len(errs) == 0 {
-		settings, err := json.Marshal(doc)
+		settings, err := destinationSettings(doc)
 		if err != nil {
 			return err
 		}
-		uses, err := hostaccess.DestinationUses(p.Schema, settings)
-		if err != nil {
-			return err
-		}
+		dest, err := d.svc.Backups.CreateDestination(ctx, r.p, r.org.ID,
+			service.NewDestination{Name: name, PluginID: p.ID, Settings: settings, Schema: p.Schema})
 		var he *hostaccess.ForbiddenError
-		if err := r.checkHostAccess(r.org.ID, nil, uses); errors.As(err, &he) {
-			errs[strings.TrimPrefix(he.Field, "settings.")] = he.Message
-			data := destinationData{Org: r.org, Plugin: p, Name: name, Form: buildForm(s, raw, errs), CanAdmin: true}
-			return r.render(fiber.StatusForbidden, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
-		} else if err != nil {
-			return err
-		}
-		dest, err := d.store.CreateBackupDestination(ctx, r.org.ID, name, p.ID, settings)
-		var ce *store.ConflictError
+		pe := problem.Classify(err)
 		switch {
-		case errors.As(err, &ce):
-			nameErr = strings.TrimPrefix(ce.Message, ce.Field+": ")
+		case errors.As(err, &he):
+			errs[strings.TrimPrefix(he.Field, "settings.")] = he.Message
+			status = fiber.StatusForbidden
+		case err != nil && problem.IsInput(err) && (pe.Field == "name" || pe.Field == ""):
+			nameErr, status = pe.Message, pe.Status()
+		case err != nil && problem.IsInput(err):
+			errs[strings.TrimPrefix(pe.Field, "settings.")], status = pe.Message, pe.Status()
 		case err != nil:
 			return err
 		default:
@@ -197,9 +192,23 @@ func (d *Dashboard) createDestination(r *request) error {
 	return r.render(status, "destination", &view{Title: "New backup destination", Nav: "settings", Data: data})
 }
 
+// destinationSettings is a settings document as the service's settings
+// (one JSON value per key).
+func destinationSettings(doc any) (map[string]json.RawMessage, error) {
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	if string(data) == "null" {
+		return out, nil
+	}
+	return out, json.Unmarshal(data, &out)
+}
+
 func (d *Dashboard) testDestination(r *request) error {
-	if d.opts.Databases == nil {
-		return errNoDatabases
+	if err := d.svc.Databases.Require(); err != nil {
+		return err
 	}
 	dest := r.dest
 	back := orgSettingsURL(dest.OrganizationID) + "#destinations"
@@ -211,8 +220,11 @@ func (d *Dashboard) testDestination(r *request) error {
 	if err != nil {
 		return r.seeOther(back, "Test of "+dest.Name+" failed: "+netguard.Describe(err))
 	}
-	msg, err := d.opts.Databases.TestDestination(r.c.UserContext(), dest)
-	if err != nil {
+	msg, err := d.svc.Backups.TestDestination(r.c.UserContext(), r.p, dest)
+	var pe *problem.Error
+	if errors.As(err, &pe) {
+		return err
+	} else if err != nil {
 		why := err.Error()
 		if outbound {
 			why = d.describeOutbound("backup destination "+dest.Name, err)
@@ -232,12 +244,11 @@ func (d *Dashboard) deleteDestination(r *request) error {
 		return r.confirm("Delete backup destination "+dest.Name+"?",
 			"berth forgets this destination and its settings. The backups stored there are not deleted.", "Delete destination", back)
 	}
-	err := d.store.DeleteBackupDestination(r.c.UserContext(), dest.ID)
-	var ce *store.ConflictError
-	switch {
-	case errors.As(err, &ce):
-		return r.seeOther(back, "Cannot delete "+dest.Name+": "+strings.TrimPrefix(ce.Message, ce.Field+": "))
-	case err != nil && !errors.Is(err, store.ErrNotFound):
+	err := d.svc.Backups.DeleteDestination(r.c.UserContext(), r.p, dest)
+	switch pe := problem.Classify(err); {
+	case err != nil && pe.Kind == problem.Conflict:
+		return r.seeOther(back, "Cannot delete "+dest.Name+": "+pe.Message)
+	case err != nil && pe.Kind != problem.NotFound:
 		return err
 	}
 	return r.seeOther(back, "Backup destination "+dest.Name+" deleted.")

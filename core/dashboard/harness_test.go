@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/berth-dev/berth/core/changefeed"
-	"github.com/berth-dev/berth/core/service"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +17,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/core/changefeed"
+	"github.com/berth-dev/berth/core/service"
+	"github.com/riverqueue/river"
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
@@ -109,10 +111,12 @@ func newHarness(t *testing.T) *harness {
 		Instance: "berth"})
 	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
 		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
+	guard := hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})
+	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td, Deployer: h.deployer,
+		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
-		PluginSettings: fakePlugins{}, Databases: h.databases, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn,
-		HostAccess: hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})})
+		PluginSettings: fakePlugins{}, Services: svc, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn, HostAccess: guard})
 	h.dash.Register(h.srv.App())
 	h.checkReachable()
 	return h
@@ -264,18 +268,26 @@ func (f *fakeDatabases) TestDestination(_ context.Context, d store.BackupDestina
 	return "wrote and removed a probe file", nil
 }
 
-func (f *fakeDatabases) BackupNow(ctx context.Context, nb store.NewBackup, _ int) (store.Backup, error) {
-	b, _, err := f.store.CreateBackup(ctx, nb)
-	return b, err
+func (f *fakeDatabases) ListObjects(context.Context, store.BackupDestination, string) ([]service.BackupObject, error) {
+	return nil, nil
 }
 
-func (f *fakeDatabases) RestoreBackup(ctx context.Context, b store.Backup, target store.Database, by *uuid.UUID) (store.Restore, error) {
-	f.restores = append(f.restores, target.ID)
+// InsertTx stands in for the job queue: backups are recorded by the
+// service layer, their jobs never run.
+func (f *fakeDatabases) InsertTx(context.Context, pgx.Tx, river.JobArgs, *river.InsertOpts) (int64, bool, error) {
+	return 1, true, nil
+}
+
+func (f *fakeDatabases) StartRestore(ctx context.Context, in store.NewRestore) (store.Restore, error) {
+	f.restores = append(f.restores, *in.DatabaseID)
 	if f.failNext != nil {
 		return store.Restore{}, f.failNext
 	}
-	return f.store.CreateRestore(ctx, store.NewRestore{OrganizationID: target.OrganizationID, Kind: "database", DatabaseID: &target.ID,
-		BackupID: &b.ID, TargetName: target.Name, CreatedBy: by}, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
+	return f.store.CreateRestore(ctx, in, func(context.Context, pgx.Tx, store.Restore) (int64, error) { return 0, nil })
+}
+
+func (f *fakeDatabases) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
+	return r, service.ErrRestoreEnded
 }
 
 // fakeGit is a git provider plugin that sees two repositories when the

@@ -3,7 +3,8 @@
 // and enqueued on the backup queue; runs of one policy never overlap; a
 // failed run is retried per the policy; runs missed while berth was down
 // are recorded and reported at start-up. A run's record, its job and the
-// policy's mark are written in one transaction.
+// policy's mark are written in one transaction, by the service layer
+// (service.Backups) on berth's own behalf (service.System).
 package schedule
 
 import (
@@ -16,46 +17,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/robfig/cron/v3"
 
-	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/backupjob"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
 )
 
-var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// Parse parses a policy's cron expression (five fields, or six with
-// leading seconds, or a descriptor such as @daily) in time zone tz (IANA
-// name; empty is UTC).
-func Parse(expr, tz string) (cron.Schedule, error) {
-	if tz == "" {
-		tz = "UTC"
-	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		return nil, fmt.Errorf("unknown time zone %q", tz)
-	}
-	s, err := parser.Parse("CRON_TZ=" + tz + " " + expr)
-	if err != nil {
-		return nil, fmt.Errorf("invalid cron expression %q: %w", expr, err)
-	}
-	return s, nil
-}
-
-// Args are the durable arguments of a backup run.
-type Args struct {
-	BackupID uuid.UUID `json:"backup_id"`
-	PolicyID uuid.UUID `json:"policy_id,omitempty"`
-}
-
-// Kind is the stable job kind name.
-func (Args) Kind() string { return "berth.backup" }
-
-// InsertOpts puts backups on the backup queue, unique per backup record
-// (one record per policy and scheduled time).
-func (Args) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.Backup, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
+// Args are the durable arguments of a backup run (core/backupjob).
+type Args = backupjob.Args
 
 // Runner runs one backup attempt (backup.Runner).
 type Runner interface {
@@ -119,56 +89,42 @@ type TxEmitter interface {
 	EmitTx(ctx context.Context, tx pgx.Tx, ev sdk.Event)
 }
 
-// Scheduler enqueues due runs of enabled policies.
+// Scheduler enqueues due runs of enabled policies. It is a front door:
+// its writes go through the service layer (service.Backups) as
+// service.System.
 type Scheduler struct {
-	store  *store.Store
-	queue  Enqueuer
-	events EventEmitter
-	log    *slog.Logger
+	store   *store.Store
+	backups *service.Backups
+	events  EventEmitter
+	log     *slog.Logger
 	// Tick is how often policies are checked (default 1s).
 	Tick time.Duration
 	now  func() time.Time
 }
 
-// New returns a Scheduler; events and log may be nil.
+// New returns a Scheduler that queues runs on q; events and log may be nil.
 func New(st *store.Store, q Enqueuer, events EventEmitter, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{store: st, queue: q, events: events, log: log, Tick: time.Second, now: time.Now}
+	return &Scheduler{store: st, backups: backups(st, q), events: events, log: log, Tick: time.Second, now: time.Now}
+}
+
+// backups is the service layer's Backups on st queueing on q.
+func backups(st *store.Store, q Enqueuer) *service.Backups {
+	deps := service.Deps{Store: st}
+	if q != nil {
+		deps.Data.Jobs = q
+	}
+	return service.New(deps).Backups
 }
 
 // Enqueue records a backup run and enqueues it with the policy's retries,
-// in one transaction: the record and its job exist together or not at all.
-// A scheduled run (at set) is recorded and enqueued once however often
-// this is called.
+// in one transaction: the record and its job exist together or not at all
+// (service.Backups.Enqueue, as System). A scheduled run (ScheduledAt set)
+// is recorded and enqueued once however often this is called.
 func Enqueue(ctx context.Context, st *store.Store, q Enqueuer, nb store.NewBackup, retries int) (store.Backup, error) {
-	var b store.Backup
-	err := st.WithTx(ctx, func(tx *store.Tx) error {
-		var err error
-		b, err = EnqueueTx(ctx, tx, q, nb, retries)
-		return err
-	})
-	return b, err
-}
-
-// EnqueueTx records a backup run and inserts its job in tx (see Enqueue).
-func EnqueueTx(ctx context.Context, tx *store.Tx, q Enqueuer, nb store.NewBackup, retries int) (store.Backup, error) {
-	b, created, err := tx.CreateBackup(ctx, nb)
-	if err != nil || !created {
-		return b, err // an existing scheduled run was enqueued with its record
-	}
-	args := Args{BackupID: b.ID}
-	if nb.PolicyID != nil {
-		args.PolicyID = *nb.PolicyID
-	}
-	opts := args.InsertOpts()
-	opts.MaxAttempts = retries + 1
-	job, _, err := q.InsertTx(ctx, tx.Pgx(), args, &opts)
-	if err != nil {
-		return b, fmt.Errorf("schedule: queue backup %s: %w", b.ID, err)
-	}
-	return b, tx.SetBackupJob(ctx, b.ID, job)
+	return backups(st, q).Enqueue(ctx, service.System, nb, retries)
 }
 
 // Run reports runs missed while berth was down, then enqueues due runs
@@ -220,7 +176,7 @@ func (s *Scheduler) ReportMissed(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, p := range pols {
-		sched, err := Parse(p.Schedule, p.TimeZone)
+		sched, err := backupjob.Parse(p.Schedule, p.TimeZone)
 		if err != nil || p.LastScheduledAt == nil {
 			continue
 		}
@@ -234,31 +190,22 @@ func (s *Scheduler) ReportMissed(ctx context.Context) error {
 		}
 		msg := fmt.Sprintf("%d scheduled backup run(s) were missed while berth was down (the last at %s); the schedule continues",
 			missed, last.UTC().Format(time.RFC3339))
-		at := last
 		var ev *sdk.Event
 		// The missed record, the policy's mark and the notification commit
 		// together.
-		err = s.store.WithTx(ctx, func(tx *store.Tx) error {
-			b, created, err := tx.CreateBackup(ctx, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID, ApplicationID: p.ApplicationID,
-				DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupMissed, Trigger: store.TriggerSchedule, Error: msg, ScheduledAt: &at})
-			if err != nil {
-				return err
-			}
-			if err := tx.AdvancePolicySchedule(ctx, p.ID, now); err != nil {
-				return err
-			}
-			if !created || s.events == nil {
-				return nil
-			}
-			ev = &sdk.Event{ID: uuid.NewString(), Type: sdk.EventBackupFailed, Time: now,
-				Severity: sdk.SeverityWarning, Title: "Scheduled backup missed", Message: msg,
-				Backup: &sdk.BackupDetails{BackupID: b.ID.String(), Error: msg}}
-			if te, ok := s.events.(TxEmitter); ok {
-				te.EmitTx(ctx, tx.Pgx(), *ev)
-				ev = nil
-			}
-			return nil
-		})
+		_, err = s.backups.RecordMissed(ctx, service.System, service.MissedRuns{Policy: p, Last: last, Now: now, Message: msg,
+			Notify: func(ctx context.Context, tx pgx.Tx, b store.Backup) {
+				if s.events == nil {
+					return
+				}
+				ev = &sdk.Event{ID: uuid.NewString(), Type: sdk.EventBackupFailed, Time: now,
+					Severity: sdk.SeverityWarning, Title: "Scheduled backup missed", Message: msg,
+					Backup: &sdk.BackupDetails{BackupID: b.ID.String(), Error: msg}}
+				if te, ok := s.events.(TxEmitter); ok {
+					te.EmitTx(ctx, tx, *ev)
+					ev = nil
+				}
+			}})
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -281,7 +228,7 @@ func (s *Scheduler) EnqueueDue(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, p := range pols {
-		sched, err := Parse(p.Schedule, p.TimeZone)
+		sched, err := backupjob.Parse(p.Schedule, p.TimeZone)
 		if err != nil {
 			continue
 		}
@@ -290,17 +237,9 @@ func (s *Scheduler) EnqueueDue(ctx context.Context) error {
 			from = *p.LastScheduledAt
 		}
 		for next := sched.Next(from); !next.After(now); next = sched.Next(next) {
-			at := next
 			// The run's record, its job and the policy's mark commit
 			// together: a crash never loses or doubles a run.
-			err := s.store.WithTx(ctx, func(tx *store.Tx) error {
-				if _, err := EnqueueTx(ctx, tx, s.queue, store.NewBackup{PolicyID: &p.ID, DatabaseID: p.DatabaseID,
-					ApplicationID: p.ApplicationID, DestinationID: p.DestinationID, Kind: kindOf(p), Status: store.BackupQueued,
-					Trigger: store.TriggerSchedule, ScheduledAt: &at}, p.Retries); err != nil {
-					return err
-				}
-				return tx.AdvancePolicySchedule(ctx, p.ID, at)
-			})
+			err := s.backups.RunScheduled(ctx, service.System, p, next)
 			if err != nil {
 				errs = append(errs, err)
 				break
@@ -308,11 +247,4 @@ func (s *Scheduler) EnqueueDue(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func kindOf(p store.BackupPolicy) string {
-	if p.ApplicationID != nil {
-		return "volume"
-	}
-	return "database"
 }

@@ -57,6 +57,8 @@ type Deps struct {
 	// operations with ErrNoDeployer (a server without Docker).
 	Deployer Deployer
 	Logger   *slog.Logger
+	// Data runs databases, backups and restores (nil parts: 503).
+	Data DataDeps
 }
 
 // Services is the service layer: one field per aggregate.
@@ -81,6 +83,11 @@ type Services struct {
 	Instance      *Instance
 	Plugins       *Plugins
 	Connections   *Connections
+	// Databases, Backups and Restores: databases, backup destinations,
+	// policies and runs, and restores.
+	Databases *Databases
+	Backups   *Backups
+	Restores  *Restores
 }
 
 // New returns the service layer on deps.
@@ -103,6 +110,7 @@ func New(deps Deps) *Services {
 	s.Deployments = &Deployments{s: s}
 	s.Previews = &Previews{s: s}
 	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
+	s.Databases, s.Backups, s.Restores = &Databases{s: s}, &Backups{s: s}, &Restores{s: s}
 	return s
 }
 

@@ -16,10 +16,13 @@ import (
 	"github.com/berth-dev/berth/cmd/berth/cli"
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/auth"
+	"github.com/berth-dev/berth/core/backupjob"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
 	"github.com/berth-dev/berth/core/secrets"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 )
 
 // cluster stands in for Docker and the backup runner: lifecycle calls are
@@ -47,21 +50,22 @@ func (c *cluster) Delete(_ context.Context, db store.Database, deleteVolume bool
 	return nil
 }
 
-// BackupNow records the backup, which succeeds shortly after through the
-// real store.
-func (c *cluster) BackupNow(ctx context.Context, nb store.NewBackup, _ int) (store.Backup, error) {
-	b, _, err := c.st.CreateBackup(ctx, nb)
-	if err != nil {
-		return b, err
+// InsertTx stands in for the backup queue: the backup the service layer
+// recorded succeeds shortly after through the real store.
+func (c *cluster) InsertTx(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *river.InsertOpts) (int64, bool, error) {
+	a, ok := args.(backupjob.Args)
+	if !ok {
+		return 0, false, fmt.Errorf("unexpected job %s", args.Kind())
 	}
 	go func() {
 		ctx := context.Background()
 		time.Sleep(300 * time.Millisecond)
-		_ = c.st.StartBackup(ctx, b.ID)
+		_ = c.st.StartBackup(ctx, a.BackupID)
 		time.Sleep(700 * time.Millisecond)
-		_ = c.st.FinishBackup(ctx, b.ID, store.BackupSucceeded, "p/"+b.Kind+"/x.gz", 1234, "ab", "")
+		b, _ := c.st.GetBackup(ctx, a.BackupID)
+		_ = c.st.FinishBackup(ctx, a.BackupID, store.BackupSucceeded, "p/"+b.Kind+"/x.gz", 1234, "ab", "")
 	}()
-	return b, nil
+	return 1, true, nil
 }
 
 // StartRestore records the restore through the real store; it runs
@@ -93,7 +97,7 @@ func (c *cluster) StartRestore(ctx context.Context, in store.NewRestore) (store.
 func (c *cluster) CancelRestore(ctx context.Context, r store.Restore) (store.Restore, error) {
 	ok, err := c.st.CancelQueuedRestore(ctx, r.ID, "cancelled")
 	if err == nil && !ok {
-		err = api.ErrRestoreEnded
+		err = service.ErrRestoreEnded
 	}
 	if err != nil {
 		return r, err
@@ -101,7 +105,7 @@ func (c *cluster) CancelRestore(ctx context.Context, r store.Restore) (store.Res
 	return c.st.GetRestore(ctx, r.ID)
 }
 
-func (c *cluster) ListObjects(context.Context, store.BackupDestination, string) ([]api.BackupObject, error) {
+func (c *cluster) ListObjects(context.Context, store.BackupDestination, string) ([]service.BackupObject, error) {
 	return []api.BackupObject{{Key: "p/database/x.gz", SizeBytes: 1234}, {Key: "old/postgres/main/y.dump.gz", SizeBytes: 99}}, nil
 }
 
@@ -132,7 +136,7 @@ func clusterServer(t *testing.T) (string, string, *cluster) {
 	cl := &cluster{st: st}
 	tok, holder := auth.NewSetupToken()
 	srv := api.New(api.Options{Store: st, Setup: holder, CSRFKey: box.Derive("csrf"), Plugins: plugins{},
-		Databases: cl})
+		Services: service.New(service.Deps{Store: st, Data: service.DataDeps{Ops: cl, Jobs: cl}})})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
