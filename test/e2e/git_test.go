@@ -119,7 +119,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 		GitURL string `json:"git_url"`
 		Secret string `json:"secret"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
+	s.Call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
 	if hook.Secret == "" || hook.GitURL == "" {
 		t.Fatalf("webhook info %+v", hook)
 	}
@@ -162,11 +162,11 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 		Trigger   string `json:"trigger"`
 		CommitSHA string `json:"commit_sha"`
 	}
-	s.call("GET", "/deployments/"+d.ID, nil, 200, &rec)
+	s.Call("GET", "/deployments/"+d.ID, nil, 200, &rec)
 	if rec.Trigger != "push" || rec.CommitSHA != second {
 		t.Errorf("deployment trigger %q commit %q, want push %s", rec.Trigger, rec.CommitSHA, second)
 	}
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(host, "/", 200, "hello-v2 /")
 	if st := gh.statuses(second); !strings.Contains(st, "success berth/deploy") {
 		t.Errorf("commit status on %s = %q, want success berth/deploy", second, st)
 	}
@@ -182,7 +182,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	var list struct {
 		Items []deployment `json:"items"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/deployments", nil, 200, &list)
+	s.Call("GET", "/applications/"+a.ID+"/deployments", nil, 200, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("deployments after a push to another branch = %d, want 1", len(list.Items))
 	}
@@ -211,8 +211,8 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	if d.Status != "succeeded" {
 		t.Fatalf("preview deployment %s: %s\n%s", d.Status, d.Error, s.logText(d.ID))
 	}
-	s.expect(previewHost, "/", 200, "hello-pr /")
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(previewHost, "/", 200, "hello-pr /")
+	s.Expect(host, "/", 200, "hello-v2 /")
 	if st := gh.statuses(head); !strings.Contains(st, "success berth/preview") || !strings.Contains(st, previewHost) {
 		t.Errorf("commit status on the PR head = %q, want success berth/preview with the preview URL", st)
 	}
@@ -222,14 +222,14 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 			ServiceName string `json:"service_name"`
 		} `json:"items"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
+	s.Call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
 	if len(previews.Items) != 1 || previews.Items[0].ID != opened.PreviewID {
 		t.Fatalf("previews = %+v", previews.Items)
 	}
 	var apps struct {
 		Items []app `json:"items"`
 	}
-	s.call("GET", "/applications", nil, 200, &apps)
+	s.Call("GET", "/applications", nil, 200, &apps)
 	for _, x := range apps.Items {
 		if x.ID == opened.PreviewID {
 			t.Errorf("the preview is listed among applications")
@@ -241,19 +241,19 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "removed_preview_id") {
 		t.Fatalf("pull request closed: %d %s", status, answer)
 	}
-	if _, _, err := s.docker.ServiceInspectWithRaw(context.Background(), previews.Items[0].ServiceName, swarm.ServiceInspectOptions{}); err == nil {
+	if _, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), previews.Items[0].ServiceName, swarm.ServiceInspectOptions{}); err == nil {
 		t.Errorf("preview service %s still exists", previews.Items[0].ServiceName)
 	}
-	s.expect(previewHost, "/", 404, "")
-	s.call("GET", "/applications/"+opened.PreviewID, nil, 404, nil)
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(previewHost, "/", 404, "")
+	s.Call("GET", "/applications/"+opened.PreviewID, nil, 404, nil)
+	s.Expect(host, "/", 200, "hello-v2 /")
 
 	// The generic deploy URL for CI needs the deploy token.
 	var token struct {
 		Token     string `json:"token"`
 		DeployURL string `json:"deploy_url"`
 	}
-	s.call("POST", "/applications/"+a.ID+"/webhook/deploy-token", nil, 201, &token)
+	s.Call("POST", "/applications/"+a.ID+"/webhook/deploy-token", nil, 201, &token)
 	du, _ := url.Parse(token.DeployURL)
 	if status, answer := s.webhook(du.Path+"?token=wrong", http.Header{}, nil); status != 401 {
 		t.Fatalf("deploy URL with a wrong token: %d %s", status, answer)
@@ -273,7 +273,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 // webhook posts to a webhook path of the server without API credentials.
 func (s *server) webhook(path string, h http.Header, body []byte) (int, []byte) {
 	s.t.Helper()
-	req, _ := http.NewRequest("POST", "http://"+s.addr+path, bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", "http://"+s.Addr+path, bytes.NewReader(body))
 	for k, v := range h {
 		req.Header[k] = v
 	}
