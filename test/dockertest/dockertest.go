@@ -7,6 +7,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -30,7 +32,7 @@ type Need int
 const (
 	// Engine needs an engine that answers.
 	Engine Need = iota
-	// Swarm needs an engine that answers and is an active Swarm node.
+	// Swarm needs an engine that answers and is an active Swarm manager.
 	Swarm
 )
 
@@ -59,9 +61,9 @@ func New(ctx context.Context, need Need) (*client.Client, error) {
 		cli.Close()
 		return nil, fmt.Errorf("Docker Engine at %s is not reachable: %w (run `make test-deps`, which installs and starts it)", cli.DaemonHost(), err)
 	}
-	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive {
+	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
 		cli.Close()
-		return nil, fmt.Errorf("Docker Swarm is not active (state %q): run `make test-deps`", info.Swarm.LocalNodeState)
+		return nil, fmt.Errorf("Docker Swarm is not active with this node as a manager (state %q): run `make test-deps`", info.Swarm.LocalNodeState)
 	}
 	return cli, nil
 }
@@ -268,4 +270,24 @@ func durationPtr(d time.Duration) *time.Duration { return &d }
 // IsNotFound reports whether err is Docker's not-found error.
 func IsNotFound(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such")
+}
+
+// Host is the address of the engine New connects to (DOCKER_HOST, else the
+// default socket), for code under test that takes an engine address.
+func Host() string {
+	if h := os.Getenv(client.EnvOverrideHost); h != "" {
+		return h
+	}
+	return client.DefaultDockerHost
+}
+
+// ImageRef returns a unique image reference, berth-test/<what>-<hex>:latest,
+// that is force-removed (with its untagged parents) when the test ends.
+func ImageRef(t testing.TB, cli *client.Client, what string) string {
+	t.Helper()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	ref := "berth-test/" + what + "-" + hex.EncodeToString(r[:]) + ":latest"
+	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), ref, imageRemoveOptions()) })
+	return ref
 }
