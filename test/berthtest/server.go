@@ -171,9 +171,9 @@ func (s *Server) Start(ctx context.Context) (time.Duration, error) {
 		}
 		select {
 		case <-s.exited:
-			return 0, fmt.Errorf("berth exited at start:\n%s", s.LogTail(20000))
+			return 0, fmt.Errorf("berth exited at start (its output is in %s)", s.LogPath)
 		case <-ctx.Done():
-			return 0, fmt.Errorf("berth did not answer /healthz: %w\n%s", ctx.Err(), s.LogTail(20000))
+			return 0, fmt.Errorf("berth did not answer /healthz (its output is in %s): %w", s.LogPath, ctx.Err())
 		case <-time.After(s.poll):
 		}
 	}
