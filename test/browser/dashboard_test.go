@@ -28,7 +28,7 @@ const deploymentDone = `(() => {
 func TestDashboard(t *testing.T) {
 	s := startServer(t)
 	repo := newRepo(t)
-	repo.commitApp("hello-v1")
+	commitApp(repo, "hello-v1")
 	const host = "web.browser.test"
 	b := newBrowser(t, "*.browser.test")
 	base := s.URL("")
@@ -64,7 +64,7 @@ func TestDashboard(t *testing.T) {
 	if b.eval(`document.querySelector('#new-application [data-source="image"]').hidden ? "hidden" : ""`) != "hidden" {
 		t.Errorf("the image field shows for a git application")
 	}
-	b.fill(map[string]string{`#new-application input[name=name]`: "web", `#new-application input[name=git_repository]`: repo.dir,
+	b.fill(map[string]string{`#new-application input[name=name]`: "web", `#new-application input[name=git_repository]`: repo.Dir,
 		`#new-application input[name=git_ref]`: "main", `#new-application select[name=build_type]`: "dockerfile",
 		`#new-application input[name=port]`: "8080"})
 	b.submit(`#new-application button[type=submit]`, `#deployments`)
@@ -101,7 +101,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// A second release, then a rollback to the first.
-	repo.commitApp("hello-v2")
+	commitApp(repo, "hello-v2")
 	b.open(appURL, "#deploy-button")
 	deploy(t, b, s, host, "hello-v2", "")
 	b.open(appURL, "#deployments")

@@ -94,8 +94,8 @@ func serviceTaskFilter(service string) filters.Args {
 func TestKilledAtEachDeployStep(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("step-v1")})
-	a := s.newApp(map[string]any{"name": "steps", "git_repository": repo.dir, "build_type": "dockerfile", "port": 8080}, "steps.e2e.test")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("step-v1")})
+	a := s.newApp(map[string]any{"name": "steps", "git_repository": repo.Dir, "build_type": "dockerfile", "port": 8080}, "steps.e2e.test")
 	s.deployAndWait(a, "succeeded")
 	s.Expect("steps.e2e.test", "/", 200, "step-v1 /")
 
@@ -113,7 +113,7 @@ func TestKilledAtEachDeployStep(t *testing.T) {
 			point := "deploy." + tc.step
 			s.restart(point)
 			paused := s.pausedCount(point)
-			repo.commit("killed at "+tc.step, map[string]string{"Dockerfile": dockerfile("step-killed-" + tc.step)})
+			repo.Commit("killed at "+tc.step, map[string]string{"Dockerfile": dockerfile("step-killed-" + tc.step)})
 			d := s.deploy(a)
 			s.waitPaused(point, paused+1, 2*time.Minute)
 			s.Kill()
@@ -129,7 +129,7 @@ func TestKilledAtEachDeployStep(t *testing.T) {
 			}
 			s.Expect("steps.e2e.test", "/", 200, "step-")
 			// The queue moves on: a new deployment runs to the end.
-			repo.commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile("step-after-" + tc.step)})
+			repo.Commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile("step-after-" + tc.step)})
 			s.deployAndWait(a, "succeeded")
 			s.Expect("steps.e2e.test", "/", 200, "step-after-"+tc.step+" /")
 			t.Logf("killed at %s and recovered in %s", tc.step, time.Since(start).Round(time.Second))
@@ -239,7 +239,7 @@ func TestKilledDuringBackups(t *testing.T) {
 func TestKilledDuringPreviewCreation(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("crash-main")})
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("crash-main")})
 	gh := exampleFormat.host(t, s, repo)
 	spec := map[string]any{"name": "crashpr", "git_ref": "main", "build_type": "dockerfile", "port": 8080,
 		"preview": map[string]any{"enabled": true, "host_pattern": "pr-{number}.{app}.crash.e2e.test"}}
@@ -253,10 +253,10 @@ func TestKilledDuringPreviewCreation(t *testing.T) {
 	}
 	s.Call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
 	u, _ := url.Parse(hook.GitURL)
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "feature")
-	repo.commit("feature", map[string]string{"Dockerfile": dockerfile("crash-pr")})
-	head := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	repo.git("-C", repo.dir, "checkout", "-q", "main")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "feature")
+	repo.Commit("feature", map[string]string{"Dockerfile": dockerfile("crash-pr")})
+	head := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "main")
 	h, body := exampleFormat.pullRequest(gh, hook.Secret, 3, "opened", "feature", head)
 
 	const point = "preview.create"

@@ -12,56 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/berthtest"
 	"github.com/docker/docker/api/types/swarm"
 )
 
 // gitRepo is a local repository standing in for the remote.
-type gitRepo struct {
-	t   *testing.T
-	dir string
-}
+type gitRepo = berthtest.Repo
 
-func newRepo(t *testing.T) *gitRepo {
-	t.Helper()
-	r := &gitRepo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
-	r.git("init", "-q", "-b", "main", r.dir)
-	r.git("-C", r.dir, "config", "user.email", "dev@example.com")
-	r.git("-C", r.dir, "config", "user.name", "Dev")
-	return r
-}
-
-func (r *gitRepo) git(args ...string) string {
-	r.t.Helper()
-	out, err := exec.Command("git", args...).CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit writes files (name -> content; content "@backend" copies the test
-// backend binary) and commits them.
-func (r *gitRepo) commit(msg string, files map[string]string) {
-	r.t.Helper()
-	for name, content := range files {
-		path := filepath.Join(r.dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		data := []byte(content)
-		mode := os.FileMode(0o644)
-		if content == "@backend" {
-			var err error
-			if data, err = os.ReadFile(bins.Backend); err != nil {
-				r.t.Fatal(err)
-			}
-			mode = 0o755
-		}
-		if err := os.WriteFile(path, data, mode); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	r.git("-C", r.dir, "add", "-A")
-	r.git("-C", r.dir, "commit", "-q", "-m", msg)
-}
+func newRepo(t *testing.T) *gitRepo { return berthtest.NewRepo(t, bins) }
 
 // dockerfile is a small web app image FROM scratch: the test backend,
 // answering "<message> <path>", with a health check.
@@ -83,9 +41,9 @@ func dockerfile(message string, extra ...string) string {
 func TestDeployFromGit(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
 
-	a := s.newApp(map[string]any{"name": "web", "git_repository": repo.dir, "git_ref": "main", "build_type": "dockerfile", "port": 8080}, "web.e2e.test")
+	a := s.newApp(map[string]any{"name": "web", "git_repository": repo.Dir, "git_ref": "main", "build_type": "dockerfile", "port": 8080}, "web.e2e.test")
 	started := time.Now()
 	v1 := s.deployAndWait(a, "succeeded")
 	t.Logf("first deployment (clone, build, create service) took %s", time.Since(started).Round(time.Millisecond))
@@ -98,7 +56,7 @@ func TestDeployFromGit(t *testing.T) {
 	}
 
 	t.Run("new code", func(t *testing.T) {
-		repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
+		repo.Commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
 		started := time.Now()
 		s.deployAndWait(a, "succeeded")
 		t.Logf("redeploy took %s", time.Since(started).Round(time.Millisecond))
@@ -106,7 +64,7 @@ func TestDeployFromGit(t *testing.T) {
 	})
 
 	t.Run("failing health check keeps the previous version", func(t *testing.T) {
-		repo.commit("v3 never healthy", map[string]string{"Dockerfile": dockerfile("hello-v3", "ENV HEALTHY_AFTER=1h")})
+		repo.Commit("v3 never healthy", map[string]string{"Dockerfile": dockerfile("hello-v3", "ENV HEALTHY_AFTER=1h")})
 		d := s.deployAndWait(a, "failed")
 		if !strings.Contains(strings.ToLower(d.Error), "health") {
 			t.Errorf("error %q does not say the health check failed", d.Error)
@@ -132,7 +90,7 @@ func TestDeployFromGit(t *testing.T) {
 	})
 
 	t.Run("cancel a running build", func(t *testing.T) {
-		repo.commit("v4 slow build", map[string]string{"Dockerfile": dockerfile("hello-v4", `RUN ["/app", "sleep", "120s"]`)})
+		repo.Commit("v4 slow build", map[string]string{"Dockerfile": dockerfile("hello-v4", `RUN ["/app", "sleep", "120s"]`)})
 		d := s.deploy(a)
 		s.wait(d.ID, time.Minute, func(d deployment) bool { return d.Step == "build" })
 		time.Sleep(2 * time.Second) // inside the RUN step
@@ -278,8 +236,8 @@ func buildImage(t *testing.T, s *server, tag string) {
 func TestKilledDuringDeploy(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("kill-v1")})
-	a := s.newApp(map[string]any{"name": "kill", "git_repository": repo.dir, "build_type": "dockerfile", "port": 8080}, "kill.e2e.test")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("kill-v1")})
+	a := s.newApp(map[string]any{"name": "kill", "git_repository": repo.Dir, "build_type": "dockerfile", "port": 8080}, "kill.e2e.test")
 	s.deployAndWait(a, "succeeded")
 	s.Expect("kill.e2e.test", "/", 200, "kill-v1 /")
 
@@ -296,7 +254,7 @@ func TestKilledDuringDeploy(t *testing.T) {
 		{"release", dockerfile("kill-v4", "ENV HEALTHY_AFTER=1h"), "failed", "Swarm rolled the service back to the previous version"},
 	} {
 		t.Run("during "+tc.step+" "+tc.status, func(t *testing.T) {
-			repo.commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
+			repo.Commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
 			d := s.deploy(a)
 			s.wait(d.ID, 2*time.Minute, func(d deployment) bool { return d.Step == tc.step })
 			if tc.step == "release" { // kill once Swarm is rolling out
@@ -320,7 +278,7 @@ func TestKilledDuringDeploy(t *testing.T) {
 			s.Expect("kill.e2e.test", "/", 200, "")
 			// The queue moves on: a new deployment runs to the end.
 			after := "kill-after-" + tc.step + "-" + tc.status
-			repo.commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
+			repo.Commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
 			s.deployAndWait(a, "succeeded")
 			s.Expect("kill.e2e.test", "/", 200, after+" /")
 		})
@@ -332,12 +290,12 @@ func TestKilledDuringDeploy(t *testing.T) {
 func TestDeployStaticSite(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("site", map[string]string{
+	repo.Commit("site", map[string]string{
 		"public/index.html":    "<!doctype html><title>shop</title><h1>static-v1</h1>",
 		"public/assets/app.js": "console.log('hi')",
 		"README.md":            "not published",
 	})
-	a := s.newApp(map[string]any{"name": "site", "git_repository": repo.dir, "build_type": "static", "port": 8080,
+	a := s.newApp(map[string]any{"name": "site", "git_repository": repo.Dir, "build_type": "static", "port": 8080,
 		"build_settings": map[string]any{"spa": true}}, "site.e2e.test")
 	s.deployAndWait(a, "succeeded")
 	s.Expect("site.e2e.test", "/", 200, "static-v1")
@@ -345,7 +303,7 @@ func TestDeployStaticSite(t *testing.T) {
 	s.Expect("site.e2e.test", "/some/client/route", 200, "static-v1") // SPA fallback
 	s.Expect("site.e2e.test", "/README.md", 404, "")
 
-	repo.commit("site v2", map[string]string{"public/index.html": "<!doctype html><title>shop</title><h1>static-v2</h1>"})
+	repo.Commit("site v2", map[string]string{"public/index.html": "<!doctype html><title>shop</title><h1>static-v2</h1>"})
 	s.deployAndWait(a, "succeeded")
 	s.Expect("site.e2e.test", "/", 200, "static-v2")
 }

@@ -57,9 +57,9 @@ type hookFormat struct {
 var exampleFormat = hookFormat{
 	plugin: "example",
 	host: func(t *testing.T, s *server, repo *gitRepo) gitHost {
-		return gitHost{app: map[string]any{"git_repository": repo.dir, "git_provider": "example"}, repository: repo.dir,
+		return gitHost{app: map[string]any{"git_repository": repo.Dir, "git_provider": "example"}, repository: repo.Dir,
 			statuses: func(commit string) string {
-				out, _ := exec.Command("git", "-C", repo.dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
+				out, _ := exec.Command("git", "-C", repo.Dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
 				return string(out)
 			}}
 	},
@@ -104,8 +104,8 @@ func TestPushToDeployAndPreviews(t *testing.T) {
 func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
-	first := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
+	first := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 
 	gh := f.host(t, s, repo)
 	host := f.plugin + "-push.e2e.test"
@@ -143,8 +143,8 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 
 	// A signed push to the application's branch deploys it.
-	repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
-	second := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
+	second := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 	h, body = f.push(gh, hook.Secret, "main", first, second, []string{"Dockerfile"})
 	status, answer := s.webhook(hookPath, h, body)
 	if status != 202 {
@@ -172,9 +172,9 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 
 	// A push to another branch deploys nothing.
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "other")
-	repo.commit("other", map[string]string{"Dockerfile": dockerfile("hello-other")})
-	other := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "other")
+	repo.Commit("other", map[string]string{"Dockerfile": dockerfile("hello-other")})
+	other := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 	h, body = f.push(gh, hook.Secret, "other", second, other, []string{"Dockerfile"})
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "skipped") {
 		t.Fatalf("push to another branch: %d %s", status, answer)
@@ -188,10 +188,10 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 
 	// A pull request opens a preview at its own host with the PR's code.
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "feature", "main")
-	repo.commit("feature", map[string]string{"Dockerfile": dockerfile("hello-pr")})
-	head := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	repo.git("-C", repo.dir, "checkout", "-q", "main")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "feature", "main")
+	repo.Commit("feature", map[string]string{"Dockerfile": dockerfile("hello-pr")})
+	head := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "main")
 	h, body = f.pullRequest(gh, hook.Secret, 7, "opened", "feature", head)
 	status, answer = s.webhook(hookPath, h, body)
 	if status != 202 {
