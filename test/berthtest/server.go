@@ -376,8 +376,11 @@ func (s *Server) Close(ctx context.Context, docker *client.Client) error {
 	}
 	nets, err := docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", s.Name+"-"))})
 	errs = append(errs, err)
+	// Swarm detaches the removed services' tasks in the background.
+	nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	for _, n := range nets {
-		errs = append(errs, dockertest.RemoveEventually(ctx, func(ctx context.Context) error { return docker.NetworkRemove(ctx, n.ID) }))
+		errs = append(errs, dockertest.RemoveEventually(nctx, func(ctx context.Context) error { return docker.NetworkRemove(ctx, n.ID) }))
 	}
 	return errors.Join(errs...)
 }
