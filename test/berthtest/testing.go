@@ -21,6 +21,9 @@ type Options struct {
 	// through the setup page); otherwise Run creates the administrator
 	// e2e@example.com and an API key.
 	NoSetup bool
+	// NoProxy runs berth without Traefik (BERTH_DISABLE_PROXY=true): the
+	// API only, for tests that route nothing.
+	NoProxy bool
 }
 
 // T is a running server bound to a test: its methods fail the test.
@@ -40,8 +43,12 @@ func Run(t testing.TB, bins *Binaries, o Options) *T {
 	if o.Prefix == "" {
 		o.Prefix = "bt"
 	}
+	env := []string{"BERTH_LOG_LEVEL=debug"}
+	if o.NoProxy {
+		env = append(env, "BERTH_DISABLE_PROXY=true")
+	}
 	s, err := New(Config{Bin: bins.Berth, Dir: dockertest.SearchableTempDir(t), Name: dockertest.UniqueName(o.Prefix),
-		PluginIndex: bins.PluginIndex, Env: append([]string{"BERTH_LOG_LEVEL=debug"}, o.Env...)})
+		PluginIndex: bins.PluginIndex, Env: append(env, o.Env...)})
 	if err != nil {
 		t.Fatal(err)
 	}
