@@ -72,7 +72,7 @@ func (b *bench) zeroDowntime(ctx context.Context, w *webApp) error {
 	n := b.cfg.redeploys
 	b.r.section(fmt.Sprintf("zero downtime: %d redeploys under %d requests/s (¼ POST) from %d keep-alive clients through Traefik",
 		n, b.cfg.rate, b.cfg.clients))
-	l := startLoad(b.in.httpPort, w.host, b.cfg.rate, b.cfg.clients)
+	l := startLoad(b.in.HTTPPort, w.host, b.cfg.rate, b.cfg.clients)
 	defer l.stop()
 	time.Sleep(2 * time.Second)
 	var underLoad []time.Duration
@@ -139,7 +139,7 @@ func (b *bench) deployLatency(ctx context.Context, w *webApp) error {
 	if err := b.deployAndWait(ctx, w.id); err != nil {
 		return err
 	}
-	p := newProbe(b.in.httpPort)
+	p := newProbe(b.in.HTTPPort)
 	var answered, finished []time.Duration
 	for i := range n {
 		msg := fmt.Sprintf("lat%d", i+1)

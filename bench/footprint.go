@@ -107,7 +107,7 @@ func containerMemory(name string) (memory, error) {
 
 // footprint prints the memory of berth, its PostgreSQL and Traefik.
 func (b *bench) footprint(when string, berthGoal int64) error {
-	m, err := procMemory(b.in.pid())
+	m, err := procMemory(b.in.PID())
 	if err != nil {
 		return err
 	}
@@ -117,13 +117,13 @@ func (b *bench) footprint(when string, berthGoal int64) error {
 	}
 	b.r.row("berth server RSS "+when, mib(m.rss), goal, berthGoal == 0 || m.rss <= berthGoal)
 	b.r.row("berth server peak RSS (VmHWM) "+when, mib(m.hwm), "-", true)
-	pg, n, err := postgresMemory(b.in.dataDir)
+	pg, n, err := postgresMemory(b.in.DataDir)
 	if err != nil {
 		return err
 	}
 	b.r.row(fmt.Sprintf("PostgreSQL PSS, %d processes, %s", n, when), mib(pg.pss), "-", true)
 	b.r.row(fmt.Sprintf("PostgreSQL RSS sum, %d processes, %s", n, when), mib(pg.rss), "-", true)
-	tr, err := containerMemory(b.in.name + "-traefik")
+	tr, err := containerMemory(b.in.Name + "-traefik")
 	if err != nil {
 		return err
 	}

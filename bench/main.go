@@ -150,10 +150,10 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if err != nil {
 		return b.r, err
 	}
-	defer b.in.cleanup()
+	defer b.in.cleanup(context.Background())
 	err = b.measure(ctx)
 	if err != nil {
-		err = fmt.Errorf("%w\nberth log (tail):\n%s", err, b.in.logTail(4000))
+		err = fmt.Errorf("%w\nberth log (tail):\n%s", err, b.in.LogTail(4000))
 	}
 	return b.r, err
 }
@@ -161,18 +161,18 @@ func run(ctx context.Context, cfg config) (*report, error) {
 // measure runs the scenarios in order on one server.
 func (b *bench) measure(ctx context.Context) error {
 	b.r.section("start-up and idle memory")
-	cold, err := b.in.start()
+	cold, err := b.in.Start(ctx)
 	if err != nil {
 		return err
 	}
-	b.in.stop()
-	warm, err := b.in.start()
+	b.in.Stop()
+	warm, err := b.in.Start(ctx)
 	if err != nil {
 		return err
 	}
 	b.r.row("first answer after start (cold: initdb, Traefik created)", ms(cold), "-", true)
 	b.r.row("first answer after start (warm)", ms(warm), "<= 1 s", warm <= time.Second)
-	if err := b.in.setup(); err != nil {
+	if err := b.in.setup(ctx); err != nil {
 		return err
 	}
 	time.Sleep(3 * time.Second)
@@ -198,7 +198,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
-	_, err = newProbe(b.in.httpPort).until(pctx, w.host, "zd0 ", 20*time.Millisecond)
+	_, err = newProbe(b.in.HTTPPort).until(pctx, w.host, "zd0 ", 20*time.Millisecond)
 	cancel()
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func (b *bench) routePropagation(ctx context.Context, w *webApp, message string)
 // addDomains adds n domains <prefix><i>.bench.test to w and returns, for
 // each, the time from the API call to the first answer carrying message.
 func (b *bench) addDomains(ctx context.Context, w *webApp, prefix string, n int, message string) ([]time.Duration, error) {
-	p := newProbe(b.in.httpPort)
+	p := newProbe(b.in.HTTPPort)
 	var out []time.Duration
 	for i := range n {
 		host := fmt.Sprintf("%s%d-%d.bench.test", prefix, i, time.Now().UnixNano()%1e6)
@@ -48,7 +48,7 @@ func (b *bench) addDomains(ctx context.Context, w *webApp, prefix string, n int,
 // too, and times the publication of the configuration file to the first
 // answer (Traefik's own apply time), and the API call to the answer.
 func (b *bench) applyAtScale(ctx context.Context, w *webApp, message string) error {
-	p := newProbe(b.in.httpPort)
+	p := newProbe(b.in.HTTPPort)
 	var fromAPI, fromPublish []time.Duration
 	for i := range b.cfg.applySamples {
 		before, err := os.Stat(b.in.dynamicConfig)

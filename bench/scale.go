@@ -69,7 +69,7 @@ func (b *bench) scale(ctx context.Context, w *webApp, message string) error {
 	apps := b.cfg.apps
 	b.r.section(fmt.Sprintf("scale: %d applications with %d domains", apps, 2*apps))
 	time.Sleep(3 * time.Second)
-	before, err := procMemory(b.in.pid())
+	before, err := procMemory(b.in.PID())
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (b *bench) scale(ctx context.Context, w *webApp, message string) error {
 		return err
 	}
 	time.Sleep(5 * time.Second)
-	after, err := procMemory(b.in.pid())
+	after, err := procMemory(b.in.PID())
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (b *bench) createScaleApp(ctx context.Context, env string, i int, ids []str
 
 // traefikRouters asks Traefik's API how many HTTP routers it serves.
 func (b *bench) traefikRouters() (int, error) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/overview", b.in.traefikAPI))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/overview", b.in.TraefikAPIPort))
 	if err != nil {
 		return 0, fmt.Errorf("traefik overview: %w", err)
 	}
@@ -253,7 +253,7 @@ func query(path string) string {
 // syncTimings reports the last full regenerations berth logged ("proxy
 // configuration published" with routes=, load=, generate=, publish=).
 func (b *bench) syncTimings() error {
-	f, err := os.Open(b.in.logPath)
+	f, err := os.Open(b.in.LogPath)
 	if err != nil {
 		return fmt.Errorf("berth log: %w", err)
 	}

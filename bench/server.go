@@ -7,194 +7,54 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/test/berthtest"
+	"github.com/berth-dev/berth/test/dockertest"
 )
 
 // instance is one `berth server` process with its own name, data directory,
-// ports and Traefik, like the end-to-end tests run it.
+// ports and Traefik, run by package berthtest like the end-to-end tests run
+// it.
 type instance struct {
-	bin, name, dir         string
-	addr                   string
-	httpPort, traefikAPI   int
-	env                    []string
-	cmd                    *exec.Cmd
-	exited                 chan struct{}
-	logPath                string
-	api                    *apiClient
-	dataDir, dynamicConfig string
-}
-
-// freePort returns a TCP port free on loopback right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	*berthtest.Server
+	api           *apiClient
+	dynamicConfig string
 }
 
 // newInstance prepares (but does not start) a berth server in dir.
 func newInstance(bin, dir, name string, extraEnv ...string) (*instance, error) {
-	ports := make([]int, 4)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
-	}
-	in := &instance{bin: bin, name: name, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		httpPort: ports[1], traefikAPI: ports[3], logPath: filepath.Join(dir, "berth.log"),
-		dataDir: filepath.Join(dir, "data")}
-	in.dynamicConfig = filepath.Join(in.dataDir, "traefik", "dynamic", "berth.yaml")
-	in.env = append(os.Environ(), "BERTH_NAME="+name, "BERTH_DATA_DIR="+in.dataDir, "BERTH_ADDR="+in.addr,
-		"DATABASE_URL=", fmt.Sprintf("BERTH_HTTP_PORT=%d", ports[1]), fmt.Sprintf("BERTH_HTTPS_PORT=%d", ports[2]),
-		fmt.Sprintf("BERTH_TRAEFIK_API_PORT=%d", ports[3]))
-	in.env = append(in.env, extraEnv...)
-	return in, nil
-}
-
-// start runs the server and returns how long it took to answer /healthz.
-func (in *instance) start() (time.Duration, error) {
-	log, err := os.OpenFile(in.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s, err := berthtest.New(berthtest.Config{Bin: bin, Dir: dir, Name: name, Env: extraEnv, Poll: 2 * time.Millisecond})
 	if err != nil {
-		return 0, fmt.Errorf("open log: %w", err)
+		return nil, err
 	}
-	in.cmd = exec.Command(in.bin, "server")
-	in.cmd.Env = in.env
-	in.cmd.Stdout, in.cmd.Stderr = log, log
-	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	begin := time.Now()
-	if err := in.cmd.Start(); err != nil {
-		log.Close()
-		return 0, fmt.Errorf("start berth: %w", err)
-	}
-	in.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		log.Close()
-		close(done)
-	}(in.cmd, in.exited)
-	c := &http.Client{Timeout: time.Second}
-	for time.Since(begin) < 2*time.Minute {
-		if resp, err := c.Get("http://" + in.addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Since(begin), nil
-			}
-		}
-		select {
-		case <-in.exited:
-			return 0, fmt.Errorf("berth exited at start; see %s:\n%s", in.logPath, in.logTail(3000))
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	return 0, fmt.Errorf("berth did not answer /healthz; see %s", in.logPath)
+	return &instance{Server: s, dynamicConfig: filepath.Join(s.DataDir, "traefik", "dynamic", "berth.yaml")}, nil
 }
 
-// stop sends SIGTERM and waits for the process to end.
-func (in *instance) stop() {
-	if in.cmd == nil || in.cmd.Process == nil {
+// cleanup stops the server and removes what it created in Docker.
+func (in *instance) cleanup(ctx context.Context) {
+	in.Stop()
+	docker, err := dockertest.New(ctx, dockertest.Swarm)
+	if err != nil {
+		in.StopPostgres()
+		fmt.Fprintf(os.Stderr, "bench: cannot remove the Docker objects of %s: %v\n", in.Name, err)
 		return
 	}
-	select {
-	case <-in.exited:
-		return
-	default:
-	}
-	_ = in.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-in.exited:
-	case <-time.After(30 * time.Second):
-		_ = in.cmd.Process.Kill()
-		<-in.exited
-	}
-}
-
-// pid is the server's process id.
-func (in *instance) pid() int { return in.cmd.Process.Pid }
-
-// logTail returns the last n bytes of the server's log.
-func (in *instance) logTail(n int) string {
-	data, _ := os.ReadFile(in.logPath)
-	if len(data) > n {
-		data = data[len(data)-n:]
-	}
-	return string(data)
-}
-
-// cleanup removes what the instance created in Docker. Services carry the
-// instance label; networks and the Traefik container are named after it.
-func (in *instance) cleanup() {
-	in.stop()
-	if data, err := os.ReadFile(filepath.Join(in.dataDir, "postgres", "data", "postmaster.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0])); err == nil && pid > 0 {
-			_ = syscall.Kill(pid, syscall.SIGQUIT)
-		}
-	}
-	out, _ := exec.Command("docker", "service", "ls", "-q", "--filter", "label=dev.berth.instance="+in.name).Output()
-	if ids := strings.Fields(string(out)); len(ids) > 0 {
-		_ = exec.Command("docker", append([]string{"service", "rm"}, ids...)...).Run()
-	}
-	_ = exec.Command("docker", "rm", "-f", in.name+"-traefik").Run()
-	for range 40 {
-		out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "name="+in.name+"-").Output()
-		ids := strings.Fields(string(out))
-		if len(ids) == 0 {
-			break
-		}
-		_ = exec.Command("docker", append([]string{"network", "rm"}, ids...)...).Run()
-		time.Sleep(500 * time.Millisecond)
+	defer docker.Close()
+	if err := in.Close(ctx, docker); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: remove the Docker objects of %s: %v\n", in.Name, err)
 	}
 }
 
 // setup creates the first administrator and an API key.
-func (in *instance) setup() error {
-	tok, err := os.ReadFile(filepath.Join(in.dataDir, "setup-token"))
-	if err != nil {
-		return fmt.Errorf("setup token: %w", err)
+func (in *instance) setup(ctx context.Context) error {
+	if err := in.Setup(ctx, "bench@example.com"); err != nil {
+		return err
 	}
-	body, _ := json.Marshal(map[string]string{"token": strings.TrimSpace(string(tok)), "email": "bench@example.com",
-		"name": "Bench", "password": "correct horse battery"})
-	resp, err := http.Post("http://"+in.addr+"/api/v1/setup", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("setup: %w", err)
-	}
-	var sess struct {
-		CSRF string `json:"csrf_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("setup: status %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("POST", "http://"+in.addr+"/api/v1/api-keys", strings.NewReader(`{"name":"bench"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", sess.CSRF)
-	for _, c := range resp.Cookies() {
-		req.AddCookie(c)
-	}
-	kr, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("api key: %w", err)
-	}
-	defer kr.Body.Close()
-	var key struct {
-		Token string `json:"token"`
-	}
-	if err := json.NewDecoder(kr.Body).Decode(&key); err != nil || key.Token == "" {
-		return fmt.Errorf("api key: status %d: %v", kr.StatusCode, err)
-	}
-	in.api = &apiClient{base: "http://" + in.addr + "/api/v1", key: key.Token,
+	in.api = &apiClient{base: in.URL("/api/v1"), key: in.Key,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
 	return nil
 }

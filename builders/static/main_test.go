@@ -2,50 +2,24 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 
 	"github.com/berth-dev/berth/builders/static/static"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
+	"github.com/berth-dev/berth/test/dockertest"
 )
-
-func dockerHost() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return "unix:///var/run/docker.sock"
-}
 
 // suite returns the conformance suite with a fresh image name, removed with
 // the test.
 func suite(t *testing.T) plugintest.BuilderSuite {
-	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost()), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Fatalf("the conformance suite needs a Docker Engine at %s (run `make deps`): %v", dockerHost(), err)
-	}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	ref := "berth-test/static-conformance-" + hex.EncodeToString(r[:]) + ":latest"
-	t.Cleanup(func() {
-		_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true})
-	})
+	cli := dockertest.EngineClient(t)
+	ref := dockertest.ImageRef(t, cli, "static-conformance")
 	return plugintest.BuilderSuite{
 		BaseSuite: plugintest.BaseSuite{
 			Settings:        json.RawMessage(`{"network_mode": "none"}`),
@@ -64,7 +38,7 @@ func suite(t *testing.T) plugintest.BuilderSuite {
 		},
 		AppSettings: json.RawMessage(`{"spa": true}`),
 		Image:       ref,
-		DockerHost:  dockerHost(),
+		DockerHost:  dockertest.Host(),
 		CheckImage: func(t testing.TB, r *sdk.BuildResponse) {
 			img, err := cli.ImageInspect(context.Background(), ref)
 			if err != nil || img.ID != r.Digest {

@@ -18,8 +18,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 
 	"github.com/berth-dev/berth/core/backup"
 	"github.com/berth-dev/berth/core/store"
@@ -485,14 +483,4 @@ func TestVolumeBackupStopsTheService(t *testing.T) {
 }
 
 // removeVolumeApp removes the image volumeAppRef built, if any.
-func removeVolumeApp() {
-	if volumeAppImage == "" {
-		return
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return
-	}
-	defer cli.Close()
-	_, _ = cli.ImageRemove(context.Background(), volumeAppImage, image.RemoveOptions{Force: true, PruneChildren: true})
-}
+func removeVolumeApp() { dockertest.RemoveImages(volumeAppImage) }

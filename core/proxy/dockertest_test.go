@@ -26,7 +26,6 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 )
 
@@ -34,27 +33,6 @@ import (
 // fails the test with a message saying what to set up; it never skips.
 
 var _ DockerAPI = (*client.Client)(nil)
-
-// requireDocker returns a client for a reachable Docker Engine that is a
-// Swarm manager.
-func requireDocker(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatalf("this test needs Docker Engine: create client: %v", err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	info, err := cli.Info(ctx)
-	if err != nil {
-		t.Fatalf("this test needs a running Docker Engine (DOCKER_HOST or /var/run/docker.sock): %v", err)
-	}
-	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
-		t.Fatalf("this test needs Docker Swarm with this node as manager (run: docker swarm init --advertise-addr 127.0.0.1); state %q", info.Swarm.LocalNodeState)
-	}
-	return cli
-}
 
 // requireImage fails unless ref exists locally.
 func requireImage(t *testing.T, cli *client.Client, ref, hint string) {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/dockertest"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
@@ -32,7 +33,7 @@ const backendMessage = "hello from backend"
 // restarts a healthy Traefik.
 func TestTraefikIntegration(t *testing.T) {
 	start := time.Now()
-	cli := requireDocker(t)
+	cli := dockertest.Client(t)
 	requireImage(t, cli, DefaultImage, "build it with scripts/traefik.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -456,7 +457,7 @@ func assertRoutersEnabled(ctx context.Context, t *testing.T, apiURL string, cfg 
 // TestEnsureWithoutImageFailsClearly checks Ensure names the missing image
 // and how to build it, before creating anything.
 func TestEnsureWithoutImageFailsClearly(t *testing.T) {
-	cli := requireDocker(t)
+	cli := dockertest.Client(t)
 	prefix := uniquePrefix(t)
 	tr, err := NewTraefik(cli, Options{
 		Name: prefix + "-traefik", Network: prefix + "-proxy", DataDir: t.TempDir(),

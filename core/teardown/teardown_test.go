@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	dockerswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
@@ -38,12 +37,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
-	if appImage != "" {
-		if cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err == nil {
-			_, _ = cli.ImageRemove(context.Background(), appImage, image.RemoveOptions{Force: true})
-			cli.Close()
-		}
-	}
+	dockertest.RemoveImages(appImage)
 	os.Exit(code)
 }
 

@@ -177,7 +177,7 @@ func (b *browser) location() string {
 // screenshot saves the whole page as test-artifacts/screenshots/<name>.png.
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
-	dir := filepath.Join(repoRoot, "test-artifacts", "screenshots")
+	dir := filepath.Join(bins.Root, "test-artifacts", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}

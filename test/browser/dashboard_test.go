@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/berthtest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -27,10 +28,10 @@ const deploymentDone = `(() => {
 func TestDashboard(t *testing.T) {
 	s := startServer(t)
 	repo := newRepo(t)
-	repo.commitApp("hello-v1")
+	commitApp(repo, "hello-v1")
 	const host = "web.browser.test"
 	b := newBrowser(t, "*.browser.test")
-	base := s.url("")
+	base := s.URL("")
 
 	// A fresh server sends the first visitor to sign in, and sign-in to setup.
 	b.open(base+"/", `form[action="/setup"]`)
@@ -44,7 +45,7 @@ func TestDashboard(t *testing.T) {
 	if msg := b.eval(`document.querySelector(".field-error").textContent`); !strings.Contains(msg, "does not match the setup token") {
 		t.Fatalf("wrong token message %q", msg)
 	}
-	b.fill(map[string]string{`input[name=token]`: s.setupToken(), `input[name=password]`: "correct horse battery"})
+	b.fill(map[string]string{`input[name=token]`: s.SetupToken(), `input[name=password]`: "correct horse battery"})
 	b.submit(`form[action="/setup"] button[type=submit]`, `#new-project`)
 
 	// The stylesheet and script load under the Content-Security-Policy.
@@ -63,7 +64,7 @@ func TestDashboard(t *testing.T) {
 	if b.eval(`document.querySelector('#new-application [data-source="image"]').hidden ? "hidden" : ""`) != "hidden" {
 		t.Errorf("the image field shows for a git application")
 	}
-	b.fill(map[string]string{`#new-application input[name=name]`: "web", `#new-application input[name=git_repository]`: repo.dir,
+	b.fill(map[string]string{`#new-application input[name=name]`: "web", `#new-application input[name=git_repository]`: repo.Dir,
 		`#new-application input[name=git_ref]`: "main", `#new-application select[name=build_type]`: "dockerfile",
 		`#new-application input[name=port]`: "8080"})
 	b.submit(`#new-application button[type=submit]`, `#deployments`)
@@ -94,13 +95,13 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// The application answers in the browser by its domain, through Traefik.
-	b.open(fmt.Sprintf("http://%s:%d/from-the-browser", host, s.httpPort), "body")
+	b.open(fmt.Sprintf("http://%s:%d/from-the-browser", host, s.HTTPPort), "body")
 	if body := b.eval(`document.body.innerText`); !strings.Contains(body, "hello-v1 /from-the-browser") {
 		t.Errorf("the app through Traefik answered %q", body)
 	}
 
 	// A second release, then a rollback to the first.
-	repo.commitApp("hello-v2")
+	commitApp(repo, "hello-v2")
 	b.open(appURL, "#deploy-button")
 	deploy(t, b, s, host, "hello-v2", "")
 	b.open(appURL, "#deployments")
@@ -116,7 +117,7 @@ func TestDashboard(t *testing.T) {
 	if status := b.waitFor("rollback to finish", deploymentDone, 3*time.Minute); status != "succeeded" {
 		t.Fatalf("rollback %s", status)
 	}
-	s.expectApp(host, "hello-v1 /")
+	s.Expect(host, "/", 200, "hello-v1 /")
 
 	// The overview shows the application running with its domain.
 	b.open(base+"/", "table.apps")
@@ -215,7 +216,7 @@ func TestDashboard(t *testing.T) {
 // into the page while the deployment runs, waits for it to succeed and for
 // the application to answer message through Traefik. It returns the
 // deployment page's URL. A screenshot name saves the page while it streams.
-func deploy(t *testing.T, b *browser, s *server, host, message, screenshot string) string {
+func deploy(t *testing.T, b *browser, s *berthtest.T, host, message, screenshot string) string {
 	t.Helper()
 	b.submit("#deploy-button", "#log")
 	url := b.location()
@@ -230,6 +231,6 @@ func deploy(t *testing.T, b *browser, s *server, host, message, screenshot strin
 	if status := b.waitFor("the deployment to finish", deploymentDone, 3*time.Minute); status != "succeeded" {
 		b.fail("deployment", fmt.Errorf("status %s", status))
 	}
-	s.expectApp(host, message+" /")
+	s.Expect(host, "/", 200, message+" /")
 	return url
 }

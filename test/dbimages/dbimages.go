@@ -37,8 +37,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/berth-dev/berth/test/dockertest"
 )
 
@@ -114,15 +112,11 @@ func build(root string) (Images, string, error) {
 }
 
 func pingDocker() error {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := dockertest.New(context.Background(), dockertest.Engine)
 	if err != nil {
 		return err
 	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = cli.Ping(ctx)
-	return err
+	return cli.Close()
 }
 
 // parseRefs reads the script's `dbimages: ref NAME=IMAGE` lines.

@@ -268,22 +268,10 @@ func createNetwork(t *testing.T, cli *client.Client) string {
 	if _, err := cli.NetworkCreate(context.Background(), name, network.CreateOptions{Driver: "overlay", Attachable: true}); err != nil {
 		t.Fatalf("create overlay network: %v", err)
 	}
-	t.Cleanup(func() { removeEventually(func() error { return cli.NetworkRemove(context.Background(), name) }) })
+	t.Cleanup(func() {
+		_ = dockertest.RemoveEventually(context.Background(), func(ctx context.Context) error { return cli.NetworkRemove(ctx, name) })
+	})
 	return name
-}
-
-// removeEventually retries remove for a minute: Swarm removes the containers
-// of a removed service in the background, and until then their volume and
-// network are in use.
-func removeEventually(remove func() error) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		err := remove()
-		if err == nil || dockertest.IsNotFound(err) || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // startService creates the volume and the service (both removed at the end)
@@ -297,7 +285,7 @@ func startService(t *testing.T, cli *client.Client, net string, tc engineCase, i
 		t.Fatalf("create volume: %v", err)
 	}
 	t.Cleanup(func() {
-		removeEventually(func() error { return cli.VolumeRemove(context.Background(), vol.Name, true) })
+		_ = dockertest.RemoveEventually(context.Background(), func(ctx context.Context) error { return cli.VolumeRemove(ctx, vol.Name, true) })
 	})
 	grace := 30 * time.Second
 	spec := swarm.ServiceSpec{

@@ -7,6 +7,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -24,25 +26,107 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// Client returns a Docker client for the local engine, failing the test (never
-// skipping it) when the engine does not answer or Swarm is not active.
-func Client(t testing.TB) *client.Client {
-	t.Helper()
+// Need says what a test needs from the Docker Engine.
+type Need int
+
+const (
+	// Engine needs an engine that answers.
+	Engine Need = iota
+	// Swarm needs an engine that answers and is an active Swarm manager.
+	Swarm
+)
+
+// New returns a client for the local engine (DOCKER_HOST and the other
+// DOCKER_* variables apply; the API version is negotiated), after checking
+// that the engine answers and, for Swarm, that Swarm is active. The error
+// says how to set up what is missing. It is the one constructor of Docker
+// clients in berth's tests; TestMain and commands use it directly, tests
+// through Client and EngineClient.
+func New(ctx context.Context, need Need) (*client.Client, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Fatalf("docker client: %v (run `make test`, which installs and starts Docker)", err)
+		return nil, fmt.Errorf("docker client: %w (run `make test-deps`, which installs and starts Docker)", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if need == Engine {
+		if _, err := cli.Ping(ctx); err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("Docker Engine at %s is not reachable: %w (run `make test-deps`, which installs and starts it)", cli.DaemonHost(), err)
+		}
+		return cli, nil
+	}
 	info, err := cli.Info(ctx)
 	if err != nil {
-		t.Fatalf("Docker Engine is not reachable: %v (run `make test`, which installs and starts it)", err)
+		cli.Close()
+		return nil, fmt.Errorf("Docker Engine at %s is not reachable: %w (run `make test-deps`, which installs and starts it)", cli.DaemonHost(), err)
 	}
-	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive {
-		t.Fatalf("Docker Swarm is not active (state %q): run `make deps`", info.Swarm.LocalNodeState)
+	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
+		cli.Close()
+		return nil, fmt.Errorf("Docker Swarm is not active with this node as a manager (state %q): run `make test-deps`", info.Swarm.LocalNodeState)
+	}
+	return cli, nil
+}
+
+// Client returns a Docker client for the local engine, failing the test (never
+// skipping it) when the engine does not answer or Swarm is not active. The
+// client is closed when the test ends.
+func Client(t testing.TB) *client.Client {
+	t.Helper()
+	return open(t, Swarm)
+}
+
+// EngineClient is Client for tests that need the engine but not Swarm (image
+// builds, plain containers).
+func EngineClient(t testing.TB) *client.Client {
+	t.Helper()
+	return open(t, Engine)
+}
+
+func open(t testing.TB, need Need) *client.Client {
+	t.Helper()
+	cli, err := New(context.Background(), need)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// RemoveImages force-removes images by reference, ignoring errors; for
+// TestMain, which has no test to fail.
+func RemoveImages(refs ...string) {
+	cli, err := New(context.Background(), Engine)
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	for _, ref := range refs {
+		if ref != "" {
+			_, _ = cli.ImageRemove(context.Background(), ref, imageRemoveOptions())
+		}
+	}
+}
+
+// RemoveEventually retries remove for up to a minute until it succeeds or
+// reports not found: Swarm removes the containers of a removed service in
+// the background, and until then their networks and volumes are in use.
+func RemoveEventually(ctx context.Context, remove func(context.Context) error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := remove(ctx)
+		if err == nil || IsNotFound(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }
 
 // RepoRoot returns the repository root (the directory holding go.mod).
@@ -186,4 +270,24 @@ func durationPtr(d time.Duration) *time.Duration { return &d }
 // IsNotFound reports whether err is Docker's not-found error.
 func IsNotFound(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such")
+}
+
+// Host is the address of the engine New connects to (DOCKER_HOST, else the
+// default socket), for code under test that takes an engine address.
+func Host() string {
+	if h := os.Getenv(client.EnvOverrideHost); h != "" {
+		return h
+	}
+	return client.DefaultDockerHost
+}
+
+// ImageRef returns a unique image reference, berth-test/<what>-<hex>:latest,
+// that is force-removed (with its untagged parents) when the test ends.
+func ImageRef(t testing.TB, cli *client.Client, what string) string {
+	t.Helper()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	ref := "berth-test/" + what + "-" + hex.EncodeToString(r[:]) + ":latest"
+	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), ref, imageRemoveOptions()) })
+	return ref
 }

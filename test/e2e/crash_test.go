@@ -29,27 +29,12 @@ import (
 // ("" for none).
 func (s *server) restart(point string) {
 	s.t.Helper()
-	select {
-	case <-s.exited:
-	default:
-		s.kill()
-	}
-	env := s.env[:0:0]
-	for _, kv := range s.env {
-		if !strings.HasPrefix(kv, testhook.Env+"=") {
-			env = append(env, kv)
-		}
-	}
-	if point != "" {
-		env = append(env, testhook.Env+"="+point)
-	}
-	s.env = env
-	s.start()
+	s.Restart(testhook.Env, point)
 }
 
 // pausedCount counts how often berth's output says it paused at point.
 func (s *server) pausedCount(point string) int {
-	return strings.Count(s.out.String(), "testhook: paused at "+point)
+	return strings.Count(s.Output(), "testhook: paused at "+point)
 }
 
 // waitPaused waits until berth paused at point n times in all.
@@ -65,7 +50,7 @@ func (s *server) noUnfinishedDeployments(appID string) {
 	var list struct {
 		Items []deployment `json:"items"`
 	}
-	s.call("GET", "/applications/"+appID+"/deployments", nil, 200, &list)
+	s.Call("GET", "/applications/"+appID+"/deployments", nil, 200, &list)
 	for _, d := range list.Items {
 		if d.Status == "queued" || d.Status == "running" {
 			s.t.Fatalf("deployment %s is still %s after the restart", d.ID, d.Status)
@@ -77,14 +62,14 @@ func (s *server) noUnfinishedDeployments(appID string) {
 func (s *server) replicas(service string) (desired uint64, running int) {
 	s.t.Helper()
 	ctx := context.Background()
-	svc, _, err := s.docker.ServiceInspectWithRaw(ctx, service, swarm.ServiceInspectOptions{})
+	svc, _, err := s.Docker.ServiceInspectWithRaw(ctx, service, swarm.ServiceInspectOptions{})
 	if err != nil {
 		s.t.Fatalf("inspect %s: %v", service, err)
 	}
 	if svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil {
 		desired = *svc.Spec.Mode.Replicated.Replicas
 	}
-	tasks, err := s.docker.TaskList(ctx, swarm.TaskListOptions{Filters: serviceTaskFilter(service)})
+	tasks, err := s.Docker.TaskList(ctx, swarm.TaskListOptions{Filters: serviceTaskFilter(service)})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -108,10 +93,10 @@ func serviceTaskFilter(service string) filters.Args {
 func TestKilledAtEachDeployStep(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("step-v1")})
-	a := s.newApp(map[string]any{"name": "steps", "git_repository": repo.dir, "build_type": "dockerfile", "port": 8080}, "steps.e2e.test")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("step-v1")})
+	a := s.newApp(map[string]any{"name": "steps", "git_repository": repo.Dir, "build_type": "dockerfile", "port": 8080}, "steps.e2e.test")
 	s.deployAndWait(a, "succeeded")
-	s.expect("steps.e2e.test", "/", 200, "step-v1 /")
+	s.Expect("steps.e2e.test", "/", 200, "step-v1 /")
 
 	for _, tc := range []struct {
 		step   string
@@ -127,11 +112,11 @@ func TestKilledAtEachDeployStep(t *testing.T) {
 			point := "deploy." + tc.step
 			s.restart(point)
 			paused := s.pausedCount(point)
-			repo.commit("killed at "+tc.step, map[string]string{"Dockerfile": dockerfile("step-killed-" + tc.step)})
+			repo.Commit("killed at "+tc.step, map[string]string{"Dockerfile": dockerfile("step-killed-" + tc.step)})
 			d := s.deploy(a)
 			s.waitPaused(point, paused+1, 2*time.Minute)
-			s.kill()
-			s.expect("steps.e2e.test", "/", 200, "step-") // Traefik and the service keep serving
+			s.Kill()
+			s.Expect("steps.e2e.test", "/", 200, "step-") // Traefik and the service keep serving
 			s.restart("")
 			d = s.wait(d.ID, time.Minute, finished)
 			if d.Status != "failed" || !strings.Contains(d.Error, tc.reason) {
@@ -141,11 +126,11 @@ func TestKilledAtEachDeployStep(t *testing.T) {
 			if desired, running := s.replicas(a.ServiceName); desired != 1 || running != 1 {
 				t.Fatalf("service after the restart: desired %d running %d, want 1", desired, running)
 			}
-			s.expect("steps.e2e.test", "/", 200, "step-")
+			s.Expect("steps.e2e.test", "/", 200, "step-")
 			// The queue moves on: a new deployment runs to the end.
-			repo.commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile("step-after-" + tc.step)})
+			repo.Commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile("step-after-" + tc.step)})
 			s.deployAndWait(a, "succeeded")
-			s.expect("steps.e2e.test", "/", 200, "step-after-"+tc.step+" /")
+			s.Expect("steps.e2e.test", "/", 200, "step-after-"+tc.step+" /")
 			t.Logf("killed at %s and recovered in %s", tc.step, time.Since(start).Round(time.Second))
 		})
 	}
@@ -169,52 +154,52 @@ func TestKilledDuringBackups(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"environments"`
 	}
-	s.call("POST", "/projects", map[string]any{"name": "crash-backups"}, 201, &proj)
+	s.Call("POST", "/projects", map[string]any{"name": "crash-backups"}, 201, &proj)
 	envID := proj.Environments[0].ID
 	var dest struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
+	s.Call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
 		"name": "disk", "plugin_id": "backup.local", "settings": map[string]any{"directory": dockertest.SearchableTempDir(t)}}, 201, &dest)
 
 	// An application with a named volume and two replicas.
-	image := s.name + "-vol:v1"
+	image := s.Name + "-vol:v1"
 	buildImage(t, s, image)
 	var a app
-	s.call("POST", "/environments/"+envID+"/applications", map[string]any{"name": "vol", "source_type": "image", "image": image,
+	s.Call("POST", "/environments/"+envID+"/applications", map[string]any{"name": "vol", "source_type": "image", "image": image,
 		"port": 8080, "replicas": 2, "mounts": []map[string]any{{"type": "volume", "source": "data", "target": "/data"}}}, 201, &a)
 	t.Cleanup(func() { s.removeAppVolumes(a) })
 	s.deployAndWait(a, "succeeded")
 	var volPolicy backupPolicy
-	s.call("POST", "/applications/"+a.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
+	s.Call("POST", "/applications/"+a.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
 		"retries": 0, "enabled": true, "stop_service": true}, 201, &volPolicy)
 
 	// A PostgreSQL database.
 	var db database
-	s.call("POST", "/environments/"+envID+"/databases", map[string]any{"name": "crashdb", "engine": "postgres", "image": images.Postgres}, 201, &db)
-	s.call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
+	s.Call("POST", "/environments/"+envID+"/databases", map[string]any{"name": "crashdb", "engine": "postgres", "image": images.Postgres}, 201, &db)
+	s.Call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
 	var conn struct{ User, Password, Database string }
-	s.call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
+	s.Call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
 	s.waitFor("postgres accepting connections", 60*time.Second, func() bool {
 		_, err := s.execErr(db.ServiceName, []string{"PGPASSWORD=" + conn.Password},
 			"psql", "-h", "127.0.0.1", "-U", conn.User, "-d", conn.Database, "-c", "select 1")
 		return err == nil
 	})
 	var dbPolicy backupPolicy
-	s.call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
+	s.Call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
 		"retries": 0, "enabled": true}, 201, &dbPolicy)
 
 	// Both backups run and pause mid-copy: the application is at zero.
 	const point = "backup.copy"
 	s.restart(point)
 	var volRun, dbRun backupRecord
-	s.call("POST", "/backup-policies/"+volPolicy.ID+"/run", nil, 202, &volRun)
-	s.call("POST", "/backup-policies/"+dbPolicy.ID+"/run", nil, 202, &dbRun)
+	s.Call("POST", "/backup-policies/"+volPolicy.ID+"/run", nil, 202, &volRun)
+	s.Call("POST", "/backup-policies/"+dbPolicy.ID+"/run", nil, 202, &dbRun)
 	s.waitPaused(point, 2, 2*time.Minute)
 	if desired, running := s.replicas(a.ServiceName); desired != 0 || running != 0 {
 		t.Fatalf("during the volume copy: desired %d running %d, want 0", desired, running)
 	}
-	s.kill()
+	s.Kill()
 	s.restart("")
 
 	s.waitFor("the application's replicas back", time.Minute, func() bool {
@@ -223,7 +208,7 @@ func TestKilledDuringBackups(t *testing.T) {
 	})
 	for _, b := range []backupRecord{volRun, dbRun} {
 		var got backupRecord
-		s.call("GET", "/backups/"+b.ID, nil, 200, &got)
+		s.Call("GET", "/backups/"+b.ID, nil, 200, &got)
 		if got.Status != "failed" || !strings.Contains(got.Error, "berth stopped during the backup") {
 			t.Fatalf("interrupted backup %s: %s %q", b.ID, got.Status, got.Error)
 		}
@@ -231,9 +216,9 @@ func TestKilledDuringBackups(t *testing.T) {
 	// The next runs of both policies succeed (nothing blocks them).
 	for _, p := range []backupPolicy{volPolicy, dbPolicy} {
 		var run backupRecord
-		s.call("POST", "/backup-policies/"+p.ID+"/run", nil, 202, &run)
+		s.Call("POST", "/backup-policies/"+p.ID+"/run", nil, 202, &run)
 		s.waitFor("backup "+run.ID+" to finish", 2*time.Minute, func() bool {
-			s.call("GET", "/backups/"+run.ID, nil, 200, &run)
+			s.Call("GET", "/backups/"+run.ID, nil, 200, &run)
 			return run.Status == "succeeded" || run.Status == "failed"
 		})
 		if run.Status != "succeeded" {
@@ -252,7 +237,7 @@ func TestKilledDuringBackups(t *testing.T) {
 func TestKilledDuringPreviewCreation(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("crash-main")})
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("crash-main")})
 	gh := exampleFormat.host(t, s, repo)
 	spec := map[string]any{"name": "crashpr", "git_ref": "main", "build_type": "dockerfile", "port": 8080,
 		"preview": map[string]any{"enabled": true, "host_pattern": "pr-{number}.{app}.crash.e2e.test"}}
@@ -264,35 +249,35 @@ func TestKilledDuringPreviewCreation(t *testing.T) {
 		GitURL string `json:"git_url"`
 		Secret string `json:"secret"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
+	s.Call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
 	u, _ := url.Parse(hook.GitURL)
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "feature")
-	repo.commit("feature", map[string]string{"Dockerfile": dockerfile("crash-pr")})
-	head := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	repo.git("-C", repo.dir, "checkout", "-q", "main")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "feature")
+	repo.Commit("feature", map[string]string{"Dockerfile": dockerfile("crash-pr")})
+	head := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "main")
 	h, body := exampleFormat.pullRequest(gh, hook.Secret, 3, "opened", "feature", head)
 
 	const point = "preview.create"
 	s.restart(point)
 	go func() { // answered only by the kill
-		req, _ := http.NewRequest("POST", "http://"+s.addr+u.Path, strings.NewReader(string(body)))
+		req, _ := http.NewRequest("POST", "http://"+s.Addr+u.Path, strings.NewReader(string(body)))
 		req.Header = h
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()
 	s.waitPaused(point, 1, time.Minute)
-	s.kill()
+	s.Kill()
 	s.restart("")
 
 	var previews struct {
 		Items []app `json:"items"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
+	s.Call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
 	if len(previews.Items) != 0 {
 		t.Fatalf("a preview survived the killed transaction: %+v", previews.Items)
 	}
-	services, err := s.docker.ServiceList(context.Background(), serviceListOptions(s.name))
+	services, err := s.Docker.ServiceList(context.Background(), serviceListOptions(s.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +300,7 @@ func TestKilledDuringPreviewCreation(t *testing.T) {
 	if d.Status != "succeeded" {
 		t.Fatalf("preview deployment %s: %s\n%s", d.Status, d.Error, s.logText(d.ID))
 	}
-	s.expect("pr-3.crashpr.crash.e2e.test", "/", 200, "crash-pr /")
+	s.Expect("pr-3.crashpr.crash.e2e.test", "/", 200, "crash-pr /")
 	s.noUnfinishedDeployments(opened.PreviewID)
 }
 
@@ -324,13 +309,13 @@ func TestKilledDuringPreviewCreation(t *testing.T) {
 // routes generated from the desired state.
 func TestRestartRepublishesRoutes(t *testing.T) {
 	s := newServer(t)
-	image := s.name + "-routes:v1"
+	image := s.Name + "-routes:v1"
 	buildImage(t, s, image)
 	a := s.newApp(map[string]any{"name": "routes", "source_type": "image", "image": image, "port": 8080}, "routes.e2e.test")
 	s.deployAndWait(a, "succeeded")
-	s.expect("routes.e2e.test", "/", 200, "")
-	s.kill()
-	dir := filepath.Join(s.dataDir, "traefik", "dynamic")
+	s.Expect("routes.e2e.test", "/", 200, "")
+	s.Kill()
+	dir := filepath.Join(s.DataDir, "traefik", "dynamic")
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dynamic configuration in %s: %v", dir, err)
@@ -345,7 +330,7 @@ func TestRestartRepublishesRoutes(t *testing.T) {
 		}
 	}
 	s.restart("")
-	s.expect("routes.e2e.test", "/", 200, "")
+	s.Expect("routes.e2e.test", "/", 200, "")
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
 		if strings.Contains(string(data), "10.255.255.1") {

@@ -27,20 +27,20 @@ func TestDatabaseLifecycle(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"environments"`
 	}
-	s.call("POST", "/projects", map[string]any{"name": "cache"}, 201, &proj)
+	s.Call("POST", "/projects", map[string]any{"name": "cache"}, 201, &proj)
 	env := proj.Environments[0].ID
 	port := dockertest.FreePort(t)
 
 	var cache, queue database
-	s.call("POST", "/environments/"+env+"/databases", map[string]any{"name": "cache", "engine": "redis",
+	s.Call("POST", "/environments/"+env+"/databases", map[string]any{"name": "cache", "engine": "redis",
 		"image": images.Redis, "external_port": port, "memory_limit_mb": 256, "cpu_limit": 0.5}, 201, &cache)
-	s.call("POST", "/environments/"+env+"/databases", map[string]any{"name": "queue", "engine": "redis",
+	s.Call("POST", "/environments/"+env+"/databases", map[string]any{"name": "queue", "engine": "redis",
 		"image": images.Redis}, 201, &queue)
 	// A second database cannot take the same external port.
-	s.call("POST", "/environments/"+env+"/databases", map[string]any{"name": "other", "engine": "redis",
+	s.Call("POST", "/environments/"+env+"/databases", map[string]any{"name": "other", "engine": "redis",
 		"image": images.Redis, "external_port": port}, 422, nil)
-	s.call("POST", "/databases/"+cache.ID+"/deploy", nil, 200, nil)
-	s.call("POST", "/databases/"+queue.ID+"/deploy", nil, 200, nil)
+	s.Call("POST", "/databases/"+cache.ID+"/deploy", nil, 200, nil)
+	s.Call("POST", "/databases/"+queue.ID+"/deploy", nil, 200, nil)
 
 	var cacheConn, queueConn struct {
 		Host     string `json:"host"`
@@ -48,8 +48,8 @@ func TestDatabaseLifecycle(t *testing.T) {
 		Password string `json:"password"`
 		URL      string `json:"url"`
 	}
-	s.call("GET", "/databases/"+cache.ID+"/connection", nil, 200, &cacheConn)
-	s.call("GET", "/databases/"+queue.ID+"/connection", nil, 200, &queueConn)
+	s.Call("GET", "/databases/"+cache.ID+"/connection", nil, 200, &cacheConn)
+	s.Call("GET", "/databases/"+queue.ID+"/connection", nil, 200, &queueConn)
 	if !strings.HasPrefix(cacheConn.URL, "redis://") || cacheConn.Host != cache.ServiceName {
 		t.Fatalf("connection = %+v", cacheConn)
 	}
@@ -74,7 +74,7 @@ func TestDatabaseLifecycle(t *testing.T) {
 	if reply := redisOverTCP(t, port, "PING"); !strings.HasPrefix(reply, "-NOAUTH") {
 		t.Fatalf("PING without AUTH on the external port = %q, want NOAUTH", reply)
 	}
-	svc, _, err := s.docker.ServiceInspectWithRaw(t.Context(), cache.ServiceName, swarm.ServiceInspectOptions{})
+	svc, _, err := s.Docker.ServiceInspectWithRaw(t.Context(), cache.ServiceName, swarm.ServiceInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,19 +95,19 @@ func TestDatabaseLifecycle(t *testing.T) {
 	if _, err := redis(cache, cacheConn.Password, "save"); err != nil {
 		t.Fatal(err)
 	}
-	s.call("POST", "/databases/"+cache.ID+"/stop", nil, 200, nil)
+	s.Call("POST", "/databases/"+cache.ID+"/stop", nil, 200, nil)
 	if _, err := redis(cache, cacheConn.Password, "ping"); err == nil {
 		t.Fatal("a stopped database still answers")
 	}
-	s.call("POST", "/databases/"+cache.ID+"/start", nil, 200, nil)
+	s.Call("POST", "/databases/"+cache.ID+"/start", nil, 200, nil)
 	s.waitFor("the restarted database", 60*time.Second, func() bool {
 		out, err := redis(cache, cacheConn.Password, "get", "greeting")
 		return err == nil && out == "hello"
 	})
 
 	// A changed limit rolls out stop-first and keeps the data.
-	s.call("PATCH", "/databases/"+cache.ID, map[string]any{"memory_limit_mb": 128}, 200, nil)
-	s.call("POST", "/databases/"+cache.ID+"/deploy", nil, 200, nil)
+	s.Call("PATCH", "/databases/"+cache.ID, map[string]any{"memory_limit_mb": 128}, 200, nil)
+	s.Call("POST", "/databases/"+cache.ID+"/deploy", nil, 200, nil)
 	s.waitFor("the updated database", 60*time.Second, func() bool {
 		out, err := redis(cache, cacheConn.Password, "get", "greeting")
 		return err == nil && out == "hello"
@@ -116,12 +116,12 @@ func TestDatabaseLifecycle(t *testing.T) {
 	var full struct {
 		VolumeName string `json:"volume_name"`
 	}
-	s.call("GET", "/databases/"+cache.ID, nil, 200, &full)
-	s.call("DELETE", "/databases/"+cache.ID, nil, 204, nil)
-	if _, err := s.docker.VolumeInspect(t.Context(), full.VolumeName); err != nil {
+	s.Call("GET", "/databases/"+cache.ID, nil, 200, &full)
+	s.Call("DELETE", "/databases/"+cache.ID, nil, 204, nil)
+	if _, err := s.Docker.VolumeInspect(t.Context(), full.VolumeName); err != nil {
 		t.Fatalf("deleting a database must keep its volume: %v", err)
 	}
-	_ = s.docker.VolumeRemove(t.Context(), full.VolumeName, true)
+	_ = s.Docker.VolumeRemove(t.Context(), full.VolumeName, true)
 }
 
 // redisOverTCP sends one inline command to 127.0.0.1:port and returns the

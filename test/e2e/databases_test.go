@@ -49,12 +49,12 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"environments"`
 	}
-	s.call("POST", "/projects", map[string]any{"name": "data"}, 201, &proj)
+	s.Call("POST", "/projects", map[string]any{"name": "data"}, 201, &proj)
 
 	var dest struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
+	s.Call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
 		"name": "versity", "plugin_id": "backup.s3", "settings": map[string]any{
 			"endpoint": s3.Endpoint, "region": s3.Region, "bucket": s3.Bucket, "path_style": true, "prefix": "berth",
 			"access_key_id": s3.AccessKey, "secret_access_key": s3.SecretKey}}, 201, &dest)
@@ -62,19 +62,19 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 		OK      bool   `json:"ok"`
 		Message string `json:"message"`
 	}
-	s.call("POST", "/backup-destinations/"+dest.ID+"/test", nil, 200, &probe)
+	s.Call("POST", "/backup-destinations/"+dest.ID+"/test", nil, 200, &probe)
 	if !probe.OK {
 		t.Fatalf("destination test: %s", probe.Message)
 	}
 
 	var db database
-	s.call("POST", "/environments/"+proj.Environments[0].ID+"/databases", map[string]any{
+	s.Call("POST", "/environments/"+proj.Environments[0].ID+"/databases", map[string]any{
 		"name": "shop", "engine": "postgres", "image": images.Postgres}, 201, &db)
-	s.call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
+	s.Call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
 	var conn struct {
 		User, Password, Database, URL string
 	}
-	s.call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
+	s.Call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
 	if conn.Password == "" || !strings.HasPrefix(conn.URL, "postgresql://") {
 		t.Fatalf("connection = %+v", conn)
 	}
@@ -97,7 +97,7 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 	var policy struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID,
+	s.Call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID,
 		"schedule": "*/3 * * * * *", "time_zone": "Europe/Paris", "keep_latest": 2, "retries": 1, "enabled": true}, 201, &policy)
 
 	var done backupRecord
@@ -105,7 +105,7 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 		var list struct {
 			Items []backupRecord `json:"items"`
 		}
-		s.call("GET", "/databases/"+db.ID+"/backups", nil, 200, &list)
+		s.Call("GET", "/databases/"+db.ID+"/backups", nil, 200, &list)
 		for _, b := range list.Items {
 			if b.Status == "failed" {
 				t.Fatalf("scheduled backup failed: %s", b.Error)
@@ -117,7 +117,7 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 		}
 		return false
 	})
-	s.call("DELETE", "/backup-policies/"+policy.ID, nil, 204, nil)
+	s.Call("DELETE", "/backup-policies/"+policy.ID, nil, 204, nil)
 	if done.SizeBytes <= 0 || len(done.SHA256) != 64 || !strings.Contains(done.Key, "postgres") {
 		t.Fatalf("backup record = %+v", done)
 	}
@@ -146,8 +146,8 @@ func TestDatabaseBackupAndRestore(t *testing.T) {
 // failing the test when it exits non-zero.
 func (s *server) cli(args ...string) string {
 	s.t.Helper()
-	cmd := exec.Command(berthBin, args...)
-	cmd.Env = append(cmd.Environ(), "HOME="+s.t.TempDir(), "BERTH_SERVER=http://"+s.addr, "BERTH_TOKEN="+s.key, "BERTH_OUTPUT=")
+	cmd := exec.Command(bins.Berth, args...)
+	cmd.Env = append(cmd.Environ(), "HOME="+s.t.TempDir(), "BERTH_SERVER=http://"+s.Addr, "BERTH_TOKEN="+s.Key, "BERTH_OUTPUT=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -181,7 +181,7 @@ func (s *server) execIn(service string, env []string, argv ...string) string {
 
 func (s *server) execErr(service string, env []string, argv ...string) (string, error) {
 	ctx := context.Background()
-	cs, err := s.docker.ContainerList(ctx, container.ListOptions{})
+	cs, err := s.Docker.ContainerList(ctx, container.ListOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -189,11 +189,11 @@ func (s *server) execErr(service string, env []string, argv ...string) (string, 
 		if c.Labels["com.docker.swarm.service.name"] != service || c.State != "running" {
 			continue
 		}
-		ex, err := s.docker.ContainerExecCreate(ctx, c.ID, container.ExecOptions{Cmd: argv, Env: env, AttachStdout: true, AttachStderr: true})
+		ex, err := s.Docker.ContainerExecCreate(ctx, c.ID, container.ExecOptions{Cmd: argv, Env: env, AttachStdout: true, AttachStderr: true})
 		if err != nil {
 			return "", err
 		}
-		att, err := s.docker.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+		att, err := s.Docker.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
 		if err != nil {
 			return "", err
 		}
@@ -203,7 +203,7 @@ func (s *server) execErr(service string, env []string, argv ...string) (string, 
 		if err != nil {
 			return "", err
 		}
-		st, err := s.docker.ContainerExecInspect(ctx, ex.ID)
+		st, err := s.Docker.ContainerExecInspect(ctx, ex.ID)
 		if err != nil {
 			return "", err
 		}

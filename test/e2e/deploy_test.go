@@ -12,56 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/berthtest"
 	"github.com/docker/docker/api/types/swarm"
 )
 
 // gitRepo is a local repository standing in for the remote.
-type gitRepo struct {
-	t   *testing.T
-	dir string
-}
+type gitRepo = berthtest.Repo
 
-func newRepo(t *testing.T) *gitRepo {
-	t.Helper()
-	r := &gitRepo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
-	r.git("init", "-q", "-b", "main", r.dir)
-	r.git("-C", r.dir, "config", "user.email", "dev@example.com")
-	r.git("-C", r.dir, "config", "user.name", "Dev")
-	return r
-}
-
-func (r *gitRepo) git(args ...string) string {
-	r.t.Helper()
-	out, err := exec.Command("git", args...).CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit writes files (name -> content; content "@backend" copies the test
-// backend binary) and commits them.
-func (r *gitRepo) commit(msg string, files map[string]string) {
-	r.t.Helper()
-	for name, content := range files {
-		path := filepath.Join(r.dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		data := []byte(content)
-		mode := os.FileMode(0o644)
-		if content == "@backend" {
-			var err error
-			if data, err = os.ReadFile(backendBin); err != nil {
-				r.t.Fatal(err)
-			}
-			mode = 0o755
-		}
-		if err := os.WriteFile(path, data, mode); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	r.git("-C", r.dir, "add", "-A")
-	r.git("-C", r.dir, "commit", "-q", "-m", msg)
-}
+func newRepo(t *testing.T) *gitRepo { return berthtest.NewRepo(t, bins) }
 
 // dockerfile is a small web app image FROM scratch: the test backend,
 // answering "<message> <path>", with a health check.
@@ -83,13 +41,13 @@ func dockerfile(message string, extra ...string) string {
 func TestDeployFromGit(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
 
-	a := s.newApp(map[string]any{"name": "web", "git_repository": repo.dir, "git_ref": "main", "build_type": "dockerfile", "port": 8080}, "web.e2e.test")
+	a := s.newApp(map[string]any{"name": "web", "git_repository": repo.Dir, "git_ref": "main", "build_type": "dockerfile", "port": 8080}, "web.e2e.test")
 	started := time.Now()
 	v1 := s.deployAndWait(a, "succeeded")
 	t.Logf("first deployment (clone, build, create service) took %s", time.Since(started).Round(time.Millisecond))
-	s.expect("web.e2e.test", "/hi", 200, "hello-v1 /hi")
+	s.Expect("web.e2e.test", "/hi", 200, "hello-v1 /hi")
 	if len(v1.Steps) != 4 {
 		t.Errorf("steps = %+v, want source, build, release, route", v1.Steps)
 	}
@@ -98,69 +56,69 @@ func TestDeployFromGit(t *testing.T) {
 	}
 
 	t.Run("new code", func(t *testing.T) {
-		repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
+		repo.Commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
 		started := time.Now()
 		s.deployAndWait(a, "succeeded")
 		t.Logf("redeploy took %s", time.Since(started).Round(time.Millisecond))
-		s.expect("web.e2e.test", "/", 200, "hello-v2 /")
+		s.Expect("web.e2e.test", "/", 200, "hello-v2 /")
 	})
 
 	t.Run("failing health check keeps the previous version", func(t *testing.T) {
-		repo.commit("v3 never healthy", map[string]string{"Dockerfile": dockerfile("hello-v3", "ENV HEALTHY_AFTER=1h")})
+		repo.Commit("v3 never healthy", map[string]string{"Dockerfile": dockerfile("hello-v3", "ENV HEALTHY_AFTER=1h")})
 		d := s.deployAndWait(a, "failed")
 		if !strings.Contains(strings.ToLower(d.Error), "health") {
 			t.Errorf("error %q does not say the health check failed", d.Error)
 		}
-		s.expect("web.e2e.test", "/", 200, "hello-v2 /")
+		s.Expect("web.e2e.test", "/", 200, "hello-v2 /")
 	})
 
 	t.Run("rollback", func(t *testing.T) {
 		var rb deployment
-		s.call("POST", "/deployments/"+v1.ID+"/rollback", nil, 202, &rb)
+		s.Call("POST", "/deployments/"+v1.ID+"/rollback", nil, 202, &rb)
 		rb = s.wait(rb.ID, 2*time.Minute, finished)
 		if rb.Status != "succeeded" {
 			t.Fatalf("rollback %s: %s", rb.Status, rb.Error)
 		}
-		s.expect("web.e2e.test", "/", 200, "hello-v1 /")
+		s.Expect("web.e2e.test", "/", 200, "hello-v1 /")
 		var releases struct {
 			Items []deployment `json:"items"`
 		}
-		s.call("GET", "/applications/"+a.ID+"/releases", nil, 200, &releases)
+		s.Call("GET", "/applications/"+a.ID+"/releases", nil, 200, &releases)
 		if len(releases.Items) < 2 {
 			t.Errorf("releases = %d, want at least 2", len(releases.Items))
 		}
 	})
 
 	t.Run("cancel a running build", func(t *testing.T) {
-		repo.commit("v4 slow build", map[string]string{"Dockerfile": dockerfile("hello-v4", `RUN ["/app", "sleep", "120s"]`)})
+		repo.Commit("v4 slow build", map[string]string{"Dockerfile": dockerfile("hello-v4", `RUN ["/app", "sleep", "120s"]`)})
 		d := s.deploy(a)
 		s.wait(d.ID, time.Minute, func(d deployment) bool { return d.Step == "build" })
 		time.Sleep(2 * time.Second) // inside the RUN step
 		cancelled := time.Now()
-		s.call("POST", "/deployments/"+d.ID+"/cancel", nil, 202, nil)
+		s.Call("POST", "/deployments/"+d.ID+"/cancel", nil, 202, nil)
 		d = s.wait(d.ID, 30*time.Second, finished)
 		if d.Status != "cancelled" {
 			t.Fatalf("status %s (%s), want cancelled", d.Status, d.Error)
 		}
 		t.Logf("build cancelled in %s", time.Since(cancelled).Round(time.Millisecond))
-		s.expect("web.e2e.test", "/", 200, "hello-v1 /")
+		s.Expect("web.e2e.test", "/", 200, "hello-v1 /")
 	})
 
 	t.Run("queued deployments run one at a time and can be cancelled", func(t *testing.T) {
 		first := s.deploy(a)
 		second := s.deploy(a)
-		s.call("POST", "/deployments/"+second.ID+"/cancel", nil, 202, nil)
+		s.Call("POST", "/deployments/"+second.ID+"/cancel", nil, 202, nil)
 		second = s.wait(second.ID, 10*time.Second, finished)
 		if second.Status != "cancelled" {
 			t.Fatalf("queued deployment: %s, want cancelled", second.Status)
 		}
-		s.call("POST", "/deployments/"+first.ID+"/cancel", nil, 202, nil)
+		s.Call("POST", "/deployments/"+first.ID+"/cancel", nil, 202, nil)
 		s.wait(first.ID, 30*time.Second, finished)
 	})
 
 	t.Run("logs stream as server-sent events", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", "http://"+s.addr+"/api/v1/deployments/"+v1.ID+"/logs?follow=true", nil)
-		req.Header.Set("Authorization", "Bearer "+s.key)
+		req, _ := http.NewRequest("GET", "http://"+s.Addr+"/api/v1/deployments/"+v1.ID+"/logs?follow=true", nil)
+		req.Header.Set("Authorization", "Bearer "+s.Key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -188,17 +146,17 @@ func TestDeployFromGit(t *testing.T) {
 // TestDeployFromImage runs an existing image (no build).
 func TestDeployFromImage(t *testing.T) {
 	s := newServer(t)
-	image := "berth-e2e/backend:" + s.name
+	image := "berth-e2e/backend:" + s.Name
 	buildImage(t, s, image)
 	a := s.newApp(map[string]any{"name": "img", "image": image, "port": 8080, "replicas": 2}, "img.e2e.test")
-	s.call("PUT", "/applications/"+a.ID+"/variables/MESSAGE", map[string]any{"value": "from-${{project.WHO}}"}, 200, nil)
+	s.Call("PUT", "/applications/"+a.ID+"/variables/MESSAGE", map[string]any{"value": "from-${{project.WHO}}"}, 200, nil)
 	var full struct {
 		ProjectID string `json:"project_id"`
 	}
-	s.call("GET", "/applications/"+a.ID, nil, 200, &full)
-	s.call("PUT", "/projects/"+full.ProjectID+"/variables/WHO", map[string]any{"value": "image"}, 200, nil)
+	s.Call("GET", "/applications/"+a.ID, nil, 200, &full)
+	s.Call("PUT", "/projects/"+full.ProjectID+"/variables/WHO", map[string]any{"value": "image"}, 200, nil)
 	s.deployAndWait(a, "succeeded")
-	s.expect("img.e2e.test", "/x", 200, "from-image /x")
+	s.Expect("img.e2e.test", "/x", 200, "from-image /x")
 
 	// The plugin list shows the installed plugins with their health and settings schema.
 	var plugins struct {
@@ -209,7 +167,7 @@ func TestDeployFromImage(t *testing.T) {
 			Schema json.RawMessage `json:"settings_schema"`
 		} `json:"items"`
 	}
-	s.call("GET", "/plugins", nil, 200, &plugins)
+	s.Call("GET", "/plugins", nil, 200, &plugins)
 	found := map[string]bool{}
 	for _, p := range plugins.Items {
 		found[p.ID] = p.Health != "" && len(p.Schema) > 2
@@ -221,21 +179,21 @@ func TestDeployFromImage(t *testing.T) {
 	}
 
 	// Plugin settings are validated by the plugin itself, saved sealed and kept.
-	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "bogus"}}, 422, nil)
-	s.call("PUT", "/plugins/no.such/settings", map[string]any{"settings": map[string]any{}}, 404, nil)
-	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "none"}}, 200, nil)
+	s.Call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "bogus"}}, 422, nil)
+	s.Call("PUT", "/plugins/no.such/settings", map[string]any{"settings": map[string]any{}}, 404, nil)
+	s.Call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{"network_mode": "none"}}, 200, nil)
 	var saved struct {
 		Settings map[string]any `json:"settings"`
 	}
-	s.call("GET", "/plugins/builder.dockerfile/settings", nil, 200, &saved)
+	s.Call("GET", "/plugins/builder.dockerfile/settings", nil, 200, &saved)
 	if saved.Settings["network_mode"] != "none" {
 		t.Fatalf("saved settings = %v", saved.Settings)
 	}
-	s.call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{}}, 200, nil)
+	s.Call("PUT", "/plugins/builder.dockerfile/settings", map[string]any{"settings": map[string]any{}}, 200, nil)
 
 	// The CLI deploys and follows the log to the end, with step progress.
-	cli := exec.Command(berthBin, "deploy", a.ID, "--follow")
-	cli.Env = append(os.Environ(), "BERTH_SERVER=http://"+s.addr, "BERTH_TOKEN="+s.key, "BERTH_CONFIG="+filepath.Join(t.TempDir(), "c.json"))
+	cli := exec.Command(bins.Berth, "deploy", a.ID, "--follow")
+	cli.Env = append(os.Environ(), "BERTH_SERVER=http://"+s.Addr, "BERTH_TOKEN="+s.Key, "BERTH_CONFIG="+filepath.Join(t.TempDir(), "c.json"))
 	var stdout, stderr strings.Builder
 	cli.Stdout, cli.Stderr = &stdout, &stderr
 	if err := cli.Run(); err != nil {
@@ -248,20 +206,20 @@ func TestDeployFromImage(t *testing.T) {
 
 	// A second domain with basic auth and a regex redirect, changed live.
 	var d struct{ ID string }
-	s.call("POST", "/applications/"+a.ID+"/domains", map[string]any{"host": "private.e2e.test",
+	s.Call("POST", "/applications/"+a.ID+"/domains", map[string]any{"host": "private.e2e.test",
 		"basic_auth": []map[string]any{{"username": "ann", "password": "s3cret-pass"}},
 		"redirects":  []map[string]any{{"regex": "^http://private\\.e2e\\.test/old/(.*)", "replacement": "http://img.e2e.test/${1}", "permanent": true}}}, 201, &d)
-	s.expect("private.e2e.test", "/old/page", 301, "Location: http://img.e2e.test/page")
-	s.expect("private.e2e.test", "/secret", 401, "")
-	s.call("PATCH", "/domains/"+d.ID, map[string]any{"basic_auth": []any{}}, 200, nil)
-	s.expect("private.e2e.test", "/secret", 200, "from-image /secret")
+	s.Expect("private.e2e.test", "/old/page", 301, "Location: http://img.e2e.test/page")
+	s.Expect("private.e2e.test", "/secret", 401, "")
+	s.Call("PATCH", "/domains/"+d.ID, map[string]any{"basic_auth": []any{}}, 200, nil)
+	s.Expect("private.e2e.test", "/secret", 200, "from-image /secret")
 }
 
 // buildImage builds the test backend into a local image.
 func buildImage(t *testing.T, s *server, tag string) {
 	t.Helper()
 	dir := t.TempDir()
-	data, _ := os.ReadFile(backendBin)
+	data, _ := os.ReadFile(bins.Backend)
 	os.WriteFile(filepath.Join(dir, "app"), data, 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"), 0o644)
 	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
@@ -278,10 +236,10 @@ func buildImage(t *testing.T, s *server, tag string) {
 func TestKilledDuringDeploy(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("kill-v1")})
-	a := s.newApp(map[string]any{"name": "kill", "git_repository": repo.dir, "build_type": "dockerfile", "port": 8080}, "kill.e2e.test")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("kill-v1")})
+	a := s.newApp(map[string]any{"name": "kill", "git_repository": repo.Dir, "build_type": "dockerfile", "port": 8080}, "kill.e2e.test")
 	s.deployAndWait(a, "succeeded")
-	s.expect("kill.e2e.test", "/", 200, "kill-v1 /")
+	s.Expect("kill.e2e.test", "/", 200, "kill-v1 /")
 
 	for _, tc := range []struct {
 		step       string
@@ -296,20 +254,20 @@ func TestKilledDuringDeploy(t *testing.T) {
 		{"release", dockerfile("kill-v4", "ENV HEALTHY_AFTER=1h"), "failed", "Swarm rolled the service back to the previous version"},
 	} {
 		t.Run("during "+tc.step+" "+tc.status, func(t *testing.T) {
-			repo.commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
+			repo.Commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
 			d := s.deploy(a)
 			s.wait(d.ID, 2*time.Minute, func(d deployment) bool { return d.Step == tc.step })
 			if tc.step == "release" { // kill once Swarm is rolling out
 				s.waitFor("Swarm updating the service", time.Minute, func() bool {
-					svc, _, err := s.docker.ServiceInspectWithRaw(context.Background(), a.ServiceName, swarm.ServiceInspectOptions{})
+					svc, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), a.ServiceName, swarm.ServiceInspectOptions{})
 					return err == nil && svc.UpdateStatus != nil && svc.UpdateStatus.State == swarm.UpdateStateUpdating
 				})
 			} else {
 				time.Sleep(time.Second)
 			}
-			s.kill()
-			s.expect("kill.e2e.test", "/", 200, "") // Traefik and the service keep serving
-			s.start()
+			s.Kill()
+			s.Expect("kill.e2e.test", "/", 200, "") // Traefik and the service keep serving
+			s.Start()
 			d = s.wait(d.ID, 2*time.Minute, finished)
 			if d.Status != tc.status {
 				t.Fatalf("interrupted deployment: %s %q, want %s", d.Status, d.Error, tc.status)
@@ -317,12 +275,12 @@ func TestKilledDuringDeploy(t *testing.T) {
 			if log := s.logText(d.ID); !strings.Contains(d.Error, tc.note) && !strings.Contains(log, tc.note) {
 				t.Fatalf("interrupted deployment %s: error %q, log:\n%s\nwant %q", d.Status, d.Error, log, tc.note)
 			}
-			s.expect("kill.e2e.test", "/", 200, "")
+			s.Expect("kill.e2e.test", "/", 200, "")
 			// The queue moves on: a new deployment runs to the end.
 			after := "kill-after-" + tc.step + "-" + tc.status
-			repo.commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
+			repo.Commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
 			s.deployAndWait(a, "succeeded")
-			s.expect("kill.e2e.test", "/", 200, after+" /")
+			s.Expect("kill.e2e.test", "/", 200, after+" /")
 		})
 	}
 }
@@ -332,20 +290,20 @@ func TestKilledDuringDeploy(t *testing.T) {
 func TestDeployStaticSite(t *testing.T) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("site", map[string]string{
+	repo.Commit("site", map[string]string{
 		"public/index.html":    "<!doctype html><title>shop</title><h1>static-v1</h1>",
 		"public/assets/app.js": "console.log('hi')",
 		"README.md":            "not published",
 	})
-	a := s.newApp(map[string]any{"name": "site", "git_repository": repo.dir, "build_type": "static", "port": 8080,
+	a := s.newApp(map[string]any{"name": "site", "git_repository": repo.Dir, "build_type": "static", "port": 8080,
 		"build_settings": map[string]any{"spa": true}}, "site.e2e.test")
 	s.deployAndWait(a, "succeeded")
-	s.expect("site.e2e.test", "/", 200, "static-v1")
-	s.expect("site.e2e.test", "/assets/app.js", 200, "console.log")
-	s.expect("site.e2e.test", "/some/client/route", 200, "static-v1") // SPA fallback
-	s.expect("site.e2e.test", "/README.md", 404, "")
+	s.Expect("site.e2e.test", "/", 200, "static-v1")
+	s.Expect("site.e2e.test", "/assets/app.js", 200, "console.log")
+	s.Expect("site.e2e.test", "/some/client/route", 200, "static-v1") // SPA fallback
+	s.Expect("site.e2e.test", "/README.md", 404, "")
 
-	repo.commit("site v2", map[string]string{"public/index.html": "<!doctype html><title>shop</title><h1>static-v2</h1>"})
+	repo.Commit("site v2", map[string]string{"public/index.html": "<!doctype html><title>shop</title><h1>static-v2</h1>"})
 	s.deployAndWait(a, "succeeded")
-	s.expect("site.e2e.test", "/", 200, "static-v2")
+	s.Expect("site.e2e.test", "/", 200, "static-v2")
 }

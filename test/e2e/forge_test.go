@@ -132,7 +132,7 @@ func (f *fakeForge) addRepository(owner, name string, repo *gitRepo) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(repo.dir, ".git"), filepath.Join(dir, name+".git")); err != nil {
+	if err := os.Symlink(filepath.Join(repo.Dir, ".git"), filepath.Join(dir, name+".git")); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -57,9 +57,9 @@ type hookFormat struct {
 var exampleFormat = hookFormat{
 	plugin: "example",
 	host: func(t *testing.T, s *server, repo *gitRepo) gitHost {
-		return gitHost{app: map[string]any{"git_repository": repo.dir, "git_provider": "example"}, repository: repo.dir,
+		return gitHost{app: map[string]any{"git_repository": repo.Dir, "git_provider": "example"}, repository: repo.Dir,
 			statuses: func(commit string) string {
-				out, _ := exec.Command("git", "-C", repo.dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
+				out, _ := exec.Command("git", "-C", repo.Dir, "notes", "--ref=berth-status", "show", commit).CombinedOutput()
 				return string(out)
 			}}
 	},
@@ -104,8 +104,8 @@ func TestPushToDeployAndPreviews(t *testing.T) {
 func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	s := newServer(t)
 	repo := newRepo(t)
-	repo.commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
-	first := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Commit("v1", map[string]string{"app": "@backend", "Dockerfile": dockerfile("hello-v1")})
+	first := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 
 	gh := f.host(t, s, repo)
 	host := f.plugin + "-push.e2e.test"
@@ -119,7 +119,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 		GitURL string `json:"git_url"`
 		Secret string `json:"secret"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
+	s.Call("GET", "/applications/"+a.ID+"/webhook", nil, 200, &hook)
 	if hook.Secret == "" || hook.GitURL == "" {
 		t.Fatalf("webhook info %+v", hook)
 	}
@@ -143,8 +143,8 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	}
 
 	// A signed push to the application's branch deploys it.
-	repo.commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
-	second := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Commit("v2", map[string]string{"Dockerfile": dockerfile("hello-v2")})
+	second := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 	h, body = f.push(gh, hook.Secret, "main", first, second, []string{"Dockerfile"})
 	status, answer := s.webhook(hookPath, h, body)
 	if status != 202 {
@@ -162,19 +162,19 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 		Trigger   string `json:"trigger"`
 		CommitSHA string `json:"commit_sha"`
 	}
-	s.call("GET", "/deployments/"+d.ID, nil, 200, &rec)
+	s.Call("GET", "/deployments/"+d.ID, nil, 200, &rec)
 	if rec.Trigger != "push" || rec.CommitSHA != second {
 		t.Errorf("deployment trigger %q commit %q, want push %s", rec.Trigger, rec.CommitSHA, second)
 	}
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(host, "/", 200, "hello-v2 /")
 	if st := gh.statuses(second); !strings.Contains(st, "success berth/deploy") {
 		t.Errorf("commit status on %s = %q, want success berth/deploy", second, st)
 	}
 
 	// A push to another branch deploys nothing.
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "other")
-	repo.commit("other", map[string]string{"Dockerfile": dockerfile("hello-other")})
-	other := repo.git("-C", repo.dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "other")
+	repo.Commit("other", map[string]string{"Dockerfile": dockerfile("hello-other")})
+	other := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
 	h, body = f.push(gh, hook.Secret, "other", second, other, []string{"Dockerfile"})
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "skipped") {
 		t.Fatalf("push to another branch: %d %s", status, answer)
@@ -182,16 +182,16 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	var list struct {
 		Items []deployment `json:"items"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/deployments", nil, 200, &list)
+	s.Call("GET", "/applications/"+a.ID+"/deployments", nil, 200, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("deployments after a push to another branch = %d, want 1", len(list.Items))
 	}
 
 	// A pull request opens a preview at its own host with the PR's code.
-	repo.git("-C", repo.dir, "checkout", "-q", "-b", "feature", "main")
-	repo.commit("feature", map[string]string{"Dockerfile": dockerfile("hello-pr")})
-	head := repo.git("-C", repo.dir, "rev-parse", "HEAD")
-	repo.git("-C", repo.dir, "checkout", "-q", "main")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "-b", "feature", "main")
+	repo.Commit("feature", map[string]string{"Dockerfile": dockerfile("hello-pr")})
+	head := repo.Git("-C", repo.Dir, "rev-parse", "HEAD")
+	repo.Git("-C", repo.Dir, "checkout", "-q", "main")
 	h, body = f.pullRequest(gh, hook.Secret, 7, "opened", "feature", head)
 	status, answer = s.webhook(hookPath, h, body)
 	if status != 202 {
@@ -211,8 +211,8 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	if d.Status != "succeeded" {
 		t.Fatalf("preview deployment %s: %s\n%s", d.Status, d.Error, s.logText(d.ID))
 	}
-	s.expect(previewHost, "/", 200, "hello-pr /")
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(previewHost, "/", 200, "hello-pr /")
+	s.Expect(host, "/", 200, "hello-v2 /")
 	if st := gh.statuses(head); !strings.Contains(st, "success berth/preview") || !strings.Contains(st, previewHost) {
 		t.Errorf("commit status on the PR head = %q, want success berth/preview with the preview URL", st)
 	}
@@ -222,14 +222,14 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 			ServiceName string `json:"service_name"`
 		} `json:"items"`
 	}
-	s.call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
+	s.Call("GET", "/applications/"+a.ID+"/previews", nil, 200, &previews)
 	if len(previews.Items) != 1 || previews.Items[0].ID != opened.PreviewID {
 		t.Fatalf("previews = %+v", previews.Items)
 	}
 	var apps struct {
 		Items []app `json:"items"`
 	}
-	s.call("GET", "/applications", nil, 200, &apps)
+	s.Call("GET", "/applications", nil, 200, &apps)
 	for _, x := range apps.Items {
 		if x.ID == opened.PreviewID {
 			t.Errorf("the preview is listed among applications")
@@ -241,19 +241,19 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 	if status, answer := s.webhook(hookPath, h, body); status != 200 || !strings.Contains(string(answer), "removed_preview_id") {
 		t.Fatalf("pull request closed: %d %s", status, answer)
 	}
-	if _, _, err := s.docker.ServiceInspectWithRaw(context.Background(), previews.Items[0].ServiceName, swarm.ServiceInspectOptions{}); err == nil {
+	if _, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), previews.Items[0].ServiceName, swarm.ServiceInspectOptions{}); err == nil {
 		t.Errorf("preview service %s still exists", previews.Items[0].ServiceName)
 	}
-	s.expect(previewHost, "/", 404, "")
-	s.call("GET", "/applications/"+opened.PreviewID, nil, 404, nil)
-	s.expect(host, "/", 200, "hello-v2 /")
+	s.Expect(previewHost, "/", 404, "")
+	s.Call("GET", "/applications/"+opened.PreviewID, nil, 404, nil)
+	s.Expect(host, "/", 200, "hello-v2 /")
 
 	// The generic deploy URL for CI needs the deploy token.
 	var token struct {
 		Token     string `json:"token"`
 		DeployURL string `json:"deploy_url"`
 	}
-	s.call("POST", "/applications/"+a.ID+"/webhook/deploy-token", nil, 201, &token)
+	s.Call("POST", "/applications/"+a.ID+"/webhook/deploy-token", nil, 201, &token)
 	du, _ := url.Parse(token.DeployURL)
 	if status, answer := s.webhook(du.Path+"?token=wrong", http.Header{}, nil); status != 401 {
 		t.Fatalf("deploy URL with a wrong token: %d %s", status, answer)
@@ -273,7 +273,7 @@ func testPushToDeployAndPreviews(t *testing.T, f hookFormat) {
 // webhook posts to a webhook path of the server without API credentials.
 func (s *server) webhook(path string, h http.Header, body []byte) (int, []byte) {
 	s.t.Helper()
-	req, _ := http.NewRequest("POST", "http://"+s.addr+path, bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", "http://"+s.Addr+path, bytes.NewReader(body))
 	for k, v := range h {
 		req.Header[k] = v
 	}

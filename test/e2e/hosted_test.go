@@ -33,7 +33,7 @@ func connectForge(t *testing.T, s *server, repo *gitRepo, kind forgeKind, provid
 		ID       string `json:"id"`
 		Provider string `json:"provider"`
 	}
-	s.call("POST", "/git-connections", map[string]any{"name": provider + "-e2e", "provider": provider, "base_url": forge.url,
+	s.Call("POST", "/git-connections", map[string]any{"name": provider + "-e2e", "provider": provider, "base_url": forge.url,
 		"credentials": map[string]any{"token": token}}, 201, &conn)
 	if conn.Provider != "git."+provider {
 		t.Fatalf("connection provider %q", conn.Provider)

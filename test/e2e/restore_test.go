@@ -39,21 +39,21 @@ func TestRestoreSurvivesKill(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"environments"`
 	}
-	s.call("POST", "/projects", map[string]any{"name": "data"}, 201, &proj)
+	s.Call("POST", "/projects", map[string]any{"name": "data"}, 201, &proj)
 	var dest struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
+	s.Call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
 		"name": "disk", "plugin_id": "backup.local", "settings": map[string]any{"directory": dockertest.SearchableTempDir(t)}}, 201, &dest)
 
 	var db database
-	s.call("POST", "/environments/"+proj.Environments[0].ID+"/databases", map[string]any{
+	s.Call("POST", "/environments/"+proj.Environments[0].ID+"/databases", map[string]any{
 		"name": "shop", "engine": "postgres", "image": images.Postgres}, 201, &db)
-	s.call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
+	s.Call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
 	var conn struct {
 		User, Password, Database string
 	}
-	s.call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
+	s.Call("GET", "/databases/"+db.ID+"/connection", nil, 200, &conn)
 	psql := func(sql string) string {
 		t.Helper()
 		return strings.TrimSpace(s.execIn(db.ServiceName, []string{"PGPASSWORD=" + conn.Password},
@@ -73,11 +73,11 @@ func TestRestoreSurvivesKill(t *testing.T) {
 	var policy struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "@yearly"}, 201, &policy)
+	s.Call("POST", "/databases/"+db.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "@yearly"}, 201, &policy)
 	var b backupRecord
-	s.call("POST", "/backup-policies/"+policy.ID+"/run", nil, 202, &b)
+	s.Call("POST", "/backup-policies/"+policy.ID+"/run", nil, 202, &b)
 	s.waitFor("the backup", 120*time.Second, func() bool {
-		s.call("GET", "/backups/"+b.ID, nil, 200, &b)
+		s.Call("GET", "/backups/"+b.ID, nil, 200, &b)
 		if b.Status == "failed" {
 			t.Fatalf("backup failed: %s", b.Error)
 		}
@@ -90,12 +90,12 @@ func TestRestoreSurvivesKill(t *testing.T) {
 
 	// Through the API: 202 with the queued restore, then followed to its end.
 	var r restoreRecord
-	s.call("POST", "/databases/"+db.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
+	s.Call("POST", "/databases/"+db.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
 	if r.Status != "queued" || r.ID == "" {
 		t.Fatalf("restore = %+v", r)
 	}
 	s.waitFor("the restore", 180*time.Second, func() bool {
-		s.call("GET", "/restores/"+r.ID, nil, 200, &r)
+		s.Call("GET", "/restores/"+r.ID, nil, 200, &r)
 		return r.done()
 	})
 	if r.Status != "succeeded" || r.BytesTotal != b.SizeBytes || r.BytesRead != b.SizeBytes {
@@ -110,9 +110,9 @@ func TestRestoreSurvivesKill(t *testing.T) {
 	if got := psql(digest); got != changed {
 		t.Fatalf("changed again: %s, want %s", got, changed)
 	}
-	s.call("POST", "/databases/"+db.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
+	s.Call("POST", "/databases/"+db.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		s.call("GET", "/restores/"+r.ID, nil, 200, &r)
+		s.Call("GET", "/restores/"+r.ID, nil, 200, &r)
 		if r.done() {
 			t.Fatalf("the restore ended before berth could be killed: %+v", r)
 		}
@@ -124,10 +124,10 @@ func TestRestoreSurvivesKill(t *testing.T) {
 		}
 	}
 	t.Logf("killing berth during the restore: %+v", r)
-	s.kill()
-	s.start()
+	s.Kill()
+	s.Start()
 	s.waitFor("the interrupted restore to be settled", 120*time.Second, func() bool {
-		s.call("GET", "/restores/"+r.ID, nil, 200, &r)
+		s.Call("GET", "/restores/"+r.ID, nil, 200, &r)
 		// Its clean-up notes what the database serves.
 		return r.done() && (strings.Contains(r.Error, "kept its previous data") || strings.Contains(r.Error, "serves the restored data") ||
 			strings.Contains(r.Error, "cleaning up"))

@@ -21,7 +21,7 @@ func (s *server) appContainer(service string) string {
 	s.t.Helper()
 	var id string
 	s.waitFor("a running container of "+service, time.Minute, func() bool {
-		cs, err := s.docker.ContainerList(context.Background(), container.ListOptions{Filters: filters.NewArgs(
+		cs, err := s.Docker.ContainerList(context.Background(), container.ListOptions{Filters: filters.NewArgs(
 			filters.Arg("label", "com.docker.swarm.service.name="+service), filters.Arg("status", "running"))})
 		if err == nil && len(cs) > 0 {
 			id = cs[0].ID
@@ -40,7 +40,7 @@ func (s *server) writeFile(service, dir, name, body string) {
 	_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 	_, _ = tw.Write([]byte(body))
 	_ = tw.Close()
-	if err := s.docker.CopyToContainer(context.Background(), s.appContainer(service), dir, &buf, container.CopyToContainerOptions{}); err != nil {
+	if err := s.Docker.CopyToContainer(context.Background(), s.appContainer(service), dir, &buf, container.CopyToContainerOptions{}); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -49,7 +49,7 @@ func (s *server) writeFile(service, dir, name, body string) {
 // it does not exist).
 func (s *server) readFile(service, path string) string {
 	s.t.Helper()
-	rc, _, err := s.docker.CopyFromContainer(context.Background(), s.appContainer(service), path)
+	rc, _, err := s.Docker.CopyFromContainer(context.Background(), s.appContainer(service), path)
 	if err != nil {
 		return ""
 	}
@@ -65,7 +65,7 @@ func (s *server) readFile(service, path string) string {
 // appVolumes lists the Docker volumes labelled with the application.
 func (s *server) appVolumes(appID string) []string {
 	s.t.Helper()
-	resp, err := s.docker.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(
+	resp, err := s.Docker.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", "dev.berth.app-id="+appID))})
 	if err != nil {
 		s.t.Fatal(err)
@@ -81,10 +81,10 @@ func (s *server) appVolumes(appID string) []string {
 // every volume labelled with the application (a volume backup or restore
 // test's clean-up).
 func (s *server) removeAppVolumes(a app) {
-	s.stop()
-	dockertest.RemoveService(s.docker, a.ServiceName)
+	s.Stop()
+	dockertest.RemoveService(s.Docker, a.ServiceName)
 	for _, v := range s.appVolumes(a.ID) {
-		_ = s.docker.VolumeRemove(context.Background(), v, true)
+		_ = s.Docker.VolumeRemove(context.Background(), v, true)
 	}
 }
 
@@ -103,27 +103,27 @@ func TestKilledDuringVolumeRestore(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"environments"`
 	}
-	s.call("POST", "/projects", map[string]any{"name": "crash-volume-restore"}, 201, &proj)
+	s.Call("POST", "/projects", map[string]any{"name": "crash-volume-restore"}, 201, &proj)
 	var dest struct {
 		ID string `json:"id"`
 	}
-	s.call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
+	s.Call("POST", "/organizations/"+proj.OrganizationID+"/backup-destinations", map[string]any{
 		"name": "disk", "plugin_id": "backup.local", "settings": map[string]any{"directory": dockertest.SearchableTempDir(t)}}, 201, &dest)
-	image := s.name + "-vol:v1"
+	image := s.Name + "-vol:v1"
 	buildImage(t, s, image)
 	var a app
-	s.call("POST", "/environments/"+proj.Environments[0].ID+"/applications", map[string]any{"name": "files", "source_type": "image",
+	s.Call("POST", "/environments/"+proj.Environments[0].ID+"/applications", map[string]any{"name": "files", "source_type": "image",
 		"image": image, "port": 8080, "replicas": 2, "mounts": []map[string]any{{"type": "volume", "source": "data", "target": "/data"}}}, 201, &a)
 	t.Cleanup(func() { s.removeAppVolumes(a) })
 	s.deployAndWait(a, "succeeded")
 	s.writeFile(a.ServiceName, "/data", "state.txt", "backed up")
 	var policy backupPolicy
-	s.call("POST", "/applications/"+a.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
+	s.Call("POST", "/applications/"+a.ID+"/backup-policies", map[string]any{"destination_id": dest.ID, "schedule": "0 0 1 1 *",
 		"retries": 0, "enabled": true}, 201, &policy)
 	var b backupRecord
-	s.call("POST", "/backup-policies/"+policy.ID+"/run", nil, 202, &b)
+	s.Call("POST", "/backup-policies/"+policy.ID+"/run", nil, 202, &b)
 	s.waitFor("the volume backup", 2*time.Minute, func() bool {
-		s.call("GET", "/backups/"+b.ID, nil, 200, &b)
+		s.Call("GET", "/backups/"+b.ID, nil, 200, &b)
 		return b.Status == "succeeded" || b.Status == "failed"
 	})
 	if b.Status != "succeeded" {
@@ -139,12 +139,12 @@ func TestKilledDuringVolumeRestore(t *testing.T) {
 		t.Helper()
 		s.restart(point)
 		var r restoreRecord
-		s.call("POST", "/applications/"+a.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
+		s.Call("POST", "/applications/"+a.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
 		s.waitPaused(point, n, 3*time.Minute)
-		s.kill()
+		s.Kill()
 		s.restart("")
 		s.waitFor("the interrupted restore to be settled", 2*time.Minute, func() bool {
-			s.call("GET", "/restores/"+r.ID, nil, 200, &r)
+			s.Call("GET", "/restores/"+r.ID, nil, 200, &r)
 			return r.done() && (strings.Contains(r.Error, "kept its previous volumes") || strings.Contains(r.Error, "runs the restored volumes"))
 		})
 		if r.Status != "failed" || !strings.Contains(r.Error, "berth stopped during the restore") {
@@ -190,9 +190,9 @@ func TestKilledDuringVolumeRestore(t *testing.T) {
 	}
 
 	// The next restore succeeds.
-	s.call("POST", "/applications/"+a.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
+	s.Call("POST", "/applications/"+a.ID+"/restore", map[string]any{"backup_id": b.ID}, 202, &r)
 	s.waitFor("the restore", 3*time.Minute, func() bool {
-		s.call("GET", "/restores/"+r.ID, nil, 200, &r)
+		s.Call("GET", "/restores/"+r.ID, nil, 200, &r)
 		return r.done()
 	})
 	if r.Status != "succeeded" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/builders/internal/dockerbuild"
 	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/test/dockertest"
 )
 
 const multiStage = `FROM scratch AS a
@@ -27,7 +28,7 @@ LABEL stage=b
 `
 
 func TestBuild(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	type check func(t *testing.T, ref string, labels map[string]string, log string)
 	exists := func(want map[string]bool) check {
 		return func(t *testing.T, ref string, _ map[string]string, _ string) {
@@ -155,11 +156,11 @@ func TestBuild(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := t.TempDir()
 			writeTree(t, src, tt.files)
-			ref := imageName(t, cli, "dockerfile")
+			ref := dockertest.ImageRef(t, cli, "dockerfile")
 			var rec recorder
 			cleanupLayers(t, cli, rec.text)
 			r, err := b.Build(t.Context(), &sdk.BuildRequest{
-				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: ref, DockerHost: dockerHost(),
+				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: ref, DockerHost: dockertest.Host(),
 				BuildArgs: tt.buildArgs, Secrets: tt.secrets, Log: rec.log,
 			})
 			if err != nil {
@@ -186,7 +187,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildFailures(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	tests := []struct {
 		name     string
 		files    map[string]string
@@ -204,8 +205,8 @@ func TestBuildFailures(t *testing.T) {
 			var rec recorder
 			cleanupLayers(t, cli, rec.text)
 			_, err := New().Build(t.Context(), &sdk.BuildRequest{
-				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: imageName(t, cli, "failing"),
-				DockerHost: dockerHost(), Log: rec.log,
+				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: dockertest.ImageRef(t, cli, "failing"),
+				DockerHost: dockertest.Host(), Log: rec.log,
 			})
 			var failed *dockerbuild.BuildFailedError
 			if !errors.As(err, &failed) || !strings.Contains(err.Error(), tt.want) {
@@ -219,7 +220,7 @@ func TestBuildFailures(t *testing.T) {
 }
 
 func TestBuildStreamsAndCancels(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	src := t.TempDir()
 	buildSleeper(t, src)
 
@@ -228,7 +229,7 @@ func TestBuildStreamsAndCancels(t *testing.T) {
 		var rec recorder
 		cleanupLayers(t, cli, rec.text)
 		_, err := New().Build(t.Context(), &sdk.BuildRequest{
-			SourceDir: src, Image: imageName(t, cli, "sleeper"), DockerHost: dockerHost(), Log: rec.log, Settings: json.RawMessage(`{"no_cache": true}`),
+			SourceDir: src, Image: dockertest.ImageRef(t, cli, "sleeper"), DockerHost: dockertest.Host(), Log: rec.log, Settings: json.RawMessage(`{"no_cache": true}`),
 		})
 		end := time.Now()
 		if err != nil {
@@ -257,7 +258,7 @@ func TestBuildStreamsAndCancels(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			_, err := New().Build(ctx, &sdk.BuildRequest{
-				SourceDir: src, Image: imageName(t, cli, "cancelled"), DockerHost: dockerHost(), Settings: json.RawMessage(`{"no_cache": true}`),
+				SourceDir: src, Image: dockertest.ImageRef(t, cli, "cancelled"), DockerHost: dockertest.Host(), Settings: json.RawMessage(`{"no_cache": true}`),
 				Log: func(l sdk.LogLine) {
 					rec.log(l)
 					if strings.Contains(l.Text, "sleeper: start") && cancelledAt.IsZero() {

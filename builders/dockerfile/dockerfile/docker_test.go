@@ -2,8 +2,6 @@ package dockerfile
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,44 +17,6 @@ import (
 
 	"github.com/berth-dev/berth/sdk"
 )
-
-// dockerHost is the engine the tests build on.
-func dockerHost() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return "unix:///var/run/docker.sock"
-}
-
-// engine connects to the Docker Engine, failing the test with a clear
-// message when there is none.
-func engine(t testing.TB) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost()), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatalf("Docker Engine client for %s: %v", dockerHost(), err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Fatalf("these tests need a Docker Engine at %s (run `make deps` to install and start one): %v", dockerHost(), err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
-// imageName returns a unique image reference that is removed when the
-// test ends.
-func imageName(t testing.TB, cli *client.Client, what string) string {
-	t.Helper()
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	name := "berth-test/" + what + "-" + hex.EncodeToString(r[:]) + ":latest"
-	t.Cleanup(func() {
-		_, _ = cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
-	})
-	return name
-}
 
 // writeTree writes files (name -> content) under dir. A content starting
 // with "->" makes a symbolic link to the rest.

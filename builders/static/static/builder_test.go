@@ -20,6 +20,7 @@ import (
 
 	"github.com/berth-dev/berth/builders/internal/dockerbuild"
 	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/test/dockertest"
 )
 
 var siteFiles = map[string]string{
@@ -287,7 +288,7 @@ func waitServing(t testing.TB, addr string) {
 }
 
 func TestBuildAndServe(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	b := &Builder{ServerBinary: staticPlugin(t)}
 
 	type check struct {
@@ -340,10 +341,10 @@ func TestBuildAndServe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := t.TempDir()
 			writeTree(t, src, tt.files)
-			ref := imageName(t, cli, "static")
+			ref := dockertest.ImageRef(t, cli, "static")
 			var rec recorder
 			r, err := b.Build(t.Context(), &sdk.BuildRequest{
-				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: ref, DockerHost: dockerHost(), Log: rec.log,
+				SourceDir: src, Settings: json.RawMessage(tt.settings), Image: ref, DockerHost: dockertest.Host(), Log: rec.log,
 			})
 			if err != nil {
 				t.Fatalf("Build: %v\n%s", err, rec.text())
@@ -390,11 +391,11 @@ func TestBuildAndServe(t *testing.T) {
 }
 
 func TestImageBecomesHealthy(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{"index.html": "<h1>hi</h1>"})
-	ref := imageName(t, cli, "static-health")
-	if _, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{SourceDir: src, Image: ref, DockerHost: dockerHost()}); err != nil {
+	ref := dockertest.ImageRef(t, cli, "static-health")
+	if _, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{SourceDir: src, Image: ref, DockerHost: dockertest.Host()}); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := runSite(t, cli, ref, 8080)
@@ -452,7 +453,7 @@ func shellImage(t testing.TB, cli *client.Client) string {
 		}
 		pw.CloseWithError(err)
 	}()
-	ref := imageName(t, cli, "sh")
+	ref := dockertest.ImageRef(t, cli, "sh")
 	resp, err := cli.ImageBuild(t.Context(), pr, build.ImageBuildOptions{Tags: []string{ref}, Remove: true, Version: build.BuilderV1})
 	if err != nil {
 		t.Fatalf("building a shell image: %v", err)
@@ -466,7 +467,7 @@ func shellImage(t testing.TB, cli *client.Client) string {
 }
 
 func TestBuildCommand(t *testing.T) {
-	cli := engine(t)
+	cli := dockertest.EngineClient(t)
 	shImage := shellImage(t, cli)
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{
@@ -480,11 +481,11 @@ func TestBuildCommand(t *testing.T) {
 		BuildCommand: `printf '<h1>built %s</h1>' "$GREETING" > out/index.html; if [ -e ignored.txt ]; then exit 7; fi`,
 		PublishDir:   "out",
 	})
-	ref := imageName(t, cli, "static-built")
+	ref := dockertest.ImageRef(t, cli, "static-built")
 	var rec recorder
 	cleanupLayers(t, cli, rec.text)
 	_, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{
-		SourceDir: src, Settings: settings, Image: ref, DockerHost: dockerHost(), Log: rec.log,
+		SourceDir: src, Settings: settings, Image: ref, DockerHost: dockertest.Host(), Log: rec.log,
 		BuildArgs: map[string]string{"GREETING": "hello"},
 	})
 	if err != nil {
@@ -501,7 +502,7 @@ func TestBuildCommand(t *testing.T) {
 		var rec recorder
 		cleanupLayers(t, cli, rec.text)
 		_, err := (&Builder{ServerBinary: staticPlugin(t)}).Build(t.Context(), &sdk.BuildRequest{
-			SourceDir: src, Settings: settings, Image: imageName(t, cli, "static-failed"), DockerHost: dockerHost(), Log: rec.log,
+			SourceDir: src, Settings: settings, Image: dockertest.ImageRef(t, cli, "static-failed"), DockerHost: dockertest.Host(), Log: rec.log,
 		})
 		var failed *dockerbuild.BuildFailedError
 		if !errors.As(err, &failed) || !strings.Contains(err.Error(), "3") {
