@@ -135,12 +135,15 @@ func (f *Feed) Run(ctx context.Context, ready chan<- struct{}) {
 
 // listen holds one connection on Channel until it fails or ctx ends.
 func (f *Feed) listen(ctx context.Context, ready *chan<- struct{}) error {
-	conn, err := f.pool.Acquire(ctx)
+	pooled, err := f.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("changefeed: acquire: %w", err)
 	}
-	// A connection that listened is not returned to the pool.
-	defer func() { _ = conn.Hijack().Close(context.WithoutCancel(ctx)) }()
+	// The connection leaves the pool at once: a listening connection is
+	// never handed to anyone else, and closing the pool does not wait for
+	// it. It is closed when listening ends.
+	conn := pooled.Hijack()
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return fmt.Errorf("changefeed: listen: %w", err)
 	}
@@ -150,7 +153,7 @@ func (f *Feed) listen(ctx context.Context, ready *chan<- struct{}) error {
 	}
 	f.announce(Change{Table: Resync})
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return fmt.Errorf("changefeed: wait: %w", err)
 		}
