@@ -1,9 +1,7 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/core/store"
@@ -24,14 +22,7 @@ func TestAPIAndDashboardAgreeOnData(t *testing.T) {
 
 	proj, env, db, dest := f.project.ID.String(), f.env.ID.String(), f.database.ID.String(), f.dest.ID.String()
 	pol := f.policy.ID.String()
-	tests := []struct {
-		name                        string
-		as                          *client
-		apiMethod, apiPath, apiBody string
-		formPath                    string
-		form                        url.Values
-		status                      int
-	}{
+	tests := []parityCase{
 		{name: "database name not a slug", as: admin,
 			apiMethod: "POST", apiPath: "/api/v1/environments/" + env + "/databases", apiBody: `{"name":"Main!","engine":"postgres"}`,
 			formPath: "/projects/" + proj + "/databases", form: url.Values{"environment_id": {env}, "name": {"Main!"}, "engine": {"postgres"}}, status: 422},
@@ -57,24 +48,5 @@ func TestAPIAndDashboardAgreeOnData(t *testing.T) {
 			apiMethod: "POST", apiPath: "/api/v1/backup-policies/" + pol + "/run",
 			formPath: "/backup-policies/" + pol + "/run", form: url.Values{}, status: 403},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			apiResp := tt.as.json(tt.apiMethod, tt.apiPath, tt.apiBody, "X-CSRF-Token", tt.as.csrf)
-			var body struct {
-				Error struct{ Message, Field string }
-			}
-			if err := json.Unmarshal([]byte(apiResp.Body), &body); err != nil {
-				t.Fatalf("API answer %d is not an error body: %.300s", apiResp.Status, apiResp.Body)
-			}
-			tt.as.do("GET", "/", nil) // a fresh CSRF token for the form
-			page := tt.as.post(tt.formPath, tt.form)
-			if apiResp.Status != tt.status || page.Status != tt.status {
-				t.Fatalf("API %d, dashboard %d, want %d both (API: %s)", apiResp.Status, page.Status, tt.status, body.Error.Message)
-			}
-			msg := strings.TrimPrefix(body.Error.Message, body.Error.Field+": ")
-			if !strings.Contains(page.Body, htmlEscape(msg)) {
-				t.Fatalf("the dashboard does not show the API's message %q:\n%.3000s", msg, page.Body)
-			}
-		})
-	}
+	checkParity(t, tests)
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"html"
 
 	"encoding/json"
 	"github.com/google/uuid"
@@ -26,16 +27,7 @@ func TestAPIAndDashboardAgree(t *testing.T) {
 	failed := h.failedDeployment(f.app.ID)
 
 	proj := f.project.ID.String()
-	tests := []struct {
-		name string
-		as   *client
-		// api is the method, path and JSON body of the API call.
-		apiMethod, apiPath, apiBody string
-		// form is the dashboard form posted to formPath.
-		formPath string
-		form     url.Values
-		status   int
-	}{
+	tests := []parityCase{
 		{name: "project without a name", as: admin,
 			apiMethod: "POST", apiPath: "/api/v1/projects", apiBody: `{"name":" "}`,
 			formPath: "/projects", form: url.Values{"name": {" "}}, status: 422},
@@ -67,7 +59,26 @@ func TestAPIAndDashboardAgree(t *testing.T) {
 			apiMethod: "DELETE", apiPath: "/api/v1/projects/" + proj,
 			formPath: "/projects/" + proj + "/delete", form: url.Values{"confirmed": {"yes"}}, status: 403},
 	}
-	for _, tt := range tests {
+	checkParity(t, tests)
+}
+
+// parityCase is one invalid input or forbidden action sent through the
+// API (apiMethod, apiPath, apiBody) and through a dashboard form
+// (formPath, form) by the same client.
+type parityCase struct {
+	name                        string
+	as                          *client
+	apiMethod, apiPath, apiBody string
+	formPath                    string
+	form                        url.Values
+	status                      int
+}
+
+// checkParity requires both doors to answer each case with its status
+// and the dashboard to show the API's message.
+func checkParity(t *testing.T, cases []parityCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			apiResp := tt.as.json(tt.apiMethod, tt.apiPath, tt.apiBody, "X-CSRF-Token", tt.as.csrf)
 			var body struct {
@@ -82,15 +93,11 @@ func TestAPIAndDashboardAgree(t *testing.T) {
 				t.Fatalf("API %d, dashboard %d, want %d both (API: %s)", apiResp.Status, page.Status, tt.status, body.Error.Message)
 			}
 			msg := strings.TrimPrefix(body.Error.Message, body.Error.Field+": ")
-			if !strings.Contains(page.Body, htmlEscape(msg)) {
+			if !strings.Contains(page.Body, html.EscapeString(msg)) {
 				t.Fatalf("the dashboard does not show the API's message %q:\n%.3000s", msg, page.Body)
 			}
 		})
 	}
-}
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
 }
 
 // failedDeployment records a failed deployment of app.
