@@ -142,31 +142,36 @@ func (s *Services) Resolve(ctx context.Context, p *store.Principal, kind Resourc
 }
 
 // BackupOrganization returns the organization a backup belongs to: its
-// destination's, else its database's or application's (a backup outlives
-// neither its destination nor both of those, so one of them is found).
+// destination's, else its database's, else its application's (the first of
+// them that still exists).
 func (s *Services) BackupOrganization(ctx context.Context, b store.Backup) (uuid.UUID, error) {
 	st := s.deps.Store
-	if b.DestinationID != nil {
-		d, err := st.GetBackupDestination(ctx, *b.DestinationID)
-		if err == nil {
-			return d.OrganizationID, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return uuid.Nil, err
-		}
+	owners := []struct {
+		id  *uuid.UUID
+		org func(uuid.UUID) (uuid.UUID, error)
+	}{
+		{b.DestinationID, func(id uuid.UUID) (uuid.UUID, error) {
+			d, err := st.GetBackupDestination(ctx, id)
+			return d.OrganizationID, err
+		}},
+		{b.DatabaseID, func(id uuid.UUID) (uuid.UUID, error) {
+			d, err := st.GetDatabase(ctx, id)
+			return d.OrganizationID, err
+		}},
+		{b.ApplicationID, func(id uuid.UUID) (uuid.UUID, error) {
+			a, err := st.GetApplication(ctx, id)
+			return a.OrganizationID, err
+		}},
 	}
-	if b.DatabaseID != nil {
-		d, err := st.GetDatabase(ctx, *b.DatabaseID)
-		if err == nil {
-			return d.OrganizationID, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return uuid.Nil, err
+	for _, o := range owners {
+		if o.id == nil {
+			continue
 		}
-	}
-	if b.ApplicationID != nil {
-		a, err := st.GetApplication(ctx, *b.ApplicationID)
+		org, err := o.org(*o.id)
 		if err == nil {
-			return a.OrganizationID, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
+			return org, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
 			return uuid.Nil, err
 		}
 	}
