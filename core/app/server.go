@@ -194,7 +194,7 @@ func (s *Server) startChangeFeed(ctx, runCtx context.Context) error {
 	feed := changefeed.New(s.store.Pool(), s.log.With("component", "changefeed"))
 	if s.syncer != nil {
 		syncer := s.syncer
-		feed.Subscribe(func(changefeed.Change) { syncer.RoutesChanged() }, changefeed.Applications, changefeed.Domains)
+		feed.Subscribe(func(changefeed.Change) { syncer.RoutesChanged() }, changefeed.Applications, changefeed.Domains, changefeed.Deployments)
 	}
 	ready := make(chan struct{})
 	go feed.Run(runCtx, ready)

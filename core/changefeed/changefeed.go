@@ -37,6 +37,9 @@ const (
 	Applications Table = "applications"
 	Domains      Table = "domains"
 	Databases    Table = "databases"
+	// Deployments are announced only when one enters or leaves the canary
+	// state (or its canary share changes), which moves traffic.
+	Deployments Table = "deployments"
 	// Resync is announced after the feed (re)connects: any change may
 	// have been missed, so subscribers refresh everything.
 	Resync Table = "*"

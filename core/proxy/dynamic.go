@@ -57,10 +57,27 @@ type RouterTLS struct {
 	CertResolver string `json:"certResolver,omitempty"`
 }
 
-// Service is an HTTP service; berth only uses load balancers.
+// Service is an HTTP service: a load balancer over servers, or a weighted
+// round robin over other services (a canary release).
 type Service struct {
 	// LoadBalancer forwards to a set of servers.
 	LoadBalancer *LoadBalancer `json:"loadBalancer,omitempty"`
+	// Weighted spreads requests over other services by weight.
+	Weighted *Weighted `json:"weighted,omitempty"`
+}
+
+// Weighted is a weighted round robin over services.
+type Weighted struct {
+	// Services are the weighted services, in a stable order.
+	Services []WeightedService `json:"services,omitempty"`
+}
+
+// WeightedService is one service of a Weighted and its weight.
+type WeightedService struct {
+	// Name of the service.
+	Name string `json:"name,omitempty"`
+	// Weight is the service's share relative to the others' weights.
+	Weight *int `json:"weight,omitempty"`
 }
 
 // LoadBalancer spreads requests over servers.
@@ -103,6 +120,17 @@ type Middleware struct {
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
 	// IPAllowList admits only clients from the given ranges.
 	IPAllowList *IPAllowList `json:"ipAllowList,omitempty"`
+	// Headers sets request and response headers.
+	Headers *Headers `json:"headers,omitempty"`
+}
+
+// Headers sets headers on the request forwarded to the backend and on the
+// backend's response.
+type Headers struct {
+	// CustomRequestHeaders are set on the forwarded request.
+	CustomRequestHeaders map[string]string `json:"customRequestHeaders,omitempty"`
+	// CustomResponseHeaders are set on the backend's response.
+	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
 }
 
 // IPAllowList admits requests only from the given source ranges.

@@ -93,6 +93,13 @@ func Generate(s Snapshot) Result {
 		g.http.Routers[APIRouter] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "PathPrefix(`/api`)",
 			Service: "api@internal", Middlewares: []string{APIRouter + "-allow"}}
 		g.http.Middlewares[APIRouter+"-allow"] = &Middleware{IPAllowList: &IPAllowList{SourceRange: slices.Sorted(slices.Values(s.APIAllowFrom))}}
+		for _, p := range s.Probes {
+			if err := ValidateProbe(p); err != nil {
+				res.Errors = append(res.Errors, RouteError{ID: probeName(p.ID), Err: err})
+				continue
+			}
+			g.probe(p)
+		}
 	}
 	if len(g.http.Routers) > 0 {
 		if len(g.http.Middlewares) == 0 {
@@ -130,7 +137,17 @@ func (g *generator) route(r Route, host, prefix string) {
 		rule += " && PathPrefix(`" + prefix + "`)"
 	}
 
-	g.http.Services[serviceName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
+	if c := r.Canary; c != nil && len(r.Addresses) == 0 {
+		stable, canary := 100-c.Weight, c.Weight
+		g.http.Services[stableName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
+		cr := r
+		cr.Service = c.Service
+		g.http.Services[canaryName(id)] = &Service{LoadBalancer: g.loadBalancer(cr)}
+		g.http.Services[serviceName(id)] = &Service{Weighted: &Weighted{Services: []WeightedService{
+			{Name: stableName(id), Weight: &stable}, {Name: canaryName(id), Weight: &canary}}}}
+	} else {
+		g.http.Services[serviceName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
+	}
 	chain := g.middlewares(r, prefix)
 
 	if r.TLS == "" || r.TLS == TLSNone {
@@ -183,6 +200,17 @@ func (g *generator) loadBalancer(r Route) *LoadBalancer {
 		}
 	}
 	return lb
+}
+
+// probe adds the router, header middleware and service of one task probe.
+func (g *generator) probe(p Probe) {
+	name := probeName(p.ID)
+	passHost := false
+	g.http.Middlewares[name] = &Middleware{Headers: &Headers{CustomResponseHeaders: map[string]string{ProbeHeader: p.ID}}}
+	g.http.Services[name] = &Service{LoadBalancer: &LoadBalancer{PassHostHeader: &passHost,
+		Servers: []Server{{URL: "http://" + netip.AddrPortFrom(netip.MustParseAddr(p.Address), uint16(p.Port)).String()}}}}
+	g.http.Routers[name] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "Host(`" + ProbeHost(p.ID) + "`)",
+		Middlewares: []string{APIRouter + "-allow", name}, Service: name}
 }
 
 // middlewares adds the route's middlewares and returns them in the order a

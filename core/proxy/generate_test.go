@@ -76,6 +76,11 @@ var goldenCases = []struct {
 	{"task_addresses", Snapshot{Routes: []Route{with(web("api", "api.example.com"), func(r *Route) {
 		r.Addresses = []string{"10.0.1.9", "10.0.1.10", "fd00::7", "10.0.1.9"}
 	})}}},
+	{"canary", Snapshot{Routes: []Route{with(web("api", "api.example.com"), func(r *Route) {
+		r.Canary = &Canary{Service: "api-next", Weight: 10}
+	})}}},
+	{"task_probes", Snapshot{Routes: []Route{web("blog", "blog.example.com")}, APIAllowFrom: []string{"127.0.0.1/32"},
+		Probes: []Probe{{ID: "t1abc", Address: "10.0.1.7", Port: 8080}, {ID: "t2def", Address: "10.0.1.8", Port: 3000}}}},
 	{"custom_settings", Snapshot{
 		CertResolver: "le-staging", EntryPointWeb: "http", EntryPointWebSecure: "https",
 		Routes: []Route{with(web("shop", "shop.example.com"), func(r *Route) {

@@ -17,6 +17,9 @@ func serviceName(id string) string     { return id }
 func stripName(id string) string       { return id + nameSep + "strip" }
 func addPrefixName(id string) string   { return id + nameSep + "addprefix" }
 func basicAuthName(id string) string   { return id + nameSep + "auth" }
+func stableName(id string) string      { return id + nameSep + "stable" }
+func canaryName(id string) string      { return id + nameSep + "canary" }
+func probeName(id string) string       { return "berth-probe" + nameSep + id }
 func redirectName(id string, i int) string {
 	return id + nameSep + "redirect-" + strconv.Itoa(i)
 }

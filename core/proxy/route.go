@@ -47,6 +47,9 @@ type Snapshot struct {
 	// addresses its published loopback port arrives from, so applications on
 	// the shared network cannot read the routing table.
 	APIAllowFrom []string
+	// Probes are the task probes to serve on the API entry point; they are
+	// only generated with APIAllowFrom (they share its allow list).
+	Probes []Probe
 }
 
 // Route sends requests for one host (and optionally a path prefix) to one
@@ -99,7 +102,42 @@ type Route struct {
 	// from old tasks to new ones (see core/routing); at rest Swarm's DNS
 	// lists the tasks, which needs no berth to follow restarts.
 	Addresses []string
+	// Canary, when set (and Addresses is empty), sends a share of the
+	// route's requests to a canary release running as another Swarm
+	// service, through Traefik's weighted round robin.
+	Canary *Canary
 }
+
+// Canary is a second release of a route's application taking a share of
+// its traffic.
+type Canary struct {
+	// Service is the canary's Swarm service, reached as
+	// http://tasks.<Service>:<Port> on the proxy network.
+	Service string
+	// Weight is the canary's share of requests in percent, 1 to 99.
+	Weight int
+}
+
+// Probe is a router on Traefik's loopback-only API entry point that
+// forwards to one task, so berth can check a task's readiness over the
+// proxy network before the task takes traffic. Requests must carry Host
+// ProbeHost(ID); answers that came from the task carry the header
+// ProbeHeader with the probe's ID (Traefik's own errors do not).
+type Probe struct {
+	// ID names the probe: lower-case letters, digits and single hyphens.
+	ID string
+	// Address is the task's IP address on the proxy network.
+	Address string
+	// Port is the task's port.
+	Port int
+}
+
+// ProbeHeader is the response header carrying the ID of the probe an
+// answer came through.
+const ProbeHeader = "X-Berth-Probe"
+
+// ProbeHost is the Host header that reaches probe id.
+func ProbeHost(id string) string { return id + ".probe.berth.internal" }
 
 // Redirect is a regular-expression redirect on the full request URL.
 type Redirect struct {

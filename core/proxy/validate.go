@@ -102,6 +102,14 @@ func (v *validator) route(r Route) {
 	}
 	v.basicAuth(r.BasicAuth)
 	v.addresses(r.Addresses)
+	if c := r.Canary; c != nil {
+		if !servicePattern.MatchString(c.Service) {
+			v.fail("canary.service", "%q is not a valid Swarm service name", c.Service)
+		}
+		if c.Weight < 1 || c.Weight > 99 {
+			v.fail("canary.weight", "%d is not between 1 and 99", c.Weight)
+		}
+	}
 	if hc := r.HealthCheck; hc != nil {
 		v.path("healthCheck.path", hc.Path, true)
 		if hc.Interval < 0 {
@@ -243,6 +251,19 @@ func (v *validator) addresses(addrs []string) {
 			v.fail("addresses["+strconv.Itoa(i)+"]", "%q is not an IP address", a)
 		}
 	}
+}
+
+// ValidateProbe checks a probe on its own.
+func ValidateProbe(p Probe) error {
+	var v validator
+	if len(p.ID) > maxIDLen || !idPattern.MatchString(p.ID) {
+		v.fail("id", "%q must be lower-case letters, digits and single hyphens (at most %d)", p.ID, maxIDLen)
+	}
+	v.addresses([]string{p.Address})
+	if p.Port < 1 || p.Port > 65535 {
+		v.fail("port", "%d is not between 1 and 65535", p.Port)
+	}
+	return errors.Join(v.errs...)
 }
 
 // hasUnsafeChar reports whether s holds a character that could break out of

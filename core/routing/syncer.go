@@ -57,6 +57,36 @@ type Syncer struct {
 	// serving maps a service name to the task addresses its routes send
 	// traffic to instead of tasks.<service>, during a rollout.
 	serving map[string][]string
+	// probes maps an owner (a release) to the task probes it needs.
+	probes map[string][]proxy.Probe
+}
+
+// SetProbes makes Traefik serve probes, the routers through which berth
+// checks new tasks' readiness (see proxy.Probe), for owner, replacing
+// owner's previous ones, and regenerates soon. Nil probes remove owner's.
+func (s *Syncer) SetProbes(owner string, probes []proxy.Probe) {
+	s.servingMu.Lock()
+	if len(probes) == 0 {
+		delete(s.probes, owner)
+	} else {
+		if s.probes == nil {
+			s.probes = map[string][]proxy.Probe{}
+		}
+		s.probes[owner] = slices.Clone(probes)
+	}
+	s.servingMu.Unlock()
+	s.RoutesChanged()
+}
+
+// allProbes returns every owner's probes.
+func (s *Syncer) allProbes() []proxy.Probe {
+	s.servingMu.Lock()
+	defer s.servingMu.Unlock()
+	var out []proxy.Probe
+	for _, ps := range s.probes {
+		out = append(out, ps...)
+	}
+	return out
 }
 
 // SetServing makes the routes of service send traffic to the tasks at
@@ -144,7 +174,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		return fmt.Errorf("routing: load domains: %w", err)
 	}
 	loaded := time.Now()
-	snap := proxy.Snapshot{Routes: make([]proxy.Route, 0, len(domains)), APIAllowFrom: s.apiAllow}
+	snap := proxy.Snapshot{Routes: make([]proxy.Route, 0, len(domains)), APIAllowFrom: s.apiAllow, Probes: s.allProbes()}
 	wantCerts := map[string]bool{}
 	for _, d := range domains {
 		r := Route(d)
@@ -193,6 +223,9 @@ func Route(d store.RoutedDomain) proxy.Route {
 	}
 	for _, rd := range d.Redirects {
 		r.Redirects = append(r.Redirects, proxy.Redirect{Regex: rd.Regex, Replacement: rd.Replacement, Permanent: rd.Permanent})
+	}
+	if d.CanaryWeight != nil {
+		r.Canary = &proxy.Canary{Service: store.CandidateServiceName(d.ServiceName), Weight: *d.CanaryWeight}
 	}
 	return r
 }

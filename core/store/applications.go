@@ -59,7 +59,7 @@ const appCols = `a.id, a.environment_id, e.project_id, p.organization_id, a.name
 	a.labels, a.restart_policy, a.cpu_reservation, a.memory_reservation_mb, a.git_credentials_enc, a.keep_releases,
 	a.files_enc, a.git_connection_id, a.webhook_id, a.auto_deploy, a.deploy_trigger, a.tag_pattern, a.watch_paths,
 	a.preview_enabled, a.preview_host_pattern, a.preview_limit, a.preview_label, a.preview_https, a.preview_forks,
-	a.preview_of, a.preview_number, a.preview_head_ref, a.created_at, a.updated_at, ` + appVolumesCol
+	a.preview_of, a.preview_number, a.preview_head_ref, a.created_at, a.updated_at, a.release_settings, ` + appVolumesCol
 const appFrom = ` FROM applications a JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
 func (s *Store) scanApp(r pgx.Row) (Application, error) {
@@ -74,7 +74,7 @@ func (s *Store) scanApp(r pgx.Row) (Application, error) {
 		&a.Labels, &a.RestartPolicy, &a.CPUReservation, &a.MemoryReservationMB, &creds, &a.KeepReleases,
 		&files, &a.GitConnectionID, &a.WebhookID, &a.AutoDeploy, &a.DeployTrigger, &a.TagPattern, &a.WatchPaths,
 		&p.Enabled, &p.HostPattern, &p.Limit, &p.Label, &p.HTTPS, &p.Forks,
-		&a.PreviewOf, &number, &a.PreviewHeadRef, &a.CreatedAt, &a.UpdatedAt, &recorded)
+		&a.PreviewOf, &number, &a.PreviewHeadRef, &a.CreatedAt, &a.UpdatedAt, &a.ReleaseSettings, &recorded)
 	a.PreviewNumber = int(number.Int32)
 	a.Volumes = volumesOf(a, recorded)
 	if err == nil {
@@ -168,6 +168,9 @@ type RuntimeSettings struct {
 	// Files are small files mounted read-only into the containers. Their
 	// content is sealed at rest and never returned by the API.
 	Files []File `json:"files"`
+	// ReleaseSettings say how a new release takes over (readiness,
+	// soak, stop grace).
+	ReleaseSettings
 }
 
 // File is a small file mounted read-only into an application's containers.
@@ -314,15 +317,15 @@ func (s *Store) insertApplication(ctx context.Context, q querier, env uuid.UUID,
 		git_repository, git_ref, git_provider, image, build_type, build_settings, port, replicas, command, cpu_limit, memory_limit_mb,
 		health_check, mounts, ports, placement, labels, restart_policy, cpu_reservation, memory_reservation_mb, git_credentials_enc, keep_releases,
 		files_enc, git_connection_id, auto_deploy, deploy_trigger, tag_pattern, watch_paths, preview_enabled, preview_host_pattern,
-		preview_limit, preview_label, preview_https, preview_forks, webhook_secret_enc)
+		preview_limit, preview_label, preview_https, preview_forks, webhook_secret_enc, release_settings)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
-		$29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)`,
+		$29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)`,
 		id, env, in.Name, in.Description, service, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider, in.Image,
 		in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
 		creds, in.KeepReleases, files, in.GitConnectionID, in.AutoDeploy, in.DeployTrigger, in.TagPattern, in.WatchPaths,
 		in.Preview.Enabled, in.Preview.HostPattern, in.Preview.Limit, in.Preview.Label, in.Preview.HTTPS, in.Preview.Forks,
-		s.sealWebhookSecret(id, NewSecret()))
+		s.sealWebhookSecret(id, NewSecret()), in.ReleaseSettings)
 	if err != nil {
 		return uuid.Nil, mapErr(err, "application")
 	}
@@ -390,6 +393,18 @@ func ServiceName(name string, id uuid.UUID) string {
 	return name + "-" + hex[len(hex)-8:]
 }
 
+// CandidateServiceName is the Swarm service a new release of the
+// application whose service is base runs as, next to base, until it takes
+// over (see core/release). It stays within Swarm's 63 characters.
+func CandidateServiceName(base string) string {
+	const suffix = "-next"
+	if len(base)+len(suffix) <= 63 {
+		return base + suffix
+	}
+	// Keep the id part at the end of base (its last 9 characters).
+	return base[:63-len(suffix)-9] + base[len(base)-9:] + suffix
+}
+
 // GetApplication returns one application.
 func (s *Store) GetApplication(ctx context.Context, id uuid.UUID) (Application, error) {
 	a, err := s.scanApp(s.pool.QueryRow(ctx, `SELECT `+appCols+appFrom+`WHERE a.id = $1`, id))
@@ -436,12 +451,13 @@ func (s *Store) UpdateApplication(ctx context.Context, id uuid.UUID, in Applicat
 		cpu_reservation = $22, memory_reservation_mb = $23, git_credentials_enc = $24, keep_releases = $25, files_enc = $26,
 		git_connection_id = $27, auto_deploy = $28, deploy_trigger = $29, tag_pattern = $30, watch_paths = $31,
 		preview_enabled = $32, preview_host_pattern = $33, preview_limit = $34, preview_label = $35, preview_https = $36,
-		preview_forks = $37, updated_at = now()
+		preview_forks = $37, release_settings = $38, updated_at = now()
 		WHERE id = $1`, id, in.Name, in.Description, in.SourceType, in.GitRepository, in.GitRef, in.GitProvider,
 		in.Image, in.BuildType, in.BuildSettings, in.Port, in.Replicas, in.Command, in.CPULimit, in.MemoryLimitMB,
 		in.HealthCheck, in.Mounts, in.Ports, in.Placement, in.Labels, in.RestartPolicy, in.CPUReservation, in.MemoryReservationMB,
 		creds, in.KeepReleases, files, in.GitConnectionID, in.AutoDeploy, in.DeployTrigger, in.TagPattern, in.WatchPaths,
-		in.Preview.Enabled, in.Preview.HostPattern, in.Preview.Limit, in.Preview.Label, in.Preview.HTTPS, in.Preview.Forks)
+		in.Preview.Enabled, in.Preview.HostPattern, in.Preview.Limit, in.Preview.Label, in.Preview.HTTPS, in.Preview.Forks,
+		in.ReleaseSettings)
 	if err != nil {
 		return Application{}, mapErr(err, "application")
 	}

@@ -54,6 +54,11 @@ type Deployment struct {
 	StartedAt     *time.Time `json:"started_at"`
 	FinishedAt    *time.Time `json:"finished_at"`
 	JobID         *int64     `json:"-"`
+	// Release records what the release did: readiness checks, soak, which
+	// version serves, retirement of the old tasks.
+	Release *ReleaseReport `json:"release"`
+	// Canary is the canary share asked for, for a canary release.
+	Canary *CanaryRequest `json:"canary,omitempty"`
 }
 
 // Step is one timed stage of a deployment (source, build, release, route).
@@ -74,7 +79,8 @@ func (d Deployment) Finished() bool {
 const deployCols = `d.id, d.application_id, p.organization_id, d.kind, d.status, d.trigger, d.git_ref, d.commit_sha,
 	d.commit_subject, d.image, d.rollback_of, d.step, d.steps, d.error,
 	CASE WHEN d.status = 'queued' THEN (SELECT count(*) FROM deployments q WHERE q.status = 'queued' AND q.id <= d.id) ELSE 0 END,
-	d.cancel_requested, d.created_by, d.status_repository, d.status_context, d.created_at, d.started_at, d.finished_at, d.job_id`
+	d.cancel_requested, d.created_by, d.status_repository, d.status_context, d.created_at, d.started_at, d.finished_at, d.job_id,
+	d.release, d.canary`
 const deployFrom = ` FROM deployments d JOIN applications a ON a.id = d.application_id
 	JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
@@ -82,7 +88,8 @@ func scanDeployment(r pgx.Row) (Deployment, error) {
 	var d Deployment
 	err := r.Scan(&d.ID, &d.ApplicationID, &d.OrganizationID, &d.Kind, &d.Status, &d.Trigger, &d.GitRef, &d.CommitSHA,
 		&d.CommitSubject, &d.Image, &d.RollbackOf, &d.Step, &d.Steps, &d.Error, &d.QueuePosition,
-		&d.CancelRequested, &d.CreatedBy, &d.StatusRepository, &d.StatusContext, &d.CreatedAt, &d.StartedAt, &d.FinishedAt, &d.JobID)
+		&d.CancelRequested, &d.CreatedBy, &d.StatusRepository, &d.StatusContext, &d.CreatedAt, &d.StartedAt, &d.FinishedAt, &d.JobID,
+		&d.Release, &d.Canary)
 	return d, err
 }
 
@@ -101,6 +108,8 @@ type NewDeployment struct {
 	// posted to the git host (webhook-triggered deployments).
 	StatusRepository string
 	StatusContext    string
+	// Canary asks for a canary release.
+	Canary *CanaryRequest
 }
 
 // CreateDeployment records a queued deployment.
@@ -113,10 +122,10 @@ func (s *Store) CreateDeployment(ctx context.Context, app uuid.UUID, in NewDeplo
 		in.Trigger = "manual"
 	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO deployments (id, application_id, kind, status, trigger, git_ref, image,
-		commit_sha, rollback_of, created_by, status_repository, status_context)
-		VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11)`,
+		commit_sha, rollback_of, created_by, status_repository, status_context, canary)
+		VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		id, app, in.Kind, in.Trigger, in.GitRef, in.Image, in.CommitSHA, in.RollbackOf, in.CreatedBy,
-		in.StatusRepository, in.StatusContext); err != nil {
+		in.StatusRepository, in.StatusContext, in.Canary); err != nil {
 		return Deployment{}, mapErr(err, "deployment")
 	}
 	return s.GetDeployment(ctx, id)

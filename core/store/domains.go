@@ -138,12 +138,16 @@ type RoutedDomain struct {
 	Domain
 	ServiceName string
 	AppPort     int
+	// CanaryWeight is the share (percent) of a canary release of the
+	// application, when one holds traffic.
+	CanaryWeight *int
 }
 
 // AllRoutedDomains returns every domain with its application's service, for
 // generating the proxy configuration.
 func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+domainCols+`, a.service_name, a.port`+domainFrom+`ORDER BY d.id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+domainCols+`, a.service_name, a.port,
+		(SELECT (c.canary->>'weight')::int FROM deployments c WHERE c.application_id = a.id AND c.status = 'canary')`+domainFrom+`ORDER BY d.id`)
 	if err != nil {
 		return nil, mapErr(err, "domains")
 	}
@@ -152,7 +156,7 @@ func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
 		var key []byte
 		err := r.Scan(&rd.ID, &rd.ApplicationID, &rd.OrganizationID, &rd.Host, &rd.PathPrefix, &rd.StripPrefix,
 			&rd.InternalPrefix, &rd.Port, &rd.HTTPS, &rd.RedirectHTTPS, &rd.CertificatePEM, &key, &rd.Redirects,
-			&rd.BasicAuth, &rd.CreatedAt, &rd.UpdatedAt, &rd.ServiceName, &rd.AppPort)
+			&rd.BasicAuth, &rd.CreatedAt, &rd.UpdatedAt, &rd.ServiceName, &rd.AppPort, &rd.CanaryWeight)
 		if err == nil && key != nil {
 			rd.PrivateKeyPEM, err = s.box.OpenString(domainKeyContext, key)
 		}
