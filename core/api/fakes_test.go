@@ -153,6 +153,9 @@ func (q *queueOnly) Rollback(ctx context.Context, a store.Application, target st
 		Image: target.Image, RollbackOf: &target.ID, CreatedBy: by})
 }
 
+// CanaryOp records nothing: no worker runs here.
+func (q *queueOnly) CanaryOp(context.Context, store.Deployment, string, string) error { return nil }
+
 func (q *queueOnly) Cancel(ctx context.Context, d store.Deployment) error {
 	_, err := q.st.RequestCancel(ctx, d.ID)
 	return err

@@ -27,6 +27,9 @@ type LogStreams interface {
 type DeployRequest struct {
 	// GitRef deploys this branch, tag or commit instead of the application's ref.
 	GitRef string `json:"git_ref"`
+	// Canary releases the new version to a share of the traffic until it
+	// is promoted (POST /deployments/{id}/promote) or aborted.
+	Canary *store.CanaryRequest `json:"canary"`
 }
 
 // LogPage is a slice of a deployment's log.
@@ -46,11 +49,19 @@ func (s *Server) createDeployment(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	d, err := s.svc.Deployments.Deploy(c.UserContext(), principal(c), resolved(c).Application, service.DeployInput{GitRef: req.GitRef})
+	d, err := s.svc.Deployments.Deploy(c.UserContext(), principal(c), resolved(c).Application, service.DeployInput{GitRef: req.GitRef, Canary: req.Canary})
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(d)
+}
+
+func (s *Server) promoteDeployment(c *fiber.Ctx) (store.Deployment, error) {
+	return s.svc.Deployments.Promote(c.UserContext(), principal(c), resolved(c).Deployment)
+}
+
+func (s *Server) abortDeployment(c *fiber.Ctx) (store.Deployment, error) {
+	return s.svc.Deployments.Abort(c.UserContext(), principal(c), resolved(c).Deployment)
 }
 
 func (s *Server) cancelDeployment(c *fiber.Ctx) (store.Deployment, error) {

@@ -15,6 +15,8 @@ import (
 	"github.com/berth-dev/berth/core/deploylog"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/queue"
+	"github.com/berth-dev/berth/core/readiness"
+	"github.com/berth-dev/berth/core/release"
 	"github.com/berth-dev/berth/core/schedule"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/berth-dev/berth/plugins"
@@ -83,9 +85,14 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
 	s.events = notify.NewDispatcher(notifierTargets{s}, jobs, s.log.With("component", "notify"))
 	mgr := swarm.NewManager(s.docker, s.log.With("component", "swarm"))
+	var releaser deploy.Releaser
+	if s.syncer != nil && s.traefik != nil {
+		releaser = release.New(mgr, s.syncer, readiness.NewChecker(s.traefik.APIURL()), s.cfg.Name+"-proxy",
+			s.log.With("component", "release"))
+	}
 	s.pipeline = deploy.New(deploy.Deps{
 		Store: s.store, Hub: s.hub, Plugins: pluginSource{s.plugins},
-		Rollout: mgr, Jobs: jobs,
+		Rollout: mgr, Jobs: jobs, Releaser: releaser,
 		Images: dockerImages{s.docker}, Routes: s.syncer, Events: s.events, Outbound: s.outbound,
 		Logger: s.log.With("component", "deploy"),
 	}, deploy.Config{

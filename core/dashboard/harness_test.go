@@ -154,6 +154,9 @@ func (f *fakeDeployer) DeployTx(ctx context.Context, tx *store.Tx, a store.Appli
 
 func (f *fakeDeployer) RemoveReleaseImages(context.Context, store.Application) error { return nil }
 
+// CanaryOp records nothing: no worker runs here.
+func (f *fakeDeployer) CanaryOp(context.Context, store.Deployment, string, string) error { return nil }
+
 func (f *fakeDeployer) Cancel(ctx context.Context, d store.Deployment) error {
 	_, err := f.store.RequestCancel(ctx, d.ID)
 	return err

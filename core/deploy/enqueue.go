@@ -124,6 +124,21 @@ func (e *Enqueuer) CancelTx(ctx context.Context, tx *store.Tx, d store.Deploymen
 	return nil
 }
 
+// CanaryOp queues the promotion or abortion (op: OpPromote, OpAbort) of
+// canary deployment d, asked for by by (a user's email, or "auto").
+func (e *Enqueuer) CanaryOp(ctx context.Context, d store.Deployment, op, by string) error {
+	if op != OpPromote && op != OpAbort {
+		return fmt.Errorf("deploy: unknown canary operation %q", op)
+	}
+	return e.store.WithTx(ctx, func(tx *store.Tx) error {
+		_, _, err := e.jobs.InsertTx(ctx, tx.Pgx(), Args{DeploymentID: d.ID, Op: op, By: by}, nil)
+		if err != nil {
+			return fmt.Errorf("deploy: queue canary %s of %s: %w", op, d.ID, err)
+		}
+		return nil
+	})
+}
+
 // inTx runs op in a transaction and returns the deployment as stored once
 // it committed.
 func (e *Enqueuer) inTx(ctx context.Context, op func(tx *store.Tx) (store.Deployment, error)) (store.Deployment, error) {

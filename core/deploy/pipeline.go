@@ -119,8 +119,12 @@ type Pipeline struct {
 	cfg     Config
 	log     *slog.Logger
 
-	mu       sync.Mutex
-	running  map[uuid.UUID]context.CancelCauseFunc
+	releaser Releaser
+
+	mu      sync.Mutex
+	running map[uuid.UUID]context.CancelCauseFunc
+	// retiring counts background retirements per application.
+	retiring map[uuid.UUID]int
 	stopping bool
 	// settling counts releases Recover is settling in the background.
 	settling sync.WaitGroup
@@ -134,6 +138,9 @@ type Deps struct {
 	Rollout Rollout
 	Images  Images
 	Routes  Routes
+	// Releaser runs releases next to the running version with readiness
+	// checks and a soak (core/release); nil uses Swarm's rolling update.
+	Releaser Releaser
 	// Jobs settles deployments whose jobs will never run (Recover); nil
 	// leaves them queued.
 	Jobs JobControl
@@ -161,7 +168,7 @@ func New(d Deps, cfg Config) *Pipeline {
 	}
 	return &Pipeline{store: d.Store, hub: d.Hub, plugins: d.Plugins, rollout: d.Rollout, images: d.Images,
 		routes: d.Routes, events: d.Events, queue: d.Jobs, guard: d.Outbound, cfg: cfg, log: d.Logger,
-		running: map[uuid.UUID]context.CancelCauseFunc{}}
+		releaser: d.Releaser, running: map[uuid.UUID]context.CancelCauseFunc{}, retiring: map[uuid.UUID]int{}}
 }
 
 // Causes of a deployment's context cancellation (a user's cancellation
@@ -194,7 +201,13 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 	if d.Finished() {
 		return nil
 	}
+	if d.Status == store.DeploymentCanary {
+		return nil // promoted or aborted by its own jobs (Args.Op)
+	}
 	if d.Status == store.DeploymentQueued {
+		if p.isRetiring(d.ApplicationID) {
+			return errBusy
+		}
 		busy, err := p.store.EarlierActive(ctx, d)
 		if err != nil {
 			return err
@@ -234,11 +247,20 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 		p.mu.Unlock()
 	}()
 
-	res := p.execute(ctx, d)
+	res, handoff := p.execute(ctx, d)
+	if res.Status == store.DeploymentCanary {
+		p.log.Info("canary release holds its share", "deployment", id)
+		return nil
+	}
 	if err := p.finish(context.WithoutCancel(ctx), id, res); err != nil {
 		return err
 	}
 	p.log.Info("deployment finished", "deployment", id, "status", res.Status, "error", res.Error)
+	if handoff != nil {
+		// Reported done: the new version serves; the old one is retired
+		// now, recorded in the deployment's log and release report.
+		p.retire(ctx, d.ApplicationID, handoff)
+	}
 	return nil
 }
 

@@ -42,7 +42,7 @@ func ServiceSpec(instance, proxyNetwork string, a store.Application, d store.Dep
 		Placement:       a.Placement,
 		Labels:          labels(instance, a.Labels),
 		Networks:        []string{EnvironmentNetwork(instance, a), proxyNetwork},
-		StopGracePeriod: 10 * time.Second,
+		StopGracePeriod: a.StopGrace(),
 		UpdateOrder:     swarm.UpdateStartFirst,
 	}
 	if len(a.Command) > 0 {

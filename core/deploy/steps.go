@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/berth-dev/berth/core/deploylog"
+	"github.com/berth-dev/berth/core/release"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/berth-dev/berth/core/testhook"
@@ -62,6 +63,10 @@ type run struct {
 	commit, subject string
 	// res is the outcome, set before the final steps run.
 	res store.DeploymentResult
+	// handoff is a candidate release that took the traffic and has the
+	// old version to retire; canary says it holds a canary share.
+	handoff *release.Handoff
+	canary  bool
 }
 
 // prebuilt reports that the release runs an existing image (a rollback,
@@ -69,10 +74,10 @@ type run struct {
 func (r *run) prebuilt() bool { return r.d.Kind == store.KindRollback || r.a.SourceType == "image" }
 
 // execute runs the steps and returns the outcome; it never panics out.
-func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.DeploymentResult) {
+func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.DeploymentResult, h *release.Handoff) {
 	r, err := p.prepare(ctx, d)
 	if err != nil {
-		return outcome(ctx, err)
+		return outcome(ctx, err), nil
 	}
 	defer r.w.Close()
 	defer func() {
@@ -85,6 +90,7 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 			p.log.Error("deployment panicked", "deployment", d.ID, "panic", v)
 			res = store.DeploymentResult{Status: store.DeploymentFailed, Error: fmt.Sprintf("internal error: %v", v)}
 			r.w.Info("deployment " + res.Status + ": " + res.Error)
+			h = nil
 		}
 	}()
 	p.reportStatus(ctx, r.a, d, r.access, sdk.CommitPending, "deploying", "", r.w)
@@ -102,20 +108,31 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 	}
 	r.res = outcome(ctx, err)
 	r.res.Image, r.res.CommitSHA, r.res.CommitSubject = r.image, r.commit, r.subject
-	if err == nil {
+	switch {
+	case err == nil && r.canary:
+		r.res.Status = store.DeploymentCanary
+		if cerr := p.store.EnterCanary(context.WithoutCancel(ctx), d.ID, r.res); cerr != nil {
+			r.res = store.DeploymentResult{Status: store.DeploymentFailed, Error: "recording the canary: " + cerr.Error()}
+		} else {
+			r.w.Info("canary release holds its share of the traffic: promote or abort it")
+		}
+	case err == nil:
 		r.w.Info("deployment succeeded")
-	} else {
+	default:
 		r.w.Info("deployment " + r.res.Status + ": " + r.res.Error)
 	}
 	fctx := context.WithoutCancel(ctx)
 	for _, s := range steps {
-		if s.final {
+		if s.final && r.res.Status != store.DeploymentCanary {
 			if err := p.guarded(fctx, r, s); err != nil {
 				p.log.Warn("final deployment step failed", "deployment", d.ID, "step", s.name, "err", err)
 			}
 		}
 	}
-	return r.res
+	if r.res.Status == store.DeploymentSucceeded {
+		return r.res, r.handoff
+	}
+	return r.res, nil
 }
 
 // prepare loads what every step needs: the application (with a preview's
@@ -277,8 +294,13 @@ func ImageTag(a store.Application, d store.Deployment) string {
 	return "berth/" + a.ServiceName + ":" + id[len(id)-12:]
 }
 
-// release runs the image as the application's Swarm service: start-first,
-// health-gated, rolled back by Swarm on failure or when ctx ends.
+// release runs the image as the application's Swarm service. An
+// application with a domain whose new version can run next to the old one
+// is released as a candidate (core/release): berth checks each new task's
+// readiness itself, soaks, then hands all the traffic over; the old
+// version, never touched until then, is retired after the deployment is
+// reported done. Otherwise Swarm updates the service start-first (or
+// stop-first), health-gated, and Traefik follows it task by task.
 func (p *Pipeline) release(ctx context.Context, r *run) error {
 	network := EnvironmentNetwork(p.cfg.Instance, r.a)
 	if err := p.rollout.EnsureNetwork(ctx, network, map[string]string{"dev.berth.environment": r.a.EnvironmentID.String()}); err != nil {
@@ -289,7 +311,25 @@ func (p *Pipeline) release(ctx context.Context, r *run) error {
 	if err := p.currentVolumes(ctx, &r.a); err != nil {
 		return err
 	}
-	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, r.a, r.d, r.image, r.env)
+	spec, err := p.releaseSpec(ctx, r)
+	if err != nil {
+		return err
+	}
+	plan, routed, err := p.plan(ctx, r, spec)
+	if err != nil {
+		return err
+	}
+	if p.useCandidate(ctx, routed, spec) {
+		h, err := p.releaser.CandidateRelease(ctx, plan)
+		if err != nil {
+			return err
+		}
+		r.handoff, r.canary = h, r.d.Canary != nil
+		return nil
+	}
+	if r.d.Canary != nil {
+		return errors.New("a canary release needs the application running with a domain, and a new version that can run next to the old one (no stop-first, no fixed host port)")
+	}
 	// Traefik follows the rollout task by task: a new task takes traffic
 	// once Swarm runs it (healthy, when it has a health check), an old one
 	// stops getting any as soon as Swarm decides to stop it, before Docker
@@ -298,12 +338,28 @@ func (p *Pipeline) release(ctx context.Context, r *run) error {
 	if p.routes != nil {
 		obs.Serving = func(addrs []string) { p.routes.SetServing(spec.Name, addrs) }
 	}
+	strategy := "update"
 	result, err := p.rollout.DeployObserved(ctx, spec, obs)
+	if result.Action == swarm.ActionCreate {
+		strategy = "create"
+	}
+	rep := store.ReleaseReport{Strategy: strategy, Soak: "skipped"}
 	if err != nil {
+		rep.Serving = "previous"
+		plan.Record(rep)
 		return err
 	}
+	now := time.Now()
+	rep.Serving, rep.ServingAt, rep.RetiredAt, rep.Retire = "new", &now, &now, "done"
+	plan.Record(rep)
 	r.w.Info(fmt.Sprintf("released %s (%d replica(s)) in %s", r.image, r.a.Replicas, result.Duration.Round(time.Millisecond)))
 	return nil
+}
+
+// releaseSpec is the Swarm service the run releases.
+func (p *Pipeline) releaseSpec(ctx context.Context, r *run) (swarm.ServiceSpec, error) {
+	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, r.a, r.d, r.image, r.env)
+	return spec, nil
 }
 
 // route republishes the proxy configuration; a failure is a warning in

@@ -13,6 +13,10 @@ import (
 // Args are the durable job arguments of a deployment.
 type Args struct {
 	DeploymentID uuid.UUID `json:"deployment_id"`
+	// Op, when set, promotes or aborts the deployment's canary (OpPromote,
+	// OpAbort); By says who asked.
+	Op string `json:"op,omitempty"`
+	By string `json:"by,omitempty"`
 }
 
 // Kind is the stable job kind name.
@@ -35,6 +39,9 @@ type Worker struct {
 // Work runs the deployment; it snoozes while an earlier deployment of the
 // same application is active.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	if job.Args.Op != "" {
+		return w.Pipeline.canaryOp(ctx, job.Args.DeploymentID, job.Args.Op, job.Args.By)
+	}
 	err := w.Pipeline.Run(ctx, job.Args.DeploymentID)
 	if errors.Is(err, errBusy) {
 		return river.JobSnooze(time.Second)

@@ -16,8 +16,49 @@ var (
 	constraint = regexp.MustCompile(`^[a-zA-Z0-9._/-]+ *(==|!=) *[a-zA-Z0-9._/:-]+$`)
 )
 
+// validateRelease checks how an application's releases take over.
+func validateRelease(r store.ReleaseSettings) error {
+	if c := r.Readiness; c != nil {
+		switch c.Mode {
+		case store.ReadinessPort, store.ReadinessHTTP, store.ReadinessNone:
+		default:
+			return problem.InvalidField("readiness.mode", "%q is not one of port, http, none", c.Mode)
+		}
+		if c.Path != "" && (!strings.HasPrefix(c.Path, "/") || len(c.Path) > 1024 ||
+			strings.ContainsFunc(c.Path, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
+			return problem.InvalidField("readiness.path", "must be a path starting with / without spaces (at most 1024 bytes)")
+		}
+		for _, f := range []struct {
+			name     string
+			v, lo, hi int
+		}{
+			{"status_min", c.StatusMin, 100, 599}, {"status_max", c.StatusMax, 100, 599},
+			{"interval_ms", c.IntervalMS, 100, 60000}, {"timeout_ms", c.TimeoutMS, 100, 60000},
+			{"successes", c.Successes, 1, 100}, {"timeout_seconds", c.TimeoutSeconds, 1, 3600},
+		} {
+			if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
+				return problem.InvalidField("readiness."+f.name, "must be %s", rangeText(f.lo, f.hi))
+			}
+		}
+		e := c.Effective()
+		if e.StatusMin > e.StatusMax {
+			return problem.InvalidField("readiness.status_min", "must not be above status_max (%d)", e.StatusMax)
+		}
+	}
+	if v := r.SoakSeconds; v != nil && (*v < 0 || *v > 3600) {
+		return problem.InvalidField("soak_seconds", "must be %s", rangeText(0, 3600))
+	}
+	if v := r.StopGraceSeconds; v != nil && (*v < 0 || *v > 3600) {
+		return problem.InvalidField("stop_grace_seconds", "must be %s", rangeText(0, 3600))
+	}
+	return nil
+}
+
 // validateRuntime checks the Swarm settings of an application.
 func validateRuntime(r store.RuntimeSettings) error {
+	if err := validateRelease(r.ReleaseSettings); err != nil {
+		return err
+	}
 	if hc := r.HealthCheck; hc != nil {
 		if len(hc.Test) > 32 {
 			return problem.InvalidField("health_check.test", "must have at most 32 arguments")

@@ -21,6 +21,9 @@ type Deployer interface {
 	DeployTx(ctx context.Context, tx *store.Tx, a store.Application, in store.NewDeployment) (store.Deployment, error)
 	Rollback(ctx context.Context, a store.Application, target store.Deployment, by *uuid.UUID) (store.Deployment, error)
 	Cancel(ctx context.Context, d store.Deployment) error
+	// CanaryOp queues the promotion ("promote") or abortion ("abort") of a
+	// canary deployment.
+	CanaryOp(ctx context.Context, d store.Deployment, op, by string) error
 	// RemoveApplications removes the Swarm services of applications.
 	RemoveApplications(ctx context.Context, apps []store.Application) error
 	// RemoveReleaseImages removes the images berth built for a.
@@ -48,11 +51,17 @@ type DeployInput struct {
 	// StatusRepository and StatusContext ask for commit statuses to be
 	// posted to the git host (webhook-triggered deployments).
 	StatusRepository, StatusContext string
+	// Canary releases the new version to a share of the traffic until it
+	// is promoted or aborted.
+	Canary *store.CanaryRequest
 }
 
 // Validate checks the input against the application it deploys.
 func (in DeployInput) Validate(a store.Application) error {
 	if err := validate.GitRef("git_ref", in.GitRef); err != nil {
+		return err
+	}
+	if err := validateCanary(in.Canary); err != nil {
 		return err
 	}
 	if in.GitRef != "" && a.SourceType != "git" {
@@ -87,8 +96,11 @@ func (ds *Deployments) Deploy(ctx context.Context, p *store.Principal, a store.A
 	if in.Trigger == "" {
 		in.Trigger = "manual"
 	}
+	if err := ds.noCanary(ctx, a); err != nil {
+		return store.Deployment{}, err
+	}
 	return dep.Deploy(ctx, a, store.NewDeployment{Trigger: in.Trigger, GitRef: in.GitRef, CommitSHA: in.CommitSHA, Image: in.Image,
-		StatusRepository: in.StatusRepository, StatusContext: in.StatusContext, CreatedBy: userID(p)})
+		StatusRepository: in.StatusRepository, StatusContext: in.StatusContext, CreatedBy: userID(p), Canary: in.Canary})
 }
 
 // CheckRollback returns the application target belongs to when target

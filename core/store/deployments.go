@@ -171,7 +171,7 @@ func (s *Store) StartDeployment(ctx context.Context, id uuid.UUID) (bool, error)
 func (s *Store) EarlierActive(ctx context.Context, d Deployment) (bool, error) {
 	var busy bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deployments WHERE application_id = $1 AND id < $2
-		AND status IN ('queued', 'running'))`, d.ApplicationID, d.ID).Scan(&busy)
+		AND status IN ('queued', 'running', 'canary'))`, d.ApplicationID, d.ID).Scan(&busy)
 	return busy, mapErr(err, "deployment")
 }
 

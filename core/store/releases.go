@@ -200,10 +200,22 @@ func (s *Store) SetDeploymentRelease(ctx context.Context, id uuid.UUID, r Releas
 	return mapErr(err, "deployment")
 }
 
-// EnterCanary marks a running deployment as a canary holding traffic.
-func (s *Store) EnterCanary(ctx context.Context, id uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE deployments SET status = 'canary' WHERE id = $1 AND status = 'running'`, id)
+// EnterCanary marks a running deployment as a canary holding traffic,
+// with the image and commit it released.
+func (s *Store) EnterCanary(ctx context.Context, id uuid.UUID, r DeploymentResult) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deployments SET status = 'canary', step = '',
+		image = CASE WHEN $2 = '' THEN image ELSE $2 END,
+		commit_sha = CASE WHEN $3 = '' THEN commit_sha ELSE $3 END,
+		commit_subject = CASE WHEN $4 = '' THEN commit_subject ELSE $4 END
+		WHERE id = $1 AND status = 'running'`, id, r.Image, r.CommitSHA, r.CommitSubject)
 	return mapErr(err, "deployment")
+}
+
+// Routed reports whether the application has a domain.
+func (s *Store) Routed(ctx context.Context, app uuid.UUID) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM domains WHERE application_id = $1)`, app).Scan(&ok)
+	return ok, mapErr(err, "domains")
 }
 
 // CanaryOf returns the application's deployment in the canary state, if
