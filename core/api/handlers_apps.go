@@ -65,6 +65,16 @@ type ApplicationRequest struct {
 	WatchPaths *[]string `json:"watch_paths"`
 	// Preview configures preview deployments of pull requests.
 	Preview *PreviewRequest `json:"preview"`
+	// Readiness is berth's own check of each new task before it takes
+	// traffic (mode port, http or none); an object without mode restores
+	// the default (port for an application with a domain, none otherwise).
+	Readiness *store.Readiness `json:"readiness"`
+	// SoakSeconds is how long new tasks serve next to the old ones before
+	// the old ones are retired (default 5).
+	SoakSeconds *int `json:"soak_seconds"`
+	// StopGraceSeconds is how long a stopping task may finish its requests
+	// after SIGTERM (default 10).
+	StopGraceSeconds *int `json:"stop_grace_seconds"`
 }
 
 // PreviewRequest changes preview settings; omitted fields keep their value.
@@ -183,6 +193,18 @@ func (r ApplicationRequest) apply(spec *store.ApplicationSpec) {
 		if p.Forks != nil {
 			spec.Preview.Forks = *p.Forks
 		}
+	}
+	if r.Readiness != nil {
+		spec.Readiness = r.Readiness
+		if r.Readiness.Mode == "" {
+			spec.Readiness = nil
+		}
+	}
+	if r.SoakSeconds != nil {
+		spec.SoakSeconds = r.SoakSeconds
+	}
+	if r.StopGraceSeconds != nil {
+		spec.StopGraceSeconds = r.StopGraceSeconds
 	}
 	if r.Files != nil {
 		spec.Files = make([]store.File, 0, len(*r.Files))
