@@ -289,3 +289,44 @@ func TestEncodeEmptyConfigDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGenerateInternalRouters checks Traefik's API and metrics are routed
+// only with an allow list, and both behind it.
+func TestGenerateInternalRouters(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		allow []string
+	}{
+		{"without allow list", nil},
+		{"with allow list", []string{"127.0.0.1/32"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			http := Generate(Snapshot{Routes: []Route{web("blog", "blog.example.com")}, APIAllowFrom: tc.allow}).Config.HTTP
+			for name, want := range map[string]struct{ service, rule string }{
+				APIRouter:     {"api@internal", "PathPrefix(`/api`)"},
+				MetricsRouter: {"prometheus@internal", "PathPrefix(`" + MetricsPath + "`)"},
+			} {
+				r, ok := http.Routers[name]
+				if len(tc.allow) == 0 {
+					if ok {
+						t.Errorf("router %s without an allow list: %+v", name, r)
+					}
+					continue
+				}
+				if !ok {
+					t.Fatalf("no router %s", name)
+				}
+				if r.Service != want.service || r.Rule != want.rule || !slices.Equal(r.EntryPoints, []string{EntryPointTraefik}) ||
+					!slices.Equal(r.Middlewares, []string{APIRouter + "-allow"}) {
+					t.Errorf("router %s = %+v, want %s on %s behind %s-allow", name, r, want.service, EntryPointTraefik, APIRouter)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsService(t *testing.T) {
+	if got := MetricsService("blog"); got != "blog@file" {
+		t.Errorf("MetricsService(blog) = %q, want blog@file", got)
+	}
+}

@@ -23,3 +23,11 @@ func probeName(id string) string       { return "berth-probe" + nameSep + id }
 func redirectName(id string, i int) string {
 	return id + nameSep + "redirect-" + strconv.Itoa(i)
 }
+
+// MetricsService returns the value of the "service" label that Traefik's
+// metrics give the service of the route with this ID: the service's name
+// and its provider, e.g. "blog@file".
+func MetricsService(routeID string) string { return serviceName(routeID) + providerSuffix }
+
+// providerSuffix is how Traefik qualifies names from the file provider.
+const providerSuffix = "@file"
