@@ -49,7 +49,11 @@ traefik_service_requests_total{code="499",service="a"} 1
 traefik_service_requests_total{code="599",service="a"} 1
 `, map[string]Counts{"a": {Requests: 4, Errors: 1}}, ""},
 		{"untyped samples still count", `traefik_service_requests_total{code="502",service="a"} 2` + "\n", map[string]Counts{"a": {Requests: 2, Errors: 2}}, ""},
-		{"not the text format", "{not prometheus}", nil, "parse metrics"},
+		{"not the text format", "{not prometheus}", nil, "line 1: \"{not prometheus}\" is not in the Prometheus text format"},
+		{"html", "<html>\n", nil, "is not in the Prometheus text format"},
+		{"other families are not parsed", "go_goroutines 12\nsome_histogram_bucket{le=\"+Inf\"} 3\n\n", map[string]Counts{}, ""},
+		{"a broken requests sample", `traefik_service_requests_total{code="200",service="a"} x` + "\n", nil, "parse metrics"},
+		{"a similar name is not the counter", `traefik_service_requests_total_x{code="500",service="a"} 1` + "\n", map[string]Counts{}, ""},
 		{"missing service label", `traefik_service_requests_total{code="200"} 1` + "\n", nil, "without a service label"},
 		{"negative counter", `traefik_service_requests_total{code="200",service="a"} -1` + "\n", nil, "has the value -1"},
 		{"wrong type", "# TYPE traefik_service_requests_total gauge\ntraefik_service_requests_total{service=\"a\"} 1\n", nil, "want a counter"},
@@ -100,14 +104,20 @@ func TestClientScrape(t *testing.T) {
 			if !strings.HasPrefix(r.Header.Get("Accept"), "text/plain") {
 				t.Errorf("Accept = %q, want the text format", r.Header.Get("Accept"))
 			}
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
 			_, _ = w.Write([]byte(traefikSample))
 		}, map[string]Counts{"blog@file": {46, 4}, "shop@file": {8, 0}}, ""},
 		{"forbidden by the allow list", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Forbidden", http.StatusForbidden)
 		}, nil, "answered 403 Forbidden"},
 		{"garbage", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			_, _ = w.Write([]byte("<html>"))
-		}, nil, "parse metrics"},
+		}, nil, "not in the Prometheus text format"},
+		{"not the text format", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("{}"))
+		}, nil, `Content-Type "application/json"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
@@ -148,5 +158,34 @@ func TestLimitedReader(t *testing.T) {
 	}
 	if _, err := l.Read(buf); !errors.Is(err, errTooLarge) {
 		t.Errorf("read past the limit: %v, want errTooLarge", err)
+	}
+}
+
+func TestLineFilter(t *testing.T) {
+	for _, tc := range []struct {
+		line            string
+		requests, other bool
+	}{
+		{`traefik_service_requests_total{code="200",service="a"} 1`, true, true},
+		{"traefik_service_requests_total 1", true, true},
+		{"# TYPE traefik_service_requests_total counter", true, true},
+		{"# HELP traefik_service_requests_total How many.", true, true},
+		{"# EOF", false, true},
+		{"traefik_service_requests_total_x 1", false, true},
+		{"traefik_service_requests_totals{} 1", false, true},
+		{`traefik_service_request_duration_seconds_bucket{le="+Inf"} 1`, false, true},
+		{"", false, true},
+		{"   ", false, true},
+		{"{}", false, false},
+		{"<html>", false, false},
+		{"1metric 2", false, false},
+		{"metric", false, false},
+	} {
+		if got := isRequestsLine([]byte(tc.line)); got != tc.requests {
+			t.Errorf("isRequestsLine(%q) = %v", tc.line, got)
+		}
+		if got := isRequestsLine([]byte(tc.line)) || isOtherLine([]byte(tc.line)); got != tc.other {
+			t.Errorf("line %q accepted = %v, want %v", tc.line, got, tc.other)
+		}
 	}
 }
