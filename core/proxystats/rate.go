@@ -40,12 +40,10 @@ func increase(prev, cur uint64) uint64 {
 	return cur - prev
 }
 
-// Sample is one reading of a service's counters.
-type Sample struct {
-	// At is when the reading was taken.
-	At time.Time
-	// Counts are the counters then.
-	Counts Counts
+// sample is one reading of a service's counters.
+type sample struct {
+	at     time.Time
+	counts Counts
 }
 
 // Window keeps the recent readings of one service (or of a sum of
@@ -56,7 +54,7 @@ type Sample struct {
 type Window struct {
 	mu      sync.Mutex
 	keep    time.Duration
-	samples []Sample
+	samples []sample
 }
 
 // NewWindow returns a Window that keeps enough readings to answer for
@@ -70,15 +68,15 @@ func NewWindow(keep time.Duration) *Window {
 func (w *Window) Add(at time.Time, c Counts) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if n := len(w.samples); n > 0 && !at.After(w.samples[n-1].At) {
+	if n := len(w.samples); n > 0 && !at.After(w.samples[n-1].at) {
 		return
 	}
-	w.samples = append(w.samples, Sample{At: at, Counts: c})
+	w.samples = append(w.samples, sample{at: at, counts: c})
 	// Keep the newest reading at or before at-keep: it starts the
 	// longest window.
 	start := 0
 	for i := range w.samples {
-		if !w.samples[i].At.After(at.Add(-w.keep)) {
+		if !w.samples[i].at.After(at.Add(-w.keep)) {
 			start = i
 		}
 	}
@@ -102,17 +100,17 @@ func (w *Window) Over(d time.Duration) (delta Delta, full bool) {
 	last := w.samples[n-1]
 	start := 0
 	for i := range n - 1 {
-		if !w.samples[i].At.After(last.At.Add(-d)) {
+		if !w.samples[i].at.After(last.at.Add(-d)) {
 			start = i
 			full = true
 		}
 	}
 	for i := start + 1; i < n; i++ {
-		step := Between(w.samples[i-1].Counts, w.samples[i].Counts, w.samples[i-1].At, w.samples[i].At)
+		step := Between(w.samples[i-1].counts, w.samples[i].counts, w.samples[i-1].at, w.samples[i].at)
 		delta.Requests += step.Requests
 		delta.Errors += step.Errors
 	}
-	delta.Elapsed = last.At.Sub(w.samples[start].At)
+	delta.Elapsed = last.at.Sub(w.samples[start].at)
 	return delta, full
 }
 

@@ -117,6 +117,10 @@ type limitedReader struct {
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.left <= 0 {
+		// A document of exactly the limit is fine; one more byte is not.
+		if n, err := l.r.Read(make([]byte, 1)); n == 0 && err != nil {
+			return 0, err
+		}
 		return 0, errTooLarge
 	}
 	if int64(len(p)) > l.left {

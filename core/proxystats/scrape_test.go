@@ -3,6 +3,7 @@ package proxystats
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -158,6 +159,10 @@ func TestLimitedReader(t *testing.T) {
 	}
 	if _, err := l.Read(buf); !errors.Is(err, errTooLarge) {
 		t.Errorf("read past the limit: %v, want errTooLarge", err)
+	}
+	exact := &limitedReader{r: strings.NewReader("abcd"), left: 4}
+	if data, err := io.ReadAll(exact); string(data) != "abcd" || err != nil {
+		t.Errorf("a document of exactly the limit: %q, %v", data, err)
 	}
 }
 
