@@ -326,7 +326,19 @@ func TestGenerateInternalRouters(t *testing.T) {
 }
 
 func TestMetricsService(t *testing.T) {
-	if got := MetricsService("blog"); got != "blog@file" {
-		t.Errorf("MetricsService(blog) = %q, want blog@file", got)
+	cfg := Generate(Snapshot{Routes: []Route{with(web("blog", "blog.example.com"), func(r *Route) {
+		r.Canary = &Canary{Service: "blog-next", Weight: 10}
+	})}}).Config.HTTP
+	for _, tc := range []struct{ got, want string }{
+		{MetricsService("blog"), "blog@file"},
+		{StableMetricsService("blog"), "blog--stable@file"},
+		{CanaryMetricsService("blog"), "blog--canary@file"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+		if s := cfg.Services[strings.TrimSuffix(tc.want, "@file")]; s == nil {
+			t.Errorf("%s names no generated service", tc.want)
+		}
 	}
 }

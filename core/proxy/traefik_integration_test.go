@@ -105,6 +105,7 @@ func TestTraefikIntegration(t *testing.T) {
 			{Regex: `^http://tmpl\.test/(.*)`, Replacement: "http://tmpl.test/{{x}}/\u00e9/${1}"},
 		}},
 		{ID: "stats", Service: service, Port: 8080, Host: "stats.test"},
+		{ID: "weighted", Service: service, Port: 8080, Host: "weighted.test", Canary: &Canary{Service: service, Weight: 50}},
 		{ID: "broken", Service: service, Port: 8080, Host: "bad host"},
 	}
 	allow, err := tr.APIAllowFrom(ctx)
@@ -186,6 +187,9 @@ func TestTraefikIntegration(t *testing.T) {
 	})
 	t.Run("metrics count requests and 5xx per route", func(t *testing.T) {
 		testMetricsPerRoute(ctx, t, tr, web)
+	})
+	t.Run("metrics count a canary's share apart", func(t *testing.T) {
+		testMetricsCanary(ctx, t, tr, web)
 	})
 	t.Run("api answers only the allowed sources", func(t *testing.T) {
 		// Served from the overlay network, a request comes from a 10.x
@@ -337,6 +341,52 @@ func testMetricsPerRoute(ctx context.Context, t *testing.T, tr *Traefik, web *ht
 		t.Errorf("%s counted %d requests sent to another route", other, d.Requests)
 	}
 	t.Logf("%s: %d requests, error rate %.3f; %d services in the scrape", service, got.Requests, got.ErrorRate(), len(after.Services))
+}
+
+// testMetricsCanary sends requests through a route with a 50% canary and
+// checks that the stable and canary services count their shares apart and
+// together count every request.
+func testMetricsCanary(ctx context.Context, t *testing.T, tr *Traefik, web *httpProbe) {
+	const oks, fails = 20, 6
+	web = web.with(t)
+	web.waitFor(ctx, "weighted.test", "/warm", "", 200, backendMessage+" /warm")
+	client := proxystats.NewClient(tr.MetricsURL(), nil)
+	stable, canary := StableMetricsService("weighted"), CanaryMetricsService("weighted")
+
+	before, err := client.Scrape(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range oks + fails {
+		path, want := "/ok", 200
+		if i < fails {
+			path, want = "/status/503", 503
+		}
+		if got := web.get(ctx, "weighted.test", path, ""); got.err != nil || got.status != want {
+			t.Fatalf("GET %s: status %d err %v, want %d", path, got.status, got.err, want)
+		}
+	}
+	var after proxystats.Scrape
+	var total proxystats.Delta
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if after, err = client.Scrape(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total = proxystats.Between(before.Sum(stable, canary), after.Sum(stable, canary), before.At, after.At)
+		if total.Requests >= oks+fails {
+			break
+		}
+	}
+	s := proxystats.Between(before.Services[stable], after.Services[stable], before.At, after.At)
+	c := proxystats.Between(before.Services[canary], after.Services[canary], before.At, after.At)
+	parent := proxystats.Between(before.Services[MetricsService("weighted")], after.Services[MetricsService("weighted")], before.At, after.At)
+	t.Logf("stable %+v canary %+v parent %+v", s, c, parent)
+	if total.Requests != oks+fails || total.Errors != fails {
+		t.Errorf("stable+canary counted %d requests, %d errors; want %d, %d", total.Requests, total.Errors, oks+fails, fails)
+	}
+	if s.Requests == 0 || c.Requests == 0 {
+		t.Errorf("a 50%% canary: stable counted %d, canary %d requests; want both some", s.Requests, c.Requests)
+	}
 }
 
 // createBackendService runs the test backend as a dnsrr Swarm service on the
