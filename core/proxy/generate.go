@@ -92,6 +92,8 @@ func Generate(s Snapshot) Result {
 	if len(s.APIAllowFrom) > 0 {
 		g.http.Routers[APIRouter] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "PathPrefix(`/api`)",
 			Service: "api@internal", Middlewares: []string{APIRouter + "-allow"}}
+		g.http.Routers[MetricsRouter] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "PathPrefix(`" + MetricsPath + "`)",
+			Service: "prometheus@internal", Middlewares: []string{APIRouter + "-allow"}}
 		g.http.Middlewares[APIRouter+"-allow"] = &Middleware{IPAllowList: &IPAllowList{SourceRange: slices.Sorted(slices.Values(s.APIAllowFrom))}}
 		for _, p := range s.Probes {
 			if err := ValidateProbe(p); err != nil {
@@ -122,6 +124,15 @@ func Generate(s Snapshot) Result {
 
 // APIRouter names the router serving Traefik's own API to berth.
 const APIRouter = "berth-traefik-api"
+
+// MetricsRouter names the router serving Traefik's Prometheus metrics to
+// berth, on MetricsPath of the traefik entry point, behind the same allow
+// list as APIRouter.
+const MetricsRouter = "berth-traefik-metrics"
+
+// MetricsPath is the path of Traefik's Prometheus metrics on the traefik
+// entry point (see Traefik.MetricsURL).
+const MetricsPath = "/metrics"
 
 // generator accumulates the configuration of valid routes.
 type generator struct {

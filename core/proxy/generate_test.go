@@ -289,3 +289,56 @@ func TestEncodeEmptyConfigDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGenerateInternalRouters checks Traefik's API and metrics are routed
+// only with an allow list, and both behind it.
+func TestGenerateInternalRouters(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		allow []string
+	}{
+		{"without allow list", nil},
+		{"with allow list", []string{"127.0.0.1/32"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			http := Generate(Snapshot{Routes: []Route{web("blog", "blog.example.com")}, APIAllowFrom: tc.allow}).Config.HTTP
+			for name, want := range map[string]struct{ service, rule string }{
+				APIRouter:     {"api@internal", "PathPrefix(`/api`)"},
+				MetricsRouter: {"prometheus@internal", "PathPrefix(`" + MetricsPath + "`)"},
+			} {
+				r, ok := http.Routers[name]
+				if len(tc.allow) == 0 {
+					if ok {
+						t.Errorf("router %s without an allow list: %+v", name, r)
+					}
+					continue
+				}
+				if !ok {
+					t.Fatalf("no router %s", name)
+				}
+				if r.Service != want.service || r.Rule != want.rule || !slices.Equal(r.EntryPoints, []string{EntryPointTraefik}) ||
+					!slices.Equal(r.Middlewares, []string{APIRouter + "-allow"}) {
+					t.Errorf("router %s = %+v, want %s on %s behind %s-allow", name, r, want.service, EntryPointTraefik, APIRouter)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsService(t *testing.T) {
+	cfg := Generate(Snapshot{Routes: []Route{with(web("blog", "blog.example.com"), func(r *Route) {
+		r.Canary = &Canary{Service: "blog-next", Weight: 10}
+	})}}).Config.HTTP
+	for _, tc := range []struct{ got, want string }{
+		{MetricsService("blog"), "blog@file"},
+		{StableMetricsService("blog"), "blog--stable@file"},
+		{CanaryMetricsService("blog"), "blog--canary@file"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+		if s := cfg.Services[strings.TrimSuffix(tc.want, "@file")]; s == nil {
+			t.Errorf("%s names no generated service", tc.want)
+		}
+	}
+}

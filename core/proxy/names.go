@@ -23,3 +23,22 @@ func probeName(id string) string       { return "berth-probe" + nameSep + id }
 func redirectName(id string, i int) string {
 	return id + nameSep + "redirect-" + strconv.Itoa(i)
 }
+
+// MetricsService returns the value of the "service" label that Traefik's
+// metrics give the service of the route with this ID: the service's name
+// and its provider, e.g. "blog@file". While the route has a Canary that
+// service is a weighted one, which Traefik does not count: use
+// StableMetricsService and CanaryMetricsService then.
+func MetricsService(routeID string) string { return serviceName(routeID) + providerSuffix }
+
+// StableMetricsService is MetricsService for the stable (current) release
+// of a route that has a Canary: Traefik counts a weighted service's
+// requests in the services it spreads them over.
+func StableMetricsService(routeID string) string { return stableName(routeID) + providerSuffix }
+
+// CanaryMetricsService is MetricsService for the canary release of a route
+// that has a Canary.
+func CanaryMetricsService(routeID string) string { return canaryName(routeID) + providerSuffix }
+
+// providerSuffix is how Traefik qualifies names from the file provider.
+const providerSuffix = "@file"

@@ -43,7 +43,8 @@ type Snapshot struct {
 	// DefaultEntryPointWebSecure.
 	EntryPointWebSecure string
 	// APIAllowFrom, when not empty, serves Traefik's own API (api@internal)
-	// on the traefik entry point to these CIDR ranges only. Berth passes the
+	// and its Prometheus metrics (prometheus@internal, on MetricsPath) on
+	// the traefik entry point to these CIDR ranges only. Berth passes the
 	// addresses its published loopback port arrives from, so applications on
 	// the shared network cannot read the routing table.
 	APIAllowFrom []string

@@ -64,6 +64,8 @@ type StaticConfig struct {
 	AccessLog *StaticAccessLog `yaml:"accessLog,omitempty" file:"allowEmpty"`
 	// CertificatesResolvers by name.
 	CertificatesResolvers map[string]*StaticCertResolver `yaml:"certificatesResolvers,omitempty"`
+	// Metrics configures Traefik's metrics.
+	Metrics *StaticMetrics `yaml:"metrics,omitempty"`
 }
 
 // StaticGlobal turns off Traefik's calls home.
@@ -124,6 +126,30 @@ type StaticAccessLog struct {
 	Format string `yaml:"format,omitempty"`
 }
 
+// StaticMetrics configures Traefik's metrics; berth uses Prometheus only.
+type StaticMetrics struct {
+	// Prometheus serves the metrics in the Prometheus text format.
+	Prometheus *StaticPrometheus `yaml:"prometheus,omitempty"`
+}
+
+// StaticPrometheus configures the Prometheus metrics. Traefik's defaults
+// for the labels differ from berth's, so every flag is written out.
+type StaticPrometheus struct {
+	// AddEntryPointsLabels adds per-entry-point series.
+	AddEntryPointsLabels bool `yaml:"addEntryPointsLabels"`
+	// AddRoutersLabels adds per-router series.
+	AddRoutersLabels bool `yaml:"addRoutersLabels"`
+	// AddServicesLabels adds per-service series, e.g.
+	// traefik_service_requests_total{code,method,protocol,service}.
+	AddServicesLabels bool `yaml:"addServicesLabels"`
+	// EntryPoint serving prometheus@internal.
+	EntryPoint string `yaml:"entryPoint,omitempty"`
+	// ManualRouting stops Traefik from adding its own open router for
+	// the metrics; berth's dynamic configuration adds an allow-listed
+	// one (MetricsRouter).
+	ManualRouting bool `yaml:"manualRouting"`
+}
+
 // StaticCertResolver is a certificate resolver.
 type StaticCertResolver struct {
 	// ACME configures an ACME resolver.
@@ -148,9 +174,10 @@ type StaticHTTPChallenge struct {
 }
 
 // NewStaticConfig returns berth's Traefik static configuration: entry points
-// web (:80), websecure (:443) and traefik (:8080, API and ping only), the
-// file provider on ContainerDynamicDir, an ACME resolver storing into
-// ContainerACMEDir, and JSON logs.
+// web (:80), websecure (:443) and traefik (:8080, API, ping and metrics
+// only), the file provider on ContainerDynamicDir, an ACME resolver storing
+// into ContainerACMEDir, JSON logs, and Prometheus metrics per service
+// (served by the MetricsRouter of the dynamic configuration).
 func NewStaticConfig(o StaticOptions) *StaticConfig {
 	return &StaticConfig{
 		Global: &StaticGlobal{},
@@ -176,6 +203,14 @@ func NewStaticConfig(o StaticOptions) *StaticConfig {
 				HTTPChallenge: &StaticHTTPChallenge{EntryPoint: DefaultEntryPointWeb},
 			}},
 		},
+		// Per-service counters only: they are what a canary is judged by,
+		// and entry-point or router series would add memory and nothing
+		// berth reads.
+		Metrics: &StaticMetrics{Prometheus: &StaticPrometheus{
+			AddServicesLabels: true,
+			EntryPoint:        EntryPointTraefik,
+			ManualRouting:     true,
+		}},
 	}
 }
 

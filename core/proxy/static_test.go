@@ -24,6 +24,10 @@ func TestStaticConfigGolden(t *testing.T) {
 	if got.Providers.File.Directory != ContainerDynamicDir || !got.Providers.File.Watch {
 		t.Errorf("file provider = %+v", got.Providers.File)
 	}
+	if p := got.Metrics.Prometheus; p == nil || !p.AddServicesLabels || p.AddEntryPointsLabels || p.AddRoutersLabels ||
+		!p.ManualRouting || p.EntryPoint != EntryPointTraefik {
+		t.Errorf("metrics.prometheus = %+v, want per-service labels only, on the traefik entry point, routed manually", p)
+	}
 	if acme := got.CertificatesResolvers[DefaultCertResolver].ACME; acme.Email != "ops@example.com" || acme.HTTPChallenge.EntryPoint != DefaultEntryPointWeb {
 		t.Errorf("acme = %+v", acme)
 	}

@@ -75,6 +75,10 @@ func (t *Traefik) Publisher() *Publisher { return NewPublisher(t.opts.DynamicDir
 // APIURL is the base URL of Traefik's API, reachable from the host only.
 func (t *Traefik) APIURL() string { return "http://127.0.0.1:" + strconv.Itoa(t.opts.APIPort) }
 
+// MetricsURL is the URL of Traefik's Prometheus metrics, reachable from the
+// host only while the dynamic configuration has Snapshot.APIAllowFrom set.
+func (t *Traefik) MetricsURL() string { return t.APIURL() + MetricsPath }
+
 // Ensure converges Traefik to the desired state and waits until it answers
 // /ping. It creates the overlay network if missing, writes the static config
 // if it changed, and then, for the container:

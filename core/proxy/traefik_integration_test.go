@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/core/proxystats"
 	"github.com/berth-dev/berth/test/dockertest"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
@@ -103,6 +104,8 @@ func TestTraefikIntegration(t *testing.T) {
 		{ID: "tmpl", Service: service, Port: 8080, Host: "tmpl.test", Redirects: []Redirect{
 			{Regex: `^http://tmpl\.test/(.*)`, Replacement: "http://tmpl.test/{{x}}/\u00e9/${1}"},
 		}},
+		{ID: "stats", Service: service, Port: 8080, Host: "stats.test"},
+		{ID: "weighted", Service: service, Port: 8080, Host: "weighted.test", Canary: &Canary{Service: service, Weight: 50}},
 		{ID: "broken", Service: service, Port: 8080, Host: "bad host"},
 	}
 	allow, err := tr.APIAllowFrom(ctx)
@@ -182,6 +185,12 @@ func TestTraefikIntegration(t *testing.T) {
 	t.Run("traefik loaded every router without error", func(t *testing.T) {
 		assertRoutersEnabled(ctx, t, tr.APIURL(), res.Config)
 	})
+	t.Run("metrics count requests and 5xx per route", func(t *testing.T) {
+		testMetricsPerRoute(ctx, t, tr, web)
+	})
+	t.Run("metrics count a canary's share apart", func(t *testing.T) {
+		testMetricsCanary(ctx, t, tr, web)
+	})
 	t.Run("api answers only the allowed sources", func(t *testing.T) {
 		// Served from the overlay network, a request comes from a 10.x
 		// address; an allow list without the host's gateway behaves the same.
@@ -190,6 +199,9 @@ func TestTraefikIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitAPIStatus(ctx, t, tr.APIURL(), http.StatusForbidden)
+		if _, err := proxystats.NewClient(tr.MetricsURL(), nil).Scrape(ctx); err == nil || !strings.Contains(err.Error(), "403") {
+			t.Errorf("metrics outside the allow list: err = %v, want 403", err)
+		}
 		if _, err := tr.Publisher().PublishConfig(ctx, res.Config); err != nil {
 			t.Fatal(err)
 		}
@@ -279,6 +291,102 @@ func TestTraefikIntegration(t *testing.T) {
 		web.with(t).waitFor(ctx, "plain.test", "/replaced", "", 200, backendMessage+" /replaced")
 	})
 	t.Logf("integration test body took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// testMetricsPerRoute sends known numbers of 200 and 500 responses through
+// the "stats" route and checks Traefik's metrics, read with proxystats,
+// count exactly those for the route's service and nothing for another's.
+func testMetricsPerRoute(ctx context.Context, t *testing.T, tr *Traefik, web *httpProbe) {
+	const oks, fails = 30, 7
+	web = web.with(t)
+	web.waitFor(ctx, "stats.test", "/warm", "", 200, backendMessage+" /warm")
+	client := proxystats.NewClient(tr.MetricsURL(), nil)
+	service, other := MetricsService("stats"), MetricsService("plain")
+
+	before, err := client.Scrape(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Services[service].Requests == 0 {
+		t.Fatalf("no requests counted for %s after the warm-up; services: %v", service, before.Services)
+	}
+	for i := range oks + fails {
+		path, want := "/ok", 200
+		if i%5 == 0 && i/5 < fails {
+			path, want = "/status/500", 500
+		}
+		if got := web.get(ctx, "stats.test", path, ""); got.err != nil || got.status != want {
+			t.Fatalf("GET %s: status %d err %v, want %d", path, got.status, got.err, want)
+		}
+	}
+
+	// Traefik counts a request once its handler returns, which may be just
+	// after the client has read the response.
+	want := proxystats.Delta{Requests: oks + fails, Errors: fails}
+	var got proxystats.Delta
+	var after proxystats.Scrape
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if after, err = client.Scrape(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got = proxystats.Between(before.Services[service], after.Services[service], before.At, after.At)
+		if got.Requests >= want.Requests {
+			break
+		}
+	}
+	if got.Requests != want.Requests || got.Errors != want.Errors {
+		t.Errorf("%s counted %d requests, %d errors; want %d, %d", service, got.Requests, got.Errors, want.Requests, want.Errors)
+	}
+	if d := proxystats.Between(before.Services[other], after.Services[other], before.At, after.At); d.Requests != 0 {
+		t.Errorf("%s counted %d requests sent to another route", other, d.Requests)
+	}
+	t.Logf("%s: %d requests, error rate %.3f; %d services in the scrape", service, got.Requests, got.ErrorRate(), len(after.Services))
+}
+
+// testMetricsCanary sends requests through a route with a 50% canary and
+// checks that the stable and canary services count their shares apart and
+// together count every request.
+func testMetricsCanary(ctx context.Context, t *testing.T, tr *Traefik, web *httpProbe) {
+	const oks, fails = 20, 6
+	web = web.with(t)
+	web.waitFor(ctx, "weighted.test", "/warm", "", 200, backendMessage+" /warm")
+	client := proxystats.NewClient(tr.MetricsURL(), nil)
+	stable, canary := StableMetricsService("weighted"), CanaryMetricsService("weighted")
+
+	before, err := client.Scrape(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range oks + fails {
+		path, want := "/ok", 200
+		if i < fails {
+			path, want = "/status/503", 503
+		}
+		if got := web.get(ctx, "weighted.test", path, ""); got.err != nil || got.status != want {
+			t.Fatalf("GET %s: status %d err %v, want %d", path, got.status, got.err, want)
+		}
+	}
+	var after proxystats.Scrape
+	var total proxystats.Delta
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if after, err = client.Scrape(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total = proxystats.Between(before.Sum(stable, canary), after.Sum(stable, canary), before.At, after.At)
+		if total.Requests >= oks+fails {
+			break
+		}
+	}
+	s := proxystats.Between(before.Services[stable], after.Services[stable], before.At, after.At)
+	c := proxystats.Between(before.Services[canary], after.Services[canary], before.At, after.At)
+	parent := proxystats.Between(before.Services[MetricsService("weighted")], after.Services[MetricsService("weighted")], before.At, after.At)
+	t.Logf("stable %+v canary %+v parent %+v", s, c, parent)
+	if total.Requests != oks+fails || total.Errors != fails {
+		t.Errorf("stable+canary counted %d requests, %d errors; want %d, %d", total.Requests, total.Errors, oks+fails, fails)
+	}
+	if s.Requests == 0 || c.Requests == 0 {
+		t.Errorf("a 50%% canary: stable counted %d, canary %d requests; want both some", s.Requests, c.Requests)
+	}
 }
 
 // createBackendService runs the test backend as a dnsrr Swarm service on the
