@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/berth-dev/berth/core/canary"
 	"github.com/berth-dev/berth/core/changefeed"
 	"github.com/berth-dev/berth/core/service"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/ratelimit"
+	"github.com/berth-dev/berth/core/proxystats"
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -165,6 +167,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		svcDeps.Deployer = s.deployments
 	}
 	opts.Services = service.New(svcDeps)
+	if s.pipeline != nil && s.traefik != nil {
+		svc := opts.Services
+		promote := func(ctx context.Context, d store.Deployment) error {
+			_, err := svc.Deployments.Promote(ctx, service.System, d)
+			return err
+		}
+		go canary.New(s.store, proxystats.NewClient(s.traefik.MetricsURL(), nil), promote, log.With("component", "canary")).Run(runCtx)
+	}
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),

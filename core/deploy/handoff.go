@@ -164,3 +164,87 @@ func (p *Pipeline) canaryOp(ctx context.Context, id uuid.UUID, op, by string) er
 	}
 	return fmt.Errorf("unknown canary operation %q", op)
 }
+
+// Candidates lists the candidate services a process left (swarm.Manager).
+type Candidates interface {
+	ServicesLabeled(ctx context.Context, labels map[string]string) ([]swarm.ServiceRef, error)
+}
+
+// recoverCandidates settles the candidate services a killed process left,
+// in the background (tracked like settleRelease): a canary's stays (its
+// weighted routes come from the store); a succeeded deployment's takes
+// all the traffic again and the old version is retired; any other is
+// removed, and the previous version, never stopped, keeps serving.
+func (p *Pipeline) recoverCandidates(ctx context.Context) error {
+	lister, ok := p.rollout.(Candidates)
+	if !ok || p.releaser == nil {
+		return nil
+	}
+	refs, err := lister.ServicesLabeled(ctx, map[string]string{release.LabelRole: release.RoleCandidate, LabelInstance: p.cfg.Instance})
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		id, err := uuid.Parse(ref.Labels[swarm.LabelDeploymentID])
+		if err != nil {
+			p.log.Warn("a candidate service without a deployment; removing it", "service", ref.Name)
+			_ = p.rollout.Remove(ctx, ref.Name)
+			continue
+		}
+		p.settling.Add(1)
+		go func(name string, id uuid.UUID) {
+			defer p.settling.Done()
+			p.settleCandidate(context.WithoutCancel(ctx), name, id)
+		}(ref.Name, id)
+	}
+	return nil
+}
+
+func (p *Pipeline) settleCandidate(ctx context.Context, name string, id uuid.UUID) {
+	d, err := p.store.GetDeployment(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = p.rollout.Remove(ctx, name)
+		return
+	}
+	if err != nil {
+		p.log.Error("settling a candidate service", "service", name, "err", err)
+		return
+	}
+	switch d.Status {
+	case store.DeploymentCanary:
+		return
+	case store.DeploymentSucceeded:
+		p.log.Warn("berth stopped while retiring an old version; finishing", "deployment", id, "service", name)
+		r, err := p.prepare(ctx, d)
+		if err != nil {
+			p.log.Error("resuming a retirement", "deployment", id, "err", err)
+			return
+		}
+		defer r.w.Close()
+		r.w.Info("berth restarted while retiring the old version: the new version takes all the traffic again and the old one is retired")
+		r.image = d.Image
+		spec, err := p.releaseSpec(ctx, r)
+		if err != nil {
+			return
+		}
+		plan, _, err := p.plan(ctx, r, spec)
+		if err != nil {
+			return
+		}
+		plan.Canary = nil
+		h, err := p.releaser.Promote(ctx, plan)
+		if err != nil {
+			r.w.Info("resuming failed: " + err.Error())
+			return
+		}
+		p.retire(ctx, d.ApplicationID, h)
+	default:
+		// Wait until the interrupted deployment is settled, so nothing
+		// still counts on its candidate, then remove it.
+		if err := p.rollout.Remove(ctx, name); err != nil {
+			p.log.Error("removing a candidate service left by a stopped berth", "service", name, "err", err)
+			return
+		}
+		p.log.Warn("removed a candidate service left by a stopped berth", "service", name, "deployment", id, "status", d.Status)
+	}
+}

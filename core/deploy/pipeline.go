@@ -338,8 +338,10 @@ func short(sha string) string {
 // deleted, then republishes routes.
 func (p *Pipeline) RemoveApplications(ctx context.Context, apps []store.Application) error {
 	for _, a := range apps {
-		if err := p.rollout.Remove(ctx, a.ServiceName); err != nil {
-			return fmt.Errorf("remove service of %s: %w", a.Name, err)
+		for _, name := range []string{store.CandidateServiceName(a.ServiceName), a.ServiceName} {
+			if err := p.rollout.Remove(ctx, name); err != nil {
+				return fmt.Errorf("remove service of %s: %w", a.Name, err)
+			}
 		}
 	}
 	return nil

@@ -25,6 +25,8 @@ import (
 //     rolled-back or previous spec as failed. This runs in the background,
 //     the deployment stays running meanwhile (so the application's later
 //     deployments wait for it);
+//   - candidate services of releases (core/release) are settled by
+//     recoverCandidates;
 //   - a queued deployment whose job will never run (gone, finished, or left
 //     running by the dead process) is failed with the reason, so it cannot
 //     block the application's later deployments.
@@ -58,7 +60,7 @@ func (p *Pipeline) Recover(ctx context.Context) error {
 	if _, err := p.settleQueued(ctx, nil, true); err != nil {
 		return err
 	}
-	return nil
+	return p.recoverCandidates(ctx)
 }
 
 // WaitRecovered waits until the background settlement of releases started

@@ -200,6 +200,13 @@ func (s *Store) SetDeploymentRelease(ctx context.Context, id uuid.UUID, r Releas
 	return mapErr(err, "deployment")
 }
 
+// RecordCanary records the release report of a deployment that still
+// holds a canary share (and nothing once it was promoted or aborted).
+func (s *Store) RecordCanary(ctx context.Context, id uuid.UUID, r ReleaseReport) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deployments SET release = $2 WHERE id = $1 AND status = 'canary'`, id, r)
+	return mapErr(err, "deployment")
+}
+
 // EnterCanary marks a running deployment as a canary holding traffic,
 // with the image and commit it released.
 func (s *Store) EnterCanary(ctx context.Context, id uuid.UUID, r DeploymentResult) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -115,3 +116,27 @@ func (m *Manager) ExplainTask(ctx context.Context, service, id string) string {
 // old one: not when it asks for stop-first or publishes a fixed
 // host-mode port.
 func StartFirst(spec ServiceSpec) bool { return effectiveOrder(spec) == UpdateStartFirst }
+
+// ServiceRef names a service and its labels.
+type ServiceRef struct {
+	Name   string
+	Labels map[string]string
+}
+
+// ServicesLabeled lists the berth-managed services carrying every label
+// in labels.
+func (m *Manager) ServicesLabeled(ctx context.Context, labels map[string]string) ([]ServiceRef, error) {
+	args := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
+	for k, v := range labels {
+		args.Add("label", k+"="+v)
+	}
+	svcs, err := m.docker.ServiceList(ctx, swarm.ServiceListOptions{Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	out := make([]ServiceRef, 0, len(svcs))
+	for _, s := range svcs {
+		out = append(out, ServiceRef{Name: s.Spec.Name, Labels: s.Spec.Labels})
+	}
+	return out, nil
+}

@@ -189,8 +189,11 @@ func (s *Service) RemoveApplications(ctx context.Context, apps []store.Applicati
 		return err
 	}
 	return each(apps, func(a store.Application) error {
-		if err := s.d.Swarm.Remove(ctx, a.ServiceName); err != nil {
-			return fmt.Errorf("remove the service of application %s: %w", a.Name, err)
+		// A release's candidate service (core/release) goes with it.
+		for _, name := range []string{store.CandidateServiceName(a.ServiceName), a.ServiceName} {
+			if err := s.d.Swarm.Remove(ctx, name); err != nil {
+				return fmt.Errorf("remove the service of application %s: %w", a.Name, err)
+			}
 		}
 		return nil
 	})
