@@ -240,6 +240,8 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /domains/:id/delete":             confirmed,
 	"POST /deployments/:id/cancel":         nil,
 	"POST /deployments/:id/rollback":       nil,
+	"POST /deployments/:id/promote":        confirmed,
+	"POST /deployments/:id/abort":          confirmed,
 	"POST /plugins/:plugin":                nil,
 	"POST /orgs/:id/backup-destinations":   nil,
 	"POST /backup-destinations/:id/test":   nil,

@@ -57,6 +57,33 @@ func (d *Dashboard) cancelDeployment(r *request) error {
 	return r.seeOther(deploymentURL(dep.ID), "Cancellation requested.")
 }
 
+// canaryAction promotes or aborts a canary release (op "promote" or "abort").
+func (d *Dashboard) canaryAction(op string) func(r *request) error {
+	return func(r *request) error {
+		dep := r.deployment
+		if dep.Status != store.DeploymentCanary {
+			return r.seeOther(deploymentURL(dep.ID), "This deployment is not a canary release.")
+		}
+		title, body, button := "Promote this canary?", "All the traffic goes to the new version; the previous one is retired.", "Promote"
+		if op == "abort" {
+			title, body, button = "Abort this canary?", "All the traffic goes back to the previous version; the canary is removed.", "Abort canary"
+		}
+		if r.c.FormValue("confirmed") != "yes" {
+			return r.confirm(title, body, button, deploymentURL(dep.ID))
+		}
+		var err error
+		if op == "abort" {
+			_, err = d.svc.Deployments.Abort(r.c.UserContext(), r.p, dep)
+		} else {
+			_, err = d.svc.Deployments.Promote(r.c.UserContext(), r.p, dep)
+		}
+		if err != nil {
+			return err
+		}
+		return r.seeOther(deploymentURL(dep.ID), "Canary "+op+" queued.")
+	}
+}
+
 func (d *Dashboard) rollback(r *request) error {
 	ctx := r.c.UserContext()
 	target := r.deployment

@@ -76,6 +76,8 @@ func (d *Dashboard) table() []route {
 
 		{method: get, path: "/deployments/:id", resource: service.DeploymentResource, min: v, handler: d.deploymentPage},
 		{method: post, path: "/deployments/:id/cancel", resource: service.DeploymentResource, min: m, handler: d.cancelDeployment},
+		{method: post, path: "/deployments/:id/promote", resource: service.DeploymentResource, min: m, handler: d.canaryAction("promote")},
+		{method: post, path: "/deployments/:id/abort", resource: service.DeploymentResource, min: m, handler: d.canaryAction("abort")},
 		{method: post, path: "/deployments/:id/rollback", resource: service.DeploymentResource, min: m, handler: d.rollback},
 
 		{method: get, path: "/plugins", signedIn: true, handler: d.pluginsPage},

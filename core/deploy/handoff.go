@@ -18,6 +18,12 @@ type Releaser interface {
 	CandidateRelease(ctx context.Context, plan release.Plan) (*release.Handoff, error)
 	Promote(ctx context.Context, plan release.Plan) (*release.Handoff, error)
 	Abandon(ctx context.Context, primary string) error
+	CheckReady(ctx context.Context, plan release.Plan, rep *store.ReleaseReport) error
+}
+
+// Scaler scales a service (swarm.Manager).
+type Scaler interface {
+	Scale(ctx context.Context, name string, replicas uint64) (uint64, error)
 }
 
 // retireTimeout bounds the background retirement of an old version.

@@ -349,6 +349,21 @@ func (p *Pipeline) release(ctx context.Context, r *run) error {
 		plan.Record(rep)
 		return err
 	}
+	if p.releaser != nil && routed && spec.Replicas > 0 && plan.Readiness.Mode != store.ReadinessNone {
+		// Swarm started the tasks itself: berth still checks them, so
+		// "succeeded" means they answer.
+		if err := p.releaser.CheckReady(ctx, plan, &rep); err != nil {
+			rep.Serving = "new (not ready)"
+			if result.Action == swarm.ActionCreate {
+				if sc, ok := p.rollout.(Scaler); ok {
+					_, _ = sc.Scale(context.WithoutCancel(ctx), spec.Name, 0)
+					rep.Serving = "none (scaled to 0 replicas)"
+				}
+			}
+			plan.Record(rep)
+			return err
+		}
+	}
 	now := time.Now()
 	rep.Serving, rep.ServingAt, rep.RetiredAt, rep.Retire = "new", &now, &now, "done"
 	plan.Record(rep)

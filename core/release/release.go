@@ -587,3 +587,15 @@ func short(id string) string {
 	}
 	return id
 }
+
+// CheckReady checks the readiness of the tasks of the plan's service after
+// Swarm started them itself (a first release, or a version that cannot
+// run next to the old one), recording each check in the report.
+func (e *Engine) CheckReady(ctx context.Context, plan Plan, rep *store.ReleaseReport) error {
+	h := &Handoff{e: e, plan: plan}
+	h.plan.Record = nil
+	defer e.routes.SetProbes(plan.Owner, nil)
+	_, err := e.awaitReady(ctx, h, plan.Spec.Name, plan.Spec.Replicas)
+	rep.Readiness = h.Report().Readiness
+	return err
+}

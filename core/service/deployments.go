@@ -154,6 +154,9 @@ func (ds *Deployments) Cancel(ctx context.Context, p *store.Principal, d store.D
 	if err := Authorize(p, d.OrganizationID, store.RoleMember, "deployment"); err != nil {
 		return d, err
 	}
+	if d.Status == store.DeploymentCanary {
+		return ds.Abort(ctx, p, d) // cancelling a canary aborts it
+	}
 	dep, err := ds.deployer()
 	if err != nil {
 		return d, err
