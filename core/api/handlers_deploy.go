@@ -201,7 +201,9 @@ func (s *Server) streamLogs(id uuid.UUID, after int, w *bufio.Writer) {
 		if err != nil {
 			return
 		}
-		if d.Finished() {
+		if d.Finished() || d.Status == store.DeploymentCanary {
+			// A canary's release is done too: it holds its share until a
+			// promotion or abortion, which log to the same deployment.
 			time.Sleep(200 * time.Millisecond) // let the writer's last batch land
 			if !catchUp() {
 				return

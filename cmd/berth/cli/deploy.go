@@ -33,10 +33,20 @@ func deployCmds() []command {
 		simple("", "APP_ID", "Deploy an application; --follow streams the build and rollout log until it ends.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
 			ref := fs.String("ref", "", "deploy this branch, tag or commit instead of the application's")
 			follow := fs.Bool("follow", false, "stream the log and wait for the result (exit 1 if it fails)")
+			canary := fs.Int("canary", 0, "release to this percentage of requests (1-99) until promoted or aborted")
+			autoRate := fs.Float64("auto-promote-max-error-rate", -1, "with --canary: promote once the 5xx rate stayed at or below this (0-1) for --auto-promote-window")
+			autoWindow := fs.Duration("auto-promote-window", time.Minute, "with --auto-promote-max-error-rate: how long the rate must hold")
 			return func(ctx context.Context, e *Env, c *Client, args []string) error {
 				body := map[string]any{}
 				if *ref != "" {
 					body["git_ref"] = *ref
+				}
+				if *canary != 0 {
+					cr := map[string]any{"weight": *canary}
+					if *autoRate >= 0 {
+						cr["auto_promote"] = map[string]any{"max_error_rate": *autoRate, "window_seconds": int(autoWindow.Seconds())}
+					}
+					body["canary"] = cr
 				}
 				var d deployment
 				if err := c.Do(ctx, "POST", api+"/applications/"+url.PathEscape(args[0])+"/deployments", nil, body, &d); err != nil {
@@ -105,6 +115,24 @@ func deploymentCmds() []command {
 				return e.printObject(d)
 			}
 		}),
+		simple("promote", "DEPLOYMENT_ID", "Send all the traffic to a canary release and retire the previous version.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+			return func(ctx context.Context, e *Env, c *Client, args []string) error {
+				var d deployment
+				if err := c.Do(ctx, "POST", api+"/deployments/"+url.PathEscape(args[0])+"/promote", nil, nil, &d); err != nil {
+					return err
+				}
+				return e.printObject(d)
+			}
+		}),
+		simple("abort", "DEPLOYMENT_ID", "Send all the traffic back to the previous version and remove a canary release.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
+			return func(ctx context.Context, e *Env, c *Client, args []string) error {
+				var d deployment
+				if err := c.Do(ctx, "POST", api+"/deployments/"+url.PathEscape(args[0])+"/abort", nil, nil, &d); err != nil {
+					return err
+				}
+				return e.printObject(d)
+			}
+		}),
 		simple("rollback", "DEPLOYMENT_ID", "Release a previous deployment's image again; --follow waits for it.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
 			follow := fs.Bool("follow", false, "stream the log and wait for the result")
 			return func(ctx context.Context, e *Env, c *Client, args []string) error {
@@ -134,6 +162,10 @@ func followLogs(ctx context.Context, e *Env, c *Client, id string) error {
 		}
 		if end != nil {
 			fmt.Fprintf(e.Stderr, "\ndeployment %s %s after %s\n", id, end.Status, time.Since(started).Round(100*time.Millisecond))
+			if end.Status == "canary" {
+				fmt.Fprintf(e.Stderr, "the canary holds its share: berth deployments promote %s (or abort %s)\n", id, id)
+				return nil
+			}
 			if end.Status != "succeeded" {
 				return &exitError{code: ExitError, msg: "deployment " + end.Status + ": " + end.Error}
 			}
