@@ -113,6 +113,9 @@ func (p *Pipeline) execute(ctx context.Context, d store.Deployment) (res store.D
 		r.res.Status = store.DeploymentCanary
 		if cerr := p.store.EnterCanary(context.WithoutCancel(ctx), d.ID, r.res); cerr != nil {
 			r.res = store.DeploymentResult{Status: store.DeploymentFailed, Error: "recording the canary: " + cerr.Error()}
+			if aerr := p.releaser.Abandon(context.WithoutCancel(ctx), r.a.ServiceName); aerr != nil {
+				p.log.Error("removing an unrecorded canary", "deployment", d.ID, "err", aerr)
+			}
 		} else {
 			r.w.Info("canary release holds its share of the traffic: promote or abort it")
 		}

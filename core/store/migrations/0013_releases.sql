@@ -11,6 +11,10 @@ ALTER TABLE applications ADD COLUMN release_settings jsonb NOT NULL DEFAULT '{}'
 ALTER TABLE deployments ADD COLUMN release jsonb;
 ALTER TABLE deployments ADD COLUMN canary jsonb;
 
+ALTER TABLE deployments DROP CONSTRAINT deployments_status_check;
+ALTER TABLE deployments ADD CONSTRAINT deployments_status_check
+    CHECK (status IN ('queued', 'running', 'canary', 'succeeded', 'failed', 'cancelled'));
+
 -- A canary holds traffic between deployments: at most one per application.
 CREATE UNIQUE INDEX deployments_one_canary_idx ON deployments (application_id) WHERE status = 'canary';
 
