@@ -329,8 +329,25 @@ func appFlags(fs *flag.FlagSet) func() map[string]any {
 	port := fs.Int("port", 0, "container port HTTP traffic goes to")
 	replicas := fs.Int("replicas", 1, "number of replicas")
 	desc := fs.String("description", "", "description")
+	readiness := fs.String("readiness", "", "how berth checks a new task before it takes traffic: port, http or none")
+	readyPath := fs.String("readiness-path", "", "with --readiness http: the path that must answer 200-399")
+	readyTimeout := fs.Int("readiness-timeout", 0, "seconds a new task may take to become ready (default 300)")
+	soak := fs.Int("soak", 0, "seconds new tasks serve next to the old ones before those are retired (default 5)")
+	grace := fs.Int("stop-grace", 0, "seconds a stopping task may finish its requests (default 10)")
 	return func() map[string]any {
 		body := map[string]any{}
+		if *readiness != "" {
+			r := map[string]any{"mode": *readiness}
+			if *readyPath != "" {
+				r["path"] = *readyPath
+			}
+			if *readyTimeout != 0 {
+				r["timeout_seconds"] = *readyTimeout
+			}
+			body["readiness"] = r
+		}
+		setIfFlag(fs, body, "soak_seconds", *soak)
+		setIfFlag(fs, body, "stop_grace_seconds", *grace)
 		setIfFlag(fs, body, "name", *name)
 		setIfFlag(fs, body, "description", *desc)
 		setIfFlag(fs, body, "image", *image)
@@ -573,7 +590,8 @@ func patch(ctx context.Context, e *Env, c *Client, path string, body map[string]
 
 // setIfFlag copies a flag's value into body only when the flag was given.
 func setIfFlag(fs *flag.FlagSet, body map[string]any, key string, v any) {
-	flagName := map[string]string{"git_repository": "git", "git_ref": "ref", "build_type": "build"}[key]
+	flagName := map[string]string{"git_repository": "git", "git_ref": "ref", "build_type": "build",
+		"soak_seconds": "soak", "stop_grace_seconds": "stop-grace"}[key]
 	if flagName == "" {
 		flagName = key
 	}
