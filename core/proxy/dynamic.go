@@ -122,6 +122,18 @@ type Middleware struct {
 	IPAllowList *IPAllowList `json:"ipAllowList,omitempty"`
 	// Headers sets request and response headers.
 	Headers *Headers `json:"headers,omitempty"`
+	// Retry sends a request again when the backend could not be reached.
+	Retry *Retry `json:"retry,omitempty"`
+}
+
+// Retry reissues a request, to the next server, when connecting to the
+// backend failed (never once a server answered, so a POST is never sent
+// twice).
+type Retry struct {
+	// Attempts is how many times a request is tried in all.
+	Attempts int `json:"attempts,omitempty"`
+	// InitialInterval is the first backoff wait; zero retries at once.
+	InitialInterval ptypes.Duration `json:"initialInterval,omitempty"`
 }
 
 // Headers sets headers on the request forwarded to the backend and on the

@@ -122,6 +122,10 @@ func Generate(s Snapshot) Result {
 	return res
 }
 
+// retryAttempts is how many servers a request may try when connections
+// are refused.
+const retryAttempts = 3
+
 // APIRouter names the router serving Traefik's own API to berth.
 const APIRouter = "berth-traefik-api"
 
@@ -248,5 +252,9 @@ func (g *generator) middlewares(r Route, prefix string) []string {
 	if r.InternalPrefix != "" {
 		add(addPrefixName(r.ID), &Middleware{AddPrefix: &AddPrefix{Prefix: r.InternalPrefix}})
 	}
+	// Last, next to the servers: a task that exited between two
+	// configuration updates (a crash during a soak, a restart) refuses the
+	// connection, and the request goes to the next server instead.
+	add(sharedRetry, &Middleware{Retry: &Retry{Attempts: retryAttempts}})
 	return chain
 }

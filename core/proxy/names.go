@@ -9,6 +9,9 @@ const (
 	// sharedRedirectHTTPS is the one middleware every HTTP-to-HTTPS redirect uses.
 	sharedRedirectHTTPS = "redirect-to-https"
 	nameSep             = "--"
+	// sharedRetry is the middleware every route ends with: a request whose
+	// connection to a task failed (the task just exited) goes to another.
+	sharedRetry = "retry-unreachable"
 )
 
 func routerHTTPName(id string) string  { return id + nameSep + "http" }
