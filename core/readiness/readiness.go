@@ -94,6 +94,11 @@ func (c *Checker) Once(ctx context.Context, t Target, r store.Readiness) Attempt
 	return judge(r, resp.StatusCode, resp.Header.Get(proxy.ProbeHeader) == t.ProbeID())
 }
 
+// notRouted is the result of an attempt Traefik answered itself because
+// it has not loaded the probe router yet (it applies a new configuration
+// within a few hundred milliseconds).
+const notRouted = "not routed yet"
+
 // judge turns one answer into an Attempt. fromTask says the answer came
 // from the task (Traefik marks those); other answers are Traefik's own: its
 // probe router is not loaded yet (404) or the task did not answer (502,
@@ -102,7 +107,7 @@ func judge(r store.Readiness, status int, fromTask bool) Attempt {
 	if !fromTask {
 		switch status {
 		case http.StatusNotFound:
-			return Attempt{Result: "not routed yet"}
+			return Attempt{Result: notRouted}
 		case http.StatusBadGateway:
 			return Attempt{Result: "nothing answers on the port yet (proxy: 502)"}
 		case http.StatusGatewayTimeout:
@@ -161,9 +166,19 @@ func (c *Checker) Wait(ctx context.Context, t Target, r store.Readiness, alive f
 			err := fmt.Errorf("task %s not ready after %ds (%d checks; last: %s)", short(t.Task), r.TimeoutSeconds, rep.Attempts, rep.Last)
 			rep.Error = err.Error()
 			return rep, err
-		case <-time.After(interval):
+		case <-time.After(pause(interval, a)):
 		}
 	}
+}
+
+// pause is the wait before the next attempt: shorter while Traefik has not
+// loaded the probe router, so the first real check is not a whole
+// interval late.
+func pause(interval time.Duration, last Attempt) time.Duration {
+	if last.Result == notRouted {
+		return min(interval, 100*time.Millisecond)
+	}
+	return interval
 }
 
 func short(id string) string {
