@@ -452,3 +452,47 @@ func (s *server) waitStatus(t *testing.T, host string, status int, timeout time.
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestReleaseDoneBeforeOldTasksStop goes beyond the six checks, for
+// issue 14's "fast to say done": the old release ignores SIGTERM
+// (IGNORE_SIGTERM=1), so stopping it takes its whole stop grace period
+// (stop_grace_seconds, set to 30); with a soak of 2 seconds the deployment
+// must be reported succeeded within 15 seconds, long before that grace
+// period ends, the old task's retirement being recorded later (retired_at),
+// with no failed request.
+func TestReleaseDoneBeforeOldTasksStop(t *testing.T) {
+	s := newServer(t)
+	a, _ := s.newReleaseApp("stubborn", "old", map[string]string{"IGNORE_SIGTERM": "1"})
+	s.Call("PATCH", "/applications/"+a.ID, map[string]any{"soak_seconds": 2, "stop_grace_seconds": 30}, 200, nil)
+	l := s.startLoad(a.host)
+	servesOnly(t, l, "old", 30*time.Second)
+	t0 := time.Now()
+	d := s.release(&a, "new", map[string]string{"IGNORE_SIGTERM": "1"}, "succeeded")
+	done := time.Since(t0)
+	t.Logf("deployment succeeded %s after the call", done.Round(time.Millisecond))
+	if done >= 15*time.Second {
+		t.Errorf("succeeded after %s, want < 15 s: the old task's stop grace period (30 s) was waited for?", done.Round(time.Millisecond))
+	}
+	servesOnly(t, l, "new", 30*time.Second)
+	l.Stop()
+	l.Result().AssertNoFailures(t)
+	s.checkServing(t, d.ID, "new")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var r struct {
+			Release *struct {
+				RetiredAt *time.Time `json:"retired_at"`
+			} `json:"release"`
+		}
+		s.Call("GET", "/deployments/"+d.ID, nil, 200, &r)
+		if r.Release != nil && r.Release.RetiredAt != nil {
+			t.Logf("old release retired %s after the call", r.Release.RetiredAt.Sub(t0).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("deployment %s: release.retired_at not recorded a minute after it succeeded (grace 30 s)", d.ID)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
