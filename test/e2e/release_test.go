@@ -219,33 +219,34 @@ func TestReleaseNeverReady(t *testing.T) {
 			"interval_ms": 500, "timeout_ms": 1000, "successes": 1, "timeout_seconds": 15},
 			map[string]string{"DRAIN": "1", "HEALTHY_AFTER": "1h"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s.Call("PATCH", "/applications/"+a.ID, map[string]any{"readiness": tc.readiness}, 200, nil)
-			var got struct {
-				Readiness map[string]any `json:"readiness"`
-			}
-			s.Call("GET", "/applications/"+a.ID, nil, 200, &got)
-			if got.Readiness["mode"] != tc.readiness["mode"] || got.Readiness["timeout_seconds"] != float64(15) {
-				t.Fatalf("readiness after PATCH: %v, want %v", got.Readiness, tc.readiness)
-			}
-			good := fmt.Sprintf("ready-%d", i+1)
-			s.release(&a, good, map[string]string{"DRAIN": "1"}, "succeeded")
-			l := s.startLoad(a.host)
-			servesOnly(t, l, good, 30*time.Second)
-			t0 := time.Now()
-			d := s.release(&a, "never-ready", tc.never, "failed")
-			t.Logf("deployment %s failed after %s: %s", d.ID, time.Since(t0).Round(time.Millisecond), d.Error)
-			if !strings.Contains(strings.ToLower(d.Error), "ready") {
-				t.Errorf("the deployment's error %q does not say the release never became ready", d.Error)
-			}
-			servesOnly(t, l, good, 60*time.Second)
-			l.Stop()
-			l.Result().AssertNoFailures(t)
-			r := s.checkServing(t, d.ID, "previous")
-			if r.Release != nil && (len(r.Release.Readiness) == 0 || r.Release.Readiness[0].Error == "") {
-				t.Errorf("the record does not show the failed readiness attempts: %+v", r.Release.Readiness)
-			}
-		})
+		// Phases, not subtests: the server's helpers fail the test that
+		// started it.
+		t.Logf("== %s", tc.name)
+		s.Call("PATCH", "/applications/"+a.ID, map[string]any{"readiness": tc.readiness}, 200, nil)
+		var got struct {
+			Readiness map[string]any `json:"readiness"`
+		}
+		s.Call("GET", "/applications/"+a.ID, nil, 200, &got)
+		if got.Readiness["mode"] != tc.readiness["mode"] || got.Readiness["timeout_seconds"] != float64(15) {
+			t.Fatalf("readiness after PATCH: %v, want %v", got.Readiness, tc.readiness)
+		}
+		good := fmt.Sprintf("ready-%d", i+1)
+		s.release(&a, good, map[string]string{"DRAIN": "1"}, "succeeded")
+		l := s.startLoad(a.host)
+		servesOnly(t, l, good, 30*time.Second)
+		t0 := time.Now()
+		d := s.release(&a, "never-ready", tc.never, "failed")
+		t.Logf("deployment %s failed after %s: %s", d.ID, time.Since(t0).Round(time.Millisecond), d.Error)
+		if !strings.Contains(strings.ToLower(d.Error), "ready") {
+			t.Errorf("the deployment's error %q does not say the release never became ready", d.Error)
+		}
+		servesOnly(t, l, good, 60*time.Second)
+		l.Stop()
+		l.Result().AssertNoFailures(t)
+		r := s.checkServing(t, d.ID, "previous")
+		if r.Release != nil && (len(r.Release.Readiness) == 0 || r.Release.Readiness[0].Error == "") {
+			t.Errorf("the record does not show the failed readiness attempts: %+v", r.Release.Readiness)
+		}
 	}
 }
 
@@ -286,7 +287,9 @@ func TestReleaseCanary(t *testing.T) {
 		return d
 	}
 
-	t.Run("share then promote", func(t *testing.T) {
+	// Phases, not subtests: the server's helpers fail the test that started it.
+	t.Log("== share, then promote")
+	{
 		d := deployCanary(t, "canary-1")
 		before := l.Counts()
 		deadline := time.Now().Add(2 * time.Minute)
@@ -312,9 +315,10 @@ func TestReleaseCanary(t *testing.T) {
 		}
 		servesOnly(t, l, "canary-1", 60*time.Second)
 		s.checkServing(t, d.ID, "new")
-	})
+	}
 
-	t.Run("abort", func(t *testing.T) {
+	t.Log("== abort")
+	{
 		d := deployCanary(t, "canary-2")
 		deadline := time.Now().Add(30 * time.Second)
 		for _, ok := l.FirstSeen("canary-2"); !ok && time.Now().Before(deadline); _, ok = l.FirstSeen("canary-2") {
@@ -331,7 +335,7 @@ func TestReleaseCanary(t *testing.T) {
 		t.Logf("aborted canary: %s (%s)", d.Status, d.Error)
 		servesOnly(t, l, "canary-1", 60*time.Second)
 		s.checkServing(t, d.ID, "previous")
-	})
+	}
 
 	l.Stop()
 	l.Result().AssertNoFailures(t)
