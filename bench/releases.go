@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/test/loadgen"
@@ -72,7 +73,7 @@ func (b *bench) releaseShapes(ctx context.Context, env string) error {
 		}
 		results = append(results, res)
 	}
-	b.r.note("%-40s %-20s %-10s %14s %12s %12s  failures", "shape", "readiness", "deployment", "failed/sent", "all traffic", "done")
+	b.r.note("%-40s %-28s %-10s %14s %12s %12s  failures", "shape", "readiness", "deployment", "failed/sent", "all traffic", "done")
 	for _, res := range results {
 		allNew := "-"
 		if res.allNew > 0 {
@@ -82,7 +83,7 @@ func (b *bench) releaseShapes(ctx context.Context, env string) error {
 		if res.readinessErr != "" {
 			readiness += " (refused)"
 		}
-		b.r.note("%-40s %-20s %-10s %14s %12s %12s  %s", res.name, readiness, res.status,
+		b.r.note("%-40s %-28s %-10s %14s %12s %12s  %s", res.name, readiness, res.status,
 			fmt.Sprintf("%d/%d", res.load.Failed(), res.load.Sent), allNew, ms(res.done), res.load.FailureList())
 	}
 	for _, res := range results {
@@ -92,6 +93,10 @@ func (b *bench) releaseShapes(ctx context.Context, env string) error {
 	}
 	for _, res := range results {
 		label := res.name + ", " + res.readinessName
+		if res.readinessErr != "" {
+			status, _, _ := strings.Cut(res.readinessErr, " ")
+			b.r.row("release "+label+": readiness setting", "refused "+status, "accepted", false)
+		}
 		b.r.row("release "+label+": failed requests", fmt.Sprintf("%d", res.load.Failed()), "0", res.load.Failed() == 0)
 		want := "succeeded"
 		if res.fails {
