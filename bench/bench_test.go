@@ -16,7 +16,8 @@ import (
 // does not rot. It checks that every scenario runs and that no request
 // failed during the redeploys (berth's zero-downtime promise holds at any
 // size); latency and memory goals depend on the machine and are only
-// printed. -short trims it further.
+// printed; the release shapes (bench/releases.go) only have to run. -short
+// trims it further and leaves the release shapes out.
 func TestBenchSmoke(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "berth")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/berth")
@@ -30,15 +31,16 @@ func TestBenchSmoke(t *testing.T) {
 	cfg.generationApps = 200
 	if testing.Short() {
 		cfg.redeploys, cfg.latencySamples, cfg.routeSamples, cfg.apps, cfg.listRequests = 2, 1, 2, 10, 10
+		cfg.shapes = false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	r, err := run(ctx, cfg)
 	t.Logf("bench output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{
+	figures := []string{
 		"first answer after start (warm)",
 		"berth server RSS idle after start",
 		"requests sent during the redeploys",
@@ -51,7 +53,14 @@ func TestBenchSmoke(t *testing.T) {
 		"berth memory per application",
 		"Traefik applies a change",
 		"full regeneration: Generate + Encode",
-	} {
+	}
+	if cfg.shapes {
+		figures = append(figures, "release instant app, port (default): failed requests",
+			"release slow start (LISTEN_AFTER=3s), HTTP /healthz: deploy → new version serving all traffic",
+			"release crash after answering (EXIT_AFTER=2s), port (default): deployment",
+			"release never ready (NEVER_LISTEN=1), port, 15 s timeout: failed requests")
+	}
+	for _, name := range figures {
 		if _, ok := r.find(name); !ok {
 			t.Errorf("figure %q missing", name)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/test/loadgen"
 )
 
 // release is one change deployed while the load runs.
@@ -72,8 +74,8 @@ func (b *bench) zeroDowntime(ctx context.Context, w *webApp) error {
 	n := b.cfg.redeploys
 	b.r.section(fmt.Sprintf("zero downtime: %d redeploys under %d requests/s (¼ POST) from %d keep-alive clients through Traefik",
 		n, b.cfg.rate, b.cfg.clients))
-	l := startLoad(b.in.HTTPPort, w.host, b.cfg.rate, b.cfg.clients)
-	defer l.stop()
+	l := b.startLoad(w.host)
+	defer l.Stop()
 	time.Sleep(2 * time.Second)
 	var underLoad []time.Duration
 	for i := range n {
@@ -94,10 +96,10 @@ func (b *bench) zeroDowntime(ctx context.Context, w *webApp) error {
 		// The last old task may still answer a moment after Swarm
 		// reports the update complete; wait for the new version.
 		deadline := time.Now().Add(10 * time.Second)
-		seen, ok := l.seen(msg)
+		seen, ok := l.FirstSeen(msg)
 		for !ok && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
-			seen, ok = l.seen(msg)
+			seen, ok = l.FirstSeen(msg)
 		}
 		answer := "never"
 		if ok {
@@ -110,16 +112,16 @@ func (b *bench) zeroDowntime(ctx context.Context, w *webApp) error {
 			i+1, r.what, answer, ms(done))
 	}
 	time.Sleep(2 * time.Second)
-	l.stop()
-	res := l.result()
-	b.r.row("requests sent during the redeploys", fmt.Sprintf("%d", res.sent), "-", true)
-	b.r.row("achieved request rate", fmt.Sprintf("%.0f/s", res.rate), fmt.Sprintf(">= %d/s", b.cfg.rate*9/10),
-		res.rate >= float64(b.cfg.rate)*0.9)
-	b.r.row("failed or non-200 responses", fmt.Sprintf("%d", res.failed), "0", res.failed == 0)
-	b.r.note("failures by kind: %s", res.kinds())
-	b.r.row("latency through Traefik p50", ms(res.p50), "-", true)
-	b.r.row("latency through Traefik p99", ms(res.p99), "-", true)
-	b.r.row("latency through Traefik max", ms(res.max), "-", true)
+	l.Stop()
+	res := l.Result()
+	b.r.row("requests sent during the redeploys", fmt.Sprintf("%d", res.Sent), "-", true)
+	b.r.row("achieved request rate", fmt.Sprintf("%.0f/s", res.Rate), fmt.Sprintf(">= %d/s", b.cfg.rate*9/10),
+		res.Rate >= float64(b.cfg.rate)*0.9)
+	b.r.row("failed or non-200 responses", fmt.Sprintf("%d", res.Failed()), "0", res.Failed() == 0)
+	b.r.note("failures by kind: %s", res.FailureList())
+	b.r.row("latency through Traefik p50", ms(res.P50), "-", true)
+	b.r.row("latency through Traefik p99", ms(res.P99), "-", true)
+	b.r.row("latency through Traefik max", ms(res.Max), "-", true)
 	if len(underLoad) > 0 {
 		b.r.row("new version answering, under load (no health check) p50", ms(percentile(underLoad, 50)), "-", true)
 	}
@@ -168,6 +170,13 @@ func (b *bench) deployLatency(ctx context.Context, w *webApp) error {
 	b.r.row("deploy → new version answering max", ms(percentile(answered, 100)), "-", true)
 	b.r.row("deploy → deployment succeeded p50", ms(percentile(finished, 50)), "-", true)
 	return nil
+}
+
+// startLoad begins the configured load (rate, clients, one POST in four)
+// for host through Traefik's published port.
+func (b *bench) startLoad(host string) *loadgen.Load {
+	return loadgen.Start(loadgen.Config{Addr: fmt.Sprintf("127.0.0.1:%d", b.in.HTTPPort), Host: host,
+		Rate: b.cfg.rate, Clients: b.cfg.clients})
 }
 
 // deploy queues a deployment of app and counts it.

@@ -1,8 +1,11 @@
 // Command bench measures berth against its goals and prints each figure
 // next to its goal: start-up time, zero downtime during redeploys under
-// load, deploy latency, route propagation, the memory of berth, its
-// PostgreSQL and Traefik, behaviour at 1,000 applications, and the plugin
-// host's cold start and warm call (docs/performance.md).
+// load, deploy latency, route propagation, the failed requests and the
+// time to serve all traffic of one release of each app shape (instant,
+// slow start, crash after answering, never ready; with and without
+// readiness checks), the memory of berth, its PostgreSQL and Traefik,
+// behaviour at 1,000 applications, and the plugin host's cold start and
+// warm call (docs/performance.md).
 //
 //	go run ./bench -berth bin/berth           # make bench
 //	go run ./bench -berth bin/berth -quick    # a few samples of each
@@ -50,6 +53,9 @@ type config struct {
 	applySamples int
 	// generationApps sizes the in-process configuration generation.
 	generationApps int
+	// shapes runs the release of each app shape (instant, slow start,
+	// crash after answering, never ready) under load.
+	shapes bool
 	// plugins runs the plugin host's benchmarks too.
 	plugins bool
 	// out receives the report.
@@ -60,14 +66,14 @@ type config struct {
 func fullConfig() config {
 	return config{berth: "bin/berth", repo: ".", rate: 250, clients: 8, redeploys: 10, latencySamples: 10,
 		routeSamples: 25, deployments: 100, apps: 1000, listRequests: 300, applySamples: 5, generationApps: 1000,
-		plugins: true, out: os.Stdout}
+		shapes: true, plugins: true, out: os.Stdout}
 }
 
 // quickConfig is a smoke run: every scenario, a few samples each.
 func quickConfig() config {
 	return config{berth: "bin/berth", repo: ".", rate: 100, clients: 4, redeploys: 3, latencySamples: 2,
 		routeSamples: 3, deployments: 0, apps: 20, listRequests: 20, applySamples: 1, generationApps: 1000,
-		out: os.Stdout}
+		shapes: true, out: os.Stdout}
 }
 
 func main() {
@@ -110,6 +116,7 @@ func bindFlags(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&c.listRequests, "list-requests", c.listRequests, "timed requests per list endpoint")
 	fs.IntVar(&c.applySamples, "apply-samples", c.applySamples, "route changes timed at scale")
 	fs.IntVar(&c.generationApps, "generation-apps", c.generationApps, "applications of the in-process generation timing")
+	fs.BoolVar(&c.shapes, "shapes", c.shapes, "deploy one release of each app shape under load (instant, slow start, crash, never ready)")
 	fs.BoolVar(&c.plugins, "plugins", c.plugins, "run the plugin benchmarks (go test -bench ./plugins/)")
 }
 
@@ -213,6 +220,12 @@ func (b *bench) measure(ctx context.Context) error {
 	message := fmt.Sprintf("lat%d", b.cfg.latencySamples)
 	if err := b.routePropagation(ctx, w, message); err != nil {
 		return err
+	}
+
+	if b.cfg.shapes {
+		if err := b.releaseShapes(ctx, env); err != nil {
+			return err
+		}
 	}
 
 	b.r.section(fmt.Sprintf("footprint after %d deployments", max(b.cfg.deployments, b.deploys)))

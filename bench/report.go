@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/test/loadgen"
 )
 
 // figure is one measured value printed next to its goal.
@@ -77,14 +78,7 @@ func (r *report) find(prefix string) (figure, bool) {
 
 // percentile returns the p-th percentile (0-100, nearest rank) of ds, which
 // it sorts; zero when ds is empty.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	i := int(float64(len(ds))*p/100+0.999999) - 1
-	return ds[min(max(i, 0), len(ds)-1)]
-}
+func percentile(ds []time.Duration, p float64) time.Duration { return loadgen.Percentile(ds, p) }
 
 // ms formats d in milliseconds with a precision fit for its size.
 func ms(d time.Duration) string {
