@@ -66,7 +66,27 @@ type StaticConfig struct {
 	CertificatesResolvers map[string]*StaticCertResolver `yaml:"certificatesResolvers,omitempty"`
 	// Metrics configures Traefik's metrics.
 	Metrics *StaticMetrics `yaml:"metrics,omitempty"`
+	// ServersTransport configures connections to the backends.
+	ServersTransport *StaticServersTransport `yaml:"serversTransport,omitempty"`
 }
+
+// StaticServersTransport configures Traefik's connections to backends.
+type StaticServersTransport struct {
+	ForwardingTimeouts *StaticForwardingTimeouts `yaml:"forwardingTimeouts,omitempty"`
+}
+
+// StaticForwardingTimeouts bounds the steps of forwarding a request.
+type StaticForwardingTimeouts struct {
+	// DialTimeout bounds opening a connection to a backend.
+	DialTimeout ptypes.Duration `yaml:"dialTimeout,omitempty"`
+}
+
+// backendDialTimeout bounds a connection to a task on the overlay network
+// (normally well under a millisecond). A task whose container just went
+// away leaves an address that answers nothing, and Traefik's default (30
+// s) would hold requests until the route drops it; with this bound the
+// retry middleware sends them to another task instead.
+const backendDialTimeout = time.Second
 
 // StaticGlobal turns off Traefik's calls home.
 type StaticGlobal struct {
@@ -206,6 +226,8 @@ func NewStaticConfig(o StaticOptions) *StaticConfig {
 		// Per-service counters only: they are what a canary is judged by,
 		// and entry-point or router series would add memory and nothing
 		// berth reads.
+		ServersTransport: &StaticServersTransport{ForwardingTimeouts: &StaticForwardingTimeouts{
+			DialTimeout: ptypes.Duration(backendDialTimeout)}},
 		Metrics: &StaticMetrics{Prometheus: &StaticPrometheus{
 			AddServicesLabels: true,
 			EntryPoint:        EntryPointTraefik,
