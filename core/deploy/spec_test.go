@@ -80,7 +80,11 @@ func TestServiceSpec(t *testing.T) {
 	// application with nothing else set, it gives the same spec. (A new
 	// setting ServiceSpec reads must be added to snapshot.Snapshot, or this
 	// fails.)
+	grace := 42
+	app.StopGraceSeconds = &grace
+	spec = ServiceSpec("berth", "berth-proxy", app, d, "berth/web:abc", map[string]string{"A": "1"})
 	snap := snapshot.Of(app, "berth/web:abc", map[string]string{"A": "1"})
+
 	bare := store.Application{ID: app.ID, EnvironmentID: app.EnvironmentID, Name: app.Name, ServiceName: app.ServiceName, Volumes: app.Volumes}
 	restored := ServiceSpec("berth", "berth-proxy", snap.Apply(bare), d, snap.Image, snap.Env)
 	g, _ := json.Marshal(restored)

@@ -48,6 +48,10 @@ func TestDiff(t *testing.T) {
 		}, `health_check.interval_seconds <nil>->0` + "\n" + `health_check.retries <nil>->3` + "\n" +
 			`health_check.start_period_seconds <nil>->0` + "\n" + `health_check.test <nil>->["/app","health"]` + "\n" +
 			`health_check.timeout_seconds <nil>->0`},
+		{"release settings", func(a *store.Application, _ *string, _ map[string]string) {
+			soak := 30
+			a.SoakSeconds, a.Readiness = &soak, &store.Readiness{Mode: "http", Path: "/healthz"}
+		}, "readiness.mode <nil>->http\nreadiness.path <nil>->/healthz\nsoak_seconds <nil>->30"},
 		{"file content and mode", func(a *store.Application, _ *string, _ map[string]string) {
 			a.Files = []store.File{{Target: "/etc/app.ini", Content: "password=swordfish", Mode: 0o400}}
 		}, "files./etc/app.ini ********->******** secret\nfiles./etc/app.ini.mode 0440->0400"},

@@ -65,6 +65,10 @@ type Settings struct {
 	Placement     []string           `json:"placement"`
 	Labels        map[string]string  `json:"labels"`
 	RestartPolicy string             `json:"restart_policy"`
+	// ReleaseSettings say how the release took over: readiness, soak,
+	// stop grace (its fields are compared as "readiness.path",
+	// "soak_seconds", ...).
+	store.ReleaseSettings
 }
 
 // Resources are a release's CPU and memory limits and reservations.
@@ -94,11 +98,12 @@ func Of(a store.Application, image string, env map[string]string) Snapshot {
 			Command:  orEmpty(slices.Clone(a.Command)),
 			Resources: Resources{CPULimit: a.CPULimit, MemoryLimitMB: a.MemoryLimitMB,
 				CPUReservation: a.CPUReservation, MemoryReservationMB: a.MemoryReservationMB},
-			HealthCheck:   a.HealthCheck,
-			Ports:         orEmpty(slices.Clone(a.Ports)),
-			Placement:     orEmpty(slices.Clone(a.Placement)),
-			Labels:        orEmptyMap(maps.Clone(a.Labels)),
-			RestartPolicy: a.RestartPolicy,
+			HealthCheck:     a.HealthCheck,
+			Ports:           orEmpty(slices.Clone(a.Ports)),
+			Placement:       orEmpty(slices.Clone(a.Placement)),
+			Labels:          orEmptyMap(maps.Clone(a.Labels)),
+			RestartPolicy:   a.RestartPolicy,
+			ReleaseSettings: a.ReleaseSettings,
 		}}
 	if s.SecretKeys == nil {
 		s.SecretKeys = []string{}
@@ -123,6 +128,7 @@ func (s Snapshot) Apply(a store.Application) store.Application {
 	a.Placement = slices.Clone(s.Placement)
 	a.Labels = maps.Clone(s.Labels)
 	a.RestartPolicy = s.RestartPolicy
+	a.ReleaseSettings = s.ReleaseSettings
 	a.Mounts = slices.Clone(s.Mounts)
 	a.Files = make([]store.File, len(s.Files))
 	for i, f := range s.Files {
