@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/berth-dev/berth/core/pgembed"
+	"github.com/berth-dev/berth/core/snapshot"
 	"github.com/berth-dev/berth/core/store"
 )
 
@@ -59,6 +62,19 @@ func TestDatabaseDumpHoldsNoPlaintextSecret(t *testing.T) {
 		"host": "secure.example.com", "https": "custom", "certificate_pem": cert, "private_key_pem": key})).json(t, &d)
 	if strings.Contains(string(h.do("GET", "/api/v1/domains/"+d.ID.String(), f.key, nil).Body), "PRIVATE KEY") {
 		t.Fatal("the API returned a private key")
+	}
+
+	// A release snapshot holds the resolved environment and the files.
+	app, err := h.store.GetApplication(context.Background(), uuid.MustParse(f.appID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := h.store.CreateDeployment(context.Background(), app.ID, store.NewDeployment{Kind: store.KindDeploy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot.Save(context.Background(), h.store, dep.ID, snapshot.Of(app, "nginx", map[string]string{"APP": secretValue + "-snapshot"})); err != nil {
+		t.Fatal(err)
 	}
 
 	binDir, _, err := pgembed.FindBinDir(context.Background())

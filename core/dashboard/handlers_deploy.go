@@ -114,6 +114,8 @@ type deploymentData struct {
 	Live     bool
 	Duration string
 	CanEdit  bool
+	// Changes compares the release with the one it replaced (nil: none).
+	Changes *releaseChanges
 }
 
 // stepRow is one step with its duration so far.
@@ -150,6 +152,9 @@ func (d *Dashboard) deploymentPage(r *request) error {
 	}
 	if dep.StartedAt != nil && dep.FinishedAt != nil {
 		data.Duration = formatDuration(dep.FinishedAt.Sub(*dep.StartedAt))
+	}
+	if data.Changes, err = d.releaseChanges(r, dep); err != nil {
+		return err
 	}
 	for len(data.Lines) < maxPageLog {
 		lines, err := d.store.ListLogs(ctx, dep.ID, data.After, 1000)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/core/snapshot"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/swarm"
 	"github.com/google/uuid"
@@ -72,5 +73,23 @@ func TestServiceSpec(t *testing.T) {
 	}
 	if tag := ImageTag(app, d); tag != "berth/web-2e3f4a5b:bbbbbbbbbbbb" {
 		t.Fatalf("ImageTag = %q", tag)
+	}
+
+	// A release snapshot holds everything the service spec is made of but
+	// the application's identity and volume mapping: applied to an
+	// application with nothing else set, it gives the same spec. (A new
+	// setting ServiceSpec reads must be added to snapshot.Snapshot, or this
+	// fails.)
+	grace := 42
+	app.StopGraceSeconds = &grace
+	spec = ServiceSpec("berth", "berth-proxy", app, d, "berth/web:abc", map[string]string{"A": "1"})
+	snap := snapshot.Of(app, "berth/web:abc", map[string]string{"A": "1"})
+
+	bare := store.Application{ID: app.ID, EnvironmentID: app.EnvironmentID, Name: app.Name, ServiceName: app.ServiceName, Volumes: app.Volumes}
+	restored := ServiceSpec("berth", "berth-proxy", snap.Apply(bare), d, snap.Image, snap.Env)
+	g, _ := json.Marshal(restored)
+	w, _ := json.Marshal(spec)
+	if string(g) != string(w) {
+		t.Fatalf("spec from the snapshot differs:\n got %s\nwant %s", g, w)
 	}
 }

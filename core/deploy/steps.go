@@ -374,12 +374,6 @@ func (p *Pipeline) release(ctx context.Context, r *run) error {
 	return nil
 }
 
-// releaseSpec is the Swarm service the run releases.
-func (p *Pipeline) releaseSpec(ctx context.Context, r *run) (swarm.ServiceSpec, error) {
-	spec := ServiceSpec(p.cfg.Instance, p.cfg.ProxyNetwork, r.a, r.d, r.image, r.env)
-	return spec, nil
-}
-
 // route republishes the proxy configuration; a failure is a warning in
 // the log (the service runs, and the next publication catches up).
 func (p *Pipeline) route(ctx context.Context, r *run) error {

@@ -24,6 +24,13 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // setup token.
 func server(t *testing.T) (string, string) {
 	t.Helper()
+	url, tok, _ := serverWithStore(t)
+	return url, tok
+}
+
+// serverWithStore is server, also returning its store.
+func serverWithStore(t *testing.T) (string, string, *store.Store) {
+	t.Helper()
 	box, _ := secrets.New(bytes.Repeat([]byte{1}, secrets.KeySize))
 	st, err := store.Open(context.Background(), pgtest.NewDatabase(t), box)
 	if err != nil {
@@ -41,7 +48,7 @@ func server(t *testing.T) (string, string) {
 	}
 	go srv.App().Listener(ln)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return "http://" + ln.Addr().String(), tok
+	return "http://" + ln.Addr().String(), tok, st
 }
 
 type result struct {

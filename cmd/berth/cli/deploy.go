@@ -133,6 +133,7 @@ func deploymentCmds() []command {
 				return e.printObject(d)
 			}
 		}),
+		diffCmd(),
 		simple("rollback", "DEPLOYMENT_ID", "Release a previous deployment's image again; --follow waits for it.", func(fs *flag.FlagSet) func(context.Context, *Env, *Client, []string) error {
 			follow := fs.Bool("follow", false, "stream the log and wait for the result")
 			return func(ctx context.Context, e *Env, c *Client, args []string) error {
