@@ -172,7 +172,7 @@ func (r *Runner) spec(ref string) swarm.ServiceSpec {
 			Placement:     &swarm.Placement{Constraints: []string{"node.role==manager"}},
 			Networks:      []swarm.NetworkAttachmentConfig{{Target: r.o.Network}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny},
-			Resources:     &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: 64 << 20}},
+			Resources:     &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: 128 << 20}},
 		},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR},

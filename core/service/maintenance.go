@@ -112,6 +112,30 @@ func (as *Applications) SetMaintenance(ctx context.Context, p *store.Principal, 
 	return out, nil
 }
 
+// SettlePages makes the page server match the stored state at start-up:
+// running when an application is in maintenance mode (it may have been
+// removed while berth was down), removed when none is (berth may have
+// stopped before the idle removal). Without a page server it does nothing.
+func (as *Applications) SettlePages(ctx context.Context) error {
+	if as.s.deps.Pages == nil {
+		return nil
+	}
+	return as.s.deps.Store.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockMaintenance(ctx); err != nil {
+			return err
+		}
+		n, err := tx.CountInMaintenance(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return as.s.deps.Pages.Remove(ctx)
+		}
+		_, err = as.s.deps.Pages.Ensure(ctx)
+		return err
+	})
+}
+
 // retirePages removes the page server after the idle delay unless an
 // application is in maintenance mode by then.
 func (as *Applications) retirePages() {

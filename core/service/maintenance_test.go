@@ -124,6 +124,19 @@ func TestMaintenanceOperations(t *testing.T) {
 	if m, _ := w.st.GetMaintenance(ctx, w.app.ID); m.Page == "changed" {
 		t.Error("a failed enter wrote the page")
 	}
+	// At start-up the page server follows the stored state.
+	pages.fail = nil
+	ensured, removed := pages.ensured, pages.removed()
+	want(t, "settle: an app in maintenance", svc.Applications.SettlePages(ctx), 0, "")
+	if err := w.st.SetMaintenance(ctx, w.app.ID, store.Maintenance{RetryAfter: 120}); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "settle: none in maintenance", svc.Applications.SettlePages(ctx), 0, "")
+	if pages.ensured != ensured+1 || pages.removed() != removed+1 {
+		t.Errorf("settling: %d ensures, %d removals; want 1 each", pages.ensured-ensured, pages.removed()-removed)
+	}
+	want(t, "settle: no page server", w.svc.Applications.SettlePages(ctx), 0, "")
+
 	// Without Docker (no page server) entering is unavailable.
 	_, err = w.svc.Applications.SetMaintenance(ctx, w.member, w.app, service.MaintenanceInput{Enabled: true})
 	want(t, "no page server", err, 503, "")
