@@ -41,7 +41,12 @@ func TestMaintenanceMode(t *testing.T) {
 	// The page image is built from berth's own binary the first time.
 	ref := pagesImage(t)
 	_, _ = docker.ImageRemove(ctx, ref, image.RemoveOptions{Force: true})
-	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), ref, image.RemoveOptions{}) })
+	t.Cleanup(func() { // before the server's cleanup: the idle page server may still run
+		if svc, _, err := docker.ServiceInspectWithRaw(context.Background(), s.Name+"-pages", swarm.ServiceInspectOptions{}); err == nil {
+			dockertest.RemoveService(docker, svc.ID)
+		}
+		_, _ = docker.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true})
+	})
 
 	enter := func(a app, body map[string]any) (answered, serving time.Duration) {
 		t.Helper()
