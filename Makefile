@@ -24,7 +24,7 @@ traefik: deps ## build the pinned Traefik image (cached under .cache/)
 
 .PHONY: build
 build: ## build bin/berth and the plugins, and regenerate plugin-index.json
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/berth ./cmd/berth
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/berth ./cmd/berth
 	@$(MAKE) --no-print-directory index
 
 .PHONY: plugins

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/berth-dev/berth/cmd/berth/cli"
+	"github.com/berth-dev/berth/core/pages"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,6 +27,14 @@ func main() {
 		switch args[0] {
 		case "server":
 			os.Exit(runServer(ctx, args[1:]))
+		case "pages":
+			// Hidden: the maintenance page server berth runs in the
+			// <instance>-pages Swarm service (core/pages).
+			if err := pages.Serve(ctx, ":"+strconv.Itoa(pages.Port)); err != nil {
+				fmt.Fprintln(os.Stderr, "berth:", err)
+				os.Exit(1)
+			}
+			return
 		case "version", "--version":
 			fmt.Println("berth", version)
 			return

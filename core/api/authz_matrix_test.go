@@ -369,6 +369,10 @@ var matrixBodies = map[string]func(m *matrixHarness, ids matrixIDs) any{
 		return map[string]any{"name": m.unique("app"), "image": "nginx:1", "port": 80}
 	},
 	"PATCH /api/v1/applications/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"replicas": 1} },
+	// Leaving needs no page server (the harness has no Docker).
+	"PUT /api/v1/applications/:id/maintenance": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"enabled": false, "retry_after_seconds": 60}
+	},
 	"POST /api/v1/applications/:id/domains": func(m *matrixHarness, _ matrixIDs) any {
 		return map[string]any{"host": m.unique("d") + ".example.com"}
 	},

@@ -165,6 +165,8 @@ func (s *Server) table() []Route {
 		{Method: "PATCH", Path: p + "/applications/:id", Summary: "Change an application", Tag: "applications", Access: forMembers, Resource: service.ApplicationResource, Do: JSON(s.updateApplication)},
 		{Method: "DELETE", Path: p + "/applications/:id", Summary: "Delete an application with its previews (admins)", Tag: "applications", Status: 204, Access: forAdmins, Resource: service.ApplicationResource, Do: Plain(s.deleteApplication)},
 
+		{Method: "GET", Path: p + "/applications/:id/maintenance", Summary: "An application's maintenance mode", Tag: "applications", Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.getMaintenance)},
+		{Method: "PUT", Path: p + "/applications/:id/maintenance", Summary: "Enter or leave maintenance mode: every domain answers 503 with Retry-After and the page", Tag: "applications", Access: forMembers, Resource: service.ApplicationResource, Do: JSON(s.setMaintenance)},
 		{Method: "GET", Path: p + "/applications/:id/domains", Summary: "List an application's domains", Tag: "domains", Query: pageQuery, Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.listDomains)},
 		{Method: "POST", Path: p + "/applications/:id/domains", Summary: "Add a domain", Tag: "domains", Status: 201, Access: forMembers, Resource: service.ApplicationResource, Do: JSON(s.createDomain)},
 		{Method: "GET", Path: p + "/domains/:id", Summary: "Get a domain", Tag: "domains", Access: forViewers, Resource: service.DomainResource, Do: Plain(s.getDomain)},

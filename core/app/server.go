@@ -28,11 +28,12 @@ import (
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/notify"
+	"github.com/berth-dev/berth/core/pagesvc"
 	"github.com/berth-dev/berth/core/pgembed"
 	"github.com/berth-dev/berth/core/proxy"
+	"github.com/berth-dev/berth/core/proxystats"
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/ratelimit"
-	"github.com/berth-dev/berth/core/proxystats"
 	"github.com/berth-dev/berth/core/routing"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
@@ -166,6 +167,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	if s.pipeline != nil {
 		svcDeps.Deployer = s.deployments
 	}
+	if s.traefik != nil {
+		svcDeps.Pages = pagesvc.New(s.docker, pagesvc.Options{Instance: cfg.Name, Network: s.traefik.Options().Network,
+			Logger: log.With("component", "pages")})
+	}
 	opts.Services = service.New(svcDeps)
 	if s.pipeline != nil && s.traefik != nil {
 		svc := opts.Services
@@ -175,6 +180,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		}
 		go canary.New(s.store, proxystats.NewClient(s.traefik.MetricsURL(), nil), promote, log.With("component", "canary")).Run(runCtx)
 	}
+	go s.settlePages(runCtx, opts.Services)
 	opts.GitProviders = gitProviders{host: s.plugins}
 	opts.PublicURL = cfg.PublicURL
 	hooks := webhook.Options{Store: s.store, Providers: opts.GitProviders, Logger: log.With("component", "webhook"),
@@ -358,4 +364,14 @@ func (s *Server) closeResources(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// settlePages starts or removes the maintenance page server to match the
+// stored state (see service.Applications.SettlePages).
+func (s *Server) settlePages(ctx context.Context, svc *service.Services) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := svc.Applications.SettlePages(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("settling the maintenance page server failed; entering maintenance mode retries", "err", err)
+	}
 }

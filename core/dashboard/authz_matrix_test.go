@@ -232,6 +232,10 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /apps/:id/domains": func(m *dashMatrix, _ dashCase) url.Values {
 		return url.Values{"host": {m.unique("d") + ".example.com"}}
 	},
+	// Leaving needs no page server (the harness has no Docker).
+	"POST /apps/:id/maintenance": func(*dashMatrix, dashCase) url.Values {
+		return url.Values{"retry_after_seconds": {"60"}}
+	},
 	"POST /apps/:id/deploy":                nil,
 	"POST /apps/:id/automation":            nil,
 	"POST /apps/:id/webhook-secret":        nil,

@@ -31,6 +31,8 @@ type appData struct {
 	Git *gitPanel
 	// Previews are the application's preview deployments of pull requests.
 	Previews []previewRow
+	// Maintenance is the application's maintenance mode.
+	Maintenance store.Maintenance
 }
 
 // variableSets are the application's variables and the shared ones it can
@@ -97,6 +99,9 @@ func (d *Dashboard) renderAppWith(r *request, status int, forms map[string]*form
 		data.Deployments = append(data.Deployments, row)
 	}
 	data.Chart = durationChart(deps)
+	if data.Maintenance, err = d.store.GetMaintenance(ctx, a.ID); err != nil {
+		return err
+	}
 	if data.CanEdit {
 		data.BuildTypes = d.buildTypes(ctx)
 		vs := &variableSets{}
@@ -122,6 +127,9 @@ func (d *Dashboard) renderAppWith(r *request, status int, forms map[string]*form
 	}
 	if _, ok := forms["automation"]; !ok {
 		forms["automation"] = automationForm(a)
+	}
+	if _, ok := forms["maintenance"]; !ok {
+		forms["maintenance"] = maintenanceForm(data.Maintenance)
 	}
 	return r.render(status, "app", &view{Title: a.Name, Nav: "projects", Data: data, forms: forms})
 }

@@ -66,6 +66,7 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/variables", resource: service.ApplicationResource, min: m, handler: d.setVariable},
 		{method: post, path: "/apps/:id/variables/delete", resource: service.ApplicationResource, min: m, handler: d.deleteVariable},
 		{method: post, path: "/apps/:id/domains", resource: service.ApplicationResource, min: m, handler: d.addDomain},
+		{method: post, path: "/apps/:id/maintenance", resource: service.ApplicationResource, min: m, handler: d.setMaintenance},
 		{method: post, path: "/apps/:id/deploy", resource: service.ApplicationResource, min: m, handler: d.deploy},
 		{method: post, path: "/apps/:id/automation", resource: service.ApplicationResource, min: m, handler: d.updateAutomation},
 		{method: post, path: "/apps/:id/webhook-secret", resource: service.ApplicationResource, min: a, handler: d.rotateWebhookSecret},

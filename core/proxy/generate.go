@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/core/pages"
 	ptypes "github.com/traefik/paerser/types"
 )
 
@@ -152,7 +153,16 @@ func (g *generator) route(r Route, host, prefix string) {
 		rule += " && PathPrefix(`" + prefix + "`)"
 	}
 
-	if c := r.Canary; c != nil && len(r.Addresses) == 0 {
+	var chain []string
+	switch c := r.Canary; {
+	case r.Maintenance != nil:
+		m := r.Maintenance
+		g.http.Services[serviceName(id)] = &Service{LoadBalancer: g.maintenanceBalancer(m)}
+		g.http.Middlewares[maintenanceName(id)] = &Middleware{Headers: &Headers{CustomRequestHeaders: map[string]string{
+			pages.HeaderPage: m.PageBase64, pages.HeaderRetryAfter: strconv.Itoa(m.RetryAfter),
+		}}}
+		chain = []string{maintenanceName(id)}
+	case c != nil && len(r.Addresses) == 0:
 		stable, canary := 100-c.Weight, c.Weight
 		g.http.Services[stableName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
 		cr := r
@@ -160,10 +170,11 @@ func (g *generator) route(r Route, host, prefix string) {
 		g.http.Services[canaryName(id)] = &Service{LoadBalancer: g.loadBalancer(cr)}
 		g.http.Services[serviceName(id)] = &Service{Weighted: &Weighted{Services: []WeightedService{
 			{Name: stableName(id), Weight: &stable}, {Name: canaryName(id), Weight: &canary}}}}
-	} else {
+		chain = g.middlewares(r, prefix)
+	default:
 		g.http.Services[serviceName(id)] = &Service{LoadBalancer: g.loadBalancer(r)}
+		chain = g.middlewares(r, prefix)
 	}
-	chain := g.middlewares(r, prefix)
 
 	if r.TLS == "" || r.TLS == TLSNone {
 		g.http.Routers[routerHTTPName(id)] = &Router{
@@ -226,6 +237,13 @@ func (g *generator) probe(p Probe) {
 		Servers: []Server{{URL: "http://" + netip.AddrPortFrom(netip.MustParseAddr(p.Address), uint16(p.Port)).String()}}}}
 	g.http.Routers[name] = &Router{EntryPoints: []string{EntryPointTraefik}, Rule: "Host(`" + ProbeHost(p.ID) + "`)",
 		Middlewares: []string{APIRouter + "-allow", name}, Service: name}
+}
+
+// maintenanceBalancer sends a route in maintenance mode to the page server.
+func (g *generator) maintenanceBalancer(m *MaintenanceSpec) *LoadBalancer {
+	passHost := true
+	return &LoadBalancer{PassHostHeader: &passHost,
+		Servers: []Server{{URL: "http://tasks." + m.PagesService + ":" + strconv.Itoa(m.PagesPort)}}}
 }
 
 // middlewares adds the route's middlewares and returns them in the order a

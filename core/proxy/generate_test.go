@@ -81,6 +81,20 @@ var goldenCases = []struct {
 	})}}},
 	{"task_probes", Snapshot{Routes: []Route{web("blog", "blog.example.com")}, APIAllowFrom: []string{"127.0.0.1/32"},
 		Probes: []Probe{{ID: "t1abc", Address: "10.0.1.7", Port: 8080}, {ID: "t2def", Address: "10.0.1.8", Port: 3000}}}},
+	{"maintenance", Snapshot{Routes: []Route{
+		with(web("shop", "shop.example.com"), func(r *Route) {
+			r.TLS, r.RedirectToHTTPS = TLSLetsEncrypt, true
+			r.BasicAuth = []string{htBcryptAlice}
+			r.HealthCheck = &HealthCheckSpec{Path: "/healthz"}
+			r.Maintenance = &MaintenanceSpec{PageBase64: "PGgxPkJhY2sgc29vbjwvaDE+", RetryAfter: 300, PagesService: "berth-pages", PagesPort: 8080}
+		}),
+		with(web("api", "shop.example.com"), func(r *Route) {
+			r.PathPrefix, r.StripPrefix = "/api", true
+			r.Canary = &Canary{Service: "api-next", Weight: 10} // maintenance wins
+			r.Maintenance = &MaintenanceSpec{PageBase64: "PGgxPkJhY2sgc29vbjwvaDE+", RetryAfter: 300, PagesService: "berth-pages", PagesPort: 8080}
+		}),
+		web("blog", "blog.example.com"),
+	}}},
 	{"custom_settings", Snapshot{
 		CertResolver: "le-staging", EntryPointWeb: "http", EntryPointWebSecure: "https",
 		Routes: []Route{with(web("shop", "shop.example.com"), func(r *Route) {

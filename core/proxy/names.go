@@ -23,6 +23,7 @@ func basicAuthName(id string) string   { return id + nameSep + "auth" }
 func stableName(id string) string      { return id + nameSep + "stable" }
 func canaryName(id string) string      { return id + nameSep + "canary" }
 func probeName(id string) string       { return "berth-probe" + nameSep + id }
+func maintenanceName(id string) string { return id + nameSep + "maintenance" }
 func redirectName(id string, i int) string {
 	return id + nameSep + "redirect-" + strconv.Itoa(i)
 }

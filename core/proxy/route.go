@@ -107,6 +107,29 @@ type Route struct {
 	// route's requests to a canary release running as another Swarm
 	// service, through Traefik's weighted round robin.
 	Canary *Canary
+	// Maintenance, when set, puts the route in maintenance mode: its
+	// routers keep their rule and TLS (and the HTTP-to-HTTPS redirect),
+	// but every request goes to berth's maintenance page server instead
+	// of Service, which answers 503 with Retry-After and the page (see
+	// core/pages). Redirects, BasicAuth, path rewriting, HealthCheck and
+	// Addresses are not applied while it is set.
+	Maintenance *MaintenanceSpec
+}
+
+// MaintenanceSpec is what a route in maintenance mode answers, and the
+// Swarm service (on the proxy network, dnsrr) that answers it.
+type MaintenanceSpec struct {
+	// PageBase64 is the HTML page, standard base64; at most
+	// pages.MaxPageBytes once decoded.
+	PageBase64 string
+	// RetryAfter is the Retry-After in seconds, from 1 to
+	// pages.MaxRetryAfter.
+	RetryAfter int
+	// PagesService is the Swarm service of the page server, reached at
+	// http://tasks.<PagesService>:<PagesPort>.
+	PagesService string
+	// PagesPort is the page server's port.
+	PagesPort int
 }
 
 // Canary is a second release of a route's application taking a share of

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/core/pages"
 )
 
 // ErrInvalidRoute is wrapped by every route validation error, so callers can
@@ -110,6 +113,9 @@ func (v *validator) route(r Route) {
 			v.fail("canary.weight", "%d is not between 1 and 99", c.Weight)
 		}
 	}
+	if m := r.Maintenance; m != nil {
+		v.maintenance(m)
+	}
 	if hc := r.HealthCheck; hc != nil {
 		v.path("healthCheck.path", hc.Path, true)
 		if hc.Interval < 0 {
@@ -118,6 +124,29 @@ func (v *validator) route(r Route) {
 		if hc.Timeout < 0 {
 			v.fail("healthCheck.timeout", "%s is negative", hc.Timeout)
 		}
+	}
+}
+
+func (v *validator) maintenance(m *MaintenanceSpec) {
+	switch page, err := base64.StdEncoding.DecodeString(m.PageBase64); {
+	case m.PageBase64 == "":
+		v.fail("maintenance.page", "is required")
+	case err != nil:
+		v.fail("maintenance.page", "is not standard base64: %v", err)
+	case len(page) > pages.MaxPageBytes:
+		v.fail("maintenance.page", "is larger than %d bytes", pages.MaxPageBytes)
+	}
+	if m.RetryAfter < 1 || m.RetryAfter > pages.MaxRetryAfter {
+		v.fail("maintenance.retryAfter", "%d is not between 1 and %d", m.RetryAfter, pages.MaxRetryAfter)
+	}
+	switch {
+	case m.PagesService == "":
+		v.fail("maintenance.pagesService", "is required")
+	case !servicePattern.MatchString(m.PagesService):
+		v.fail("maintenance.pagesService", "%q is not a valid Swarm service name", m.PagesService)
+	}
+	if m.PagesPort < 1 || m.PagesPort > 65535 {
+		v.fail("maintenance.pagesPort", "%d is not between 1 and 65535", m.PagesPort)
 	}
 }
 

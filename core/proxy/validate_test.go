@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -33,6 +34,19 @@ func TestValidateRoute(t *testing.T) {
 		{"task addresses", func(r *Route) { r.Addresses = []string{"10.0.1.5", "fd00::5"} }, ""},
 		{"address not an IP", func(r *Route) { r.Addresses = []string{"10.0.1.5", "tasks.app"} }, `addresses[1]: "tasks.app" is not an IP address`},
 		{"address with zone", func(r *Route) { r.Addresses = []string{"fe80::1%eth0"} }, `addresses[0]: "fe80::1%eth0" is not an IP address`},
+
+		{"maintenance", func(r *Route) { r.Maintenance = maint(func(*MaintenanceSpec) {}) }, ""},
+		{"maintenance largest page", func(r *Route) {
+			r.Maintenance = maint(func(m *MaintenanceSpec) { m.PageBase64 = base64.StdEncoding.EncodeToString(make([]byte, 32<<10)) })
+		}, ""},
+		{"maintenance page too large", func(r *Route) {
+			r.Maintenance = maint(func(m *MaintenanceSpec) { m.PageBase64 = base64.StdEncoding.EncodeToString(make([]byte, 32<<10+1)) })
+		}, "maintenance.page: is larger than 32768 bytes"},
+		{"maintenance no page", func(r *Route) { r.Maintenance = maint(func(m *MaintenanceSpec) { m.PageBase64 = "" }) }, "maintenance.page: is required"},
+		{"maintenance page not base64", func(r *Route) { r.Maintenance = maint(func(m *MaintenanceSpec) { m.PageBase64 = "<h1>" }) }, "maintenance.page: is not standard base64"},
+		{"maintenance retry zero", func(r *Route) { r.Maintenance = maint(func(m *MaintenanceSpec) { m.RetryAfter = 0 }) }, "maintenance.retryAfter: 0 is not between 1 and 604800"},
+		{"maintenance bad service", func(r *Route) { r.Maintenance = maint(func(m *MaintenanceSpec) { m.PagesService = "a b" }) }, `maintenance.pagesService: "a b" is not a valid Swarm service name`},
+		{"maintenance no port", func(r *Route) { r.Maintenance = maint(func(m *MaintenanceSpec) { m.PagesPort = 0 }) }, "maintenance.pagesPort: 0 is not between 1 and 65535"},
 
 		{"no id", func(r *Route) { r.ID = "" }, "id: is required"},
 		{"id with double hyphen", func(r *Route) { r.ID = "a--b" }, `id: "a--b" must be`},
@@ -111,4 +125,11 @@ func TestValidateRouteReportsEveryField(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, field)
 		}
 	}
+}
+
+// maint returns a valid maintenance spec with edit applied.
+func maint(edit func(*MaintenanceSpec)) *MaintenanceSpec {
+	m := &MaintenanceSpec{PageBase64: "PGgxPk1haW50ZW5hbmNlPC9oMT4=", RetryAfter: 120, PagesService: "berth-pages", PagesPort: 8080}
+	edit(m)
+	return m
 }

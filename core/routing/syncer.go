@@ -13,7 +13,9 @@
 package routing
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/core/atomicfile"
+	"github.com/berth-dev/berth/core/pages"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/store"
 )
@@ -210,7 +213,10 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Route projects a stored domain into a proxy route.
+// Route projects a stored domain into a proxy route. A domain of an
+// application in maintenance mode is routed to the page server named in
+// its maintenance state, with the application's page (or the default one
+// naming it) and Retry-After.
 func Route(d store.RoutedDomain) proxy.Route {
 	port := d.Port
 	if port == 0 {
@@ -226,6 +232,11 @@ func Route(d store.RoutedDomain) proxy.Route {
 	}
 	if d.CanaryWeight != nil {
 		r.Canary = &proxy.Canary{Service: store.CandidateServiceName(d.ServiceName), Weight: *d.CanaryWeight}
+	}
+	if m := d.Maintenance; m.Enabled {
+		page := cmp.Or(m.Page, pages.DefaultPage(d.AppName))
+		r.Maintenance = &proxy.MaintenanceSpec{PageBase64: base64.StdEncoding.EncodeToString([]byte(page)),
+			RetryAfter: m.RetryAfter, PagesService: m.Service, PagesPort: pages.Port}
 	}
 	return r
 }

@@ -2,12 +2,14 @@ package routing
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/core/pages"
 	"github.com/berth-dev/berth/core/proxy"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/google/uuid"
@@ -55,6 +57,34 @@ func TestRoute(t *testing.T) {
 		}), func(t *testing.T, r proxy.Route) {
 			if len(r.Redirects) != 1 || !r.Redirects[0].Permanent || len(r.BasicAuth) != 1 || r.TLS != proxy.TLSLetsEncrypt || !r.RedirectToHTTPS {
 				t.Fatalf("%+v", r)
+			}
+		}},
+		{"not in maintenance", domain("a.test", func(d *store.RoutedDomain) {
+			d.Maintenance = store.Maintenance{Page: "<p>x</p>", RetryAfter: 60}
+		}), func(t *testing.T, r proxy.Route) {
+			if r.Maintenance != nil {
+				t.Fatalf("maintenance %+v", r.Maintenance)
+			}
+		}},
+		{"maintenance with a page", domain("a.test", func(d *store.RoutedDomain) {
+			d.Maintenance = store.Maintenance{Enabled: true, Page: "<p>back soon</p>", RetryAfter: 60, Service: "berth-pages"}
+		}), func(t *testing.T, r proxy.Route) {
+			m := r.Maintenance
+			if m == nil || m.PageBase64 != base64.StdEncoding.EncodeToString([]byte("<p>back soon</p>")) || m.RetryAfter != 60 ||
+				m.PagesService != "berth-pages" || m.PagesPort != pages.Port || r.Service != "web-1234abcd" {
+				t.Fatalf("%+v %+v", r, m)
+			}
+			if err := proxy.ValidateRoute(r); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"maintenance with the default page", domain("a.test", func(d *store.RoutedDomain) {
+			d.AppName = "shop"
+			d.Maintenance = store.Maintenance{Enabled: true, RetryAfter: 120, Service: "berth-pages"}
+		}), func(t *testing.T, r proxy.Route) {
+			page, _ := base64.StdEncoding.DecodeString(r.Maintenance.PageBase64)
+			if string(page) != pages.DefaultPage("shop") {
+				t.Fatalf("page %q", page)
 			}
 		}},
 	}

@@ -29,7 +29,7 @@ func validateRelease(r store.ReleaseSettings) error {
 			return problem.InvalidField("readiness.path", "must be a path starting with / without spaces (at most 1024 bytes)")
 		}
 		for _, f := range []struct {
-			name     string
+			name      string
 			v, lo, hi int
 		}{
 			{"status_min", c.StatusMin, 100, 599}, {"status_max", c.StatusMax, 100, 599},

@@ -22,6 +22,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/netguard"
@@ -59,6 +60,11 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Data runs databases, backups and restores (nil parts: 503).
 	Data DataDeps
+	// Pages runs the maintenance page server (nil: maintenance mode is
+	// unavailable); PagesIdle is how long it outlives the last app in
+	// maintenance (0: DefaultPagesIdle).
+	Pages     PageServer
+	PagesIdle time.Duration
 }
 
 // Services is the service layer: one field per aggregate.

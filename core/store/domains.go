@@ -141,13 +141,18 @@ type RoutedDomain struct {
 	// CanaryWeight is the share (percent) of a canary release of the
 	// application, when one holds traffic.
 	CanaryWeight *int
+	// AppName is the application's name (for the default maintenance page).
+	AppName string
+	// Maintenance is the application's maintenance mode.
+	Maintenance Maintenance
 }
 
 // AllRoutedDomains returns every domain with its application's service, for
 // generating the proxy configuration.
 func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+domainCols+`, a.service_name, a.port,
-		(SELECT (c.canary->>'weight')::int FROM deployments c WHERE c.application_id = a.id AND c.status = 'canary')`+domainFrom+`ORDER BY d.id`)
+		(SELECT (c.canary->>'weight')::int FROM deployments c WHERE c.application_id = a.id AND c.status = 'canary'), a.name,
+		a.maintenance_enabled, a.maintenance_page, a.maintenance_retry_after, a.maintenance_service`+domainFrom+`ORDER BY d.id`)
 	if err != nil {
 		return nil, mapErr(err, "domains")
 	}
@@ -156,7 +161,8 @@ func (s *Store) AllRoutedDomains(ctx context.Context) ([]RoutedDomain, error) {
 		var key []byte
 		err := r.Scan(&rd.ID, &rd.ApplicationID, &rd.OrganizationID, &rd.Host, &rd.PathPrefix, &rd.StripPrefix,
 			&rd.InternalPrefix, &rd.Port, &rd.HTTPS, &rd.RedirectHTTPS, &rd.CertificatePEM, &key, &rd.Redirects,
-			&rd.BasicAuth, &rd.CreatedAt, &rd.UpdatedAt, &rd.ServiceName, &rd.AppPort, &rd.CanaryWeight)
+			&rd.BasicAuth, &rd.CreatedAt, &rd.UpdatedAt, &rd.ServiceName, &rd.AppPort, &rd.CanaryWeight, &rd.AppName,
+			&rd.Maintenance.Enabled, &rd.Maintenance.Page, &rd.Maintenance.RetryAfter, &rd.Maintenance.Service)
 		if err == nil && key != nil {
 			rd.PrivateKeyPEM, err = s.box.OpenString(domainKeyContext, key)
 		}

@@ -78,7 +78,9 @@ func Build(ctx context.Context, o BuildOptions) (*Binaries, error) {
 func (b *Binaries) Remove() error { return os.RemoveAll(b.Dir) }
 
 func (b *Binaries) build(ctx context.Context, o BuildOptions) error {
-	if err := b.goCmd(ctx, nil, "build", "-o", b.Berth, "./cmd/berth"); err != nil {
+	// Static (CGO_ENABLED=0): berth packages its own binary into the
+	// maintenance pages image (core/pagesvc), which is FROM scratch.
+	if err := b.goCmd(ctx, []string{"CGO_ENABLED=0"}, "build", "-o", b.Berth, "./cmd/berth"); err != nil {
 		return err
 	}
 	if err := b.goCmd(ctx, []string{"CGO_ENABLED=0"}, "build", "-o", b.Backend, "./test/backend"); err != nil {

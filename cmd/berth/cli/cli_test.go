@@ -146,6 +146,19 @@ func TestCLI(t *testing.T) {
 	if r := run(t, "", "apps", "webhook", app.ID, "--deploy-token", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, "bdt_") {
 		t.Fatalf("apps webhook --deploy-token: %+v", r)
 	}
+	if r := run(t, "<h1>Back soon</h1>", "apps", "maintenance", app.ID, "off", "--page", "-", "--retry-after", "60", "-o", "json"); r.code != 0 ||
+		!strings.Contains(r.stdout, `"retry_after_seconds": 60`) || !strings.Contains(r.stdout, `"page": "\u003ch1\u003eBack soon`) {
+		t.Fatalf("apps maintenance off --page: %+v", r)
+	}
+	if r := run(t, "", "apps", "maintenance", app.ID, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"enabled": false`) {
+		t.Fatalf("apps maintenance: %+v", r)
+	}
+	if r := run(t, "", "apps", "maintenance", app.ID, "off", "--retry-after", "0"); r.code != 0 {
+		t.Fatalf("apps maintenance --retry-after 0 (keeps the saved value): %+v", r)
+	}
+	if r := run(t, "", "apps", "maintenance", app.ID, "maybe"); r.code != cli.ExitUsage {
+		t.Fatalf("apps maintenance maybe: %+v", r)
+	}
 	if r := run(t, "", "apps", "previews", app.ID); r.code != 0 || !strings.HasPrefix(r.stdout, "ID") {
 		t.Fatalf("apps previews: %+v", r)
 	}

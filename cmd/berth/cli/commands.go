@@ -415,7 +415,7 @@ func appCmds() []command {
 			}
 		}),
 		deleteCmd("delete", "APP_ID", "Delete an application.", "/applications/"),
-	}, appWebhookCmds()...)
+	}, append(appWebhookCmds(), maintenanceCmd())...)
 }
 
 func domainCmds() []command {

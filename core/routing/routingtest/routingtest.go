@@ -28,9 +28,12 @@ type Follower struct {
 // Start runs the change feed and a syncer on st until the test ends.
 func Start(t testing.TB, st *store.Store) *Follower {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	dir := t.TempDir()
+	// Registered after TempDir, so it runs first: the syncer stops
+	// publishing before the directory is removed.
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-stopped })
 	pub := proxy.NewPublisher(dir, "berth.yaml")
 	syncer := routing.NewSyncer(st, pub, filepath.Join(dir, "certs"), "/certs", nil)
 	feed := changefeed.New(st.Pool(), nil)
@@ -38,7 +41,7 @@ func Start(t testing.TB, st *store.Store) *Follower {
 	ready := make(chan struct{})
 	go feed.Run(ctx, ready)
 	<-ready
-	go syncer.Run(ctx)
+	go func() { defer close(stopped); syncer.Run(ctx) }()
 	return &Follower{t: t, path: pub.Path()}
 }
 
