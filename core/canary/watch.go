@@ -120,6 +120,10 @@ func (w *Watcher) sampleOne(ctx context.Context, d store.Deployment, scrape prox
 		}
 		win = proxystats.NewWindow(keep)
 		w.windows[d.ID] = win
+	}
+	if _, ok := w.base[d.ID]; !ok {
+		// The counts are recorded from the canary's first reading, also
+		// across a window started anew after a promotion.
 		w.base[d.ID] = total
 	}
 	win.Add(scrape.At, total)
