@@ -242,15 +242,15 @@ func TestCanaryGone(t *testing.T) {
 	wd := newWorld(&store.AutoPromote{MaxErrorRate: 0.05, WindowSeconds: 10})
 	wd.sample(t, 0, 1000, 0)
 	wd.sample(t, 5*time.Second, 1050, 0)
-	if len(wd.w.windows) != 1 || len(wd.w.base) != 1 {
-		t.Fatalf("watching %d windows, %d bases; want 1", len(wd.w.windows), len(wd.w.base))
+	if len(wd.w.windows) != 1 || len(wd.w.last) != 1 || len(wd.w.seen) != 1 {
+		t.Fatalf("watching %d windows, %d readings; want 1", len(wd.w.windows), len(wd.w.last))
 	}
 	wd.st.canaries = nil
 	if err := wd.w.Sample(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(wd.w.windows) != 0 || len(wd.w.base) != 0 {
-		t.Errorf("still watching %d windows, %d bases after the canary went", len(wd.w.windows), len(wd.w.base))
+	if len(wd.w.windows) != 0 || len(wd.w.last) != 0 || len(wd.w.seen) != 0 {
+		t.Errorf("still watching %d windows, %d readings after the canary went", len(wd.w.windows), len(wd.w.last))
 	}
 	if wd.sc.calls != 2 {
 		t.Errorf("scraped %d times, want 2 (none once no canary is left)", wd.sc.calls)
@@ -280,5 +280,29 @@ func TestReportKept(t *testing.T) {
 	got := r[len(r)-1]
 	if got.Soak != "skipped" || len(got.Readiness) != 1 || got.Canary == nil || got.Canary.Requests != 10 || got.Canary.Errors != 1 {
 		t.Errorf("recorded %+v, want the release's report with the canary's counts", got)
+	}
+}
+
+// TestCounterReset: counters lower than before (Traefik restarted, or
+// dropped and added back a service) count as restarted: the recorded
+// counts never go back nor below zero.
+func TestCounterReset(t *testing.T) {
+	wd := newWorld(nil)
+	steps := []struct {
+		at              time.Duration
+		req, errs       uint64
+		wantReq, wantEr int64
+	}{
+		{0, 1000, 10, 0, 0},
+		{5 * time.Second, 1100, 12, 100, 2},
+		{10 * time.Second, 50, 1, 150, 3},    // restarted
+		{15 * time.Second, 1200, 5, 1300, 7}, // more requests than the first reading, fewer errors
+	}
+	for _, s := range steps {
+		wd.sample(t, s.at, s.req, s.errs)
+		got := wd.st.last(wd.dep.ID)
+		if got.Requests != s.wantReq || got.Errors != s.wantEr {
+			t.Errorf("at %s: recorded %d requests, %d errors; want %d, %d", s.at, got.Requests, got.Errors, s.wantReq, s.wantEr)
+		}
 	}
 }
