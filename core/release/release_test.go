@@ -723,3 +723,56 @@ func TestAbandon(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }
+
+// TestCheckReady: the tasks Swarm started itself are checked in place;
+// nothing is created, removed or re-routed, and the probes are cleared.
+func TestCheckReady(t *testing.T) {
+	tests := []struct {
+		name    string
+		check   func(ctx context.Context, t readiness.Target, alive func() error) (store.TaskReadiness, error)
+		wantErr bool
+	}{
+		{"ready", nil, false},
+		{"not ready", func(ctx context.Context, t readiness.Target, alive func() error) (store.TaskReadiness, error) {
+			err := errors.New("not ready after 300s")
+			return store.TaskReadiness{Task: t.Task, Address: t.Address, Attempts: 7, Error: err.Error()}, err
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, f := setup()
+			f.check = tt.check
+			var rec recorder
+			var rep store.ReleaseReport
+			err := e.CheckReady(context.Background(), rec.plan(basePlan(time.Second, store.ReadinessPort)), &rep)
+			var failed *FailedError
+			if tt.wantErr != (err != nil) || (err != nil && !errors.As(err, &failed)) {
+				t.Fatalf("CheckReady = %v, want error %v (a *FailedError)", err, tt.wantErr)
+			}
+			var checked []string
+			for _, c := range f.checked {
+				checked = append(checked, c.Task)
+			}
+			slices.Sort(checked)
+			if !slices.Equal(checked, []string{"p1", "p2"}) && !(tt.wantErr && len(checked) > 0) {
+				t.Errorf("checked %q, want the service's own tasks", checked)
+			}
+			ev := f.snapshot()
+			if len(f.created)+len(f.removed)+len(f.deployed) != 0 || len(matching(ev, "serving ")) != 0 {
+				t.Errorf("events %q: want only checks", ev)
+			}
+			if probes := matching(ev, "probes "); len(probes) == 0 || probes[len(probes)-1] != "probes dep1 []" {
+				t.Errorf("probes %q: want them cleared", probes)
+			}
+			if len(rep.Readiness) == 0 || (!tt.wantErr && len(rep.Readiness) != 2) {
+				t.Errorf("report readiness %+v, want the checks", rep.Readiness)
+			}
+			if tt.wantErr && rep.Readiness[0].Error == "" {
+				t.Errorf("report readiness %+v, want the failure", rep.Readiness)
+			}
+			if len(rec.reports) != 0 {
+				t.Errorf("recorded %d reports: CheckReady's caller records", len(rec.reports))
+			}
+		})
+	}
+}
