@@ -393,7 +393,12 @@ func TestCandidateReleaseFails(t *testing.T) {
 		}, "new version never became ready: task c"},
 		{"without a check, a task that exits fails at once", store.ReadinessNone, func(f *fake) {
 			f.onCreate = func(spec swarm.ServiceSpec) []swarm.TaskView {
-				return []swarm.TaskView{running("c1", "10.0.1.1"), {ID: "c2", Stopped: true, Failed: true}}
+				return []swarm.TaskView{running("c1", "10.0.1.1"), {ID: "c2", Pending: "preparing", CreatedAt: time.Now()}}
+			}
+			f.onList = func(name string, n int) {
+				if name == cand && n == 2 {
+					f.stop(cand, "c2")
+				}
 			}
 		}, "new version failed: task c2 exited with code 1"},
 		{"cannot be scheduled", store.ReadinessPort, func(f *fake) {
@@ -772,6 +777,28 @@ func TestCheckReady(t *testing.T) {
 			}
 			if len(rec.reports) != 0 {
 				t.Errorf("recorded %d reports: CheckReady's caller records", len(rec.reports))
+			}
+		})
+	}
+}
+
+// TestTaskHistory: tasks of the service that had ended before the wait
+// began (its past failures) count neither as failures nor as ready.
+func TestTaskHistory(t *testing.T) {
+	for _, mode := range []string{store.ReadinessPort, store.ReadinessNone} {
+		t.Run(mode, func(t *testing.T) {
+			e, f := setup()
+			f.setTasks(primary, swarm.TaskView{ID: "old1", Stopped: true, Failed: true},
+				swarm.TaskView{ID: "old2", Stopped: true, Failed: true}, swarm.TaskView{ID: "old3", Stopped: true, Failed: true},
+				running("p1", "10.0.0.1"), running("p2", "10.0.0.2"))
+			var rep store.ReleaseReport
+			if err := e.CheckReady(context.Background(), basePlan(0, mode), &rep); err != nil {
+				t.Fatalf("CheckReady: %v", err)
+			}
+			for _, r := range rep.Readiness {
+				if r.Task != "p1" && r.Task != "p2" {
+					t.Errorf("readiness of %s, a past task", r.Task)
+				}
 			}
 		})
 	}
