@@ -311,3 +311,28 @@ func TestTarget(t *testing.T) {
 		t.Errorf("Probe() = %+v", p)
 	}
 }
+
+// TestPause: the next attempt comes sooner while Traefik has not loaded
+// the probe router, never later than the interval.
+func TestPause(t *testing.T) {
+	tests := []struct {
+		interval time.Duration
+		last     Attempt
+		want     time.Duration
+	}{
+		{time.Second, Attempt{Result: "not routed yet"}, 100 * time.Millisecond},
+		{50 * time.Millisecond, Attempt{Result: "not routed yet"}, 50 * time.Millisecond},
+		{time.Second, Attempt{Result: "nothing answers on the port yet (proxy: 502)"}, time.Second},
+		{time.Second, Attempt{Result: "HTTP 503"}, time.Second},
+		{time.Second, Attempt{OK: true, Result: "HTTP 200"}, time.Second},
+	}
+	for _, tt := range tests {
+		if got := pause(tt.interval, tt.last); got != tt.want {
+			t.Errorf("pause(%s, %q) = %s, want %s", tt.interval, tt.last.Result, got, tt.want)
+		}
+	}
+	// judge's own result for Traefik's 404 is the one pause knows.
+	if a := judge(store.Readiness{}.Effective(), 404, false); pause(time.Second, a) != 100*time.Millisecond {
+		t.Errorf("a 404 from Traefik (%q) does not shorten the pause", a.Result)
+	}
+}
