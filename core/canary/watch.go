@@ -42,7 +42,11 @@ type Watcher struct {
 	Every time.Duration
 
 	windows map[uuid.UUID]*proxystats.Window
-	base    map[uuid.UUID]proxystats.Counts
+	// last is each canary's latest reading; seen adds up the increases
+	// since its first one (a counter lower than before counts as
+	// restarted, as in proxystats.Window).
+	last map[uuid.UUID]proxystats.Counts
+	seen map[uuid.UUID]proxystats.Counts
 }
 
 // New returns a Watcher sampling every 5 seconds.
@@ -51,7 +55,7 @@ func New(st Store, sc Scraper, promote Promoter, log *slog.Logger) *Watcher {
 		log = slog.Default()
 	}
 	return &Watcher{store: st, scraper: sc, promote: promote, log: log, Every: 5 * time.Second,
-		windows: map[uuid.UUID]*proxystats.Window{}, base: map[uuid.UUID]proxystats.Counts{}}
+		windows: map[uuid.UUID]*proxystats.Window{}, last: map[uuid.UUID]proxystats.Counts{}, seen: map[uuid.UUID]proxystats.Counts{}}
 }
 
 // Run samples until ctx ends.
@@ -84,7 +88,8 @@ func (w *Watcher) Sample(ctx context.Context) error {
 	for id := range w.windows {
 		if !live[id] {
 			delete(w.windows, id)
-			delete(w.base, id)
+			delete(w.last, id)
+			delete(w.seen, id)
 		}
 	}
 	if len(canaries) == 0 {
@@ -120,8 +125,14 @@ func (w *Watcher) sampleOne(ctx context.Context, d store.Deployment, scrape prox
 		}
 		win = proxystats.NewWindow(keep)
 		w.windows[d.ID] = win
-		w.base[d.ID] = total
 	}
+	// The counts are recorded from the canary's first reading, also across
+	// a window started anew after a promotion.
+	if prev, ok := w.last[d.ID]; ok {
+		step := proxystats.Between(prev, total, time.Time{}, time.Time{})
+		w.seen[d.ID] = w.seen[d.ID].Add(proxystats.Counts{Requests: step.Requests, Errors: step.Errors})
+	}
+	w.last[d.ID] = total
 	win.Add(scrape.At, total)
 
 	rep := store.ReleaseReport{Strategy: "candidate"}
@@ -134,11 +145,8 @@ func (w *Watcher) sampleOne(ctx context.Context, d store.Deployment, scrape prox
 	if d.Canary != nil {
 		rep.Canary.Weight = d.Canary.Weight
 	}
-	base := w.base[d.ID]
-	if total.Requests >= base.Requests {
-		rep.Canary.Requests = int64(total.Requests - base.Requests)
-		rep.Canary.Errors = int64(total.Errors - base.Errors)
-	}
+	seen := w.seen[d.ID]
+	rep.Canary.Requests, rep.Canary.Errors = int64(seen.Requests), int64(seen.Errors)
 	if err := w.store.RecordCanary(ctx, d.ID, rep); err != nil {
 		return err
 	}

@@ -254,13 +254,28 @@ func (e *Engine) awaitReady(ctx context.Context, h *Handoff, service string, rep
 	tick := time.NewTicker(e.poll)
 	defer tick.Stop()
 	var lastFailed string
+	// history holds the tasks that had ended before the wait began (an
+	// existing service's past tasks): their failures are not this
+	// release's.
+	var history map[string]bool
 	for {
 		tasks, err := e.swarm.ServiceTasks(ctx, service, e.network)
 		if err != nil {
 			return nil, err
 		}
+		if history == nil {
+			history = map[string]bool{}
+			for _, t := range tasks {
+				if t.Stopped {
+					history[t.ID] = true
+				}
+			}
+		}
 		byID := map[string]swarm.TaskView{}
 		for _, t := range tasks {
+			if history[t.ID] {
+				continue
+			}
 			byID[t.ID] = t
 			switch {
 			case t.Failed && !isFailed(t.ID):

@@ -17,7 +17,9 @@ type TaskView struct {
 	Running bool
 	// Stopped: the task ended for good (failed, exited, rejected, shut down).
 	Stopped bool
-	// Failed: it ended on its own (not told to stop).
+	// Failed: it ended on its own (not told to stop: a task told to stop
+	// ends shut down). Swarm sets the desired state of a failed task to
+	// shutdown as soon as it replaces it, so that state does not tell.
 	Failed bool
 	// Pending is set while the task cannot be scheduled, with why.
 	Pending string
@@ -49,7 +51,7 @@ func (m *Manager) ServiceTasks(ctx context.Context, name, network string) ([]Tas
 		v := TaskView{ID: t.ID, Since: t.Status.Timestamp, CreatedAt: t.CreatedAt,
 			Running: t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning,
 			Stopped: terminal(t.Status.State),
-			Failed:  failedState(t.Status.State) && t.DesiredState != swarm.TaskStateShutdown,
+			Failed:  failedState(t.Status.State),
 		}
 		if t.Status.State == swarm.TaskStatePending && t.Status.Err != "" {
 			v.Pending = t.Status.Err
