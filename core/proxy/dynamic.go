@@ -88,6 +88,17 @@ type LoadBalancer struct {
 	PassHostHeader *bool `json:"passHostHeader,omitempty"`
 	// HealthCheck, when set, probes the servers.
 	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+	// PassiveHealthCheck, when set, takes a server out for a while after
+	// consecutive failed requests.
+	PassiveHealthCheck *PassiveHealthCheck `json:"passiveHealthCheck,omitempty"`
+}
+
+// PassiveHealthCheck marks a server down for FailureWindow once
+// MaxFailedAttempts requests in a row failed (could not reach it, or got a
+// 5xx) within FailureWindow.
+type PassiveHealthCheck struct {
+	FailureWindow     ptypes.Duration `json:"failureWindow,omitempty"`
+	MaxFailedAttempts int             `json:"maxFailedAttempts,omitempty"`
 }
 
 // Server is one backend URL of a load balancer.

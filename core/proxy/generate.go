@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/core/pages"
 	ptypes "github.com/traefik/paerser/types"
@@ -125,7 +126,7 @@ func Generate(s Snapshot) Result {
 
 // retryAttempts is how many servers a request may try when connections
 // are refused.
-const retryAttempts = 3
+const retryAttempts = 4
 
 // APIRouter names the router serving Traefik's own API to berth.
 const APIRouter = "berth-traefik-api"
@@ -217,6 +218,11 @@ func (g *generator) loadBalancer(r Route) *LoadBalancer {
 		for _, a := range addrs {
 			lb.Servers = append(lb.Servers, Server{URL: "http://" + netip.AddrPortFrom(a, uint16(r.Port)).String()})
 		}
+		// While tasks are replaced, a task that exits before berth takes it
+		// out of the list is skipped after two failures in a row (which the
+		// retry middleware sends elsewhere). At rest the one DNS server must
+		// never be marked down, so this applies to explicit lists only.
+		lb.PassiveHealthCheck = &PassiveHealthCheck{FailureWindow: ptypes.Duration(3 * time.Second), MaxFailedAttempts: 2}
 	}
 	if hc := r.HealthCheck; hc != nil {
 		lb.HealthCheck = &HealthCheck{
