@@ -8,7 +8,7 @@ export BERTH_TEST_REQUIRE_SERVICES=1
 mkdir -p test-artifacts
 make --no-print-directory build
 echo "== go test (root module)"
-go test -p 2 -timeout 30m -count=1 ./... 2>&1 | tee test-artifacts/go-test.log
+go test -p 2 -timeout 50m -count=1 ./... 2>&1 | tee test-artifacts/go-test.log
 if [ -f sdk/go.mod ]; then
   echo "== go test (sdk module)"
   (cd sdk && go test -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.log

@@ -196,7 +196,24 @@ func TestReleaseCrashAfterAnswering(t *testing.T) {
 	l.Stop()
 	r := l.Result()
 	t.Logf("answers of the crashing release: %d", r.Versions["crashing"])
-	r.AssertNoFailures(t)
+	// Traefik retries a request that cannot reach a task, skips a task
+	// that failed twice in a row, and berth takes a stopped task out of
+	// the routes: every request must succeed except one the crashing
+	// process was answering when it died, which a proxy cannot send again
+	// safely when it is a POST (a GET it may). At most one per load client
+	// can be in flight there.
+	t.Logf("load: %s", r.Summary())
+	lost := 0
+	for _, f := range r.First {
+		if f.Method != "POST" || f.Status != 502 {
+			t.Errorf("a request failed that was not in flight on the crashing task: %v", f)
+			continue
+		}
+		lost++
+	}
+	if len(r.First) < r.Failed() || lost > 4 {
+		t.Errorf("%d requests failed (%d in flight on the crashing task); at most 4 POSTs in flight may", r.Failed(), lost)
+	}
 	s.checkServing(t, d.ID, "previous")
 }
 
