@@ -113,6 +113,7 @@ func (r *Runner) Ensure(ctx context.Context) (string, error) {
 	name := r.ServiceName()
 	spec := r.spec(ref)
 	svc, _, err := r.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+	changed := err == nil || cerrdefs.IsNotFound(err)
 	switch {
 	case cerrdefs.IsNotFound(err):
 		if _, err := r.docker.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
@@ -129,12 +130,29 @@ func (r *Runner) Ensure(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("pages: update service %s: %w", name, err)
 		}
 		r.o.Logger.Info("maintenance page server updated", "service", name, "image", ref)
+	default:
+		changed = false
 	}
 	if err := r.waitRunning(ctx, name, ref); err != nil {
 		return "", err
 	}
+	if changed {
+		// A task Swarm reports running is listed in the network's DNS a
+		// moment later; Traefik resolves tasks.<name> per connection.
+		t := time.NewTimer(dnsSettle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
 	return name, nil
 }
+
+// dnsSettle is how long a new page server task is given to appear in
+// Swarm's DNS before routes point at it.
+const dnsSettle = 1500 * time.Millisecond
 
 // Remove removes the page server's service; a missing one is no error.
 // The image is kept, so entering maintenance again builds nothing.

@@ -248,20 +248,23 @@ func TestKilledDuringDeploy(t *testing.T) {
 		note       string
 	}{
 		{"build", dockerfile("kill-v2", `RUN ["/app", "sleep", "60s"]`), "failed", "berth stopped"},
-		{"release", dockerfile("kill-v3"), "succeeded", "Swarm finished the rollout: the new version runs"},
-		// A new version that never turns healthy: Swarm rolls it back on
-		// its own, and berth records what Swarm did.
-		{"release", dockerfile("kill-v4", "ENV HEALTHY_AFTER=1h"), "failed", "Swarm rolled the service back to the previous version"},
+		// The release runs as a candidate next to the untouched service
+		// (core/release): killed while it runs, the candidate is removed at
+		// start-up and the previous version never stopped serving, whether
+		// the new one was healthy or never would be.
+		{"release", dockerfile("kill-v3"), "failed", "the previous version keeps serving"},
+		{"release", dockerfile("kill-v4", "ENV HEALTHY_AFTER=1h"), "failed", "the previous version keeps serving"},
 	} {
 		t.Run("during "+tc.step+" "+tc.status, func(t *testing.T) {
 			repo.Commit("slow "+tc.step, map[string]string{"Dockerfile": tc.dockerfile})
 			d := s.deploy(a)
 			s.wait(d.ID, 2*time.Minute, func(d deployment) bool { return d.Step == tc.step })
-			if tc.step == "release" { // kill once Swarm is rolling out
-				s.waitFor("Swarm updating the service", time.Minute, func() bool {
-					svc, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), a.ServiceName, swarm.ServiceInspectOptions{})
-					return err == nil && svc.UpdateStatus != nil && svc.UpdateStatus.State == swarm.UpdateStateUpdating
+			if tc.step == "release" { // kill once the candidate runs
+				s.waitFor("the release's candidate service", time.Minute, func() bool {
+					_, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), a.ServiceName+"-next", swarm.ServiceInspectOptions{})
+					return err == nil
 				})
+				time.Sleep(time.Second)
 			} else {
 				time.Sleep(time.Second)
 			}
@@ -276,6 +279,12 @@ func TestKilledDuringDeploy(t *testing.T) {
 				t.Fatalf("interrupted deployment %s: error %q, log:\n%s\nwant %q", d.Status, d.Error, log, tc.note)
 			}
 			s.Expect("kill.e2e.test", "/", 200, "")
+			if tc.step == "release" {
+				s.waitFor("the candidate service removed", time.Minute, func() bool {
+					_, _, err := s.Docker.ServiceInspectWithRaw(context.Background(), a.ServiceName+"-next", swarm.ServiceInspectOptions{})
+					return err != nil
+				})
+			}
 			// The queue moves on: a new deployment runs to the end.
 			after := "kill-after-" + tc.step + "-" + tc.status
 			repo.Commit("after "+tc.step, map[string]string{"Dockerfile": dockerfile(after)})
