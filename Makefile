@@ -58,6 +58,7 @@ dbimages: deps ## build the local PostgreSQL, MariaDB and Redis test images (cac
 test-deps:
 	@BERTH_TEST_DEPS=1 ./scripts/deps.sh
 	@./scripts/dbimages.sh
+	@for f in scripts/fixtures/*.sh; do [ -e "$$f" ] || continue; "$$f"; done
 
 .PHONY: test
 test: test-deps traefik lint ## run every test against real Docker Swarm, PostgreSQL, Traefik and Chromium
