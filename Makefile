@@ -49,6 +49,7 @@ lint: ## gofmt and go vet
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@if [ -f sdk/go.mod ]; then cd sdk && go vet ./...; fi
+	@for mod in builders/*/go.mod; do [ -f "$$mod" ] || continue; (cd "$$(dirname "$$mod")" && go vet ./...) || exit 1; done
 
 .PHONY: dbimages
 dbimages: deps ## build the local PostgreSQL, MariaDB and Redis test images (cached under .cache/)

@@ -60,4 +60,16 @@ for dir in "${dirs[@]}"; do
   CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$out/$name" "$pkg"
   echo "plugins: built $out/$name"
 done
-echo "plugins: ${#dirs[@]} plugin(s) in $out"
+# Plugins that are Go modules of their own (builders/railpack: BuildKit and
+# its dependencies stay out of the root module) are built inside their
+# module, which replaces the SDK with ../../sdk.
+nested=0
+for mod in builders/*/go.mod notifiers/*/go.mod providers/*/*/go.mod; do
+  [ -f "$mod" ] || continue
+  dir="$root/$(dirname "$mod")"
+  name="$(name_of "$dir")" || { echo "plugins: skipping $dir (not a plugin folder)" >&2; continue; }
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$root/$out/$name" .)
+  echo "plugins: built $out/$name (module $(dirname "$mod"))"
+  nested=$((nested + 1))
+done
+echo "plugins: $((${#dirs[@]} + nested)) plugin(s) in $out"

@@ -13,3 +13,9 @@ if [ -f sdk/go.mod ]; then
   echo "== go test (sdk module)"
   (cd sdk && go test -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.log
 fi
+for mod in builders/*/go.mod; do
+  [ -f "$mod" ] || continue
+  dir=$(dirname "$mod")
+  echo "== go test ($dir module)"
+  (cd "$dir" && go test -timeout 20m -count=1 ./...) 2>&1 | tee "test-artifacts/$(basename "$dir")-test.log"
+done
