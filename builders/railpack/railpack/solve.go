@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
@@ -29,7 +30,8 @@ import (
 // streams the exported image into the engine at dockerHost and returns the
 // image id. Progress goes to log line by line; a failed step's last output
 // lines are part of the error.
-func solve(ctx context.Context, dockerHost string, s Settings, p *plan.BuildPlan, dir, ref string, vars map[string]string, noCache bool, log func(string, ...any)) (string, error) {
+func solve(ctx context.Context, dockerHost string, s Settings, p *plan.BuildPlan, dir, ref string, vars map[string]string, noCache bool, outerLog func(string, ...any)) (string, error) {
+	log := outerLog
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if dockerHost != "" {
 		opts = append(opts, client.WithHost(dockerHost))
@@ -65,11 +67,17 @@ func solve(ctx context.Context, dockerHost string, s Settings, p *plan.BuildPlan
 		return "", fmt.Errorf("reading the source: %w", err)
 	}
 
+	// After a cancelled Build has returned, nothing more is logged.
+	var returned atomic.Bool
+	log = func(format string, args ...any) {
+		if !returned.Load() {
+			outerLog(format, args...)
+		}
+	}
 	bk, err := connect(ctx, cli, s, log)
 	if err != nil {
 		return "", err
 	}
-	defer bk.Close()
 
 	// The docker exporter's tarball streams straight into the engine.
 	pr, pw := io.Pipe()
@@ -104,18 +112,39 @@ func solve(ctx context.Context, dockerHost string, s Settings, p *plan.BuildPlan
 		}
 	}()
 	start := time.Now()
-	_, err = bk.Solve(ctx, def, bkclient.SolveOpt{
-		LocalMounts: map[string]fsutil.FS{"context": appFS},
-		Session:     []session.Attachable{secretsprovider.FromMap(secrets)},
-		Exports: []bkclient.ExportEntry{{
-			Type: bkclient.ExporterDocker,
-			Attrs: map[string]string{
-				"name":                  ref,
-				"containerimage.config": string(imgJSON),
-			},
-			Output: func(map[string]string) (io.WriteCloser, error) { return pw, nil },
-		}},
-	}, ch)
+	solved := make(chan error, 1)
+	go func() {
+		_, err := bk.Solve(ctx, def, bkclient.SolveOpt{
+			LocalMounts: map[string]fsutil.FS{"context": appFS},
+			Session:     []session.Attachable{secretsprovider.FromMap(secrets)},
+			Exports: []bkclient.ExportEntry{{
+				Type: bkclient.ExporterDocker,
+				Attrs: map[string]string{
+					"name":                  ref,
+					"containerimage.config": string(imgJSON),
+				},
+				Output: func(map[string]string) (io.WriteCloser, error) { return pw, nil },
+			}},
+		}, ch)
+		solved <- err
+	}()
+	select {
+	case err = <-solved:
+	case <-ctx.Done():
+		// BuildKit cancels the solve, and kills the running step, as the
+		// gRPC call is cancelled; the call's teardown (session, progress
+		// stream) can outlast the second a cancelled build may take, so
+		// it finishes in the background.
+		select {
+		case err = <-solved:
+		case <-time.After(300 * time.Millisecond):
+			returned.Store(true)
+			pw.CloseWithError(ctx.Err())
+			go func() { <-solved; <-progressDone; <-loaded; bk.Close() }()
+			return "", fmt.Errorf("solve cancelled: %w", ctx.Err())
+		}
+	}
+	defer bk.Close()
 	<-progressDone
 	prog.flush()
 	if err != nil {
