@@ -26,21 +26,26 @@ func TestBackupTargetInstancesHaveTheirOwnSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each instance's process is read right after its call: the idle
+	// timeout is short, and a loaded machine may stop one before the other
+	// has answered.
+	pids := map[string]int{}
 	for _, tt := range []struct {
 		c    *plugins.BackupTargetClient
+		key  string
 		body string
-	}{{a, "in A"}, {b, "in B"}} {
+	}{{a, "dest-a", "in A"}, {b, "dest-b", "in B"}} {
 		if _, err := tt.c.Put(ctx(t), &sdk.PutRequest{Key: "x/obj", Body: strings.NewReader(tt.body), Size: -1}); err != nil {
 			t.Fatal(err)
 		}
+		h, _ := h.InstanceHealth("backup.example", tt.key)
+		pids[tt.key] = h.PID
 	}
 	if !dirHolds(t, rootA, "in A") || !dirHolds(t, rootB, "in B") || dirHolds(t, rootA, "in B") {
 		t.Fatal("each instance should write to its own directory")
 	}
-	ha, _ := h.InstanceHealth("backup.example", "dest-a")
-	hb, _ := h.InstanceHealth("backup.example", "dest-b")
-	if ha.PID == 0 || ha.PID == hb.PID {
-		t.Errorf("instances should be separate processes: %d, %d", ha.PID, hb.PID)
+	if pa, pb := pids["dest-a"], pids["dest-b"]; pa == 0 || pa == pb {
+		t.Errorf("instances should be separate processes: %d, %d", pa, pb)
 	}
 	if st := status(t, h, "backup.example").Health.State; st != plugins.StateNotStarted {
 		t.Errorf("the plugin's own instance is %s, want untouched", st)

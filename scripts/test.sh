@@ -8,10 +8,19 @@ export BERTH_TEST_REQUIRE_SERVICES=1
 mkdir -p test-artifacts
 make --no-print-directory build
 echo "== go test (root module)"
-go test -p 2 -timeout 50m -count=1 ./... 2>&1 | tee test-artifacts/go-test.log
+# The JSON events are kept whole in test-artifacts/; the terminal gets each
+# package's result, the output of failing tests, and the slowest tests and
+# packages (tools/testreport), so the suite's wall time stays visible.
+go build -o bin/testreport ./tools/testreport
+# Packages start in the order given (go test runs them -p at a time): the
+# longest first, so the long end-to-end package does not start last and
+# alone (longest-processing-time-first keeps both slots busy to the end).
+# Keep the list in step with the "slowest packages" the report prints.
+slow_first=(./test/e2e/ ./bench/ ./test/builds/ ./core/backup/ ./core/swarm/ ./core/teardown/ ./test/browser/)
+go test -json -p 2 -timeout 50m -count=1 "${slow_first[@]}" ./... 2>&1 | tee test-artifacts/go-test.json | bin/testreport -slowest 30 | tee test-artifacts/go-test.log
 if [ -f sdk/go.mod ]; then
   echo "== go test (sdk module)"
-  (cd sdk && go test -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.log
+  (cd sdk && go test -json -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.json | bin/testreport -slowest 10 | tee test-artifacts/sdk-test.log
 fi
 for mod in builders/*/go.mod; do
   [ -f "$mod" ] || continue

@@ -69,6 +69,9 @@ func (s *baseServer) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest
 }
 
 func (s *baseServer) Configure(ctx context.Context, in *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	if err := checkSettings(ctx, s.impl, in.GetSettings(), false); err != nil {
+		return nil, toStatus(err)
+	}
 	if _, err := s.impl.Configure(ctx, &ConfigureRequest{Settings: in.GetSettings()}); err != nil {
 		return nil, toStatus(err)
 	}
@@ -182,3 +185,18 @@ func (s *serverLog) sendFinal(send func() error) error {
 
 // errMissingResult is returned when a stream ended without its result.
 var errMissingResult = errors.New("the plugin ended the stream without a result")
+
+// checkSettings validates settings against the plugin's own settings
+// schema (app false) or app schema (app true) with ValidateSettings, so a
+// plugin sees only settings its schema accepts.
+func checkSettings(ctx context.Context, impl Plugin, settings []byte, app bool) error {
+	schema, err := impl.ConfigSchema(ctx, &ConfigSchemaRequest{})
+	if err != nil || schema == nil {
+		return nil // a plugin without schemas validates on its own
+	}
+	doc := schema.Settings
+	if app {
+		doc = schema.App
+	}
+	return ValidateSettings(doc, settings)
+}

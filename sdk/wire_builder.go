@@ -30,6 +30,9 @@ func (s *builderServer) Build(in *pb.BuildRequest, stream pb.Builder_BuildServer
 	logs := newServerLog(func(l *pb.LogLine) error {
 		return stream.Send(&pb.BuildEvent{Event: &pb.BuildEvent_Log{Log: l}})
 	})
+	if err := checkSettings(stream.Context(), s.impl, in.GetSettings(), true); err != nil {
+		return toStatus(err)
+	}
 	r, err := s.impl.Build(stream.Context(), &BuildRequest{
 		SourceDir:  in.GetSourceDir(),
 		Settings:   in.GetSettings(),

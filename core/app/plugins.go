@@ -35,6 +35,21 @@ func (l pluginLister) ListPlugins(ctx context.Context) ([]api.PluginInfo, error)
 	return out, nil
 }
 
+// BuilderAppSchema implements service.BuilderSchemas from the plugin
+// index; no plugin process starts.
+func (l pluginLister) BuilderAppSchema(ctx context.Context, id string) (json.RawMessage, bool, error) {
+	infos, err := l.host.List(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("list plugins: %w", err)
+	}
+	for _, in := range infos {
+		if in.ID == id && in.Kind == sdk.KindBuilder {
+			return in.AppSchema, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
 // ConfigurePlugin implements api.PluginConfigurer.
 func (l pluginLister) ConfigurePlugin(ctx context.Context, id string, settings json.RawMessage) error {
 	err := l.host.Configure(ctx, id, settings)

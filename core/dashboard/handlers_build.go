@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/berth-dev/berth/core/api"
+	"github.com/berth-dev/berth/core/problem"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -61,10 +64,20 @@ func (d *Dashboard) buildSettingsSubmit(r *request) error {
 		if err != nil {
 			return err
 		}
-		if app, err = d.svc.Applications.SetBuildSettings(r.c.UserContext(), r.p, app, settings); err != nil {
+		saved, err := d.svc.Applications.SetBuildSettings(r.c.UserContext(), r.p, app, settings)
+		var pe *problem.Error
+		switch {
+		case errors.As(err, &pe) && strings.HasPrefix(pe.Field, "build_settings."):
+			// The builder's schema, checked by the service, refused a
+			// value: shown next to its field.
+			errs[strings.SplitN(strings.TrimPrefix(pe.Field, "build_settings."), ".", 2)[0]] = pe.Message
+		case err != nil:
 			return err
+		default:
+			app = saved
 		}
-	} else {
+	}
+	if len(errs) > 0 {
 		status = fiber.StatusUnprocessableEntity
 	}
 	data := pluginData{Plugin: p, App: &app, Form: buildForm(s, raw, errs), CanEdit: true, Checked: len(errs) == 0}

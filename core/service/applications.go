@@ -195,6 +195,13 @@ func (as *Applications) check(ctx context.Context, p *store.Principal, org uuid.
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	var wasSettings *ApplicationSettings
+	if was != nil {
+		wasSettings = &ApplicationSettings{was.Spec()}
+	}
+	if err := as.checkBuildSettings(ctx, wasSettings, in); err != nil {
+		return err
+	}
 	if id := in.GitConnectionID; id != nil {
 		conn, err := as.s.deps.Store.GetGitConnection(ctx, *id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -65,6 +65,9 @@ type Deps struct {
 	// maintenance (0: DefaultPagesIdle).
 	Pages     PageServer
 	PagesIdle time.Duration
+	// Builders gives the builders' per-application settings schemas, to
+	// check build settings when they are saved (nil: not checked).
+	Builders BuilderSchemas
 }
 
 // Services is the service layer: one field per aggregate.
