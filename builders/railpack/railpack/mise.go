@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/railwayapp/railpack/core/mise"
 )
@@ -35,8 +36,25 @@ func ensureMise(ctx context.Context, source string, log func(string, ...any)) er
 	miseMu.Lock()
 	defer miseMu.Unlock()
 	dst := misePath()
-	if st, err := os.Stat(dst); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-		return nil
+	// Railpack's path lies under /tmp, which every local user can write:
+	// the directories and the binary must be this process's own and
+	// writable by no one else, or another user could plant the mise that
+	// the planner runs.
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("mise: %w", err)
+	}
+	for _, dir := range []string{filepath.Dir(filepath.Dir(dst)), filepath.Dir(dst)} {
+		if err := ownedOnly(dir, true); err != nil {
+			return fmt.Errorf("mise: %w", err)
+		}
+	}
+	if st, err := os.Lstat(dst); err == nil {
+		if err := ownedOnly(dst, false); err != nil {
+			return fmt.Errorf("mise: %w", err)
+		}
+		if st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return nil
+		}
 	}
 	if source == "" {
 		source = DefaultMiseSource
@@ -65,9 +83,6 @@ func ensureMise(ctx context.Context, source string, log func(string, ...any)) er
 		r = f
 	}
 	defer r.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("mise: %w", err)
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".mise-*")
 	if err != nil {
 		return fmt.Errorf("mise: %w", err)
@@ -121,3 +136,24 @@ func extractMise(r io.Reader, w io.Writer) error {
 
 // miseVersion is the mise version Railpack pins.
 func miseVersion() string { return strings.TrimSpace(mise.Version) }
+
+// ownedOnly checks that path (a directory when dir) is not a link, belongs
+// to this process's user and is writable by no one else.
+func ownedOnly(path string, dir bool) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link", path)
+	case dir && !st.IsDir(), !dir && !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a %s", path, map[bool]string{true: "directory", false: "file"}[dir])
+	case ok && int(sys.Uid) != os.Getuid():
+		return fmt.Errorf("%s belongs to another user (uid %d)", path, sys.Uid)
+	case st.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%s is writable by other users", path)
+	}
+	return nil
+}
