@@ -22,9 +22,12 @@ if [ -f sdk/go.mod ]; then
   echo "== go test (sdk module)"
   (cd sdk && go test -json -timeout 15m -count=1 ./...) 2>&1 | tee test-artifacts/sdk-test.json | bin/testreport -slowest 10 | tee test-artifacts/sdk-test.log
 fi
+# Plugins that are Go modules of their own (builders/railpack keeps
+# BuildKit out of the root module).
 for mod in builders/*/go.mod; do
   [ -f "$mod" ] || continue
   dir=$(dirname "$mod")
+  name=$(basename "$dir")
   echo "== go test ($dir module)"
-  (cd "$dir" && go test -timeout 20m -count=1 ./...) 2>&1 | tee "test-artifacts/$(basename "$dir")-test.log"
+  (cd "$dir" && go test -json -timeout 20m -count=1 ./...) 2>&1 | tee "test-artifacts/$name-test.json" | bin/testreport -slowest 10 | tee "test-artifacts/$name-test.log"
 done
