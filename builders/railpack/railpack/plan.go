@@ -30,7 +30,9 @@ func makePlan(dir string, as AppSettings, vars map[string]string, log func(strin
 	if res != nil {
 		for _, m := range res.Logs {
 			log("railpack %s: %s", m.Level, strings.TrimSpace(m.Msg))
-			if m.Level == logger.Error {
+			// A failed plan's error carries Railpack's warnings too: they
+			// often name the cause ("Failed to read config file ...").
+			if m.Level == logger.Error || m.Level == logger.Warn {
 				problems = append(problems, strings.TrimSpace(m.Msg))
 			}
 		}
