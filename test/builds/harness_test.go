@@ -19,7 +19,7 @@ import (
 var bins *berthtest.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(berthtest.Main(m, berthtest.BuildOptions{}, &bins))
+	os.Exit(berthtest.Main(m, berthtest.BuildOptions{Plugins: true}, &bins))
 }
 
 // server is a berth server process with its own data dir, Traefik and

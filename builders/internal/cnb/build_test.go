@@ -15,8 +15,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/berth-dev/berth/builders/internal/cnb"
-	"github.com/berth-dev/berth/builders/internal/cnb/cnbtest"
 	"github.com/berth-dev/berth/sdk"
+	"github.com/berth-dev/berth/test/buildpacks/cnbtest"
 	"github.com/berth-dev/berth/test/dockertest"
 )
 

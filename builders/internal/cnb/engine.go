@@ -62,18 +62,19 @@ const (
 	launchDir    = "/launch-cache"
 	orderFile    = "/berth/order.toml"
 	socketInside = "/var/run/docker.sock"
-	// LabelBuild marks the creator containers berth starts.
+	// LabelBuild marks the creator containers berth starts with the image
+	// they build.
 	LabelBuild = "berth.cnb.build"
+	// LabelCache marks the cache volumes with the image repository they
+	// serve.
+	LabelCache = "berth.cnb.cache"
 )
 
 // CacheVolumes returns the names of the build and launch cache volumes of
 // the app whose images are named like image: one pair per repository, so
 // every build of an app reuses its layers.
 func CacheVolumes(img string) (build, launch string) {
-	repo := img
-	if n, err := reference.ParseNormalizedNamed(img); err == nil {
-		repo = reference.FamiliarName(n)
-	}
+	repo := repository(img)
 	sum := sha256.Sum256([]byte(repo))
 	name := "berth-cnb-" + volumeUnsafe.ReplaceAllString(repo, "-")
 	if len(name) > 80 {
@@ -81,6 +82,14 @@ func CacheVolumes(img string) (build, launch string) {
 	}
 	name += "-" + hex.EncodeToString(sum[:])[:8]
 	return name + ".build", name + ".launch"
+}
+
+// repository is the familiar repository name of img ("berth/web").
+func repository(img string) string {
+	if n, err := reference.ParseNormalizedNamed(img); err == nil {
+		return reference.FamiliarName(n)
+	}
+	return img
 }
 
 var volumeUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -146,7 +155,7 @@ func Run(ctx context.Context, host string, o Options, log sdk.LogFunc) (string, 
 
 	buildVol, launchVol := CacheVolumes(o.Image)
 	for _, v := range []string{buildVol, launchVol} {
-		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: v, Labels: map[string]string{LabelBuild: "cache"}}); err != nil {
+		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: v, Labels: map[string]string{LabelCache: repository(o.Image)}}); err != nil {
 			return "", engineError(ctx, "creating the cache volume "+v, err)
 		}
 	}

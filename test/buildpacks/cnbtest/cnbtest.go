@@ -21,11 +21,20 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/berth-dev/berth/builders/internal/cnb"
 	"github.com/berth-dev/berth/sdk"
+)
+
+// Labels of package cnb's containers and volumes (builders/internal/cnb,
+// which tests outside builders/ cannot import).
+const (
+	// LabelBuild marks a lifecycle container with the image it builds.
+	LabelBuild = "berth.cnb.build"
+	// LabelCache marks a cache volume with the image repository it serves.
+	LabelCache = "berth.cnb.cache"
 )
 
 // Images are the fixture images.
@@ -41,7 +50,7 @@ type Images struct {
 // RepoRoot is the repository root.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
 // Fixtures reads .cache/cnb/images.env and checks the images are in the
@@ -75,14 +84,38 @@ func Fixtures(t testing.TB, cli *client.Client) Images {
 	return im
 }
 
-// Backend compiles test/backend statically into dir/backend.
+// backend is test/backend compiled once per test process.
+var backend struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// Backend writes test/backend, compiled statically (once per test
+// process), to dir/backend.
 func Backend(t testing.TB, dir string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "backend"), "./test/backend")
-	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building test/backend: %v\n%s", err, out)
+	backend.once.Do(func() {
+		tmp, err := os.MkdirTemp("", "cnbtest-")
+		if err != nil {
+			backend.err = err
+			return
+		}
+		defer os.RemoveAll(tmp)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(tmp, "backend"), "./test/backend")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			backend.err = fmt.Errorf("building test/backend: %w\n%s", err, out)
+			return
+		}
+		backend.data, backend.err = os.ReadFile(filepath.Join(tmp, "backend"))
+	})
+	if backend.err != nil {
+		t.Fatal(backend.err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "backend"), backend.data, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -123,10 +156,19 @@ func Cleanup(t testing.TB, cli *client.Client, repo string) {
 				_, _ = cli.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true})
 			}
 		}
-		b, l := cnb.CacheVolumes(repo + ":x")
-		_ = cli.VolumeRemove(ctx, b, true)
-		_ = cli.VolumeRemove(ctx, l, true)
+		CleanupVolumes(cli, repo)
 	})
+}
+
+// CleanupVolumes removes the cache volumes of the images of repo.
+func CleanupVolumes(cli *client.Client, repo string) {
+	list, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelCache+"="+repo))})
+	if err != nil {
+		return
+	}
+	for _, v := range list.Volumes {
+		_ = cli.VolumeRemove(context.Background(), v.Name, true)
+	}
 }
 
 // Get runs image with env, publishing its port 8080 on 127.0.0.1, and
@@ -204,7 +246,7 @@ func (r *Recorder) Text() string {
 // BuildContainers lists the creator containers that build ref.
 func BuildContainers(t testing.TB, cli *client.Client, ref string) []container.Summary {
 	t.Helper()
-	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", cnb.LabelBuild+"="+ref))})
+	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelBuild+"="+ref))})
 	if err != nil {
 		t.Fatal(err)
 	}
