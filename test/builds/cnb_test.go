@@ -32,7 +32,7 @@ func TestCNBHeroku(t *testing.T) {
 	a := s.newApp(map[string]any{"name": "cnb", "git_repository": repo.Dir, "build_type": "heroku", "port": 8080,
 		"build_settings": map[string]any{"builder_image": im.Builder, "build_env": map[string]any{"GREETING": "hello", "DEPS_INSTALL_SECONDS": "8"}}}, "cnb.bld.test")
 	s.Call("PUT", "/applications/"+a.ID+"/variables/MESSAGE", map[string]any{"value": "cnb-heroku"}, 200, nil)
-	t.Cleanup(func() { cnbtest.CleanupVolumes(cli, "berth/"+a.ServiceName) })
+	cnbtest.Cleanup(t, cli, "berth/"+a.ServiceName)
 
 	d1 := s.deployAndWait(a, "succeeded")
 	s.Expect("cnb.bld.test", "/hello", 200, "cnb-heroku /hello")
