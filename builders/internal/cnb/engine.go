@@ -2,6 +2,7 @@ package cnb
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -513,6 +515,7 @@ func envValue(env []string, name string) string {
 	return ""
 }
 
+// isNumber reports whether s is a non-empty string of decimal digits.
 func isNumber(s string) bool {
 	if s == "" {
 		return false
@@ -525,11 +528,9 @@ func isNumber(s string) bool {
 	return true
 }
 
+// atoi converts a string isNumber accepted.
 func atoi(s string) int {
-	n := 0
-	for _, r := range s {
-		n = n*10 + int(r-'0')
-	}
+	n, _ := strconv.Atoi(s)
 	return n
 }
 
@@ -552,7 +553,7 @@ func (l *lineLog) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	l.partial = append(l.partial, p...)
 	for {
-		i := strings.IndexByte(string(l.partial), '\n')
+		i := bytes.IndexByte(l.partial, '\n')
 		if i < 0 {
 			break
 		}
