@@ -20,6 +20,9 @@ type InstanceSettingsRequest struct {
 	// OutboundAllow lists internal IPs, CIDRs or host names tenants may aim
 	// outbound requests at (git hosts, S3 endpoints).
 	OutboundAllow *[]string `json:"outbound_allow"`
+	// DefaultBuilder is the builder the build type auto tries right after
+	// the Dockerfile builder (railpack, nixpacks, heroku, paketo, static...).
+	DefaultBuilder *string `json:"default_builder"`
 }
 
 // UpdateUserRequest changes a user's instance-wide flags.
@@ -50,7 +53,7 @@ func (s *Server) putInstanceSettings(c *fiber.Ctx) error {
 	}
 	in, err := s.svc.Instance.UpdateSettings(c.UserContext(), principal(c), service.InstanceSettingsChange{
 		AllowOrganizationCreation: req.AllowOrganizationCreation, BindMountRoots: req.BindMountRoots,
-		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow})
+		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow, DefaultBuilder: req.DefaultBuilder})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/core/api"
 	"github.com/berth-dev/berth/core/problem"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -16,6 +17,10 @@ func (d *Dashboard) builderOf(r *request) (api.PluginInfo, *schema, error) {
 	items, err := d.listPlugins(r)
 	if err != nil {
 		return api.PluginInfo{}, nil, err
+	}
+	if r.app.BuildType == service.BuildTypeAuto {
+		return api.PluginInfo{}, nil, &pageError{status: fiber.StatusConflict, title: "No build settings for auto",
+			msg: "The build type auto chooses a builder at each deployment and builds with that builder's defaults. To set build settings, choose a build type in the application's settings."}
 	}
 	id := "builder." + r.app.BuildType
 	for _, p := range items {

@@ -20,7 +20,7 @@ type instanceData struct {
 	Me uuid.UUID
 }
 
-var instanceFields = []string{"allow_organization_creation", "bind_mount_roots", "local_backup_roots", "outbound_allow"}
+var instanceFields = []string{"allow_organization_creation", "bind_mount_roots", "local_backup_roots", "outbound_allow", "default_builder"}
 
 func (d *Dashboard) instancePage(r *request) error {
 	return d.renderInstance(r, fiber.StatusOK, nil)
@@ -41,6 +41,7 @@ func (d *Dashboard) renderInstance(r *request, status int, f *form) error {
 			"bind_mount_roots":   strings.Join(in.BindMountRoots, "\n"),
 			"local_backup_roots": strings.Join(in.LocalBackupRoots, "\n"),
 			"outbound_allow":     strings.Join(in.OutboundAllow, "\n"),
+			"default_builder":    in.DefaultBuilder,
 		}}
 		if in.AllowOrganizationCreation {
 			f.Values["allow_organization_creation"] = "on"
@@ -64,8 +65,12 @@ func lines(v string) []string {
 func (d *Dashboard) instanceSettingsSubmit(r *request) error {
 	allow := r.c.FormValue("allow_organization_creation") == "on"
 	binds, backups, outbound := lines(r.c.FormValue("bind_mount_roots")), lines(r.c.FormValue("local_backup_roots")), lines(r.c.FormValue("outbound_allow"))
-	_, err := d.svc.Instance.UpdateSettings(r.c.UserContext(), r.p, service.InstanceSettingsChange{
-		AllowOrganizationCreation: &allow, BindMountRoots: &binds, LocalBackupRoots: &backups, OutboundAllow: &outbound})
+	change := service.InstanceSettingsChange{
+		AllowOrganizationCreation: &allow, BindMountRoots: &binds, LocalBackupRoots: &backups, OutboundAllow: &outbound}
+	if def := r.c.FormValue("default_builder"); def != "" {
+		change.DefaultBuilder = &def
+	}
+	_, err := d.svc.Instance.UpdateSettings(r.c.UserContext(), r.p, change)
 	if isInputError(err) {
 		return d.renderInstance(r, inputStatus(err), formWith(r, fromListAPI(err), instanceFields...))
 	}

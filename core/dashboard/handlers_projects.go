@@ -187,8 +187,8 @@ func (d *Dashboard) createProject(r *request) error {
 	return r.seeOther("/projects/"+p.ID.String(), "Project "+p.Name+" created with a production environment.")
 }
 
-// buildTypes lists the build types of installed builder plugins, or the
-// builders berth ships when no plugin list is available.
+// buildTypes lists auto first, then the build types of installed builder
+// plugins, or the builders berth ships when no plugin list is available.
 func (d *Dashboard) buildTypes(ctx context.Context) []string {
 	var out []string
 	if d.opts.Plugins != nil {
@@ -204,7 +204,7 @@ func (d *Dashboard) buildTypes(ctx context.Context) []string {
 		out = []string{"dockerfile", "static"}
 	}
 	sort.Strings(out)
-	return out
+	return append([]string{service.BuildTypeAuto}, out...)
 }
 
 type projectData struct {

@@ -272,14 +272,26 @@ func (p *Pipeline) source(ctx context.Context, r *run) error {
 // application's builder plugin.
 func (p *Pipeline) build(ctx context.Context, r *run) error {
 	defer func() { os.RemoveAll(r.dir); r.dir = "" }() // the image holds what release needs
-	builderID := "builder." + r.a.BuildType
+	builderID, reason, settings := "builder."+r.a.BuildType, "", r.a.BuildSettings
+	if r.a.BuildType == BuildTypeAuto {
+		// auto builds with the chosen builder's defaults: the app's build
+		// settings belong to an explicit build type.
+		var err error
+		if builderID, reason, err = p.chooseBuilder(ctx, r); err != nil {
+			return err
+		}
+		settings = nil
+	}
+	if err := p.store.SetDeploymentBuilder(ctx, r.d.ID, builderID, reason); err != nil {
+		r.w.Info("warning: recording the builder failed: " + err.Error())
+	}
 	b, err := p.plugins.Builder(ctx, builderID)
 	if err != nil {
 		return err
 	}
 	tag := ImageTag(r.a, r.d)
 	r.w.Info(fmt.Sprintf("building %s with %s", tag, builderID))
-	built, err := b.Build(ctx, &sdk.BuildRequest{SourceDir: r.dir, Settings: r.a.BuildSettings, Image: tag, Env: r.env,
+	built, err := b.Build(ctx, &sdk.BuildRequest{SourceDir: r.dir, Settings: settings, Image: tag, Env: r.env,
 		DockerHost: p.cfg.DockerHost, Log: func(l sdk.LogLine) { r.w.Line("build", l.Text) }})
 	if err != nil {
 		return err

@@ -33,9 +33,15 @@ type ApplicationSettings struct {
 	store.ApplicationSpec
 }
 
-// NewApplicationSettings returns the settings a new application starts from.
+// BuildTypeAuto is the build type that picks a builder at each deployment
+// (docs/builders/auto.md); new applications start with it.
+const BuildTypeAuto = "auto"
+
+// NewApplicationSettings returns the settings a new application starts
+// from: build type auto, which builds a repository's Dockerfile when it has
+// one and otherwise asks the zero-config builders.
 func NewApplicationSettings() ApplicationSettings {
-	return ApplicationSettings{store.ApplicationSpec{Replicas: 1, BuildType: "dockerfile",
+	return ApplicationSettings{store.ApplicationSpec{Replicas: 1, BuildType: BuildTypeAuto,
 		RuntimeSettings: store.RuntimeSettings{RestartPolicy: "any", KeepReleases: 10},
 		Automation:      store.DefaultAutomation()}}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/core/hostaccess"
 	"github.com/berth-dev/berth/core/problem"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/validate"
 	"github.com/google/uuid"
 )
 
@@ -26,6 +27,10 @@ type InstanceSettingsChange struct {
 	BindMountRoots            *[]string
 	LocalBackupRoots          *[]string
 	OutboundAllow             *[]string
+	// DefaultBuilder is the builder the build type auto tries right after
+	// the Dockerfile builder: a builder plugin's name (railpack, nixpacks,
+	// heroku...), not "auto" nor "dockerfile".
+	DefaultBuilder *string
 }
 
 // MaxListSetting bounds each list of the instance settings.
@@ -34,6 +39,11 @@ const MaxListSetting = 100
 // Validate checks every list given, naming the first bad entry
 // (bind_mount_roots[1]); entries are checked trimmed.
 func (in InstanceSettingsChange) Validate() error {
+	if in.DefaultBuilder != nil {
+		if err := ValidDefaultBuilder(*in.DefaultBuilder); err != nil {
+			return err
+		}
+	}
 	for _, l := range in.lists() {
 		if l.list == nil {
 			continue
@@ -69,6 +79,9 @@ func (in InstanceSettingsChange) apply(saved *store.InstanceSettings) {
 	if in.AllowOrganizationCreation != nil {
 		saved.AllowOrganizationCreation = *in.AllowOrganizationCreation
 	}
+	if in.DefaultBuilder != nil {
+		saved.DefaultBuilder = strings.TrimSpace(*in.DefaultBuilder)
+	}
 	targets := []*[]string{&saved.BindMountRoots, &saved.LocalBackupRoots, &saved.OutboundAllow}
 	for i, l := range in.lists() {
 		if l.list == nil {
@@ -84,6 +97,21 @@ func (in InstanceSettingsChange) apply(saved *store.InstanceSettings) {
 		}
 		*targets[i] = out
 	}
+}
+
+// ValidDefaultBuilder checks an instance's default zero-config builder: a
+// builder plugin's name. "auto" and "dockerfile" are refused: auto asks
+// the Dockerfile builder first anyway. A builder that is not installed is
+// accepted (it may be installed later); auto skips it meanwhile.
+func ValidDefaultBuilder(name string) error {
+	name = strings.TrimSpace(name)
+	if err := validate.Slug("default_builder", name, 40); err != nil {
+		return err
+	}
+	if name == BuildTypeAuto || name == "dockerfile" {
+		return problem.InvalidField("default_builder", "must be a zero-config builder such as railpack, nixpacks, heroku, paketo or static (auto always tries the Dockerfile builder first)")
+	}
+	return nil
 }
 
 var hostNamePattern = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)

@@ -59,6 +59,13 @@ type Deployment struct {
 	Release *ReleaseReport `json:"release"`
 	// Canary is the canary share asked for, for a canary release.
 	Canary *CanaryRequest `json:"canary,omitempty"`
+	// Builder is the builder plugin that built the deployment
+	// ("builder.dockerfile"); empty until the build step chose it, and for
+	// deployments without a build.
+	Builder string `json:"builder"`
+	// BuilderReason says why the build type auto chose Builder; empty for
+	// an explicit build type.
+	BuilderReason string `json:"builder_reason,omitempty"`
 }
 
 // Step is one timed stage of a deployment (source, build, release, route).
@@ -80,7 +87,7 @@ const deployCols = `d.id, d.application_id, p.organization_id, d.kind, d.status,
 	d.commit_subject, d.image, d.rollback_of, d.step, d.steps, d.error,
 	CASE WHEN d.status = 'queued' THEN (SELECT count(*) FROM deployments q WHERE q.status = 'queued' AND q.id <= d.id) ELSE 0 END,
 	d.cancel_requested, d.created_by, d.status_repository, d.status_context, d.created_at, d.started_at, d.finished_at, d.job_id,
-	d.release, d.canary`
+	d.release, d.canary, d.builder, d.builder_reason`
 const deployFrom = ` FROM deployments d JOIN applications a ON a.id = d.application_id
 	JOIN environments e ON e.id = a.environment_id JOIN projects p ON p.id = e.project_id `
 
@@ -89,7 +96,7 @@ func scanDeployment(r pgx.Row) (Deployment, error) {
 	err := r.Scan(&d.ID, &d.ApplicationID, &d.OrganizationID, &d.Kind, &d.Status, &d.Trigger, &d.GitRef, &d.CommitSHA,
 		&d.CommitSubject, &d.Image, &d.RollbackOf, &d.Step, &d.Steps, &d.Error, &d.QueuePosition,
 		&d.CancelRequested, &d.CreatedBy, &d.StatusRepository, &d.StatusContext, &d.CreatedAt, &d.StartedAt, &d.FinishedAt, &d.JobID,
-		&d.Release, &d.Canary)
+		&d.Release, &d.Canary, &d.Builder, &d.BuilderReason)
 	return d, err
 }
 
@@ -129,6 +136,13 @@ func (s *Store) CreateDeployment(ctx context.Context, app uuid.UUID, in NewDeplo
 		return Deployment{}, mapErr(err, "deployment")
 	}
 	return s.GetDeployment(ctx, id)
+}
+
+// SetDeploymentBuilder records the builder plugin that builds deployment
+// id and why it was chosen.
+func (s *Store) SetDeploymentBuilder(ctx context.Context, id uuid.UUID, builder, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deployments SET builder = $2, builder_reason = $3 WHERE id = $1`, id, builder, reason)
+	return mapErr(err, "deployment")
 }
 
 // SetDeploymentJob records the queue job running a deployment.

@@ -22,17 +22,20 @@ type InstanceSettings struct {
 	LocalBackupRoots []string `json:"local_backup_roots"`
 	// OutboundAllow lists internal addresses (CIDRs, IPs or host names) that
 	// tenants may aim outbound requests at (git hosts, S3 endpoints).
-	OutboundAllow []string   `json:"outbound_allow"`
-	UpdatedBy     *uuid.UUID `json:"updated_by"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	OutboundAllow []string `json:"outbound_allow"`
+	// DefaultBuilder is the builder plugin name (railpack, nixpacks...) the
+	// build type auto tries first after the Dockerfile builder.
+	DefaultBuilder string     `json:"default_builder"`
+	UpdatedBy      *uuid.UUID `json:"updated_by"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 // InstanceSettings returns the instance's host-access settings.
 func (s *Store) InstanceSettings(ctx context.Context) (InstanceSettings, error) {
 	var in InstanceSettings
 	err := s.pool.QueryRow(ctx, `SELECT allow_organization_creation, bind_mount_roots, local_backup_roots,
-		outbound_allow, updated_by, updated_at FROM instance_settings WHERE id`).
-		Scan(&in.AllowOrganizationCreation, &in.BindMountRoots, &in.LocalBackupRoots, &in.OutboundAllow, &in.UpdatedBy, &in.UpdatedAt)
+		outbound_allow, default_builder, updated_by, updated_at FROM instance_settings WHERE id`).
+		Scan(&in.AllowOrganizationCreation, &in.BindMountRoots, &in.LocalBackupRoots, &in.OutboundAllow, &in.DefaultBuilder, &in.UpdatedBy, &in.UpdatedAt)
 	return in, mapErr(err, "instance settings")
 }
 
@@ -44,9 +47,9 @@ func (s *Store) UpdateInstanceSettings(ctx context.Context, in InstanceSettings,
 		}
 	}
 	err := s.pool.QueryRow(ctx, `UPDATE instance_settings SET allow_organization_creation = $1, bind_mount_roots = $2,
-		local_backup_roots = $3, outbound_allow = $4, updated_by = $5, updated_at = now() WHERE id
-		RETURNING updated_by, updated_at`,
-		in.AllowOrganizationCreation, in.BindMountRoots, in.LocalBackupRoots, in.OutboundAllow, by).Scan(&in.UpdatedBy, &in.UpdatedAt)
+		local_backup_roots = $3, outbound_allow = $4, default_builder = COALESCE(NULLIF($6, ''), default_builder), updated_by = $5, updated_at = now() WHERE id
+		RETURNING default_builder, updated_by, updated_at`,
+		in.AllowOrganizationCreation, in.BindMountRoots, in.LocalBackupRoots, in.OutboundAllow, by, in.DefaultBuilder).Scan(&in.DefaultBuilder, &in.UpdatedBy, &in.UpdatedAt)
 	return in, mapErr(err, "instance settings")
 }
 

@@ -325,7 +325,7 @@ func appFlags(fs *flag.FlagSet) func() map[string]any {
 	image := fs.String("image", "", "run this image (source type image)")
 	git := fs.String("git", "", "build from this git repository URL (source type git)")
 	ref := fs.String("ref", "", "git branch, tag or commit")
-	build := fs.String("build", "", "builder: dockerfile or static")
+	build := fs.String("build", "", "builder: auto (the default: a Dockerfile if there is one, else a zero-config builder), dockerfile, static, nixpacks...")
 	port := fs.Int("port", 0, "container port HTTP traffic goes to")
 	replicas := fs.Int("replicas", 1, "number of replicas")
 	desc := fs.String("description", "", "description")
