@@ -378,7 +378,7 @@ func TestProjectTreeRoundTrip(t *testing.T) {
 
 	var a store.Application
 	h.must(200, h.do("GET", "/api/v1/applications/"+f.appID, f.key, nil)).json(t, &a)
-	if a.SourceType != "git" || a.BuildType != "dockerfile" || a.Replicas != 1 || a.Port != 8080 || !strings.HasPrefix(a.ServiceName, "web-") {
+	if a.SourceType != "git" || a.BuildType != "auto" || a.Replicas != 1 || a.Port != 8080 || !strings.HasPrefix(a.ServiceName, "web-") {
 		t.Fatalf("application defaults wrong: %+v", a)
 	}
 	h.must(200, h.do("PATCH", "/api/v1/applications/"+f.appID, f.key, map[string]any{"replicas": 3, "source_type": "image", "image": "ghcr.io/acme/web:1.2"})).json(t, &a)
