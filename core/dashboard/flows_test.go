@@ -234,6 +234,14 @@ func TestApplicationLifecycle(t *testing.T) {
 			t.Errorf("deployment page lacks %q", want)
 		}
 	}
+	// The builder the build type auto chose, and why.
+	if err := h.store.SetDeploymentBuilder(ctx, dep.ID, "builder.static", "found index.html"); err != nil {
+		t.Fatal(err)
+	}
+	page = c.must(200, c.do("GET", depPath, nil)).Body
+	if !strings.Contains(page, `<dt>Builder</dt><dd><span class="mono">builder.static</span> <span class="muted">(auto: found index.html)</span>`) {
+		t.Errorf("deployment page lacks the builder")
+	}
 	c.must(303, c.post(depPath+"/cancel", url.Values{"confirmed": {"yes"}}))
 	if dep, _ = h.store.GetDeployment(ctx, dep.ID); dep.Status != store.DeploymentCancelled {
 		t.Fatalf("after cancel: %s", dep.Status)

@@ -43,6 +43,8 @@ func TestPeopleAnswersMatchTheAPI(t *testing.T) {
 			"/instance", "/instance/settings", url.Values{"outbound_allow": {"bad host!"}}, 422},
 		{"relative bind mount root", admin, "PUT", "/api/v1/instance/settings", `{"bind_mount_roots": ["srv/data"]}`,
 			"/instance", "/instance/settings", url.Values{"bind_mount_roots": {"srv/data"}}, 422},
+		{"default builder auto", admin, "PUT", "/api/v1/instance/settings", `{"default_builder": "auto"}`,
+			"/instance", "/instance/settings", url.Values{"default_builder": {"auto"}}, 422},
 		{"git connection app id", admin, "POST", "/api/v1/git-connections",
 			`{"organization_id": "` + org + `", "name": "gh", "provider": "git.github", "credentials": {"app_id": "twelve", "installation_id": "1", "private_key": "-----BEGIN x"}}`,
 			"/orgs/" + org + "/settings", "/orgs/" + org + "/git-connections",

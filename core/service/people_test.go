@@ -167,6 +167,18 @@ func TestPeopleOperations(t *testing.T) {
 			_, err := f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{BindMountRoots: strs("srv")})
 			return err
 		}, 422, "bind_mount_roots[0]"},
+		{"default builder auto", func() error {
+			_, err := f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{DefaultBuilder: str("auto")})
+			return err
+		}, 422, "default_builder"},
+		{"default builder dockerfile", func() error {
+			_, err := f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{DefaultBuilder: str("dockerfile")})
+			return err
+		}, 422, "default_builder"},
+		{"default builder not a name", func() error {
+			_, err := f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{DefaultBuilder: str("Rail Pack")})
+			return err
+		}, 422, "default_builder"},
 		{"revoke the last instance admin", func() error { _, err := f.svc.Instance.SetAdmin(ctx, f.owner, f.owner.User.ID, false); return err }, 409, "instance_admin"},
 		{"grant instance admin as tenant", func() error { _, err := f.svc.Instance.SetAdmin(ctx, f.admin, f.admin.User.ID, true); return err }, 403, ""},
 		{"unknown user made admin", func() error { _, err := f.svc.Instance.SetAdmin(ctx, f.owner, uuid.New(), true); return err }, 404, ""},
@@ -275,5 +287,12 @@ func TestPeopleOperationsSucceed(t *testing.T) {
 	in, err := f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{OutboundAllow: &[]string{" 10.0.0.1 ", "10.0.0.1", "git.internal"}})
 	if err != nil || len(in.OutboundAllow) != 2 || in.OutboundAllow[0] != "10.0.0.1" {
 		t.Fatalf("instance settings: %v %v", in.OutboundAllow, err)
+	}
+	if in.DefaultBuilder != "railpack" {
+		t.Errorf("default builder = %q, want railpack", in.DefaultBuilder)
+	}
+	nixpacks := " nixpacks "
+	if in, err = f.svc.Instance.UpdateSettings(ctx, f.owner, service.InstanceSettingsChange{DefaultBuilder: &nixpacks}); err != nil || in.DefaultBuilder != "nixpacks" || len(in.OutboundAllow) != 2 {
+		t.Fatalf("instance settings after a default builder change: %+v %v", in, err)
 	}
 }
