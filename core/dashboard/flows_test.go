@@ -442,4 +442,14 @@ func TestBuildSettingsForm(t *testing.T) {
 	if !strings.Contains(string(a.BuildSettings), "https://example.com/hook") {
 		t.Fatalf("stored build settings = %s", a.BuildSettings)
 	}
+
+	// The build type auto (the default of the form) has no build settings.
+	autoPath := c.must(303, c.post(projURL+"/applications", url.Values{"environment_id": {envs[0].ID.String()}, "name": {"auto"},
+		"source_type": {"git"}, "git_repository": {"https://example.com/site.git"}, "build_type": {"auto"}, "port": {"8080"}})).Location()
+	if page := c.must(409, c.do("GET", autoPath+"/build-settings", nil)).Body; !strings.Contains(page, "No build settings for auto") {
+		t.Errorf("build settings page of an auto application:\n%s", page)
+	}
+	if page := c.must(200, c.do("GET", projURL, nil)).Body; !strings.Contains(page, "<option>auto</option>") {
+		t.Errorf("the new application form lacks the build type auto")
+	}
 }

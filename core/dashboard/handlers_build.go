@@ -14,13 +14,13 @@ import (
 
 // builderOf finds the application's builder plugin and its per-app schema.
 func (d *Dashboard) builderOf(r *request) (api.PluginInfo, *schema, error) {
-	items, err := d.listPlugins(r)
-	if err != nil {
-		return api.PluginInfo{}, nil, err
-	}
 	if r.app.BuildType == service.BuildTypeAuto {
 		return api.PluginInfo{}, nil, &pageError{status: fiber.StatusConflict, title: "No build settings for auto",
 			msg: "The build type auto chooses a builder at each deployment and builds with that builder's defaults. To set build settings, choose a build type in the application's settings."}
+	}
+	items, err := d.listPlugins(r)
+	if err != nil {
+		return api.PluginInfo{}, nil, err
 	}
 	id := "builder." + r.app.BuildType
 	for _, p := range items {
