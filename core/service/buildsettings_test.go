@@ -57,6 +57,7 @@ func TestBuildSettingsAreCheckedAgainstTheBuilderSchema(t *testing.T) {
 	// Saved settings that a newer builder refuses do not block other
 	// changes; changing them is checked.
 	in := service.ApplicationSettings{ApplicationSpec: w.app.Spec()}
+	in.BuildType = "dockerfile" // new applications default to auto, which has no schema
 	in.BuildSettings = json.RawMessage(`{"legacy":true}`)
 	a, err := service.New(service.Deps{Store: w.st}).Applications.Update(ctx, w.member, w.app, in)
 	want(t, "saved before the check existed", err, 0, "")
