@@ -12,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -66,11 +68,14 @@ func BaseImage(t testing.TB) string {
 // "web", installed in the install phase (which waits 3 s, standing for a
 // dependency download, and sees only web, so its layer is cached while the
 // rest of the app changes), a build phase that prints message.txt, and a
-// start command serving message.txt's content on port 8080.
+// start command serving message.txt's content on port 8080. BUILD_ID, a
+// variable unique to each AppFiles call, keeps the layers of earlier test
+// runs out of the first build.
 const Config = `buildImage = '%s'
 
 [variables]
 PORT = '8080'
+BUILD_ID = '%s'
 
 [phases.install]
 onlyIncludeFiles = ['web']
@@ -94,7 +99,7 @@ func AppFiles(t testing.TB, base, message string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]string{"web": string(data), "nixpacks.toml": fmt.Sprintf(Config, base), "message.txt": message + "\n"}
+	return map[string]string{"web": string(data), "nixpacks.toml": fmt.Sprintf(Config, base, strconv.FormatInt(time.Now().UnixNano(), 36)), "message.txt": message + "\n"}
 }
 
 // App writes the test app (AppFiles) into dir.
