@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/notifiers/internal/eventtext"
+	"github.com/berth-dev/berth/notifiers/internal/eventview"
 	"github.com/berth-dev/berth/notifiers/internal/httpsend"
 	"github.com/berth-dev/berth/plugins/settingsschema"
 	"github.com/berth-dev/berth/sdk"
@@ -108,7 +109,7 @@ func (n *Notifier) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendRes
 
 // TestConnection sends a test message.
 func (n *Notifier) TestConnection(ctx context.Context, _ *sdk.TestConnectionRequest) (*sdk.TestConnectionResponse, error) {
-	if _, err := n.send(ctx, eventtext.TestEvent()); err != nil {
+	if _, err := n.send(ctx, eventview.TestEvent(time.Now())); err != nil {
 		return nil, err
 	}
 	return &sdk.TestConnectionResponse{Message: "Sent a test message to Gotify."}, nil
