@@ -263,3 +263,23 @@ func CheckURL(rawURL string) string {
 	}
 	return ""
 }
+
+// TruncateEscaped returns escape(s'), where s' is s cut (with Ellipsis) so
+// that the escaped text holds at most limit runes: for services that count
+// their limits on the escaped text and whose escapes (&amp;) must not be
+// cut in half.
+func TruncateEscaped(s string, limit int, escape func(string) string) string {
+	keep := limit
+	for keep > 0 {
+		out := escape(Truncate(s, keep))
+		over := RuneLen(out) - limit
+		if over <= 0 {
+			return out
+		}
+		keep -= over
+	}
+	if s != "" && limit > 0 && RuneLen(escape(Ellipsis)) <= limit {
+		return escape(Ellipsis)
+	}
+	return ""
+}

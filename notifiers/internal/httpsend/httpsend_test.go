@@ -190,3 +190,25 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateEscaped(t *testing.T) {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;").Replace
+	tests := []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"a<b", 10, "a&lt;b"},
+		{"a<b", 6, "a&lt;b"},
+		{"a<b", 5, "a…"},
+		{"<<<<", 9, "&lt;…"},
+		{"plain text", 6, "plain…"},
+		{"&", 3, "…"},
+		{"x", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := TruncateEscaped(tt.in, tt.limit, esc); got != tt.want || RuneLen(got) > tt.limit {
+			t.Errorf("TruncateEscaped(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+	}
+}
