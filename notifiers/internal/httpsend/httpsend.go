@@ -269,17 +269,23 @@ func CheckURL(rawURL string) string {
 // their limits on the escaped text and whose escapes (&amp;) must not be
 // cut in half.
 func TruncateEscaped(s string, limit int, escape func(string) string) string {
-	keep := limit
-	for keep > 0 {
-		out := escape(Truncate(s, keep))
-		over := RuneLen(out) - limit
-		if over <= 0 {
-			return out
-		}
-		keep -= over
+	if out := escape(s); RuneLen(out) <= limit {
+		return out
 	}
-	if s != "" && limit > 0 && RuneLen(escape(Ellipsis)) <= limit {
+	// The longest cut whose escaped text fits: binary search, as escaping
+	// lengthens texts unevenly.
+	// The whole text does not fit: cut it (keep < its length).
+	lo, hi := 0, min(limit, RuneLen(s)-1) // fits(lo) holds (empty text)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if RuneLen(escape(Truncate(s, mid))) <= limit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 && RuneLen(escape(Ellipsis)) <= limit {
 		return escape(Ellipsis)
 	}
-	return ""
+	return escape(Truncate(s, lo))
 }

@@ -201,10 +201,11 @@ func TestTruncateEscaped(t *testing.T) {
 		{"a<b", 10, "a&lt;b"},
 		{"a<b", 6, "a&lt;b"},
 		{"a<b", 5, "a…"},
-		{"<<<<", 9, "&lt;…"},
+		{"<<<<", 9, "&lt;&lt;…"},
 		{"plain text", 6, "plain…"},
 		{"&", 3, "…"},
 		{"x", 0, ""},
+		{strings.Repeat("<&", 3000), 3000, strings.Repeat("&lt;&amp;", 333) + "…"},
 	}
 	for _, tt := range tests {
 		if got := TruncateEscaped(tt.in, tt.limit, esc); got != tt.want || RuneLen(got) > tt.limit {
