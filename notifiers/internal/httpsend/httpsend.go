@@ -289,3 +289,30 @@ func TruncateEscaped(s string, limit int, escape func(string) string) string {
 	}
 	return escape(Truncate(s, lo))
 }
+
+// redacted is an error whose text has secrets replaced; it unwraps to the
+// original so errors.Is and errors.As still see sdk errors and
+// *RetryAfterError.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
+
+// Redact returns err with every non-empty secret replaced by "[redacted]"
+// in its text, keeping its chain for errors.Is and errors.As. Use it for
+// secrets Do cannot know, such as a token inside a path segment or body.
+func Redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return &redacted{msg: msg, err: err}
+}

@@ -3,6 +3,7 @@ package httpsend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,5 +212,17 @@ func TestTruncateEscaped(t *testing.T) {
 		if got := TruncateEscaped(tt.in, tt.limit, esc); got != tt.want || RuneLen(got) > tt.limit {
 			t.Errorf("TruncateEscaped(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	base := fmt.Errorf("POST https://api.x: token 123:abc refused: %w (%w)", sdk.ErrUnavailable, &RetryAfterError{After: time.Second})
+	err := Redact(base, "123:abc", "")
+	var ra *RetryAfterError
+	if strings.Contains(err.Error(), "123:abc") || !errors.Is(err, sdk.ErrUnavailable) || !errors.As(err, &ra) || ra.After != time.Second {
+		t.Errorf("Redact = %v", err)
+	}
+	if Redact(nil, "x") != nil {
+		t.Error("Redact(nil) != nil")
 	}
 }
