@@ -189,7 +189,12 @@ func (n *Notifier) post(ctx context.Context, ev sdk.Event) error {
 		h.Set(SignatureHeader, Sign(s.Secret, body))
 	}
 	if _, _, err := n.client.PostBody(ctx, s.URL, "application/json", body, h); err != nil {
-		return fmt.Errorf("sending event %s: %w", ev.ID, err)
+		// The receiver may echo a secret header back in its answer.
+		secrets := []string{s.Secret}
+		for _, v := range s.SecretHeaders {
+			secrets = append(secrets, v)
+		}
+		return httpsend.Redact(fmt.Errorf("sending event %s: %w", ev.ID, err), secrets...)
 	}
 	return nil
 }

@@ -203,7 +203,7 @@ func TestConformance(t *testing.T) {
 
 func configured(t *testing.T, url string) *Notifier {
 	n := New()
-	s, _ := json.Marshal(Settings{URL: url, Secret: "hush", SecretHeaders: map[string]string{"Authorization": "Bearer hook-token"}})
+	s, _ := json.Marshal(Settings{URL: url, Secret: "hush", SecretHeaders: map[string]string{"Authorization": "Bearer hook-token", "X-Api-Key": "key-xyz-123"}})
 	if _, err := n.Configure(t.Context(), &sdk.ConfigureRequest{Settings: s}); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestErrors(t *testing.T) {
 				if tt.retryAfter != "" {
 					w.Header().Set("Retry-After", tt.retryAfter)
 				}
-				http.Error(w, "no: "+req.Header.Get("Authorization"), tt.status)
+				http.Error(w, "no: "+req.Header.Get("Authorization")+" "+req.Header.Get("X-Api-Key"), tt.status)
 			}))
 			defer srv.Close()
 			n := configured(t, srv.URL+"/secret-path-0123456789")
@@ -242,7 +242,7 @@ func TestErrors(t *testing.T) {
 			if tt.wantAfter > 0 && (!errors.As(err, &ra) || ra.After != tt.wantAfter) {
 				t.Errorf("Send = %v, want Retry-After %v", err, tt.wantAfter)
 			}
-			for _, secret := range []string{"secret-path-0123456789", "hook-token", "hush"} {
+			for _, secret := range []string{"secret-path-0123456789", "hook-token", "hush", "key-xyz-123"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q leaks %q", err, secret)
 				}
