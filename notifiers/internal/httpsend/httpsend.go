@@ -263,3 +263,56 @@ func CheckURL(rawURL string) string {
 	}
 	return ""
 }
+
+// TruncateEscaped returns escape(s'), where s' is s cut (with Ellipsis) so
+// that the escaped text holds at most limit runes: for services that count
+// their limits on the escaped text and whose escapes (&amp;) must not be
+// cut in half.
+func TruncateEscaped(s string, limit int, escape func(string) string) string {
+	if out := escape(s); RuneLen(out) <= limit {
+		return out
+	}
+	// The longest cut whose escaped text fits: binary search, as escaping
+	// lengthens texts unevenly.
+	// The whole text does not fit: cut it (keep < its length).
+	lo, hi := 0, min(limit, RuneLen(s)-1) // fits(lo) holds (empty text)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if RuneLen(escape(Truncate(s, mid))) <= limit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 && RuneLen(escape(Ellipsis)) <= limit {
+		return escape(Ellipsis)
+	}
+	return escape(Truncate(s, lo))
+}
+
+// redacted is an error whose text has secrets replaced; it unwraps to the
+// original so errors.Is and errors.As still see sdk errors and
+// *RetryAfterError.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
+
+// Redact returns err with every non-empty secret replaced by "[redacted]"
+// in its text, keeping its chain for errors.Is and errors.As. Use it for
+// secrets Do cannot know, such as a token inside a path segment or body.
+func Redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return &redacted{msg: msg, err: err}
+}

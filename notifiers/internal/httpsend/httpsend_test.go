@@ -3,6 +3,7 @@ package httpsend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,5 +189,40 @@ func TestCheckURL(t *testing.T) {
 		if got := CheckURL(in); (got == "") != ok {
 			t.Errorf("CheckURL(%q) = %q, want ok=%v", in, got, ok)
 		}
+	}
+}
+
+func TestTruncateEscaped(t *testing.T) {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;").Replace
+	tests := []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"a<b", 10, "a&lt;b"},
+		{"a<b", 6, "a&lt;b"},
+		{"a<b", 5, "a…"},
+		{"<<<<", 9, "&lt;&lt;…"},
+		{"plain text", 6, "plain…"},
+		{"&", 3, "…"},
+		{"x", 0, ""},
+		{strings.Repeat("<&", 3000), 3000, strings.Repeat("&lt;&amp;", 333) + "…"},
+	}
+	for _, tt := range tests {
+		if got := TruncateEscaped(tt.in, tt.limit, esc); got != tt.want || RuneLen(got) > tt.limit {
+			t.Errorf("TruncateEscaped(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	base := fmt.Errorf("POST https://api.x: token 123:abc refused: %w (%w)", sdk.ErrUnavailable, &RetryAfterError{After: time.Second})
+	err := Redact(base, "123:abc", "")
+	var ra *RetryAfterError
+	if strings.Contains(err.Error(), "123:abc") || !errors.Is(err, sdk.ErrUnavailable) || !errors.As(err, &ra) || ra.After != time.Second {
+		t.Errorf("Redact = %v", err)
+	}
+	if Redact(nil, "x") != nil {
+		t.Error("Redact(nil) != nil")
 	}
 }
