@@ -64,12 +64,12 @@ func checkTeams(t testing.TB, r *http.Request, body []byte) {
 	}
 	notifytest.DecodeStrict(t, body, &m)
 	if m.Type != "message" || len(m.Attachments) != 1 {
-		t.Errorf("message %s: want type message with one attachment", body)
+		t.Errorf("message %.300s: want type message with one attachment", body)
 		return
 	}
 	a := m.Attachments[0]
 	if a.ContentType != "application/vnd.microsoft.card.adaptive" || a.Content.Type != "AdaptiveCard" || a.Content.Version == "" || len(a.Content.Body) == 0 {
-		t.Errorf("attachment %s is not an Adaptive Card", body)
+		t.Errorf("attachment %.300s is not an Adaptive Card", body)
 	}
 	for _, el := range a.Content.Body {
 		if (el.Type != "TextBlock" || el.Text == "") && (el.Type != "FactSet" || len(el.Facts) == 0) {
