@@ -143,10 +143,8 @@ func Start(t testing.TB, o Options) *Server {
 		"--database", filepath.Join(dir, "mailpit.db"), "--disable-version-check", "--smtp-disable-rdns", "--quiet",
 	}
 	if o.TLS || o.RequireTLS {
-		cert, key := selfSigned(t, dir)
-		s.CAPEM = cert
+		s.CAPEM = selfSigned(t, dir)
 		args = append(args, "--smtp-tls-cert", filepath.Join(dir, "cert.pem"), "--smtp-tls-key", filepath.Join(dir, "key.pem"))
-		_ = key
 	}
 	if o.RequireTLS {
 		args = append(args, "--smtp-require-tls")
@@ -203,7 +201,7 @@ func Start(t testing.TB, o Options) *Server {
 
 // selfSigned writes cert.pem and key.pem for 127.0.0.1 into dir and
 // returns the certificate's PEM.
-func selfSigned(t testing.TB, dir string) (string, string) {
+func selfSigned(t testing.TB, dir string) string {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +229,7 @@ func selfSigned(t testing.TB, dir string) (string, string) {
 	if err := os.WriteFile(filepath.Join(dir, "key.pem"), []byte(keyPEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return cert, keyPEM
+	return cert
 }
 
 // Summary is a message in GET /api/v1/messages.
