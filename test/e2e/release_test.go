@@ -198,21 +198,33 @@ func TestReleaseCrashAfterAnswering(t *testing.T) {
 	t.Logf("answers of the crashing release: %d", r.Versions["crashing"])
 	// Traefik retries a request that cannot reach a task, skips a task
 	// that failed twice in a row, and berth takes a stopped task out of
-	// the routes: every request must succeed except one the crashing
-	// process was answering when it died, which a proxy cannot send again
-	// safely when it is a POST (a GET it may). At most one per load client
-	// can be in flight there.
+	// the routes: every request must succeed except those the crashing
+	// process had already been sent when it died. Traefik (3.6) never
+	// sends a request again once it was written to a backend, whatever
+	// its method, so those end as 502s. They all fail at the moment of
+	// the crash (within one second of each other), and at most one per
+	// load client can be in flight there: at most 4 of 16, as the load
+	// is spread over two tasks and answered in milliseconds.
 	t.Logf("load: %s", r.Summary())
+	var firstLost time.Time
 	lost := 0
 	for _, f := range r.First {
-		if f.Method != "POST" || f.Status != 502 {
+		if f.Status != 502 {
 			t.Errorf("a request failed that was not in flight on the crashing task: %v", f)
+			continue
+		}
+		if firstLost.IsZero() {
+			firstLost = f.At
+		}
+		if f.At.Sub(firstLost) > time.Second {
+			t.Errorf("a request failed %s after the crash, when the crashing task should have left the routes: %v",
+				f.At.Sub(firstLost).Round(time.Millisecond), f)
 			continue
 		}
 		lost++
 	}
 	if len(r.First) < r.Failed() || lost > 4 {
-		t.Errorf("%d requests failed (%d in flight on the crashing task); at most 4 POSTs in flight may", r.Failed(), lost)
+		t.Errorf("%d requests failed (%d in flight on the crashing task); at most 4 in flight may", r.Failed(), lost)
 	}
 	s.checkServing(t, d.ID, "previous")
 }
