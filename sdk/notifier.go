@@ -21,22 +21,43 @@ type Notifier interface {
 // notifiers render unknown ones from Title and Message.
 type EventType string
 
-// Event types.
+// Event types. Their names are stable: channels subscribe to them and
+// receivers switch on them. Types whose events carry no OrganizationID
+// (berth.restarted, plugin.crashed, cleanup.done, a server's
+// threshold.crossed) concern the whole instance.
 const (
+	EventDeployStarted    EventType = "deploy.started"
 	EventDeploySucceeded  EventType = "deploy.succeeded"
 	EventDeployFailed     EventType = "deploy.failed"
+	EventBuildFailed      EventType = "build.failed"
+	EventRollback         EventType = "deploy.rolled_back"
+	EventPreviewCreated   EventType = "preview.created"
+	EventPreviewRemoved   EventType = "preview.removed"
 	EventBackupSucceeded  EventType = "backup.succeeded"
 	EventBackupFailed     EventType = "backup.failed"
+	EventBackupMissed     EventType = "backup.missed"
+	EventVolumeBackupOK   EventType = "volume_backup.succeeded"
+	EventVolumeBackupFail EventType = "volume_backup.failed"
+	EventRestoreSucceeded EventType = "restore.succeeded"
+	EventRestoreFailed    EventType = "restore.failed"
+	EventJobFailed        EventType = "job.failed"
+	EventCertExpiring     EventType = "certificate.expiring"
+	EventCertRenewFailed  EventType = "certificate.renewal_failed"
 	EventThresholdCrossed EventType = "threshold.crossed"
 	EventCleanupDone      EventType = "cleanup.done"
 	EventBerthRestarted   EventType = "berth.restarted"
+	EventPluginCrashed    EventType = "plugin.crashed"
 	EventTest             EventType = "test"
 )
 
 // EventTypes lists every event type in a stable order.
 var EventTypes = []EventType{
-	EventDeploySucceeded, EventDeployFailed, EventBackupSucceeded, EventBackupFailed,
-	EventThresholdCrossed, EventCleanupDone, EventBerthRestarted, EventTest,
+	EventDeployStarted, EventDeploySucceeded, EventDeployFailed, EventBuildFailed, EventRollback,
+	EventPreviewCreated, EventPreviewRemoved,
+	EventBackupSucceeded, EventBackupFailed, EventBackupMissed, EventVolumeBackupOK, EventVolumeBackupFail,
+	EventRestoreSucceeded, EventRestoreFailed, EventJobFailed,
+	EventCertExpiring, EventCertRenewFailed, EventThresholdCrossed, EventCleanupDone,
+	EventBerthRestarted, EventPluginCrashed, EventTest,
 }
 
 // Severity ranks an event.
@@ -61,6 +82,13 @@ type Event struct {
 	Message  string
 	Project  string
 	App      string
+	// OrganizationID, ProjectID and EnvironmentID (UUIDs) scope the
+	// event; OrganizationID is empty for events about the whole instance.
+	// Environment is the environment's name.
+	OrganizationID string
+	ProjectID      string
+	EnvironmentID  string
+	Environment    string
 	// URL links to the event in the dashboard.
 	URL string
 	// Fields holds extra key/values to show in a table.
