@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/notifiers/email/email"
-	"github.com/berth-dev/berth/notifiers/internal/mailpittest"
 	"github.com/berth-dev/berth/notifiers/internal/notifytest"
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
+	"github.com/berth-dev/berth/test/mailpittest"
 )
 
 const (

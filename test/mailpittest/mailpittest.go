@@ -1,6 +1,6 @@
 // Package mailpittest runs Mailpit (https://mailpit.axllent.org), a real
 // SMTP server with an HTTP API showing what it received, on loopback for
-// the tests of notifier.email.
+// the tests of notifier.email and the end-to-end notification tests.
 //
 // The binary is built from the Go module proxy into
 // <repo>/.cache/mailpit/<Version>/mailpit once and reused (the fixture
