@@ -375,6 +375,11 @@ func TestNotificationChannels(t *testing.T) {
 	var db database
 	s.Call("POST", "/environments/"+env+"/databases", map[string]any{"name": "cache", "engine": "redis", "image": images.Redis}, 201, &db)
 	s.Call("POST", "/databases/"+db.ID+"/deploy", nil, 200, nil)
+	t.Cleanup(func() { // database services carry no dev.berth.instance label: the harness would leave it running
+		if status, data, err := s.Server.Call(context.Background(), "DELETE", "/databases/"+db.ID+"?delete_volume=true", nil); err != nil || status != 204 {
+			t.Errorf("delete the database: %d %v %s", status, err, data)
+		}
+	})
 
 	// The event catalogue.
 	var catalogue struct {
