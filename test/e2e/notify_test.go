@@ -620,6 +620,7 @@ func TestNotificationSurvivesKill(t *testing.T) {
 	// The next event reaches the healthy channel while the broken one is
 	// still waiting for its slow 500.
 	d2 := s.deployAndWait(a, "succeeded")
+	finished := time.Now()
 	var okAt, badAt hookRequest
 	s.waitFor("both channels to be sent the second event", time.Minute, func() bool {
 		var ok1, ok2 bool
@@ -627,6 +628,8 @@ func TestNotificationSurvivesKill(t *testing.T) {
 		badAt, ok2 = failing.find(func(h hookRequest) bool { return h.Subject == d2.ID })
 		return ok1 && ok2
 	})
+	t.Logf("second event: healthy channel delivered %s after the deployment was seen finished, the broken one tried %s after",
+		okAt.At.Sub(finished).Round(time.Millisecond), badAt.At.Sub(finished).Round(time.Millisecond))
 	if okAt.At.After(badAt.At.Add(badDelay)) {
 		t.Errorf("the healthy channel got the event at %s, after the broken channel's attempt (from %s) had ended: it waited for it",
 			okAt.At.Format(time.StampMilli), badAt.At.Format(time.StampMilli))
