@@ -9,8 +9,9 @@
 // outbound_allow (IPs, CIDRs or host names) lift the refusal; instance
 // administrators are not checked at all (Open).
 //
-// A Guard checks a URL when it is saved (CheckURL, CheckRepository), again
-// before each use (RecheckURL: host names are resolved again, which catches
+// A Guard checks a URL when it is saved (CheckURL, CheckRepository, and
+// CheckHostPort for a server a plugin connects to without a URL), again
+// before each use (RecheckURL, RecheckHostPort: host names are resolved again, which catches
 // a name re-pointed at an internal address after it was saved), and, for
 // requests the core makes itself, at connect time (Control, DialContext),
 // which closes the DNS-rebinding window. Requests made inside plugins cannot

@@ -19,9 +19,11 @@
 //     minProperties/maxProperties to the map.
 //   - jsonschema_description: the description, which may hold commas.
 //   - jsonschema_extras: berth's own keywords, such as
-//     x-berth-host-path=true (a directory of the host, see core/hostaccess)
-//     and x-berth-outbound-url=true (a URL requests are sent to, see
-//     core/netguard).
+//     x-berth-host-path=true (a directory of the host, see core/hostaccess),
+//     x-berth-outbound-url=true (a URL requests are sent to, see
+//     core/netguard) and x-berth-outbound-host=<port property> (the host
+//     of a server the plugin connects to without a URL, its port in the
+//     named sibling property).
 //
 // Commas inside a jsonschema tag value are written \, (in a struct tag
 // literal, \\,).
