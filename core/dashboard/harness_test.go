@@ -51,6 +51,7 @@ type harness struct {
 	deployer   *fakeDeployer
 	databases  *fakeDatabases
 	swarm      *fakeSwarm
+	notifiers  *fakeNotifiers
 	// clock drives the sign-in throttle the API and the dashboard share.
 	clock *fakeClock
 }
@@ -103,7 +104,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	tok, holder := auth.NewSetupToken()
 	h := &harness{t: t, dbURL: dbURL, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st},
-		swarm: &fakeSwarm{}}
+		swarm: &fakeSwarm{}, notifiers: &fakeNotifiers{}}
 	csrfKey := box.Derive("csrf")
 	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
@@ -113,7 +114,7 @@ func newHarness(t *testing.T) *harness {
 		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
 	guard := hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})
 	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td, Deployer: h.deployer,
-		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}})
+		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}, Notifiers: h.notifiers})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Services: svc, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn, HostAccess: guard})
