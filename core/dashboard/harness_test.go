@@ -451,6 +451,7 @@ type fixture struct {
 	policy     store.BackupPolicy
 	conn       store.GitConnection
 	backup     store.Backup
+	channel    store.NotificationChannel
 }
 
 // Secrets the fixture seals; no page may ever contain them.
@@ -513,6 +514,11 @@ func (h *harness) fixture(admin *client) fixture {
 	if err := h.store.FinishBackup(ctx, f.backup.ID, store.BackupSucceeded, "main-db/1.dump", 2048, strings.Repeat("ab", 32), ""); err != nil {
 		h.t.Fatal(err)
 	}
+	if f.channel, err = h.store.CreateNotificationChannel(ctx, f.org, "notifier.webhook", store.ChannelChange{Name: "fixture alerts",
+		Settings: json.RawMessage(`{"url": "https://hooks.example.com/fixture", "secret": "` + fixtureDestSecret + `"}`),
+		Events:   []string{"deploy.failed"}, Enabled: true}); err != nil {
+		h.t.Fatal(err)
+	}
 	return f
 }
 
@@ -560,6 +566,8 @@ func (f fixture) concrete(rt route) string {
 			parts[i] = "notifier.webhook"
 		case ":key":
 			parts[i] = f.keyID.String()
+		case ":channel":
+			parts[i] = f.channel.ID.String()
 		case ":name":
 			parts[i] = "app.css"
 		}

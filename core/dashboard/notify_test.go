@@ -55,7 +55,7 @@ func TestNotificationChannelPages(t *testing.T) {
 
 	admin.must(200, admin.do("GET", "/orgs/"+org+"/settings", nil))
 	page := admin.must(200, admin.do("GET", list, nil))
-	if !strings.Contains(page.Body, "No notification channel yet") || !strings.Contains(page.Body, "<option>notifier.webhook</option>") {
+	if !strings.Contains(page.Body, "fixture alerts") || !strings.Contains(page.Body, "<option>notifier.webhook</option>") {
 		t.Fatalf("empty notifications page:\n%.2000s", page.Body)
 	}
 	form := admin.must(200, admin.do("GET", list+"/new?plugin=notifier.webhook", nil))
@@ -91,11 +91,7 @@ func TestNotificationChannelPages(t *testing.T) {
 			t.Errorf("list lacks %q", want)
 		}
 	}
-	chs, _, err := h.store.ListNotificationChannels(context.Background(), []uuid.UUID{f.org}, store.Page{})
-	if err != nil || len(chs) != 1 {
-		t.Fatalf("channels %v %v", chs, err)
-	}
-	ch := chs[0]
+	ch := h.channelNamed(f.org, "ops")
 	if !strings.Contains(string(ch.Settings), channelSecret) || ch.InstanceEvents || !ch.Enabled {
 		t.Fatalf("saved channel %+v %s", ch, ch.Settings)
 	}
@@ -133,13 +129,7 @@ func TestNotificationChannelPages(t *testing.T) {
 	dead := url.Values{"plugin_id": {"notifier.webhook"}, "name": {"dead"}, "s.url": {"https://dead.example.com/"},
 		"events": {"deploy.failed"}, "enabled": {"on"}}
 	admin.must(303, admin.post(list, dead))
-	chs, _, _ = h.store.ListNotificationChannels(context.Background(), []uuid.UUID{f.org}, store.Page{})
-	var deadID uuid.UUID
-	for _, c := range chs {
-		if c.Name == "dead" {
-			deadID = c.ID
-		}
-	}
+	deadID := h.channelNamed(f.org, "dead").ID
 	r = admin.must(303, admin.post(list+"/"+deadID.String()+"/test", nil))
 	page = admin.must(200, admin.do("GET", r.Location(), nil))
 	if !strings.Contains(page.Body, "Test of dead failed") || !strings.Contains(page.Body, "s-failing") ||
@@ -185,6 +175,22 @@ func TestNotificationChannelPages(t *testing.T) {
 	if got := strings.Join(h.notifiers.sent, "|"); got != "ops alerts test|ops alerts test" {
 		t.Errorf("sent %q", got)
 	}
+}
+
+// channelNamed returns the channel of org named name.
+func (h *harness) channelNamed(org uuid.UUID, name string) store.NotificationChannel {
+	h.t.Helper()
+	chs, _, err := h.store.ListNotificationChannels(context.Background(), []uuid.UUID{org}, store.Page{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, c := range chs {
+		if c.Name == name {
+			return c
+		}
+	}
+	h.t.Fatalf("no channel %q among %v", name, chs)
+	return store.NotificationChannel{}
 }
 
 // owner returns the fixture's administrator's id.
