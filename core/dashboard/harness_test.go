@@ -110,11 +110,14 @@ func newHarness(t *testing.T) *harness {
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
 	td := teardown.New(teardown.Deps{Store: st, Swarm: h.swarm, Databases: h.databases, Deployments: h.deployer,
 		Instance: "berth"})
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
-		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
 	guard := hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})
 	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td, Deployer: h.deployer,
 		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}, Notifiers: h.notifiers})
+	// The API's own service layer, as before, but with the notifier
+	// plugins, so both doors can manage notification channels.
+	apiSvc := service.New(service.Deps{Store: st, Teardown: td, Deployer: h.deployer, Notifiers: h.notifiers})
+	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
+		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td, Services: apiSvc})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Services: svc, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn, HostAccess: guard})

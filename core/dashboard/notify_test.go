@@ -202,3 +202,49 @@ func (f fixture) owner(t *testing.T, h *harness) uuid.UUID {
 	}
 	return u.ID
 }
+
+// TestChannelAnswersMatchTheAPI: the same invalid channel or forbidden
+// action gets the same status and message from the API and from the
+// dashboard's forms (both go through service.Notifications).
+func TestChannelAnswersMatchTheAPI(t *testing.T) {
+	h := newHarness(t)
+	admin := h.setup()
+	f := h.fixture(admin)
+	h.addUser(f.org, "orgadmin@example.com", store.RoleAdmin)
+	orgAdmin := h.signIn("orgadmin@example.com") // not an instance administrator
+	h.addUser(f.org, "member@example.com", store.RoleMember)
+	member := h.signIn("member@example.com")
+	h.addUser(f.org, "viewer@example.com", store.RoleViewer)
+	viewer := h.signIn("viewer@example.com")
+
+	org, ch := f.org.String(), f.channel.ID.String()
+	create := "/api/v1/organizations/" + org + "/notification-channels"
+	form := func(extra ...string) url.Values {
+		v := url.Values{"plugin_id": {"notifier.webhook"}, "name": {"alerts"}, "s.url": {"https://hooks.example.com/a"}, "enabled": {"on"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Add(extra[i], extra[i+1])
+		}
+		return v
+	}
+	tests := []parityCase{
+		{name: "no events", as: admin,
+			apiMethod: "POST", apiPath: create, apiBody: `{"name":"alerts","plugin_id":"notifier.webhook","settings":{"url":"https://hooks.example.com/a"},"events":[]}`,
+			formPath: "/orgs/" + org + "/notifications", form: form(), status: 422},
+		{name: "unknown event", as: admin,
+			apiMethod: "POST", apiPath: create, apiBody: `{"name":"alerts","plugin_id":"notifier.webhook","settings":{"url":"https://hooks.example.com/a"},"events":["deploy.exploded"]}`,
+			formPath: "/orgs/" + org + "/notifications", form: form("events", "deploy.exploded"), status: 422},
+		{name: "instance events by an organization admin", as: orgAdmin,
+			apiMethod: "POST", apiPath: create, apiBody: `{"name":"alerts","plugin_id":"notifier.webhook","settings":{"url":"https://hooks.example.com/a"},"events":["deploy.failed"],"instance_events":true}`,
+			formPath: "/orgs/" + org + "/notifications", form: form("events", "deploy.failed", "instance_events", "on"), status: 403},
+		{name: "member creates a channel", as: member,
+			apiMethod: "POST", apiPath: create, apiBody: `{"name":"alerts","plugin_id":"notifier.webhook","settings":{"url":"https://hooks.example.com/a"},"events":["deploy.failed"]}`,
+			formPath: "/orgs/" + org + "/notifications", form: form("events", "deploy.failed"), status: 403},
+		{name: "viewer sends a test", as: viewer,
+			apiMethod: "POST", apiPath: "/api/v1/notification-channels/" + ch + "/test",
+			formPath: "/orgs/" + org + "/notifications/" + ch + "/test", form: url.Values{}, status: 403},
+		{name: "member deletes a channel", as: member,
+			apiMethod: "DELETE", apiPath: "/api/v1/notification-channels/" + ch,
+			formPath: "/orgs/" + org + "/notifications/" + ch + "/delete", form: url.Values{"confirmed": {"yes"}}, status: 403},
+	}
+	checkParity(t, tests)
+}
