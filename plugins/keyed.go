@@ -11,7 +11,7 @@ import (
 )
 
 // instanceKey names an extra process of a plugin: the plugin's id and a
-// caller-chosen key (a backup destination's id).
+// caller-chosen key (a backup destination's or notification channel's id).
 type instanceKey struct {
 	id, key string
 }
@@ -32,7 +32,30 @@ func (h *Host) allInstances() []*instance {
 // as a *sdk.ConfigError (errors.As). The plugin's own instance (Configure,
 // BackupTarget) is left alone.
 func (h *Host) BackupTargetInstance(ctx context.Context, id, key string, settings json.RawMessage) (*BackupTargetClient, error) {
-	inst, err := h.keyedInstance(ctx, id, key)
+	inst, err := h.configuredInstance(ctx, id, key, sdk.KindBackup, settings)
+	if err != nil {
+		return nil, err
+	}
+	return &BackupTargetClient{baseClient{inst}}, nil
+}
+
+// NotifierInstance returns the client of a separate process of notifier
+// plugin id, one per key (a notification channel's id), configured with
+// settings, as BackupTargetInstance does for backup destinations: two
+// Slack channels of one organization, or of two, never share a process
+// or settings.
+func (h *Host) NotifierInstance(ctx context.Context, id, key string, settings json.RawMessage) (*NotifierClient, error) {
+	inst, err := h.configuredInstance(ctx, id, key, sdk.KindNotifier, settings)
+	if err != nil {
+		return nil, err
+	}
+	return &NotifierClient{baseClient{inst}}, nil
+}
+
+// configuredInstance returns instance (id, key) of a plugin of kind with
+// settings applied (when they differ from the ones it has).
+func (h *Host) configuredInstance(ctx context.Context, id, key string, kind sdk.Kind, settings json.RawMessage) (*instance, error) {
+	inst, err := h.keyedInstance(ctx, id, key, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -44,12 +67,12 @@ func (h *Host) BackupTargetInstance(ctx context.Context, id, key string, setting
 			return nil, err
 		}
 	}
-	return &BackupTargetClient{baseClient{inst}}, nil
+	return inst, nil
 }
 
 // keyedInstance returns (creating it if needed) the instance (id, key) of a
-// backup plugin.
-func (h *Host) keyedInstance(ctx context.Context, id, key string) (*instance, error) {
+// plugin of kind.
+func (h *Host) keyedInstance(ctx context.Context, id, key string, kind sdk.Kind) (*instance, error) {
 	h.mu.Lock()
 	base, ok := h.instances[id]
 	h.mu.Unlock()
@@ -62,7 +85,7 @@ func (h *Host) keyedInstance(ctx context.Context, id, key string) (*instance, er
 	base.mu.Lock()
 	entry, path, source := base.entry, base.path, base.source
 	base.mu.Unlock()
-	if entry.Kind != sdk.KindBackup {
+	if entry.Kind != kind {
 		return nil, wrapErr(id, "", ErrWrongKind)
 	}
 	k := instanceKey{id: id, key: key}
@@ -77,8 +100,8 @@ func (h *Host) keyedInstance(ctx context.Context, id, key string) (*instance, er
 }
 
 // StopInstance stops and forgets the process (id, key) started by
-// BackupTargetInstance, e.g. when its destination is deleted. Unknown
-// instances are ignored.
+// BackupTargetInstance or NotifierInstance, e.g. when its destination or
+// channel is deleted. Unknown instances are ignored.
 func (h *Host) StopInstance(id, key string) {
 	k := instanceKey{id: id, key: key}
 	h.mu.Lock()

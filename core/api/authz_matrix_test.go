@@ -205,7 +205,8 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 	prov := providers{fake: h.provider, plugins: h.plugins}
 	hooks := webhook.New(webhook.Options{Store: h.store, Providers: prov, Deployer: h.deployer})
 	fake := &fakeDatabases{st: h.store}
-	svc := service.New(service.Deps{Store: h.store, Deployer: authzDeployer{h.deployer}, Data: service.DataDeps{Ops: fake, Jobs: fake}})
+	svc := service.New(service.Deps{Store: h.store, Deployer: authzDeployer{h.deployer}, Data: service.DataDeps{Ops: fake, Jobs: fake},
+		Notifiers: &fakeNotifiers{}})
 	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
 		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Services: svc,
 		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
@@ -271,6 +272,10 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/backup-destinations", k, map[string]any{"name": "bucket", "plugin_id": "backup.s3",
 		"settings": map[string]any{"bucket": "backups", "access_key_id": "AKIA", "secret_access_key": destSecret}})).json(m.t, &dest)
 	mo.ids["backup-destinations"] = dest.ID.String()
+	var ch store.NotificationChannel
+	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/notification-channels", k, map[string]any{"name": "ops", "plugin_id": "notifier.hook",
+		"settings": map[string]any{"url": "https://hooks.example.com/x", "token": destSecret}, "events": []string{"deploy.failed"}})).json(m.t, &ch)
+	mo.ids["notification-channels"] = ch.ID.String()
 	var pol store.BackupPolicy
 	m.must(201, m.do("POST", "/api/v1/databases/"+db.ID.String()+"/backup-policies", k, map[string]any{"destination_id": dest.ID, "schedule": "0 3 * * *"})).json(m.t, &pol)
 	mo.ids["backup-policies"] = pol.ID.String()
@@ -399,7 +404,12 @@ var matrixBodies = map[string]func(m *matrixHarness, ids matrixIDs) any{
 		return map[string]any{"name": m.unique("dest"), "plugin_id": "backup.local"}
 	},
 	"PATCH /api/v1/backup-destinations/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "bucket"} },
-	"PUT /api/v1/plugins/:id/settings":      func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
+	"POST /api/v1/organizations/:id/notification-channels": func(m *matrixHarness, _ matrixIDs) any {
+		return map[string]any{"name": m.unique("chan"), "plugin_id": "notifier.hook", "settings": map[string]any{"url": "https://hooks.example.com/y"},
+			"events": []string{"deploy.succeeded"}}
+	},
+	"PATCH /api/v1/notification-channels/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "ops"} },
+	"PUT /api/v1/plugins/:id/settings":        func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
 	"POST /api/v1/git-connections": func(m *matrixHarness, ids matrixIDs) any {
 		return map[string]any{"organization_id": ids["organizations"], "name": m.unique("conn"), "provider": "example",
 			"credentials": map[string]any{"token": "good-token"}}
@@ -460,6 +470,11 @@ var matrixFresh = map[string]func(m *matrixHarness, o matrixOrg, caller string) 
 	"DELETE /api/v1/backup-destinations/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
 		return o.ids.with("backup-destinations", m.created(o, "/api/v1/organizations/"+o.id.String()+"/backup-destinations",
 			map[string]any{"name": m.unique("dest"), "plugin_id": "backup.local"}))
+	},
+	"DELETE /api/v1/notification-channels/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
+		return o.ids.with("notification-channels", m.created(o, "/api/v1/organizations/"+o.id.String()+"/notification-channels",
+			map[string]any{"name": m.unique("chan"), "plugin_id": "notifier.hook", "settings": map[string]any{"url": "https://hooks.example.com/z"},
+				"events": []string{"deploy.succeeded"}}))
 	},
 	"DELETE /api/v1/git-connections/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
 		return o.ids.with("git-connections", m.created(o, "/api/v1/git-connections", map[string]any{"organization_id": o.id.String(),

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/core/writeonly"
 )
 
 // Outbound requests tenants aim: git connections' base URLs, repository
@@ -62,7 +62,7 @@ func (s *Server) destinationSettingsCheck(c *fiber.Ctx, plugin string, saved, se
 	if err != nil || schema == nil {
 		return err
 	}
-	was, now := stringProps(saved), stringProps(settings)
+	was, now := writeonly.StringProperties(saved), writeonly.StringProperties(settings)
 	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
 		if saved != nil && was[name] == now[name] {
 			continue
@@ -74,7 +74,7 @@ func (s *Server) destinationSettingsCheck(c *fiber.Ctx, plugin string, saved, se
 			continue
 		}
 		var missing []string
-		for _, secret := range writeOnlyProperties(schema) {
+		for _, secret := range writeonly.Properties(schema) {
 			if _, sent := patch[secret]; !sent && was[secret] != "" {
 				missing = append(missing, secret)
 			}
@@ -103,7 +103,7 @@ func (s *Server) recheckDestination(c *fiber.Ctx, d store.BackupDestination) (fu
 	if len(marked) == 0 {
 		describe = func(err error) string { return err.Error() }
 	}
-	props := stringProps(d.Settings)
+	props := writeonly.StringProperties(d.Settings)
 	for _, name := range marked {
 		if err := s.outbound(c).RecheckURL(c.UserContext(), "settings."+name, props[name]); err != nil {
 			return describe, err
@@ -128,41 +128,4 @@ func (s *Server) pluginSchema(ctx context.Context, id string) (json.RawMessage, 
 		}
 	}
 	return nil, nil
-}
-
-// stringProps returns the string-valued top-level properties of settings.
-func stringProps(settings json.RawMessage) map[string]string {
-	var raw map[string]json.RawMessage
-	out := map[string]string{}
-	if json.Unmarshal(settings, &raw) != nil {
-		return out
-	}
-	for k, v := range raw {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			out[k] = s
-		}
-	}
-	return out
-}
-
-// writeOnlyProperties returns, sorted, the top-level properties a schema
-// marks writeOnly (secrets).
-func writeOnlyProperties(schema json.RawMessage) []string {
-	var sc struct {
-		Properties map[string]struct {
-			WriteOnly bool `json:"writeOnly"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(schema, &sc) != nil {
-		return nil
-	}
-	var out []string
-	for name, p := range sc.Properties {
-		if p.WriteOnly {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

@@ -50,7 +50,10 @@ type Options struct {
 	// Version is berth's build version, reported by /healthz.
 	Version string
 	// Deployer runs deployments; nil answers 503 on deployment actions.
-	Deployer Deployer
+	// Notifiers gives notification channels their plugins when Services
+	// is nil (tests); berth's own service layer has them.
+	Notifiers service.NotifierPlugins
+	Deployer  Deployer
 	// Logs streams deployment logs live; nil serves stored lines only.
 	Logs LogStreams
 	// PluginSettings configures plugins; nil answers 503 on settings changes.
@@ -120,7 +123,8 @@ func New(opts Options) *Server {
 		opts.SignIn = ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), nil)
 	}
 	if opts.Services == nil {
-		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Deployer: opts.Deployer, Outbound: opts.Outbound, Logger: opts.Logger})
+		opts.Services = service.New(service.Deps{Store: opts.Store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Deployer: opts.Deployer, Outbound: opts.Outbound, Logger: opts.Logger,
+			Notifiers: opts.Notifiers})
 	}
 	s := &Server{svc: opts.Services, opts: opts, store: opts.Store, log: opts.Logger, csrf: auth.NewCSRF(opts.CSRFKey), guard: opts.Outbound}
 	if s.guard == nil {

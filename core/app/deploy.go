@@ -30,18 +30,6 @@ func (p pluginSource) GitProvider(ctx context.Context, id string) (sdk.GitProvid
 	return p.host.GitProvider(ctx, id)
 }
 
-func (p pluginSource) Notifier(ctx context.Context, id string) (sdk.Notifier, error) {
-	return p.host.Notifier(ctx, id)
-}
-
-// notifierTargets sends events to every notifier plugin an administrator
-// saved settings for.
-type notifierTargets struct{ s *Server }
-
-func (t notifierTargets) NotifierIDs(ctx context.Context) ([]string, error) {
-	return t.s.store.ConfiguredPlugins(ctx, string(sdk.KindNotifier)+".")
-}
-
 func (p pluginSource) Builder(ctx context.Context, id string) (sdk.Builder, error) {
 	return p.host.Builder(ctx, id)
 }
@@ -83,7 +71,7 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 		return err
 	}
 	s.hub = deploylog.NewHub(s.store, s.log.With("component", "deploylog"))
-	s.events = notify.NewDispatcher(notifierTargets{s}, jobs, s.log.With("component", "notify"))
+	s.events = notify.NewDispatcher(s.store, jobs, s.log.With("component", "notify"))
 	mgr := swarm.NewManager(s.docker, s.log.With("component", "swarm"))
 	var releaser deploy.Releaser
 	if s.syncer != nil && s.traefik != nil {
@@ -102,7 +90,9 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	s.deployments = deployments{deploy.NewEnqueuer(s.store, jobs, s.log.With("component", "deploy")), s.pipeline}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deploy.Worker{Pipeline: s.pipeline, JobTimeout: time.Hour})
-	river.AddWorker(workers, &notify.Worker{Plugins: pluginSource{s.plugins}, Logger: s.log.With("component", "notify")})
+	np := notifierPlugins{s.plugins}
+	river.AddWorker(workers, &notify.Worker{Channels: s.store, Plugins: np, Outbound: channelAddresses(np, s.outbound),
+		Logger: s.log.With("component", "notify")})
 	s.databases = s.backupWorkers(workers, mgr, jobs)
 	q, err := queue.New(s.store.Pool(), workers, queue.Options{DeployWorkers: s.cfg.DeployConcurrency,
 		JobTimeout: time.Hour, Logger: s.log.With("component", "queue")})
@@ -121,6 +111,13 @@ func (s *Server) startDeployments(ctx, runCtx context.Context) error {
 	// then find them not queued); their clean-up runs in the background.
 	if _, err := s.databases.restores.Recover(runCtx); err != nil {
 		return err
+	}
+	// Deliveries a killed process was sending are sent again (each
+	// carries its event id, so receivers can drop a duplicate).
+	if n, err := queue.RequeueRunning(ctx, s.store.Pool(), queue.Notify); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Info("notifications interrupted by a stop are sent again", "deliveries", n)
 	}
 	if err := q.Start(runCtx); err != nil {
 		return err

@@ -163,7 +163,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	opts.Teardown = s.newTeardown(ctx)
 	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Outbound: s.outbound,
-		Logger: log.With("component", "service"), Data: s.dataDeps(), Builders: pluginLister{host: s.plugins}}
+		Logger: log.With("component", "service"), Data: s.dataDeps(), Builders: pluginLister{host: s.plugins},
+		Notifiers: notifierPlugins{s.plugins}}
 	if s.pipeline != nil {
 		svcDeps.Deployer = s.deployments
 	}

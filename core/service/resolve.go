@@ -29,6 +29,7 @@ const (
 	PolicyResource
 	BackupResource
 	RestoreResource
+	ChannelResource
 )
 
 // String names the resource in messages ("project not found").
@@ -58,6 +59,8 @@ func (r Resource) String() string {
 		return "backup"
 	case RestoreResource:
 		return "restore"
+	case ChannelResource:
+		return "notification channel"
 	}
 	return "resource"
 }
@@ -77,6 +80,7 @@ type Resolved struct {
 	Policy       store.BackupPolicy
 	Backup       store.Backup
 	Restore      store.Restore
+	Channel      store.NotificationChannel
 	// OrganizationID is the organization the record belongs to.
 	OrganizationID uuid.UUID
 }
@@ -129,6 +133,9 @@ func (s *Services) Resolve(ctx context.Context, p *store.Principal, kind Resourc
 	case RestoreResource:
 		r.Restore, err = st.GetRestore(ctx, id)
 		r.OrganizationID = r.Restore.OrganizationID
+	case ChannelResource:
+		r.Channel, err = st.GetNotificationChannel(ctx, id)
+		r.OrganizationID = r.Channel.OrganizationID
 	default:
 		return r, fmt.Errorf("service: resolve: unknown resource kind %d", kind)
 	}

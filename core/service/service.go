@@ -68,6 +68,9 @@ type Deps struct {
 	// Builders gives the builders' per-application settings schemas, to
 	// check build settings when they are saved (nil: not checked).
 	Builders BuilderSchemas
+	// Notifiers gives the notifier plugins and the channels' processes
+	// (nil: notification channels answer 503).
+	Notifiers NotifierPlugins
 }
 
 // Services is the service layer: one field per aggregate.
@@ -97,6 +100,8 @@ type Services struct {
 	Databases *Databases
 	Backups   *Backups
 	Restores  *Restores
+	// Notifications: the organizations' notification channels.
+	Notifications *Notifications
 }
 
 // New returns the service layer on deps.
@@ -120,6 +125,7 @@ func New(deps Deps) *Services {
 	s.Previews = &Previews{s: s}
 	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
 	s.Databases, s.Backups, s.Restores = &Databases{s: s}, &Backups{s: s}, &Restores{s: s}
+	s.Notifications = &Notifications{s: s}
 	return s
 }
 

@@ -36,3 +36,8 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	return nil
 }
+
+// Bound returns the store running its queries in tx, a transaction the
+// caller owns (commits or rolls back), e.g. one handed over by a package
+// that writes with pgx directly.
+func (s *Store) Bound(tx pgx.Tx) *Store { return &Store{pool: tx, root: s.root, box: s.box} }

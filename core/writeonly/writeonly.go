@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Marker stands in for a saved secret in answers. Sent back in its place,
@@ -168,6 +169,44 @@ func Secrets(schema, settings json.RawMessage) map[string]bool {
 	for k, p := range n.Properties {
 		if v, ok := doc[k]; ok && p.WriteOnly && !isNull(v) {
 			out[k] = true
+		}
+	}
+	return out
+}
+
+// Properties returns, sorted, the top-level properties schema marks
+// writeOnly (secrets).
+func Properties(schema json.RawMessage) []string {
+	var sc struct {
+		Properties map[string]struct {
+			WriteOnly bool `json:"writeOnly"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(schema, &sc) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(sc.Properties))
+	for name, p := range sc.Properties {
+		if p.WriteOnly {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// StringProperties returns the string-valued top-level properties of a
+// settings document.
+func StringProperties(settings json.RawMessage) map[string]string {
+	var raw map[string]json.RawMessage
+	out := map[string]string{}
+	if json.Unmarshal(settings, &raw) != nil {
+		return out
+	}
+	for k, v := range raw {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = s
 		}
 	}
 	return out
