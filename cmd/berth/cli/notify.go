@@ -261,8 +261,8 @@ func findEnvironment(ctx context.Context, c *Client, projects, chosen []project,
 	return "", usageErr("%d projects have an environment %q: write PROJECT/%s or give its id", len(found), name, name)
 }
 
-// healthText is a channel's health for tables: its state, with the
-// number of failures in a row when there are any.
+// healthText is a channel's health for tables: its state, whether it is
+// disabled, and the number of failed attempts in a row when there are any.
 func healthText(ch notifyChannel) string {
 	s := ch.Health.State
 	if s == "" {
@@ -272,7 +272,7 @@ func healthText(ch notifyChannel) string {
 		s += " (disabled)"
 	}
 	if n := ch.Health.ConsecutiveFailures; n > 0 {
-		s += " ×" + strconv.Itoa(n)
+		s += ", " + strconv.Itoa(n) + " failed in a row"
 	}
 	return s
 }
