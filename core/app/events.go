@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/core/certwatch"
 	"github.com/berth-dev/berth/core/eventscope"
 	"github.com/berth-dev/berth/core/notify"
+	"github.com/berth-dev/berth/core/service"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/plugins"
 	"github.com/berth-dev/berth/sdk"
@@ -119,4 +120,12 @@ func (d domainScoper) Scope(ctx context.Context, domain string, ev *sdk.Event) b
 		return false
 	}
 	return eventscope.ApplicationID(ctx, d.st, id, ev) == nil
+}
+
+// wireServiceEvents hands the dispatcher to the services that emit events
+// of their own (previews).
+func (s *Server) wireServiceEvents(svc *service.Services) {
+	if s.events != nil {
+		svc.Previews.SetEvents(s.events)
+	}
 }

@@ -174,6 +174,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			Logger: log.With("component", "pages")})
 	}
 	opts.Services = service.New(svcDeps)
+	s.wireServiceEvents(opts.Services)
 	if s.pipeline != nil && s.traefik != nil {
 		svc := opts.Services
 		promote := func(ctx context.Context, d store.Deployment) error {
