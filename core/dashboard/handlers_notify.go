@@ -231,24 +231,7 @@ func (c channelData) E(field string) string { return c.Errors[field] }
 
 // notifierPlugin finds an installed notifier plugin and its settings schema.
 func (d *Dashboard) notifierPlugin(ctx context.Context, id string) (api.PluginInfo, *schema, error) {
-	if d.opts.Plugins != nil && strings.HasPrefix(id, "notifier.") {
-		items, err := d.opts.Plugins.ListPlugins(ctx)
-		if err != nil {
-			return api.PluginInfo{}, nil, err
-		}
-		for _, p := range items {
-			if p.ID == id {
-				s, err := parseSchema(p.Schema)
-				if err != nil {
-					return p, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "Unreadable settings schema",
-						msg: "The plugin " + p.ID + " describes its settings with a schema the dashboard cannot read: " + err.Error()}
-				}
-				return p, s, nil
-			}
-		}
-	}
-	return api.PluginInfo{}, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "No such notifier plugin",
-		msg: "Choose a notifier plugin installed on this server (notifier.slack, notifier.webhook, …)."}
+	return d.kindPlugin(ctx, "notifier", id, "notifier.slack, notifier.webhook, …")
 }
 
 // newChannelPage shows the form of the notifier plugin named by ?plugin=
