@@ -66,6 +66,10 @@ type Options struct {
 	// DockerHost is the Docker Engine address handed to builders when a
 	// BuildRequest leaves DockerHost empty.
 	DockerHost string
+	// OnRepeatedCrash, when set, is called (on its own goroutine) when a
+	// plugin crashed CrashReportCount times within CrashReportWindow, at
+	// most once per CrashReportInterval per plugin (see crashwatch.go).
+	OnRepeatedCrash func(CrashReport)
 }
 
 // State is the health state of a plugin.
@@ -140,6 +144,7 @@ type Host struct {
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
+	crashes    crashWatch
 }
 
 // New reads the indexes and returns a Host. No plugin is started until it

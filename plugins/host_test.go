@@ -461,3 +461,35 @@ func TestBinariesDescribeThemselves(t *testing.T) {
 		})
 	}
 }
+
+func TestRepeatedCrashesAreReported(t *testing.T) {
+	reports := make(chan plugins.CrashReport, 4)
+	h := newHost(t, plugins.Options{RestartBackoff: 20 * time.Millisecond,
+		OnRepeatedCrash: func(r plugins.CrashReport) { reports <- r }}, "probe")
+	for i := range 4 {
+		n, err := h.Notifier(ctx(t), "notifier.probe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Send(ctx(t), &sdk.SendRequest{}); err != nil {
+			t.Fatalf("Send before crash %d: %v", i, err)
+		}
+		if err := syscall.Kill(status(t, h, "notifier.probe").Health.PID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the crash to be noticed", func() bool { return status(t, h, "notifier.probe").Health.State == plugins.StateCrashed })
+	}
+	select {
+	case r := <-reports:
+		if r.PluginID != "notifier.probe" || r.Crashes != 3 || r.Version == "" || r.LastError == "" {
+			t.Errorf("report = %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("three crashes were not reported")
+	}
+	select {
+	case r := <-reports:
+		t.Errorf("a fourth crash within the hour was reported again: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

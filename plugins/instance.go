@@ -337,6 +337,7 @@ func (i *instance) crashedLocked(cause error) {
 	i.state, i.lastErr, i.since = StateCrashed, "crashed: "+cause.Error(), now
 	i.notBefore = now.Add(i.backoff())
 	i.h.logger.Error("plugin crashed", "plugin", i.id, "error", cause, "restart_after", i.backoff())
+	i.h.noteCrash(i, cause)
 	if c != nil {
 		go c.Kill() // reap go-plugin's goroutines and socket
 	}

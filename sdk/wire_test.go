@@ -3,10 +3,14 @@ package sdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/sdk"
 	"github.com/berth-dev/berth/sdk/plugintest"
@@ -147,4 +151,121 @@ func TestGitFieldsCrossTheWire(t *testing.T) {
 	if pr.Number != 7 || len(pr.Labels) != 1 || pr.HeadRepository != "fork/app" || pr.HeadCloneURL == "" || !pr.Merged || !pr.Draft {
 		t.Errorf("pull request = %+v", pr)
 	}
+}
+
+// recorder is a notifier that keeps the event it received.
+type recorder struct {
+	minimal
+	got sdk.Event
+}
+
+func (r *recorder) Send(_ context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
+	r.got = req.Event
+	return &sdk.SendResponse{MessageID: "m-" + req.Event.ID}, nil
+}
+
+// detailsSet reports which details structs ev carries.
+func detailsSet(ev sdk.Event) []bool {
+	return []bool{ev.Deploy != nil, ev.Backup != nil, ev.Threshold != nil, ev.Cleanup != nil, ev.Restart != nil,
+		ev.Preview != nil, ev.Restore != nil, ev.Certificate != nil, ev.Plugin != nil, ev.Job != nil}
+}
+
+// TestEventsCrossTheWire sends a sample of every event type (and of an
+// unknown one) through gRPC and checks each arrives unchanged, details and
+// scope included.
+func TestEventsCrossTheWire(t *testing.T) {
+	impl := &recorder{}
+	n := plugintest.Notifier(t, impl)
+	for _, typ := range append(append([]sdk.EventType{}, sdk.EventTypes...), "plugintest.future") {
+		t.Run(string(typ), func(t *testing.T) {
+			want := plugintest.SampleEvent(typ)
+			if _, err := n.Send(context.Background(), &sdk.SendRequest{Event: want}); err != nil {
+				t.Fatal(err)
+			}
+			if typ != sdk.EventTest && typ != "plugintest.future" && !slices.Contains(detailsSet(want), true) {
+				t.Errorf("SampleEvent(%s) carries no details", typ)
+			}
+			if !eventsEqual(impl.got, want) {
+				t.Errorf("received %+v\nsent     %+v", impl.got, want)
+			}
+		})
+	}
+}
+
+// TestEventJSON checks the documented JSON shape: snake_case names,
+// durations in milliseconds, and a lossless round trip for every type.
+func TestEventJSON(t *testing.T) {
+	for _, typ := range sdk.EventTypes {
+		t.Run(string(typ), func(t *testing.T) {
+			want := plugintest.SampleEvent(typ)
+			data, err := json.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got sdk.Event
+			if err := json.Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !eventsEqual(got, want) {
+				t.Errorf("round trip of %s\ngot  %+v\nwant %+v", data, got, want)
+			}
+		})
+	}
+	tests := []struct {
+		typ  sdk.EventType
+		want []string
+	}{
+		{sdk.EventDeployFailed, []string{`"type":"deploy.failed"`, `"organization_id":"0b6f3c2e-`, `"environment":"production"`,
+			`"deploy":{"deployment_id":"dep-1"`, `"failed_step":"build"`, `"duration_ms":93000`}},
+		{sdk.EventBackupMissed, []string{`"kind":"database"`, `"schedule":"0 3 * * *"`, `"missed_at":"2025-01-02T03:00:00Z"`, `"missed_runs":2`}},
+		{sdk.EventRestoreFailed, []string{`"restore":{"restore_id":"rst-1"`, `"duration_ms":21000`}},
+		{sdk.EventCertExpiring, []string{`"certificate":{"domains":["shop.example.com"`, `"not_after":"2025-01-12T00:00:00Z"`, `"days_left":9`}},
+		{sdk.EventPluginCrashed, []string{`"plugin":{"plugin_id":"notifier.slack"`, `"restarts":3`}},
+		{sdk.EventPreviewCreated, []string{`"preview":{"pull_request":17`, `"domain":"pr-17.api.shop.example.com"`}},
+		{sdk.EventJobFailed, []string{`"job":{"job_id":"job-1"`, `"exit_code":2`}},
+		{sdk.EventBerthRestarted, []string{`"previous_shutdown":"clean"`}},
+	}
+	for _, tt := range tests {
+		data, _ := json.Marshal(plugintest.SampleEvent(tt.typ))
+		for _, w := range tt.want {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("JSON of %s lacks %s: %s", tt.typ, w, data)
+			}
+		}
+		if strings.Contains(string(data), `"Duration"`) || strings.Contains(string(data), "OrganizationID") {
+			t.Errorf("JSON of %s has Go field names: %s", tt.typ, data)
+		}
+	}
+	data, _ := json.Marshal(plugintest.SampleEvent(sdk.EventBerthRestarted))
+	if strings.Contains(string(data), "organization_id") {
+		t.Errorf("an instance event names an organization: %s", data)
+	}
+}
+
+// eventsEqual compares events, times by instant.
+func eventsEqual(a, b sdk.Event) bool {
+	if !a.Time.Equal(b.Time) {
+		return false
+	}
+	a.Time, b.Time = time.Time{}, time.Time{}
+	if (a.Backup == nil) != (b.Backup == nil) || (a.Certificate == nil) != (b.Certificate == nil) {
+		return false
+	}
+	if a.Backup != nil {
+		if !a.Backup.MissedAt.Equal(b.Backup.MissedAt) {
+			return false
+		}
+		ab, bb := *a.Backup, *b.Backup
+		ab.MissedAt, bb.MissedAt = time.Time{}, time.Time{}
+		a.Backup, b.Backup = &ab, &bb
+	}
+	if a.Certificate != nil {
+		if !a.Certificate.NotAfter.Equal(b.Certificate.NotAfter) {
+			return false
+		}
+		ac, bc := *a.Certificate, *b.Certificate
+		ac.NotAfter, bc.NotAfter = time.Time{}, time.Time{}
+		a.Certificate, b.Certificate = &ac, &bc
+	}
+	return reflect.DeepEqual(a, b)
 }

@@ -206,3 +206,21 @@ func TestNotificationChannelTrust(t *testing.T) {
 		t.Errorf("org admin clearing instance_events: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestNotificationChannelTenantTakesOverAdminAddress: when an
+// organization admin changes the settings of a channel an instance
+// administrator aimed at an internal address, that address is judged
+// again for them.
+func TestNotificationChannelTenantTakesOverAdminAddress(t *testing.T) {
+	h, _ := notifyHarness(t)
+	f := h.fixture()
+	orgAdmin := h.orgAdmin(f)
+	var ch store.NotificationChannel
+	h.must(201, h.do("POST", "/api/v1/organizations/"+f.orgID+"/notification-channels", f.key, map[string]any{"name": "internal",
+		"plugin_id": "notifier.hook", "settings": map[string]any{"url": "http://127.0.0.1:9/hook"}, "events": []string{"deploy.failed"}})).json(t, &ch)
+	r := h.do("PATCH", "/api/v1/notification-channels/"+ch.ID.String(), orgAdmin, map[string]any{"settings": map[string]any{"topic": "x"}})
+	if r.Status != 403 || !strings.Contains(string(r.Body), `"field":"settings.url"`) {
+		t.Errorf("org admin changing an admin's internal channel: %d %s", r.Status, r.Body)
+	}
+	h.must(200, h.do("PATCH", "/api/v1/notification-channels/"+ch.ID.String(), orgAdmin, map[string]any{"name": "renamed"}))
+}

@@ -88,7 +88,7 @@ func (s *Server) backupWorkers(workers *river.Workers, mgr *swarm.Manager, jobs 
 	runner := backup.New(backup.Deps{Store: s.store, Docker: s.docker, Targets: targets, Services: svc, Scaler: mgr, Switcher: mgr, Events: s.events,
 		Logger: s.log.With("component", "backup")})
 	river.AddWorker(workers, &schedule.Worker{Store: s.store, Runner: runner})
-	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Logger: s.log.With("component", "restore")})
+	river.AddWorker(workers, &restore.Worker{Store: s.store, Runner: runner, Events: s.events, Logger: s.log.With("component", "restore")})
 	return &databaseOps{store: s.store, svc: svc, runner: runner, targets: targets, queue: jobs,
 		restores: &restore.Service{Store: s.store, Runner: runner, Queue: jobs, Logger: s.log.With("component", "restore")}}
 }

@@ -72,6 +72,8 @@ func (s *Server) startPlugins(ctx context.Context) error {
 		Logger:      hclog.New(&hclog.LoggerOptions{Name: "plugins", Level: level, Output: os.Stderr}),
 		IdleTimeout: 5 * time.Minute,
 		DockerHost:  s.cfg.DockerHost,
+
+		OnRepeatedCrash: s.notices.pluginCrashed,
 	})
 	if err != nil {
 		return fmt.Errorf("plugins: %w", err)

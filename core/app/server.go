@@ -65,6 +65,7 @@ type Server struct {
 	// services; set with pipeline (not with BERTH_DISABLE_PROXY).
 	deployments deployments
 	events      *notify.Dispatcher
+	notices     instanceEvents // berth.restarted, plugin.crashed, certificates (events.go)
 	queue       *queue.Queue
 	// outbound checks the addresses tenants aim requests at (netguard).
 	outbound *netguard.Guard
@@ -158,6 +159,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		}
 		opts.Deployer, opts.Logs = s.deployments, s.hub
 	}
+	s.startEvents(runCtx)
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
@@ -173,6 +175,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			Logger: log.With("component", "pages")})
 	}
 	opts.Services = service.New(svcDeps)
+	s.wireServiceEvents(opts.Services)
 	if s.pipeline != nil && s.traefik != nil {
 		svc := opts.Services
 		promote := func(ctx context.Context, d store.Deployment) error {
@@ -340,6 +343,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	errs = append(errs, s.closeResources(ctx))
+	s.markStopped()
 	return errors.Join(errs...)
 }
 

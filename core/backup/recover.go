@@ -59,8 +59,8 @@ func (r *Runner) Recover(ctx context.Context, jobs Jobs, labels map[string]strin
 				reason = fmt.Sprintf("berth lost this backup's queue job before it started (state %q); run it again", state)
 			}
 		}
-		ev := sdk.Event{Type: sdk.EventBackupFailed, Severity: sdk.SeverityError, Title: "Backup failed", Message: reason,
-			Backup: &sdk.BackupDetails{BackupID: u.ID.String(), Error: reason}}
+		ev := interruptedEvent(u.Backup, reason)
+		r.scope(ctx, u.Backup, &ev)
 		ok, err := r.failUnfinished(ctx, u.Backup, reason, ev)
 		if err != nil {
 			errs = append(errs, err)

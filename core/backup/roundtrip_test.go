@@ -103,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 				!strings.HasSuffix(b.Key, ".gz") || b.Attempts != 1 {
 				t.Errorf("recorded backup = %+v", b)
 			}
-			if ev := e.events.of(sdk.EventBackupSucceeded); len(ev) != 1 || ev[0].Backup.Key != b.Key {
+			if ev := e.events.of(sdk.EventBackupSucceeded); len(ev) != 1 || ev[0].Backup.Key != b.Key || ev[0].Backup.Kind != sdk.BackupKindDatabase || ev[0].EnvironmentID != e.envID.String() {
 				t.Errorf("succeeded events = %+v", ev)
 			}
 			op.destroy(e, db)

@@ -41,6 +41,7 @@ func (r *Runner) Run(ctx context.Context, id uuid.UUID, final bool) error {
 		var ev *sdk.Event
 		if final {
 			e := backupEvent(false, b, job.subject, job.destName, res, took, msg)
+			r.scope(ctx, b, &e)
 			ev = &e
 		}
 		if ferr := r.finish(context.WithoutCancel(ctx), id, store.BackupFailed, Result{}, msg, ev); ferr != nil {
@@ -50,6 +51,7 @@ func (r *Runner) Run(ctx context.Context, id uuid.UUID, final bool) error {
 		return err
 	}
 	ev := backupEvent(true, b, job.subject, job.destName, res, took, "")
+	r.scope(ctx, b, &ev)
 	if err := r.finish(ctx, id, store.BackupSucceeded, res, "", &ev); err != nil {
 		return err
 	}

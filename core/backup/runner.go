@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/berth-dev/berth/core/database"
@@ -244,22 +243,6 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 		h.report(h.n, h.total)
 	}
 	return n, err
-}
-
-// event builds a backup event.
-func backupEvent(ok bool, b store.Backup, subject, target string, res Result, took time.Duration, errMsg string) sdk.Event {
-	ev := sdk.Event{ID: uuid.NewString(), Time: time.Now(), Backup: &sdk.BackupDetails{BackupID: b.ID.String(),
-		Database: subject, Target: target, Key: res.Key, SizeBytes: res.SizeBytes, Duration: took, Error: errMsg}}
-	if ok {
-		ev.Type, ev.Severity = sdk.EventBackupSucceeded, sdk.SeverityInfo
-		ev.Title = "Backup of " + subject + " succeeded"
-		ev.Message = fmt.Sprintf("%s stored as %s on %s (%d bytes) in %s.", subject, res.Key, target, res.SizeBytes, took.Round(time.Millisecond))
-	} else {
-		ev.Type, ev.Severity = sdk.EventBackupFailed, sdk.SeverityError
-		ev.Title = "Backup of " + subject + " failed"
-		ev.Message = errMsg
-	}
-	return ev
 }
 
 func (r *Runner) emit(ctx context.Context, ev sdk.Event) {

@@ -194,9 +194,14 @@ func TestMissedRunsAreReported(t *testing.T) {
 	if len(list) != 1 || list[0].Status != store.BackupMissed || !strings.Contains(list[0].Error, "missed while berth was down") {
 		t.Fatalf("backups = %+v", list)
 	}
-	ev := e.events.of(sdk.EventBackupFailed)
-	if len(ev) != 1 || !strings.Contains(ev[0].Message, "missed") {
+	ev := e.events.of(sdk.EventBackupMissed)
+	if len(ev) != 1 || !strings.Contains(ev[0].Message, "missed") || ev[0].Backup.Schedule != "0 3 * * *" ||
+		ev[0].Backup.MissedRuns < 2 || ev[0].Backup.MissedAt.IsZero() || ev[0].Backup.Database != "cache" ||
+		ev[0].OrganizationID != e.orgID.String() || ev[0].EnvironmentID != e.envID.String() {
 		t.Errorf("events = %+v", ev)
+	}
+	if ev := e.events.of(sdk.EventBackupFailed); len(ev) != 0 {
+		t.Errorf("missed runs emitted backup.failed: %+v", ev)
 	}
 	p, _ = e.store.GetBackupPolicy(e.ctx, p.ID)
 	if p.LastScheduledAt == nil || time.Since(*p.LastScheduledAt) > time.Minute {

@@ -325,8 +325,13 @@ func TestVolumeBackupRoundTrip(t *testing.T) {
 		!strings.HasSuffix(b.Key, ".tar.gz") {
 		t.Errorf("recorded backup = %+v", b)
 	}
-	if ev := e.events.of(sdk.EventBackupSucceeded); len(ev) != 1 || !strings.Contains(ev[0].Title, "files") {
+	if ev := e.events.of(sdk.EventVolumeBackupOK); len(ev) != 1 || !strings.Contains(ev[0].Title, "files") ||
+		ev[0].Backup.Kind != sdk.BackupKindVolumes || ev[0].Backup.App != app.Name || ev[0].EnvironmentID != e.envID.String() ||
+		ev[0].OrganizationID != e.orgID.String() {
 		t.Errorf("succeeded events = %+v", ev)
+	}
+	if ev := e.events.of(sdk.EventBackupSucceeded); len(ev) != 0 {
+		t.Errorf("a volume backup emitted backup.succeeded: %+v", ev)
 	}
 	objectFile(t, e.root, b.Key+backup.ManifestSuffix)
 	if n := len(e.appContainers(app)); n != 1 {
@@ -477,8 +482,8 @@ func TestVolumeBackupStopsTheService(t *testing.T) {
 	}
 	checkBack("restore")
 	compareFiles(t, e.waitFiles(app, "restored", func(f map[string]fileInfo) bool { return len(f) > 0 }), want)
-	if len(e.events.of(sdk.EventBackupFailed)) != 2 {
-		t.Errorf("failed events = %+v", e.events.of(sdk.EventBackupFailed))
+	if len(e.events.of(sdk.EventVolumeBackupFail)) != 2 || len(e.events.of(sdk.EventBackupFailed)) != 0 {
+		t.Errorf("failed events = %+v", e.events.of(sdk.EventVolumeBackupFail))
 	}
 }
 

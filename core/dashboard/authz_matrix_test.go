@@ -47,6 +47,8 @@ type dashOrg struct {
 	// env, app, database and dest are the parents of fresh resources.
 	env, app, database, dest uuid.UUID
 	owner                    uuid.UUID
+	// channel is a notification channel (routes name it as :channel).
+	channel uuid.UUID
 	// webhookSecret is the application's signing secret, for admins and
 	// owners (until an admin's request replaces it).
 	webhookSecret string
@@ -108,11 +110,12 @@ func (m *dashMatrix) org(host uuid.UUID, name string) dashOrg {
 	dest := m.destination(o.ID)
 	pol := m.policy(db, dest)
 	conn := m.connection(o.ID)
+	channel := m.channel(o.ID)
 	_, err = m.store.SetVariable(ctx, store.ScopeApplication, app.ID, "FIXTURE_VAR", dashVariableValue)
 	m.check(err)
 	secret, err := m.store.WebhookSecret(ctx, app.ID)
 	m.check(err)
-	return dashOrg{webhookSecret: secret, id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[service.Resource]string{
+	return dashOrg{channel: channel, webhookSecret: secret, id: o.ID, env: env.ID, app: app.ID, database: db, dest: dest, owner: owner.ID, ids: map[service.Resource]string{
 		service.OrganizationResource: o.ID.String(), service.ProjectResource: proj.ID.String(), service.EnvironmentResource: env.ID.String(), service.ApplicationResource: app.ID.String(),
 		service.DomainResource: dom.ID.String(), service.DeploymentResource: dep.ID.String(), service.DatabaseResource: db.String(), service.DestinationResource: dest.String(),
 		service.ConnectionResource: conn.String(), service.PolicyResource: pol.String(),
@@ -150,6 +153,17 @@ func (m *dashMatrix) connection(org uuid.UUID) uuid.UUID {
 	return c.ID
 }
 
+// channel creates a notification channel whose settings hold a
+// write-only secret no page may show.
+func (m *dashMatrix) channel(org uuid.UUID) uuid.UUID {
+	m.t.Helper()
+	ch, err := m.store.CreateNotificationChannel(context.Background(), org, "notifier.webhook", store.ChannelChange{Name: m.unique("channel"),
+		Settings: json.RawMessage(`{"url": "https://hooks.example.com/x", "secret": "` + fixtureDestSecret + `"}`),
+		Events:   []string{"deploy.failed"}, Enabled: true})
+	m.check(err)
+	return ch.ID
+}
+
 // apiKey creates an API key of user and returns its id.
 func (m *dashMatrix) apiKey(user uuid.UUID) string {
 	m.t.Helper()
@@ -165,6 +179,8 @@ type dashCase struct {
 	org     dashOrg
 	key     string // the :key of /keys/:key routes
 	session string
+	// channel, when set, is the :channel of the route (else the org's).
+	channel string
 }
 
 // fill substitutes the route's path parameters.
@@ -183,6 +199,11 @@ func (dc dashCase) fill(t *testing.T, rt route) string {
 			parts[i] = "notifier.webhook"
 		case ":key":
 			parts[i] = dc.key
+		case ":channel":
+			parts[i] = dc.channel
+			if parts[i] == "" {
+				parts[i] = dc.org.channel.String()
+			}
 		default:
 			if strings.HasPrefix(p, ":") {
 				t.Fatalf("route %s %s: the matrix does not know parameter %s: teach dashCase.fill", rt.method, rt.path, p)
@@ -236,25 +257,29 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /apps/:id/maintenance": func(*dashMatrix, dashCase) url.Values {
 		return url.Values{"retry_after_seconds": {"60"}}
 	},
-	"POST /apps/:id/deploy":                nil,
-	"POST /apps/:id/automation":            nil,
-	"POST /apps/:id/webhook-secret":        nil,
-	"POST /apps/:id/deploy-token":          nil,
-	"POST /apps/:id/build-settings":        nil,
-	"POST /domains/:id/delete":             confirmed,
-	"POST /deployments/:id/cancel":         nil,
-	"POST /deployments/:id/rollback":       nil,
-	"POST /deployments/:id/promote":        confirmed,
-	"POST /deployments/:id/abort":          confirmed,
-	"POST /plugins/:plugin":                nil,
-	"POST /orgs/:id/backup-destinations":   nil,
-	"POST /backup-destinations/:id/test":   nil,
-	"POST /backup-destinations/:id/delete": confirmed,
-	"POST /orgs/:id/git-connections":       nil,
-	"POST /git-connections/:id/test":       nil,
-	"POST /git-connections/:id/delete":     confirmed,
-	"POST /keys":                           func(m *dashMatrix, _ dashCase) url.Values { return url.Values{"name": {m.unique("k")}} },
-	"POST /keys/:key/revoke":               confirmed,
+	"POST /apps/:id/deploy":                        nil,
+	"POST /apps/:id/automation":                    nil,
+	"POST /apps/:id/webhook-secret":                nil,
+	"POST /apps/:id/deploy-token":                  nil,
+	"POST /apps/:id/build-settings":                nil,
+	"POST /domains/:id/delete":                     confirmed,
+	"POST /deployments/:id/cancel":                 nil,
+	"POST /deployments/:id/rollback":               nil,
+	"POST /deployments/:id/promote":                confirmed,
+	"POST /deployments/:id/abort":                  confirmed,
+	"POST /plugins/:plugin":                        nil,
+	"POST /orgs/:id/backup-destinations":           nil,
+	"POST /backup-destinations/:id/test":           nil,
+	"POST /backup-destinations/:id/delete":         confirmed,
+	"POST /orgs/:id/git-connections":               nil,
+	"POST /orgs/:id/notifications":                 nil,
+	"POST /orgs/:id/notifications/:channel":        nil,
+	"POST /orgs/:id/notifications/:channel/test":   nil,
+	"POST /orgs/:id/notifications/:channel/delete": confirmed,
+	"POST /git-connections/:id/test":               nil,
+	"POST /git-connections/:id/delete":             confirmed,
+	"POST /keys":                                   func(m *dashMatrix, _ dashCase) url.Values { return url.Values{"name": {m.unique("k")}} },
+	"POST /keys/:key/revoke":                       confirmed,
 }
 
 // pluginSentinel is in a plugin's saved settings; only instance
@@ -327,6 +352,9 @@ var dashFresh = map[string]func(m *dashMatrix, dc *dashCase, c dashCaller){
 		dc.ids[service.ConnectionResource] = m.connection(dc.org.id).String()
 	},
 	"POST /keys/:key/revoke": func(m *dashMatrix, dc *dashCase, c dashCaller) { dc.key = m.apiKey(c.user) },
+	"POST /orgs/:id/notifications/:channel/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
+		dc.channel = m.channel(dc.org.id).String()
+	},
 }
 
 // destructive routes need an entry in dashFresh.

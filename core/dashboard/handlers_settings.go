@@ -109,7 +109,13 @@ type destinationData struct {
 
 // backupPlugin finds an installed backup plugin and its settings schema.
 func (d *Dashboard) backupPlugin(ctx context.Context, id string) (api.PluginInfo, *schema, error) {
-	if d.opts.Plugins != nil && strings.HasPrefix(id, "backup.") {
+	return d.kindPlugin(ctx, "backup", id, "backup.local, backup.s3, …")
+}
+
+// kindPlugin finds installed plugin id of kind (its id starts with
+// "kind.") and its settings schema; examples name some in the error.
+func (d *Dashboard) kindPlugin(ctx context.Context, kind, id, examples string) (api.PluginInfo, *schema, error) {
+	if d.opts.Plugins != nil && strings.HasPrefix(id, kind+".") {
 		items, err := d.opts.Plugins.ListPlugins(ctx)
 		if err != nil {
 			return api.PluginInfo{}, nil, err
@@ -125,8 +131,8 @@ func (d *Dashboard) backupPlugin(ctx context.Context, id string) (api.PluginInfo
 			}
 		}
 	}
-	return api.PluginInfo{}, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "No such backup plugin",
-		msg: "Choose a backup plugin installed on this server (backup.local, backup.s3, …)."}
+	return api.PluginInfo{}, nil, &pageError{status: fiber.StatusUnprocessableEntity, title: "No such " + kind + " plugin",
+		msg: "Choose a " + kind + " plugin installed on this server (" + examples + ")."}
 }
 
 // newDestinationPage shows the form of the backup plugin named by ?plugin=

@@ -51,6 +51,7 @@ type harness struct {
 	deployer   *fakeDeployer
 	databases  *fakeDatabases
 	swarm      *fakeSwarm
+	notifiers  *fakeNotifiers
 	// clock drives the sign-in throttle the API and the dashboard share.
 	clock *fakeClock
 }
@@ -103,17 +104,20 @@ func newHarness(t *testing.T) *harness {
 	}
 	tok, holder := auth.NewSetupToken()
 	h := &harness{t: t, dbURL: dbURL, store: st, setupToken: tok, deployer: &fakeDeployer{store: st}, databases: &fakeDatabases{store: st},
-		swarm: &fakeSwarm{}}
+		swarm: &fakeSwarm{}, notifiers: &fakeNotifiers{}}
 	csrfKey := box.Derive("csrf")
 	h.clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	signIn := ratelimit.NewGuard(ratelimit.DefaultGuardPolicy(), h.clock.Now)
 	td := teardown.New(teardown.Deps{Store: st, Swarm: h.swarm, Databases: h.databases, Deployments: h.deployer,
 		Instance: "berth"})
-	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
-		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td})
 	guard := hostaccess.NewGuard(st, map[string]int{"the berth API": 7080, "Traefik HTTP": 80, "Traefik HTTPS": 443})
 	svc := service.New(service.Deps{Store: st, HostAccess: guard, Teardown: td, Deployer: h.deployer,
-		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}})
+		Data: service.DataDeps{Ops: h.databases, Jobs: h.databases}, Notifiers: h.notifiers})
+	// The API's own service layer, as before, but with the notifier
+	// plugins, so both doors can manage notification channels.
+	apiSvc := service.New(service.Deps{Store: st, Teardown: td, Deployer: h.deployer, Notifiers: h.notifiers})
+	h.srv = api.New(api.Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer,
+		Plugins: fakePlugins{}, SignIn: signIn, Teardown: td, Services: apiSvc})
 	h.dash = New(Options{Store: st, Setup: holder, CSRFKey: csrfKey, Deployer: h.deployer, Plugins: fakePlugins{}, Teardown: td,
 		PluginSettings: fakePlugins{}, Services: svc, GitProviders: fakeGit{}, PublicURL: "https://berth.example.com",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignIn: signIn, HostAccess: guard})
@@ -450,6 +454,7 @@ type fixture struct {
 	policy     store.BackupPolicy
 	conn       store.GitConnection
 	backup     store.Backup
+	channel    store.NotificationChannel
 }
 
 // Secrets the fixture seals; no page may ever contain them.
@@ -512,6 +517,11 @@ func (h *harness) fixture(admin *client) fixture {
 	if err := h.store.FinishBackup(ctx, f.backup.ID, store.BackupSucceeded, "main-db/1.dump", 2048, strings.Repeat("ab", 32), ""); err != nil {
 		h.t.Fatal(err)
 	}
+	if f.channel, err = h.store.CreateNotificationChannel(ctx, f.org, "notifier.webhook", store.ChannelChange{Name: "fixture alerts",
+		Settings: json.RawMessage(`{"url": "https://hooks.example.com/fixture", "secret": "` + fixtureDestSecret + `"}`),
+		Events:   []string{"deploy.failed"}, Enabled: true}); err != nil {
+		h.t.Fatal(err)
+	}
 	return f
 }
 
@@ -559,6 +569,8 @@ func (f fixture) concrete(rt route) string {
 			parts[i] = "notifier.webhook"
 		case ":key":
 			parts[i] = f.keyID.String()
+		case ":channel":
+			parts[i] = f.channel.ID.String()
 		case ":name":
 			parts[i] = "app.css"
 		}

@@ -30,7 +30,8 @@ type route struct {
 
 // table is the single list of the dashboard's routes. Viewers read, members
 // change, deploy, back up and restore; admins delete databases and manage
-// backup destinations, git connections and webhook credentials.
+// backup destinations, notification channels, git connections and webhook
+// credentials; members send test notifications.
 func (d *Dashboard) table() []route {
 	const get, post = "GET", "POST"
 	v, m, a := store.RoleViewer, store.RoleMember, store.RoleAdmin
@@ -91,6 +92,13 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/orgs/:id/backup-destinations", resource: service.OrganizationResource, min: a, handler: d.createDestination},
 		{method: post, path: "/backup-destinations/:id/test", resource: service.DestinationResource, min: m, handler: d.testDestination},
 		{method: post, path: "/backup-destinations/:id/delete", resource: service.DestinationResource, min: a, handler: d.deleteDestination},
+		{method: get, path: "/orgs/:id/notifications", resource: service.OrganizationResource, min: v, handler: d.notificationsPage},
+		{method: get, path: "/orgs/:id/notifications/new", resource: service.OrganizationResource, min: v, handler: d.newChannelPage},
+		{method: post, path: "/orgs/:id/notifications", resource: service.OrganizationResource, min: a, handler: d.createChannel},
+		{method: get, path: "/orgs/:id/notifications/:channel", resource: service.OrganizationResource, min: v, handler: d.channelPage},
+		{method: post, path: "/orgs/:id/notifications/:channel", resource: service.OrganizationResource, min: a, handler: d.updateChannel},
+		{method: post, path: "/orgs/:id/notifications/:channel/test", resource: service.OrganizationResource, min: m, handler: d.testChannel},
+		{method: post, path: "/orgs/:id/notifications/:channel/delete", resource: service.OrganizationResource, min: a, handler: d.deleteChannel},
 		{method: post, path: "/orgs/:id/git-connections", resource: service.OrganizationResource, min: a, handler: d.createConnection},
 		{method: post, path: "/git-connections/:id/test", resource: service.ConnectionResource, min: a, handler: d.testConnection},
 		{method: post, path: "/git-connections/:id/delete", resource: service.ConnectionResource, min: a, handler: d.deleteConnection},

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,71 @@ func TestDeploymentEvent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDeploymentEvents(t *testing.T) {
+	id := uuid.MustParse("0b5e1c2d-0000-4000-8000-000000000002")
+	target := uuid.MustParse("0b5e1c2d-0000-4000-8000-000000000001")
+	failedBuild := []store.Step{{Name: "source", Status: "succeeded"}, {Name: "build", Status: store.DeploymentFailed}}
+	failedRelease := []store.Step{{Name: "source", Status: "succeeded"}, {Name: "build", Status: "succeeded"}, {Name: "release", Status: store.DeploymentFailed}}
+	tests := []struct {
+		name      string
+		d         store.Deployment
+		from      string
+		wantTypes []sdk.EventType
+		check     func(t *testing.T, evs []sdk.Event)
+	}{
+		{"succeeded", store.Deployment{ID: id, Status: store.DeploymentSucceeded, Trigger: "push"}, "",
+			[]sdk.EventType{sdk.EventDeploySucceeded}, nil},
+		{"failed in build", store.Deployment{ID: id, Status: store.DeploymentFailed, Trigger: "push", Builder: "builder.dockerfile",
+			Error: "build: exit status 1", Steps: failedBuild}, "",
+			[]sdk.EventType{sdk.EventDeployFailed, sdk.EventBuildFailed}, func(t *testing.T, evs []sdk.Event) {
+				b := evs[1].Deploy
+				if b.FailedStep != "build" || b.Builder != "builder.dockerfile" || evs[0].Deploy.FailedStep != "build" ||
+					!strings.Contains(evs[1].Message, "builder.dockerfile") || evs[1].Severity != sdk.SeverityError {
+					t.Errorf("build.failed = %+v %+v", evs[1], b)
+				}
+			}},
+		{"failed in release", store.Deployment{ID: id, Status: store.DeploymentFailed, Trigger: "push", Error: "release: unhealthy",
+			Steps: failedRelease}, "", []sdk.EventType{sdk.EventDeployFailed}, func(t *testing.T, evs []sdk.Event) {
+			if evs[0].Deploy.FailedStep != "release" {
+				t.Errorf("failed step = %q", evs[0].Deploy.FailedStep)
+			}
+		}},
+		{"rollback succeeded", store.Deployment{ID: id, Status: store.DeploymentSucceeded, Kind: store.KindRollback, Trigger: "rollback",
+			RollbackOf: &target}, "0b5e1c2d-0000-4000-8000-000000000000",
+			[]sdk.EventType{sdk.EventDeploySucceeded, sdk.EventRollback}, func(t *testing.T, evs []sdk.Event) {
+				r := evs[1].Deploy
+				if r.RollbackTo != target.String() || r.RollbackFrom != "0b5e1c2d-0000-4000-8000-000000000000" || evs[0].Deploy.RollbackFrom != "" {
+					t.Errorf("rollback details = %+v", r)
+				}
+			}},
+		{"rollback failed", store.Deployment{ID: id, Status: store.DeploymentFailed, Kind: store.KindRollback, Trigger: "rollback",
+			RollbackOf: &target, Steps: failedRelease}, "", []sdk.EventType{sdk.EventDeployFailed}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs := deploymentEvents(tt.d, tt.from)
+			var got []sdk.EventType
+			for _, ev := range evs {
+				got = append(got, ev.Type)
+			}
+			if !slices.Equal(got, tt.wantTypes) {
+				t.Fatalf("types = %v, want %v", got, tt.wantTypes)
+			}
+			if tt.check != nil {
+				tt.check(t, evs)
+			}
+		})
+	}
+}
+
+func TestStartedEvent(t *testing.T) {
+	id := uuid.MustParse("0b5e1c2d-0000-4000-8000-000000000003")
+	ev := startedEvent(store.Deployment{ID: id, Status: store.DeploymentRunning, Trigger: "push", CommitSHA: "abcdef1234567890", GitRef: "main"})
+	if ev.Type != sdk.EventDeployStarted || ev.Deploy.DeploymentID != id.String() || ev.Deploy.Branch != "main" ||
+		!strings.Contains(ev.Message, "started") || !strings.Contains(ev.Message, "abcdef1") {
+		t.Errorf("event = %+v", ev)
 	}
 }

@@ -225,7 +225,7 @@ func (p *Pipeline) Run(ctx context.Context, id uuid.UUID) error {
 		if err := testhook.Pause(ctx, "deploy.queued"); err != nil {
 			return err
 		}
-		started, err := p.store.StartDeployment(ctx, id)
+		started, err := p.startDeployment(ctx, id)
 		if err != nil || !started {
 			return err
 		}

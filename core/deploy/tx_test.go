@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/berth-dev/berth/core/deploy"
@@ -18,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
+	"github.com/berth-dev/berth/sdk"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -266,5 +269,59 @@ func TestCancelTx(t *testing.T) {
 	var conflict *store.ConflictError
 	if err := e.enq.Cancel(e.ctx, d); !errors.As(err, &conflict) {
 		t.Fatalf("cancelling a finished deployment = %v, want a conflict", err)
+	}
+}
+
+// txSink records events and whether each came with a transaction.
+type txSink struct {
+	mu  sync.Mutex
+	evs []sdk.Event
+	txs []bool
+}
+
+func (s *txSink) Emit(_ context.Context, ev sdk.Event) { s.add(ev, false) }
+
+func (s *txSink) EmitTx(_ context.Context, tx pgx.Tx, ev sdk.Event) { s.add(ev, tx != nil) }
+
+func (s *txSink) add(ev sdk.Event, inTx bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.evs, s.txs = append(s.evs, ev), append(s.txs, inTx)
+}
+
+// TestSettledDeploymentEmitsScopedEvent: a deployment Recover fails emits
+// deploy.failed in the failing transaction, scoped to its application's
+// organization, project and environment, with a link to it.
+func TestSettledDeploymentEmitsScopedEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	sink := &txSink{}
+	jobs, err := queue.NewJobs(e.store.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	p := deploy.New(deploy.Deps{Store: e.store, Hub: deploylog.NewHub(e.store, log), Jobs: jobs, Events: sink, Logger: log},
+		deploy.Config{Instance: "txtest", PublicURL: "https://berth.example.com"})
+	d, err := e.store.CreateDeployment(e.ctx, e.app.ID, store.NewDeployment{Trigger: "manual"}) // no job: settled as failed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Recover(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	env, err := e.store.GetEnvironment(e.ctx, e.app.EnvironmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.evs) != 1 || !sink.txs[0] {
+		t.Fatalf("events = %+v (in tx: %v)", sink.evs, sink.txs)
+	}
+	ev := sink.evs[0]
+	if ev.Type != sdk.EventDeployFailed || ev.Deploy.DeploymentID != d.ID.String() || ev.OrganizationID != e.app.OrganizationID.String() ||
+		ev.ProjectID != e.app.ProjectID.String() || ev.EnvironmentID != env.ID.String() || ev.Environment != env.Name ||
+		ev.Project != "shop" || ev.App != "web" || ev.URL != "https://berth.example.com/deployments/"+d.ID.String() ||
+		!strings.HasPrefix(ev.Title, "web: ") {
+		t.Errorf("event = %+v", ev)
 	}
 }

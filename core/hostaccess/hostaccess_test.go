@@ -3,10 +3,14 @@ package hostaccess
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/google/uuid"
 )
@@ -163,5 +167,149 @@ func TestGuardCheckChange(t *testing.T) {
 				t.Fatalf("got %v, want a ForbiddenError on %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// outboundSchema has a URL, a host with a port property, a host without
+// one, and markings to ignore.
+const outboundSchema = `{"properties":{
+	"host": {"type": "string", "x-berth-outbound-host": "port"},
+	"port": {"type": "integer"},
+	"relay": {"type": "string", "x-berth-outbound-host": true},
+	"stray": {"type": "string", "x-berth-outbound-host": "no_such_property"},
+	"off": {"type": "string", "x-berth-outbound-host": false},
+	"self": {"type": "string", "x-berth-outbound-host": "self"},
+	"api": {"type": "string", "x-berth-outbound-url": true},
+	"name": {"type": "string"}
+}}`
+
+func TestHostProperties(t *testing.T) {
+	got := HostProperties([]byte(outboundSchema))
+	want := []HostProperty{{Name: "host", Port: "port"}, {Name: "relay"}, {Name: "stray"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("HostProperties = %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{``, `not json`, `{"properties":{"host":{"type":"string"}}}`} {
+		if got := HostProperties([]byte(bad)); len(got) != 0 {
+			t.Errorf("HostProperties(%q) = %+v", bad, got)
+		}
+	}
+}
+
+func TestOutboundTargets(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings string
+		want     []Target
+		err      bool
+	}{
+		{"all set", `{"api":"https://api.example.com","host":" smtp.example.com ","port":587,"relay":"10.0.0.5","stray":"x","name":"n"}`, []Target{
+			{Keyword: OutboundURLKeyword, Field: "settings.api", URL: "https://api.example.com"},
+			{Keyword: OutboundHostKeyword, Field: "settings.host", Host: "smtp.example.com", Port: 587, PortField: "settings.port"},
+			{Keyword: OutboundHostKeyword, Field: "settings.relay", Host: "10.0.0.5"},
+			{Keyword: OutboundHostKeyword, Field: "settings.stray", Host: "x"},
+		}, false},
+		{"unset and wrong types", `{"host":25,"port":"587"}`, []Target{
+			{Keyword: OutboundURLKeyword, Field: "settings.api"},
+			{Keyword: OutboundHostKeyword, Field: "settings.host", PortField: "settings.port"},
+			{Keyword: OutboundHostKeyword, Field: "settings.relay"},
+			{Keyword: OutboundHostKeyword, Field: "settings.stray"},
+		}, false},
+		{"port out of range", `{"host":"h","port":70000}`, []Target{
+			{Keyword: OutboundURLKeyword, Field: "settings.api"},
+			{Keyword: OutboundHostKeyword, Field: "settings.host", Host: "h", PortField: "settings.port"},
+			{Keyword: OutboundHostKeyword, Field: "settings.relay"},
+			{Keyword: OutboundHostKeyword, Field: "settings.stray"},
+		}, false},
+		{"not an object", `[1]`, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := OutboundTargets([]byte(outboundSchema), []byte(tt.settings), "settings.")
+			if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("OutboundTargets = %+v, %v; want %+v (error %v)", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+// guardFor is a netguard.Guard over a fixed host: 127.0.0.1 is loopback,
+// smtp.example.com public, rebound.example.com loopback.
+func guardFor(allow ...string) *netguard.Guard {
+	return netguard.New(netguard.Options{
+		Resolver: fakeResolver{"smtp.example.com": "93.184.216.34", "rebound.example.com": "127.0.0.1"},
+		Interfaces: func() ([]netguard.Interface, error) {
+			return []netguard.Interface{{Name: "lo", Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}}, nil
+		},
+		Allow: func(context.Context) ([]string, error) { return allow, nil },
+	})
+}
+
+type fakeResolver map[string]string
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return []netip.Addr{netip.MustParseAddr(a)}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func TestCheckOutbound(t *testing.T) {
+	schema := []byte(outboundSchema)
+	saved := []byte(`{"api":"https://api.example.com","host":"smtp.example.com","port":587}`)
+	tests := []struct {
+		name     string
+		guard    *netguard.Guard
+		saved    []byte
+		settings string
+		changed  []string
+		blocked  string // the refused field; "" when allowed
+	}{
+		{"create with a public host", guardFor(), nil, `{"host":"smtp.example.com","port":587}`, []string{"settings.host"}, ""},
+		{"create with a loopback host", guardFor(), nil, `{"host":"127.0.0.1","port":25}`, nil, "settings.host"},
+		{"create with localhost:port in the host", guardFor(), nil, `{"host":"localhost:2525"}`, nil, "settings.host"},
+		{"create with a loopback host allowed", guardFor("127.0.0.1"), nil, `{"host":"127.0.0.1","port":25}`, []string{"settings.host"}, ""},
+		{"create by an instance admin", netguard.Open(), nil, `{"host":"127.0.0.1","relay":"::1"}`, []string{"settings.host", "settings.relay"}, ""},
+		{"create with a loopback relay", guardFor(), nil, `{"relay":"[::1]"}`, nil, "settings.relay"},
+		{"create with a loopback URL", guardFor(), nil, `{"api":"http://127.0.0.1:8025"}`, nil, "settings.api"},
+		{"update leaving addresses", guardFor(), saved, `{"api":"https://api.example.com","host":"smtp.example.com","port":587,"name":"x"}`, nil, ""},
+		{"update changing the port", guardFor(), saved, `{"api":"https://api.example.com","host":"smtp.example.com","port":465}`, []string{"settings.host"}, ""},
+		{"update moving the host inside", guardFor(), saved, `{"api":"https://api.example.com","host":"rebound.example.com","port":587}`, nil, "settings.host"},
+		{"update clearing the URL", guardFor(), saved, `{"host":"smtp.example.com","port":587}`, []string{"settings.api"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			changed, err := CheckOutbound(context.Background(), tt.guard, schema, tt.saved, []byte(tt.settings), "settings.")
+			if tt.blocked != "" {
+				var be *netguard.BlockedError
+				if !errors.As(err, &be) || be.Field != tt.blocked {
+					t.Fatalf("CheckOutbound = %v, want %s refused", err, tt.blocked)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(changed, tt.changed) {
+				t.Fatalf("CheckOutbound = %v, %v; want %v", changed, err, tt.changed)
+			}
+		})
+	}
+}
+
+func TestRecheckOutbound(t *testing.T) {
+	schema := []byte(outboundSchema)
+	for settings, blocked := range map[string]string{
+		`{"host":"smtp.example.com","port":587,"api":"https://smtp.example.com"}`: "",
+		`{"host":"127.0.0.1","port":25}`:                                          "", // literal: judged when saved
+		`{"host":"rebound.example.com","port":587}`:                               "settings.host",
+		`{"relay":"rebound.example.com:25"}`:                                      "settings.relay",
+		`{"api":"https://rebound.example.com/"}`:                                  "settings.api",
+	} {
+		err := RecheckOutbound(context.Background(), guardFor(), schema, []byte(settings), "settings.")
+		var be *netguard.BlockedError
+		if blocked == "" && err != nil || blocked != "" && (!errors.As(err, &be) || be.Field != blocked) {
+			t.Errorf("RecheckOutbound(%s) = %v, want refused %q", settings, err, blocked)
+		}
+	}
+	if err := RecheckOutbound(context.Background(), guardFor("rebound.example.com"), schema, []byte(`{"host":"rebound.example.com"}`), "settings."); err != nil {
+		t.Errorf("RecheckOutbound(allowed name) = %v", err)
 	}
 }

@@ -18,6 +18,13 @@ const (
 	// OutboundURLKeyword marks a string property holding a URL berth or the
 	// plugin sends requests to (checked by core/netguard).
 	OutboundURLKeyword = "x-berth-outbound-url"
+	// OutboundHostKeyword marks a string property holding the host name or
+	// address of a server the plugin connects to itself rather than through
+	// a URL (an SMTP server). Its value is the name of the sibling integer
+	// property holding the port ("x-berth-outbound-host": "port"), or true
+	// when the plugin has no port setting. Checked by core/netguard
+	// (CheckHostPort); see OutboundTargets.
+	OutboundHostKeyword = "x-berth-outbound-host"
 )
 
 // ApplicationUses lists the host-level powers an application's settings use.

@@ -9,8 +9,9 @@
 // outbound_allow (IPs, CIDRs or host names) lift the refusal; instance
 // administrators are not checked at all (Open).
 //
-// A Guard checks a URL when it is saved (CheckURL, CheckRepository), again
-// before each use (RecheckURL: host names are resolved again, which catches
+// A Guard checks a URL when it is saved (CheckURL, CheckRepository, and
+// CheckHostPort for a server a plugin connects to without a URL), again
+// before each use (RecheckURL, RecheckHostPort: host names are resolved again, which catches
 // a name re-pointed at an internal address after it was saved), and, for
 // requests the core makes itself, at connect time (Control, DialContext),
 // which closes the DNS-rebinding window. Requests made inside plugins cannot
@@ -25,6 +26,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -197,7 +199,60 @@ func (g *Guard) RecheckRepository(ctx context.Context, field, repo string) error
 	return g.check(ctx, field, host, true)
 }
 
+// CheckHostPort checks a host a tenant gave in field for a plugin that
+// connects to it itself rather than through a URL (an SMTP server: the
+// properties a settings schema marks "x-berth-outbound-host"), with the
+// rules of CheckURL: every address the host resolves to must be allowed,
+// an empty host is left to the caller's validation, a name that does not
+// resolve is accepted here and checked again before each use. host is a
+// name or an address literal (IPv6 with or without brackets); a host
+// written host:port is judged on its host part, so a port typed into the
+// host field cannot hide an address. port is the port the plugin connects
+// to (0: its default); it only appears in the refusal's message: ports
+// are not part of the rules (outbound_allow names addresses and hosts),
+// as a URL's port is not.
+func (g *Guard) CheckHostPort(ctx context.Context, field, host string, port int) error {
+	if g.open {
+		return nil
+	}
+	h, p := splitHostPort(host, port)
+	return g.checkPort(ctx, field, h, p, false)
+}
+
+// RecheckHostPort is RecheckURL for a host and port saved with
+// CheckHostPort: right before the plugin connects, a host name is resolved
+// again and refused if it now reaches an internal address the allow list
+// does not cover; address literals and localhost names, judged when saved,
+// pass.
+func (g *Guard) RecheckHostPort(ctx context.Context, field, host string, port int) error {
+	if g.open {
+		return nil
+	}
+	h, p := splitHostPort(host, port)
+	return g.checkPort(ctx, field, h, p, true)
+}
+
+// splitHostPort returns the host of a host field that may carry its own
+// port (name:port, [v6]:port) and the port to name: the field's own, or
+// port when it has none. A bare IPv6 literal has no port.
+func splitHostPort(host string, port int) (string, int) {
+	host = strings.TrimSpace(host)
+	h, ps, err := net.SplitHostPort(host)
+	if err != nil || h == "" {
+		return host, port
+	}
+	if p, err := strconv.Atoi(ps); err == nil && p > 0 && p <= 65535 {
+		return h, p
+	}
+	return h, port
+}
+
 func (g *Guard) check(ctx context.Context, field, host string, recheck bool) error {
+	return g.checkPort(ctx, field, host, 0, recheck)
+}
+
+// checkPort checks host; port > 0 is named in a refusal.
+func (g *Guard) checkPort(ctx context.Context, field, host string, port int, recheck bool) error {
 	if g.open {
 		return nil
 	}
@@ -224,7 +279,7 @@ func (g *Guard) check(ctx context.Context, field, host string, recheck bool) err
 	if !isLiteral {
 		if isLocalhostName(host) {
 			// Resolvers answer loopback for these whatever DNS says (RFC 6761).
-			return &BlockedError{Field: field, Message: fmt.Sprintf("%q is this host (loopback); %s", host, askAdmin)}
+			return &BlockedError{Field: field, Message: fmt.Sprintf("%q%s is this host (loopback); %s", host, portNote(port), askAdmin)}
 		}
 		lctx, cancel := context.WithTimeout(ctx, g.o.LookupTimeout)
 		addrs, err = g.o.Resolver.LookupNetIP(lctx, "ip", host)
@@ -242,11 +297,19 @@ func (g *Guard) check(ctx context.Context, field, host string, recheck bool) err
 			continue
 		}
 		if isLiteral {
-			return &BlockedError{Field: field, Message: fmt.Sprintf("%q is %s; %s", host, why, askAdmin)}
+			return &BlockedError{Field: field, Message: fmt.Sprintf("%q%s is %s; %s", host, portNote(port), why, askAdmin)}
 		}
-		return &BlockedError{Field: field, Message: fmt.Sprintf("%q resolves to %s; %s", host, why, askAdmin)}
+		return &BlockedError{Field: field, Message: fmt.Sprintf("%q%s resolves to %s; %s", host, portNote(port), why, askAdmin)}
 	}
 	return nil
+}
+
+// portNote names a port in a refusal, or nothing for 0.
+func portNote(port int) string {
+	if port <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (port %d)", port)
 }
 
 const askAdmin = "only instance administrators may aim requests at addresses of the berth host and its internal networks (an instance administrator can allow it in the instance setting outbound_allow)"

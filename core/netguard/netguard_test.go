@@ -293,3 +293,90 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHostPort: a host a plugin connects to itself (an SMTP server)
+// follows the rules of URLs.
+func TestCheckHostPort(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    string
+		port    int
+		allow   []string
+		blocked string // substring of the message; "" means allowed
+	}{
+		{"loopback literal", "127.0.0.1", 25, nil, `"127.0.0.1" (port 25) is a loopback address`},
+		{"localhost", "localhost", 587, nil, `"localhost" (port 587) is this host`},
+		{"default port is not named", "127.0.0.1", 0, nil, `"127.0.0.1" is a loopback`},
+		{"bracketed v6 loopback", "[::1]", 25, nil, "loopback"},
+		{"bare v6 loopback", "::1", 25, nil, "loopback"},
+		{"port typed into the host", "127.0.0.1:2525", 0, nil, `"127.0.0.1" (port 2525) is a loopback`},
+		{"v6 with a port typed into the host", "[::1]:2525", 25, nil, "(port 2525)"},
+		{"decimal IPv4", "2130706433", 25, nil, "loopback"},
+		{"cloud metadata", "169.254.169.254", 25, nil, "link-local"},
+		{"name resolving to metadata", "meta.example.com", 465, nil, `"meta.example.com" (port 465) resolves to a link-local`},
+		{"name resolving to public and loopback", "mixed.example.com", 25, nil, "loopback"},
+		{"host's own address", "203.0.113.10", 25, nil, "berth host"},
+		{"docker bridge subnet", "172.17.0.5", 1025, nil, "Docker network"},
+		{"public name", "git.example.com", 587, nil, ""},
+		{"public address", "93.184.216.34", 465, nil, ""},
+		{"private LAN is not the host", "lan.example.com", 25, nil, ""},
+		{"unresolvable name is checked again before use", "smtp.nowhere.example.com", 25, nil, ""},
+		{"empty host", "", 25, nil, ""},
+		{"allowed CIDR", "127.0.0.1", 1025, []string{"127.0.0.0/8"}, ""},
+		{"allowed CIDR covers a port typed into the host", "127.0.0.1:1025", 0, []string{"127.0.0.1"}, ""},
+		{"allowed host name", "gitea.internal", 25, []string{"gitea.internal"}, ""},
+		{"allowed host name does not cover the address", "127.0.0.1", 25, []string{"gitea.internal"}, "loopback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := testGuard(tt.allow...).CheckHostPort(context.Background(), "settings.host", tt.host, tt.port)
+			if tt.blocked == "" {
+				if err != nil {
+					t.Fatalf("CheckHostPort(%q, %d) = %v, want allowed", tt.host, tt.port, err)
+				}
+				return
+			}
+			var be *BlockedError
+			if !errors.As(err, &be) {
+				t.Fatalf("CheckHostPort(%q, %d) = %v, want a BlockedError", tt.host, tt.port, err)
+			}
+			if be.Field != "settings.host" || !strings.Contains(be.Message, tt.blocked) || !strings.Contains(be.Message, "outbound_allow") {
+				t.Fatalf("CheckHostPort(%q, %d) = %+v, want field settings.host and %q", tt.host, tt.port, be, tt.blocked)
+			}
+			if strings.Contains(tt.host, "example.com") && strings.Contains(be.Message, "127.0.0.1") {
+				t.Fatalf("message %q reveals the resolved address", be.Message)
+			}
+		})
+	}
+	if err := Open().CheckHostPort(context.Background(), "settings.host", "127.0.0.1", 25); err != nil {
+		t.Errorf("Open().CheckHostPort(loopback) = %v", err)
+	}
+}
+
+// TestRecheckHostPort: literals and localhost were judged when saved;
+// names are resolved again.
+func TestRecheckHostPort(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		host    string
+		port    int
+		allow   []string
+		blocked bool
+	}{
+		{"127.0.0.1", 25, nil, false},
+		{"localhost:2525", 0, nil, false},
+		{"[::1]", 25, nil, false},
+		{"git.example.com", 587, nil, false},
+		{"mixed.example.com", 587, nil, true},
+		{"meta.example.com:25", 0, nil, true},
+		{"mixed.example.com", 587, []string{"mixed.example.com"}, false},
+		{"", 25, nil, false},
+	}
+	for _, tt := range tests {
+		err := testGuard(tt.allow...).RecheckHostPort(ctx, "settings.host", tt.host, tt.port)
+		var be *BlockedError
+		if got := errors.As(err, &be); got != tt.blocked || (err != nil && !got) {
+			t.Errorf("RecheckHostPort(%q, %d) allow %v = %v, want blocked %v", tt.host, tt.port, tt.allow, err, tt.blocked)
+		}
+	}
+}

@@ -149,6 +149,10 @@ type Worker struct {
 	river.WorkerDefaults[Args]
 	Store  *store.Store
 	Runner Runner
+	// Events, when set, receives restore.succeeded and restore.failed
+	// (queued in the transaction recording the outcome when it is a
+	// TxEmitter).
+	Events EventEmitter
 	Logger *slog.Logger
 }
 
@@ -203,7 +207,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			}
 		}
 	}
-	if _, ferr := w.Store.FinishRestore(fctx, id, status, phase, msg); ferr != nil {
+	if ferr := w.finish(fctx, rec, status, phase, msg); ferr != nil {
 		return ferr
 	}
 	w.log().Info("restore ended", "restore", id, "target", rec.TargetName, "status", status, "err", msg)

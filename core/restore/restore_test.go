@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/sdk"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -58,7 +59,27 @@ func (f *fakeRunner) CleanupRestore(_ context.Context, r store.Restore) (string,
 	return "main kept its previous data", nil
 }
 
+// sink records emitted events.
+type sink struct {
+	mu  sync.Mutex
+	evs []sdk.Event
+}
+
+func (s *sink) Emit(_ context.Context, ev sdk.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.evs = append(s.evs, ev)
+}
+
+func (s *sink) all() []sdk.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sdk.Event(nil), s.evs...)
+}
+
 type env struct {
+	events *sink
+	envID  uuid.UUID
 	ctx    context.Context
 	st     *store.Store
 	q      *queue.Queue
@@ -101,12 +122,13 @@ func newEnv(t *testing.T, start bool) *env {
 	}
 	r := &fakeRunner{started: make(chan backup.RestoreRequest, 4), release: make(chan struct{})}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &restore.Worker{Store: st, Runner: r})
+	events := &sink{}
+	river.AddWorker(workers, &restore.Worker{Store: st, Runner: r, Events: events})
 	q, err := queue.New(st.Pool(), workers, queue.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{ctx: ctx, st: st, q: q, runner: r, org: org.ID, db: db,
+	e := &env{ctx: ctx, st: st, q: q, runner: r, org: org.ID, db: db, events: events, envID: envr.ID,
 		svc: &restore.Service{Store: st, Queue: q, Runner: r}}
 	if start {
 		if err := q.Start(ctx); err != nil {
@@ -254,6 +276,24 @@ func TestWorkerLifecycle(t *testing.T) {
 	failed := e.wait(t, third.ID, func(r store.Restore) bool { return r.Done() })
 	if failed.Status != store.RestoreFailed || failed.Error != e.runner.result.Error() {
 		t.Fatalf("failed = %+v", failed)
+	}
+	// One event per finished restore, none for the cancelled one.
+	evs := e.events.all()
+	want := []struct {
+		typ sdk.EventType
+		id  uuid.UUID
+		err string
+	}{{sdk.EventRestoreSucceeded, first.ID, ""}, {sdk.EventRestoreFailed, third.ID, e.runner.result.Error()}}
+	if len(evs) != len(want) {
+		t.Fatalf("events = %+v", evs)
+	}
+	for i, w := range want {
+		ev := evs[i]
+		if ev.Type != w.typ || ev.Restore == nil || ev.Restore.RestoreID != w.id.String() || ev.Restore.Error != w.err ||
+			ev.Restore.Database != "main" || ev.OrganizationID != e.org.String() || ev.EnvironmentID != e.envID.String() ||
+			ev.Environment == "" || ev.Project != "shop" || ev.Title == "" || ev.Message == "" {
+			t.Errorf("event %d = %+v (%+v)", i, ev, ev.Restore)
+		}
 	}
 }
 

@@ -166,7 +166,8 @@ func (s *Scheduler) policies(ctx context.Context) ([]store.BackupPolicy, error) 
 
 // ReportMissed records, for each enabled policy whose next run after its
 // last scheduled one is already past, one missed backup (for the latest
-// missed time), emits backup.failed saying so, and moves the policy's mark
+// missed time), emits backup.missed (volume_backup.failed for a volume
+// policy) saying so, and moves the policy's mark
 // to now so the schedule continues.
 func (s *Scheduler) ReportMissed(ctx context.Context) error {
 	pols, err := s.policies(ctx)
@@ -198,9 +199,8 @@ func (s *Scheduler) ReportMissed(ctx context.Context) error {
 				if s.events == nil {
 					return
 				}
-				ev = &sdk.Event{ID: uuid.NewString(), Type: sdk.EventBackupFailed, Time: now,
-					Severity: sdk.SeverityWarning, Title: "Scheduled backup missed", Message: msg,
-					Backup: &sdk.BackupDetails{BackupID: b.ID.String(), Error: msg}}
+				e := missedEvent(ctx, s.store, p, b, missed, last, msg, now)
+				ev = &e
 				if te, ok := s.events.(TxEmitter); ok {
 					te.EmitTx(ctx, tx, *ev)
 					ev = nil

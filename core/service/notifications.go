@@ -308,32 +308,40 @@ func validSettings(schema, settings json.RawMessage) error {
 	}
 }
 
-// checkAddresses applies the outbound guard to the URL settings that
-// changed (all of them when the saved ones were an administrator's), for
-// callers who are not instance administrators, and asks for the secrets
-// again when an address changes.
+// checkAddresses applies the outbound guard to the addresses (URLs, and
+// hosts with their ports) the settings name that changed — all of them
+// when the saved ones were an administrator's — for callers who are not
+// instance administrators, and asks for the secrets again when an address
+// changes, so stored credentials never go to a new host.
 func (ns *Notifications) checkAddresses(ctx context.Context, admin bool, schema json.RawMessage, wasOpen bool, saved, settings json.RawMessage, patch map[string]json.RawMessage) error {
-	was, now := writeonly.StringProperties(saved), writeonly.StringProperties(settings)
-	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
-		changed := saved == nil || was[name] != now[name]
-		if !admin && (changed || wasOpen) && now[name] != "" {
-			if err := ns.s.deps.Outbound.CheckURL(ctx, "settings."+name, now[name]); err != nil {
-				return err
-			}
+	guard := ns.s.deps.Outbound
+	if admin {
+		guard = netguard.Open()
+	}
+	if !admin && wasOpen {
+		// An administrator's addresses are judged again, every one, for
+		// the tenant who now changes the settings.
+		if _, err := hostaccess.CheckOutbound(ctx, guard, schema, nil, settings, "settings."); err != nil {
+			return err
 		}
-		if saved == nil || !changed {
-			continue
+	}
+	changed, err := hostaccess.CheckOutbound(ctx, guard, schema, saved, settings, "settings.")
+	if err != nil {
+		return err
+	}
+	if saved == nil || len(changed) == 0 {
+		return nil
+	}
+	was := writeonly.StringProperties(saved)
+	var missing []string
+	for _, secret := range writeonly.Properties(schema) {
+		if _, sent := patch[secret]; !sent && was[secret] != "" {
+			missing = append(missing, secret)
 		}
-		var missing []string
-		for _, secret := range writeonly.Properties(schema) {
-			if _, sent := patch[secret]; !sent && was[secret] != "" {
-				missing = append(missing, secret)
-			}
-		}
-		if len(missing) > 0 {
-			return problem.InvalidField("settings."+missing[0], "must be sent again when settings.%s changes (%s), so saved credentials are never sent to a new address",
-				name, strings.Join(missing, ", "))
-		}
+	}
+	if len(missing) > 0 {
+		return problem.InvalidField("settings."+missing[0], "must be sent again when %s changes (%s), so saved credentials are never sent to a new address",
+			changed[0], strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -359,16 +367,7 @@ func RecheckChannelAddresses(ctx context.Context, guard *netguard.Guard, schema 
 	if ch.OutboundOpen {
 		return nil
 	}
-	props := writeonly.StringProperties(ch.Settings)
-	for _, name := range hostaccess.MarkedProperties(schema, hostaccess.OutboundURLKeyword) {
-		if props[name] == "" {
-			continue
-		}
-		if err := guard.RecheckURL(ctx, "settings."+name, props[name]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return hostaccess.RecheckOutbound(ctx, guard, schema, ch.Settings, "settings.")
 }
 
 // Delete deletes a channel (admins and above); deliveries still queued

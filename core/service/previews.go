@@ -7,12 +7,17 @@ import (
 
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/testhook"
+	"github.com/berth-dev/berth/sdk"
 )
 
 // Previews opens, updates and removes the preview applications of pull
 // requests. Signed webhooks call them as System; the parent application's
 // settings, chosen by someone allowed to, are what a preview inherits.
-type Previews struct{ s *Services }
+type Previews struct {
+	s *Services
+	// events receives preview.created and preview.removed (SetEvents).
+	events EventEmitter
+}
 
 // PreviewInput opens or updates the preview of one pull request.
 type PreviewInput struct {
@@ -21,6 +26,9 @@ type PreviewInput struct {
 	Host string
 	// Deployment deploys the pull request's head.
 	Deployment store.NewDeployment
+	// PullRequestURL is the pull request's page, for the preview.created
+	// notification (optional).
+	PullRequestURL string
 }
 
 // ErrPreviewHostTaken is returned when another domain already uses the
@@ -59,6 +67,7 @@ func (ps *Previews) Upsert(ctx context.Context, p *store.Principal, parent store
 			if err != nil {
 				return err
 			}
+			ps.emitTx(ctx, tx, preview, previewEvent(sdk.EventPreviewCreated, preview, in.Host, in.PullRequestURL))
 		}
 		d, err = dep.DeployTx(ctx, tx, preview, in.Deployment)
 		if err != nil {
@@ -94,7 +103,7 @@ func (ps *Previews) Remove(ctx context.Context, p *store.Principal, previews []s
 				ps.s.deps.Logger.Warn("removing preview images failed", "preview", pv.ID, "err", err)
 			}
 		}
-		if err := st.DeleteApplication(ctx, pv.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := ps.delete(ctx, pv); err != nil {
 			return err
 		}
 	}

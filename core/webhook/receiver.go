@@ -382,7 +382,7 @@ func (r *Receiver) pullRequest(ctx context.Context, a store.Application, ev *sdk
 	preview, d, err := r.svc.Previews.Upsert(ctx, service.System, a, service.PreviewInput{
 		Spec: store.PreviewSpec{Number: number, HeadRef: pr.HeadRef, Repository: repository}, Host: host,
 		Deployment: store.NewDeployment{Trigger: TriggerPullRequest, GitRef: ref, CommitSHA: commit,
-			StatusRepository: target.repository, StatusContext: ContextPreview}})
+			StatusRepository: target.repository, StatusContext: ContextPreview}, PullRequestURL: pr.URL})
 	if errors.Is(err, service.ErrPreviewHostTaken) {
 		return skipped("preview host %s is already used by another domain", host), nil
 	}

@@ -109,3 +109,47 @@ func TestSecrets(t *testing.T) {
 		t.Fatalf("Secrets = %v", got)
 	}
 }
+
+// mapSchema is notifier.webhook's: secret_headers is a writeOnly object
+// with free keys (a Go map), headers a visible one.
+const mapSchema = `{
+  "type": "object",
+  "properties": {
+    "url": {"type": "string"},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+    "secret_headers": {"type": "object", "writeOnly": true, "additionalProperties": {"type": "string"}}
+  }
+}`
+
+// TestWriteOnlyObject: a writeOnly object is one secret: never returned
+// (not even its keys), kept whole when left out or sent as the marker,
+// replaced whole when sent, removed when sent as null.
+func TestWriteOnlyObject(t *testing.T) {
+	saved := `{"url":"https://h.example.com","headers":{"X-A":"1"},"secret_headers":{"Authorization":"Bearer s3cret"}}`
+	red, err := Redact(json.RawMessage(mapSchema), json.RawMessage(saved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, red, `{"url":"https://h.example.com","headers":{"X-A":"1"},"secret_headers":"********"}`)
+	if s := Secrets(json.RawMessage(mapSchema), json.RawMessage(saved)); !reflect.DeepEqual(s, map[string]bool{"secret_headers": true}) {
+		t.Errorf("Secrets = %v", s)
+	}
+	for _, tc := range []struct{ name, next, want string }{
+		{"left out: kept", `{"url":"https://h.example.com/2","headers":{}}`,
+			`{"url":"https://h.example.com/2","headers":{},"secret_headers":{"Authorization":"Bearer s3cret"}}`},
+		{"marker: kept", `{"url":"https://h.example.com","secret_headers":"********"}`,
+			`{"url":"https://h.example.com","secret_headers":{"Authorization":"Bearer s3cret"}}`},
+		{"redacted answer sent back: unchanged", string(red), saved},
+		{"sent: replaced whole", `{"url":"https://h.example.com","secret_headers":{"X-Token":"t"}}`,
+			`{"url":"https://h.example.com","secret_headers":{"X-Token":"t"}}`},
+		{"null: removed", `{"url":"https://h.example.com","secret_headers":null}`, `{"url":"https://h.example.com"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Merge(json.RawMessage(mapSchema), json.RawMessage(saved), json.RawMessage(tc.next))
+			if err != nil {
+				t.Fatal(err)
+			}
+			same(t, got, tc.want)
+		})
+	}
+}

@@ -248,6 +248,20 @@ func TestConfigure(t *testing.T) {
 		}
 	}
 	notifytest.CheckSchema(t, email.New(), []string{"password"}, nil)
+	r, err := email.New().ConfigSchema(t.Context(), &sdk.ConfigSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(r.Settings, &sc); err != nil {
+		t.Fatal(err)
+	}
+	// The SMTP server is checked by berth's outbound guard with its port.
+	if got := sc.Properties["host"]["x-berth-outbound-host"]; got != "port" || sc.Properties["port"] == nil {
+		t.Errorf(`schema property host has x-berth-outbound-host %v, want "port" (a property)`, got)
+	}
 }
 
 func TestConformance(t *testing.T) {

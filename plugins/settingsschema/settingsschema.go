@@ -11,13 +11,19 @@
 //   - json: the property's name; embedded structs add their fields.
 //   - jsonschema: title, format, pattern, minimum/maximum,
 //     minLength/maxLength, default, enum (repeated), example (repeated),
-//     writeOnly=true (secrets, see core/writeonly), and required (a
-//     property is required only when tagged so).
+//     writeOnly=true (secrets, see core/writeonly) and readOnly on a
+//     property of any type (a map of secret headers included), and
+//     required (a property is required only when tagged so). On a slice,
+//     the string keywords (format, pattern, minLength, maxLength, enum)
+//     apply to its items; on a map (an object) to its values, and
+//     minProperties/maxProperties to the map.
 //   - jsonschema_description: the description, which may hold commas.
 //   - jsonschema_extras: berth's own keywords, such as
-//     x-berth-host-path=true (a directory of the host, see core/hostaccess)
-//     and x-berth-outbound-url=true (a URL requests are sent to, see
-//     core/netguard).
+//     x-berth-host-path=true (a directory of the host, see core/hostaccess),
+//     x-berth-outbound-url=true (a URL requests are sent to, see
+//     core/netguard) and x-berth-outbound-host=<port property> (the host
+//     of a server the plugin connects to without a URL, its port in the
+//     named sibling property).
 //
 // Commas inside a jsonschema tag value are written \, (in a struct tag
 // literal, \\,).
@@ -26,6 +32,7 @@ package settingsschema
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/invopop/jsonschema"
 )
@@ -42,6 +49,7 @@ func For[T any](title, description string) *jsonschema.Schema {
 	}
 	var zero T
 	s := r.Reflect(&zero)
+	annotate(s, reflect.TypeOf(zero))
 	s.Title, s.Description = title, description
 	return s
 }

@@ -98,3 +98,60 @@ func propertyNames(t *testing.T, obj json.RawMessage) []string {
 	}
 	return names
 }
+
+// secretish has tags on properties that are not strings.
+type secretish struct {
+	Headers map[string]string `json:"headers,omitempty" jsonschema:"title=Secret headers,writeOnly=true,maxProperties=20,minProperties=1,maxLength=100,pattern=^[^\\r\\n]*$" jsonschema_description:"Headers, secret."`
+	Labels  map[string]string `json:"labels,omitempty" jsonschema:"title=Labels,readOnly=true,enum=a,enum=b"`
+	Plain   map[string]string `json:"plain,omitempty" jsonschema:"title=Plain"`
+	Numbers map[string]int    `json:"numbers,omitempty" jsonschema:"writeOnly=true,maxLength=3"`
+	Keys    []string          `json:"keys,omitempty" jsonschema:"writeOnly=true,maxItems=3,minLength=1"`
+	PIN     int               `json:"pin,omitempty" jsonschema:"writeOnly=true,minimum=0"`
+	Off     map[string]string `json:"off,omitempty" jsonschema:"writeOnly=false"`
+}
+
+// TestTagsOnEveryType checks writeOnly, readOnly and the object and value
+// keywords apply to maps (and writeOnly to numbers and slices), which the
+// reflector alone drops.
+func TestTagsOnEveryType(t *testing.T) {
+	got := Encode(For[secretish]("S", ""))
+	want := `{
+	  "$schema": "https://json-schema.org/draft/2020-12/schema",
+	  "type": "object", "title": "S",
+	  "properties": {
+	    "headers": {"type": "object", "title": "Secret headers", "description": "Headers, secret.", "writeOnly": true,
+	      "minProperties": 1, "maxProperties": 20,
+	      "additionalProperties": {"type": "string", "maxLength": 100, "pattern": "^[^\\r\\n]*$"}},
+	    "labels": {"type": "object", "title": "Labels", "readOnly": true, "additionalProperties": {"type": "string", "enum": ["a", "b"]}},
+	    "plain": {"type": "object", "title": "Plain", "additionalProperties": {"type": "string"}},
+	    "numbers": {"type": "object", "writeOnly": true, "additionalProperties": {"type": "integer"}},
+	    "keys": {"type": "array", "writeOnly": true, "maxItems": 3, "items": {"type": "string", "minLength": 1}},
+	    "pin": {"type": "integer", "writeOnly": true, "minimum": 0},
+	    "off": {"type": "object", "additionalProperties": {"type": "string"}}
+	  },
+	  "additionalProperties": false
+	}`
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("For[secretish] =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestSplitTag(t *testing.T) {
+	for tag, want := range map[string][]string{
+		"":                    {""},
+		"a=1,b=2":             {"a=1", "b=2"},
+		`example=/a\,b,c=d`:   {"example=/a,b", "c=d"},
+		`pattern=^x\\y$,e=\,`: {`pattern=^x\\y$`, "e=,"},
+	} {
+		if got := splitTag(tag); !reflect.DeepEqual(got, want) {
+			t.Errorf("splitTag(%q) = %q, want %q", tag, got, want)
+		}
+	}
+}

@@ -3,9 +3,9 @@
 // the tests of notifier.email and the end-to-end notification tests.
 //
 // The binary is built from the Go module proxy into
-// <repo>/.cache/mailpit/<Version>/mailpit once and reused (the fixture
-// script of `make test` may build it ahead). Tests fail, never skip, when
-// it is missing and cannot be built.
+// <repo>/.cache/mailpit/<Version>/mailpit by the fixture script
+// scripts/fixtures/40-mailpit.sh, which `make test-deps` (and so `make
+// test`) runs. Tests fail, never skip or build it, when it is missing.
 package mailpittest
 
 import (
@@ -27,7 +27,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -61,42 +60,27 @@ type Server struct {
 	CAPEM string
 }
 
-var buildMu sync.Mutex
+// Script is the fixture script, relative to the repository, that builds
+// the binary Binary returns (`make test-deps` runs it).
+const Script = "scripts/fixtures/40-mailpit.sh"
 
-// Binary returns the path of the cached Mailpit binary, building it when
-// it is missing; it fails the test when it cannot.
+// Path returns where the fixture script puts Mailpit Version:
+// <root>/.cache/mailpit/<Version>/mailpit.
+func Path(root string) string {
+	return filepath.Join(root, ".cache", "mailpit", Version, "mailpit")
+}
+
+// Binary returns the path of the Mailpit binary the fixture script built
+// (Path); it fails the test, saying to run `make test-deps`, when the
+// binary is missing. It never builds it: tests do not reach the module
+// proxy on their own.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	dir := filepath.Join(repoRoot(t), ".cache", "mailpit", Version)
-	bin := filepath.Join(dir, "mailpit")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "build-")
-	if err != nil {
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			t.Fatalf("mailpit: %v", err)
-		}
-		if tmp, err = os.MkdirTemp(filepath.Dir(dir), "build-"); err != nil {
-			t.Fatalf("mailpit: %v", err)
-		}
-	}
-	defer os.RemoveAll(tmp)
-	t.Logf("mailpit: building %s@%s into %s (once)", Module, Version, bin)
-	cmd := exec.Command("go", "install", Module+"@"+Version)
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mailpit %s is missing at %s and could not be built (go install %s@%s: %v):\n%s\n"+
-			"Build it with the fixture script (scripts/fixtures/) or: GOBIN=%s go install %s@%s",
-			Version, bin, Module, Version, err, out, dir, Module, Version)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("mailpit: %v", err)
-	}
-	if err := os.Rename(filepath.Join(tmp, "mailpit"), bin); err != nil {
-		t.Fatalf("mailpit: %v", err)
+	bin := Path(repoRoot(t))
+	fi, err := os.Stat(bin)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("mailpit %s is missing at %s: run `make test-deps` (it runs %s, which builds it with "+
+			"GOBIN=<that directory> go install %s@%s)", Version, bin, Script, Module, Version)
 	}
 	return bin
 }

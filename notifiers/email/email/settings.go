@@ -37,7 +37,9 @@ const MaxRecipients = 50
 // Settings are the plugin's settings.
 type Settings struct {
 	// Host is the SMTP server's name or address.
-	Host string `json:"host" jsonschema:"required,title=SMTP server,example=smtp.example.com" jsonschema_description:"Name or address of the SMTP server."`
+	// Its schema marks it x-berth-outbound-host with Port as its port, so
+	// berth checks it as it checks URLs (docs/outbound.md).
+	Host string `json:"host" jsonschema:"required,title=SMTP server,example=smtp.example.com" jsonschema_extras:"x-berth-outbound-host=port" jsonschema_description:"Name or address of the SMTP server."`
 	// Port is the server's port; 0 picks the port of Security.
 	Port int `json:"port,omitempty" jsonschema:"title=Port,minimum=0,maximum=65535" jsonschema_description:"Port of the SMTP server. Empty: 587 for starttls, 465 for tls, 25 for none."`
 	// Security is starttls, tls or none.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/sdk"
@@ -39,18 +40,69 @@ func Fields(ev sdk.Event) []Field {
 		add("Image", d.Image, false)
 		add("Trigger", d.Trigger, false)
 		add("Duration", Duration(d.Duration), false)
+		if ev.Type == sdk.EventBuildFailed {
+			add("Builder", d.Builder, false)
+			add("Failed step", d.FailedStep, false)
+		}
+		add("Rolled back from", d.RollbackFrom, false)
+		add("Rolled back to", d.RollbackTo, false)
 		add("Error", d.Error, true)
 	}
 	if b := ev.Backup; b != nil {
 		add("Backup", b.BackupID, false)
 		add("Database", b.Database, false)
+		if b.Kind == sdk.BackupKindVolumes {
+			add("Volumes of", b.App, false)
+		}
 		add("Target", b.Target, false)
 		if b.SizeBytes > 0 {
 			add("Size", Bytes(b.SizeBytes), false)
 		}
 		add("Duration", Duration(b.Duration), false)
+		add("Schedule", b.Schedule, false)
+		if !b.MissedAt.IsZero() {
+			add("Missed at", b.MissedAt.UTC().Format(time.RFC3339), false)
+		}
 		add("Key", b.Key, true)
 		add("Error", b.Error, true)
+	}
+	if p := ev.Preview; p != nil {
+		if p.PullRequest > 0 {
+			add("Pull request", "#"+strconv.Itoa(p.PullRequest), false)
+		}
+		add("Branch", p.Branch, false)
+		add("Domain", p.Domain, false)
+		add("Pull request URL", p.PullRequestURL, true)
+	}
+	if r := ev.Restore; r != nil {
+		add("Restore", r.RestoreID, false)
+		add("Backup", r.BackupID, false)
+		add("Database", r.Database, false)
+		add("Target", r.Target, false)
+		add("Duration", Duration(r.Duration), false)
+		add("Error", r.Error, true)
+	}
+	if c := ev.Certificate; c != nil {
+		add("Domains", strings.Join(c.Domains, ", "), false)
+		if !c.NotAfter.IsZero() {
+			add("Expires", c.NotAfter.UTC().Format(time.RFC3339), false)
+			add("Days left", strconv.Itoa(c.DaysLeft), false)
+		}
+		add("Issuer", c.Issuer, false)
+		add("Resolver", c.Resolver, false)
+		add("Error", c.Error, true)
+	}
+	if p := ev.Plugin; p != nil {
+		add("Plugin", p.PluginID, false)
+		add("Version", p.Version, false)
+		add("Crashes", strconv.Itoa(p.Restarts), false)
+		add("Last error", p.LastError, true)
+	}
+	if j := ev.Job; j != nil {
+		add("Job", firstNonEmpty(j.JobName, j.JobID), false)
+		add("Run", j.RunID, false)
+		add("Exit code", strconv.Itoa(j.ExitCode), false)
+		add("Error", j.Error, true)
 	}
 	if th := ev.Threshold; th != nil {
 		add("Resource", th.Resource, false)
@@ -67,6 +119,7 @@ func Fields(ev sdk.Event) []Field {
 	if r := ev.Restart; r != nil {
 		add("Version", r.Version, false)
 		add("Reason", r.Reason, false)
+		add("Previous shutdown", r.PreviousShutdown, false)
 	}
 	keys := make([]string, 0, len(ev.Fields))
 	for k := range ev.Fields {
@@ -77,6 +130,16 @@ func Fields(ev sdk.Event) []Field {
 		add(k, ev.Fields[k], false)
 	}
 	return fs
+}
+
+// firstNonEmpty returns the first non-empty string of ss.
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // ShortCommit returns the first 12 characters of a commit hash.

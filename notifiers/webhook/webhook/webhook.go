@@ -44,15 +44,10 @@ type Settings struct {
 	URL           string            `json:"url" jsonschema:"required,title=URL,format=uri" jsonschema_extras:"x-berth-outbound-url=true" jsonschema_description:"Events are POSTed here as JSON (see docs/notifiers/webhook.md for the schema)."`
 	Secret        string            `json:"secret,omitempty" jsonschema:"title=Signing secret,format=password,writeOnly=true" jsonschema_description:"When set, every request carries X-Berth-Signature: sha256=<hex HMAC-SHA256 of the body keyed with this secret>."`
 	Headers       map[string]string `json:"headers,omitempty" jsonschema:"title=Extra headers" jsonschema_description:"Headers added to every request, shown in the settings."`
-	SecretHeaders map[string]string `json:"secret_headers,omitempty" jsonschema:"title=Secret headers" jsonschema_description:"Headers added to every request whose values are secrets (say Authorization), never shown again once saved."`
+	SecretHeaders map[string]string `json:"secret_headers,omitempty" jsonschema:"title=Secret headers,writeOnly=true" jsonschema_description:"Headers added to every request whose values are secrets (say Authorization), never shown again once saved."`
 }
 
-var settingsSchema = func() json.RawMessage {
-	s := settingsschema.For[Settings]("Webhook", "POSTs every event as a JSON document to a URL.")
-	// The reflector drops writeOnly on maps.
-	settingsschema.Property(s, "secret_headers").WriteOnly = true
-	return settingsschema.Encode(s)
-}()
+var settingsSchema = settingsschema.Encode(settingsschema.For[Settings]("Webhook", "POSTs every event as a JSON document to a URL."))
 
 // reserved are headers the plugin sets itself or HTTP manages.
 var reserved = map[string]bool{

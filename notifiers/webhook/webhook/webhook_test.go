@@ -28,6 +28,10 @@ const goldenDeployFailed = `{
   "message": "This is a deploy.failed event sent by the berth plugin conformance suite.",
   "project": "shop",
   "app": "api",
+  "organization_id": "0b6f3c2e-7d1a-4f5e-9c3b-2a1d4e5f6a70",
+  "project_id": "1c7a4d3f-8e2b-4a6f-8d4c-3b2e5f6a7b81",
+  "environment_id": "2d8b5e4a-9f3c-4b7a-9e5d-4c3f6a7b8c92",
+  "environment": "production",
   "url": "https://berth.example.test/projects/shop/apps/api",
   "fields": {"environment": "production"},
   "details": {
@@ -38,7 +42,11 @@ const goldenDeployFailed = `{
       "image": "shop/api:42",
       "duration_ms": 93000,
       "error": "build failed: exit status 1",
-      "trigger": "push"
+      "trigger": "push",
+      "builder": "builder.dockerfile",
+      "failed_step": "build",
+      "rollback_from": "",
+      "rollback_to": ""
     }
   }
 }`
@@ -62,10 +70,16 @@ func TestPayloadDetails(t *testing.T) {
 		typ  sdk.EventType
 		want string
 	}{
-		{sdk.EventBackupSucceeded, `{"backup":{"backup_id":"bak-1","database":"shop-db","target":"offsite","key":"postgres/shop-db/2025-01-02.sql.gz","size_bytes":12582912,"duration_ms":8000,"error":""}}`},
+		{sdk.EventBackupSucceeded, `{"backup":{"backup_id":"bak-1","database":"shop-db","target":"offsite","key":"postgres/shop-db/2025-01-02.sql.gz","size_bytes":12582912,"duration_ms":8000,"error":"","kind":"database","app":"","schedule":"","missed_at":"","missed_runs":0}}`},
+		{sdk.EventBackupMissed, `{"backup":{"backup_id":"bak-1","database":"shop-db","target":"offsite","key":"","size_bytes":0,"duration_ms":0,"error":"2 scheduled backup run(s) were missed while berth was down","kind":"database","app":"","schedule":"0 3 * * *","missed_at":"2025-01-02T03:00:00Z","missed_runs":2}}`},
+		{sdk.EventPreviewCreated, `{"preview":{"pull_request":17,"pull_request_url":"https://git.example.test/shop/api/pull/17","branch":"feature/cart","domain":"pr-17.api.shop.example.com"}}`},
+		{sdk.EventRestoreFailed, `{"restore":{"restore_id":"rst-1","backup_id":"bak-1","database":"shop-db","app":"","target":"offsite","duration_ms":21000,"error":"pg_restore: exit status 1"}}`},
+		{sdk.EventCertExpiring, `{"certificate":{"domains":["shop.example.com","www.shop.example.com"],"not_after":"2025-01-12T00:00:00Z","days_left":9,"issuer":"R11","resolver":"letsencrypt","error":""}}`},
+		{sdk.EventPluginCrashed, `{"plugin":{"plugin_id":"notifier.slack","version":"0.4.0","restarts":3,"last_error":"exit status 2"}}`},
+		{sdk.EventJobFailed, `{"job":{"job_id":"job-1","job_name":"nightly-report","run_id":"run-9","exit_code":2,"error":"exit status 2"}}`},
 		{sdk.EventThresholdCrossed, `{"threshold":{"resource":"server","metric":"disk","value":91.5,"limit":90,"unit":"percent"}}`},
 		{sdk.EventCleanupDone, `{"cleanup":{"reclaimed_bytes":3221225472,"images_removed":12,"containers_removed":4,"volumes_removed":1}}`},
-		{sdk.EventBerthRestarted, `{"restart":{"version":"1.2.3","reason":"upgrade"}}`},
+		{sdk.EventBerthRestarted, `{"restart":{"version":"1.2.3","reason":"upgrade","previous_shutdown":"clean"}}`},
 		{sdk.EventTest, `{}`},
 		{"some.future_type", `{}`},
 	}

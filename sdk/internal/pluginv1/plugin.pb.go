@@ -2625,6 +2625,10 @@ type DeployDetails struct {
 	DurationMs    int64                  `protobuf:"varint,5,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
 	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
 	Trigger       string                 `protobuf:"bytes,7,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Builder       string                 `protobuf:"bytes,8,opt,name=builder,proto3" json:"builder,omitempty"`
+	FailedStep    string                 `protobuf:"bytes,9,opt,name=failed_step,json=failedStep,proto3" json:"failed_step,omitempty"`
+	RollbackFrom  string                 `protobuf:"bytes,10,opt,name=rollback_from,json=rollbackFrom,proto3" json:"rollback_from,omitempty"`
+	RollbackTo    string                 `protobuf:"bytes,11,opt,name=rollback_to,json=rollbackTo,proto3" json:"rollback_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2708,17 +2712,50 @@ func (x *DeployDetails) GetTrigger() string {
 	return ""
 }
 
+func (x *DeployDetails) GetBuilder() string {
+	if x != nil {
+		return x.Builder
+	}
+	return ""
+}
+
+func (x *DeployDetails) GetFailedStep() string {
+	if x != nil {
+		return x.FailedStep
+	}
+	return ""
+}
+
+func (x *DeployDetails) GetRollbackFrom() string {
+	if x != nil {
+		return x.RollbackFrom
+	}
+	return ""
+}
+
+func (x *DeployDetails) GetRollbackTo() string {
+	if x != nil {
+		return x.RollbackTo
+	}
+	return ""
+}
+
 type BackupDetails struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BackupId      string                 `protobuf:"bytes,1,opt,name=backup_id,json=backupId,proto3" json:"backup_id,omitempty"`
-	Database      string                 `protobuf:"bytes,2,opt,name=database,proto3" json:"database,omitempty"`
-	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
-	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
-	SizeBytes     int64                  `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
-	DurationMs    int64                  `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	BackupId         string                 `protobuf:"bytes,1,opt,name=backup_id,json=backupId,proto3" json:"backup_id,omitempty"`
+	Database         string                 `protobuf:"bytes,2,opt,name=database,proto3" json:"database,omitempty"`
+	Target           string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	Key              string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	SizeBytes        int64                  `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	DurationMs       int64                  `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Error            string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Kind             string                 `protobuf:"bytes,8,opt,name=kind,proto3" json:"kind,omitempty"`
+	App              string                 `protobuf:"bytes,9,opt,name=app,proto3" json:"app,omitempty"`
+	Schedule         string                 `protobuf:"bytes,10,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	MissedAtUnixNano int64                  `protobuf:"varint,11,opt,name=missed_at_unix_nano,json=missedAtUnixNano,proto3" json:"missed_at_unix_nano,omitempty"`
+	MissedRuns       int32                  `protobuf:"varint,12,opt,name=missed_runs,json=missedRuns,proto3" json:"missed_runs,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *BackupDetails) Reset() {
@@ -2798,6 +2835,41 @@ func (x *BackupDetails) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *BackupDetails) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *BackupDetails) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *BackupDetails) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *BackupDetails) GetMissedAtUnixNano() int64 {
+	if x != nil {
+		return x.MissedAtUnixNano
+	}
+	return 0
+}
+
+func (x *BackupDetails) GetMissedRuns() int32 {
+	if x != nil {
+		return x.MissedRuns
+	}
+	return 0
 }
 
 type ThresholdDetails struct {
@@ -2945,11 +3017,12 @@ func (x *CleanupDetails) GetVolumesRemoved() int32 {
 }
 
 type RestartDetails struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Version          string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Reason           string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	PreviousShutdown string                 `protobuf:"bytes,3,opt,name=previous_shutdown,json=previousShutdown,proto3" json:"previous_shutdown,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RestartDetails) Reset() {
@@ -2996,30 +3069,435 @@ func (x *RestartDetails) GetReason() string {
 	return ""
 }
 
-type Event struct {
+func (x *RestartDetails) GetPreviousShutdown() string {
+	if x != nil {
+		return x.PreviousShutdown
+	}
+	return ""
+}
+
+type PreviewDetails struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PullRequest    int64                  `protobuf:"varint,1,opt,name=pull_request,json=pullRequest,proto3" json:"pull_request,omitempty"`
+	PullRequestUrl string                 `protobuf:"bytes,2,opt,name=pull_request_url,json=pullRequestUrl,proto3" json:"pull_request_url,omitempty"`
+	Branch         string                 `protobuf:"bytes,3,opt,name=branch,proto3" json:"branch,omitempty"`
+	Domain         string                 `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PreviewDetails) Reset() {
+	*x = PreviewDetails{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewDetails) ProtoMessage() {}
+
+func (x *PreviewDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewDetails.ProtoReflect.Descriptor instead.
+func (*PreviewDetails) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *PreviewDetails) GetPullRequest() int64 {
+	if x != nil {
+		return x.PullRequest
+	}
+	return 0
+}
+
+func (x *PreviewDetails) GetPullRequestUrl() string {
+	if x != nil {
+		return x.PullRequestUrl
+	}
+	return ""
+}
+
+func (x *PreviewDetails) GetBranch() string {
+	if x != nil {
+		return x.Branch
+	}
+	return ""
+}
+
+func (x *PreviewDetails) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+type RestoreDetails struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	TimeUnixNano  int64                  `protobuf:"varint,3,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
-	Severity      string                 `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
-	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
-	Message       string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
-	Project       string                 `protobuf:"bytes,7,opt,name=project,proto3" json:"project,omitempty"`
-	App           string                 `protobuf:"bytes,8,opt,name=app,proto3" json:"app,omitempty"`
-	Url           string                 `protobuf:"bytes,9,opt,name=url,proto3" json:"url,omitempty"`
-	Fields        map[string]string      `protobuf:"bytes,10,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Deploy        *DeployDetails         `protobuf:"bytes,11,opt,name=deploy,proto3" json:"deploy,omitempty"`
-	Backup        *BackupDetails         `protobuf:"bytes,12,opt,name=backup,proto3" json:"backup,omitempty"`
-	Threshold     *ThresholdDetails      `protobuf:"bytes,13,opt,name=threshold,proto3" json:"threshold,omitempty"`
-	Cleanup       *CleanupDetails        `protobuf:"bytes,14,opt,name=cleanup,proto3" json:"cleanup,omitempty"`
-	Restart       *RestartDetails        `protobuf:"bytes,15,opt,name=restart,proto3" json:"restart,omitempty"`
+	RestoreId     string                 `protobuf:"bytes,1,opt,name=restore_id,json=restoreId,proto3" json:"restore_id,omitempty"`
+	BackupId      string                 `protobuf:"bytes,2,opt,name=backup_id,json=backupId,proto3" json:"backup_id,omitempty"`
+	Database      string                 `protobuf:"bytes,3,opt,name=database,proto3" json:"database,omitempty"`
+	App           string                 `protobuf:"bytes,4,opt,name=app,proto3" json:"app,omitempty"`
+	Target        string                 `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
+	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	DurationMs    int64                  `protobuf:"varint,7,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *RestoreDetails) Reset() {
+	*x = RestoreDetails{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreDetails) ProtoMessage() {}
+
+func (x *RestoreDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreDetails.ProtoReflect.Descriptor instead.
+func (*RestoreDetails) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *RestoreDetails) GetRestoreId() string {
+	if x != nil {
+		return x.RestoreId
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetBackupId() string {
+	if x != nil {
+		return x.BackupId
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetDatabase() string {
+	if x != nil {
+		return x.Database
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *RestoreDetails) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+type CertificateDetails struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Domains          []string               `protobuf:"bytes,1,rep,name=domains,proto3" json:"domains,omitempty"`
+	NotAfterUnixNano int64                  `protobuf:"varint,2,opt,name=not_after_unix_nano,json=notAfterUnixNano,proto3" json:"not_after_unix_nano,omitempty"`
+	DaysLeft         int32                  `protobuf:"varint,3,opt,name=days_left,json=daysLeft,proto3" json:"days_left,omitempty"`
+	Issuer           string                 `protobuf:"bytes,4,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Resolver         string                 `protobuf:"bytes,5,opt,name=resolver,proto3" json:"resolver,omitempty"`
+	Error            string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CertificateDetails) Reset() {
+	*x = CertificateDetails{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificateDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificateDetails) ProtoMessage() {}
+
+func (x *CertificateDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificateDetails.ProtoReflect.Descriptor instead.
+func (*CertificateDetails) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CertificateDetails) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *CertificateDetails) GetNotAfterUnixNano() int64 {
+	if x != nil {
+		return x.NotAfterUnixNano
+	}
+	return 0
+}
+
+func (x *CertificateDetails) GetDaysLeft() int32 {
+	if x != nil {
+		return x.DaysLeft
+	}
+	return 0
+}
+
+func (x *CertificateDetails) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *CertificateDetails) GetResolver() string {
+	if x != nil {
+		return x.Resolver
+	}
+	return ""
+}
+
+func (x *CertificateDetails) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type PluginDetails struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PluginId      string                 `protobuf:"bytes,1,opt,name=plugin_id,json=pluginId,proto3" json:"plugin_id,omitempty"`
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Restarts      int32                  `protobuf:"varint,3,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	LastError     string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginDetails) Reset() {
+	*x = PluginDetails{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginDetails) ProtoMessage() {}
+
+func (x *PluginDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginDetails.ProtoReflect.Descriptor instead.
+func (*PluginDetails) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PluginDetails) GetPluginId() string {
+	if x != nil {
+		return x.PluginId
+	}
+	return ""
+}
+
+func (x *PluginDetails) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *PluginDetails) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *PluginDetails) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+type JobDetails struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	JobName       string                 `protobuf:"bytes,2,opt,name=job_name,json=jobName,proto3" json:"job_name,omitempty"`
+	RunId         string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	ExitCode      int32                  `protobuf:"varint,4,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobDetails) Reset() {
+	*x = JobDetails{}
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobDetails) ProtoMessage() {}
+
+func (x *JobDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobDetails.ProtoReflect.Descriptor instead.
+func (*JobDetails) Descriptor() ([]byte, []int) {
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *JobDetails) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobDetails) GetJobName() string {
+	if x != nil {
+		return x.JobName
+	}
+	return ""
+}
+
+func (x *JobDetails) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *JobDetails) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *JobDetails) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type Event struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Type         string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	TimeUnixNano int64                  `protobuf:"varint,3,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	Severity     string                 `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	Title        string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
+	Message      string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Project      string                 `protobuf:"bytes,7,opt,name=project,proto3" json:"project,omitempty"`
+	App          string                 `protobuf:"bytes,8,opt,name=app,proto3" json:"app,omitempty"`
+	Url          string                 `protobuf:"bytes,9,opt,name=url,proto3" json:"url,omitempty"`
+	Fields       map[string]string      `protobuf:"bytes,10,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Deploy       *DeployDetails         `protobuf:"bytes,11,opt,name=deploy,proto3" json:"deploy,omitempty"`
+	Backup       *BackupDetails         `protobuf:"bytes,12,opt,name=backup,proto3" json:"backup,omitempty"`
+	Threshold    *ThresholdDetails      `protobuf:"bytes,13,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Cleanup      *CleanupDetails        `protobuf:"bytes,14,opt,name=cleanup,proto3" json:"cleanup,omitempty"`
+	Restart      *RestartDetails        `protobuf:"bytes,15,opt,name=restart,proto3" json:"restart,omitempty"`
+	// Scope (added in protocol version 1; empty from older hosts).
+	OrganizationId string              `protobuf:"bytes,16,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	ProjectId      string              `protobuf:"bytes,17,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	EnvironmentId  string              `protobuf:"bytes,18,opt,name=environment_id,json=environmentId,proto3" json:"environment_id,omitempty"`
+	Environment    string              `protobuf:"bytes,19,opt,name=environment,proto3" json:"environment,omitempty"`
+	Preview        *PreviewDetails     `protobuf:"bytes,20,opt,name=preview,proto3" json:"preview,omitempty"`
+	Restore        *RestoreDetails     `protobuf:"bytes,21,opt,name=restore,proto3" json:"restore,omitempty"`
+	Certificate    *CertificateDetails `protobuf:"bytes,22,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	Plugin         *PluginDetails      `protobuf:"bytes,23,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	Job            *JobDetails         `protobuf:"bytes,24,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3509,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3522,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Event) GetId() string {
@@ -3152,6 +3630,69 @@ func (x *Event) GetRestart() *RestartDetails {
 	return nil
 }
 
+func (x *Event) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Event) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *Event) GetEnvironmentId() string {
+	if x != nil {
+		return x.EnvironmentId
+	}
+	return ""
+}
+
+func (x *Event) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *Event) GetPreview() *PreviewDetails {
+	if x != nil {
+		return x.Preview
+	}
+	return nil
+}
+
+func (x *Event) GetRestore() *RestoreDetails {
+	if x != nil {
+		return x.Restore
+	}
+	return nil
+}
+
+func (x *Event) GetCertificate() *CertificateDetails {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *Event) GetPlugin() *PluginDetails {
+	if x != nil {
+		return x.Plugin
+	}
+	return nil
+}
+
+func (x *Event) GetJob() *JobDetails {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
 type SendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -3161,7 +3702,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3714,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3727,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SendRequest) GetEvent() *Event {
@@ -3205,7 +3746,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3217,7 +3758,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_berth_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3230,7 +3771,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_berth_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -3448,7 +3989,7 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aobjects\x18\x01 \x03(\v2\x1b.berth.plugin.v1.ObjectInfoR\aobjects\"!\n" +
 	"\rDeleteRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"\x10\n" +
-	"\x0eDeleteResponse\"\xcb\x01\n" +
+	"\x0eDeleteResponse\"\xcc\x02\n" +
 	"\rDeployDetails\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12\x16\n" +
@@ -3457,7 +3998,14 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vduration_ms\x18\x05 \x01(\x03R\n" +
 	"durationMs\x12\x14\n" +
 	"\x05error\x18\x06 \x01(\tR\x05error\x12\x18\n" +
-	"\atrigger\x18\a \x01(\tR\atrigger\"\xc8\x01\n" +
+	"\atrigger\x18\a \x01(\tR\atrigger\x12\x18\n" +
+	"\abuilder\x18\b \x01(\tR\abuilder\x12\x1f\n" +
+	"\vfailed_step\x18\t \x01(\tR\n" +
+	"failedStep\x12#\n" +
+	"\rrollback_from\x18\n" +
+	" \x01(\tR\frollbackFrom\x12\x1f\n" +
+	"\vrollback_to\x18\v \x01(\tR\n" +
+	"rollbackTo\"\xda\x02\n" +
 	"\rBackupDetails\x12\x1b\n" +
 	"\tbackup_id\x18\x01 \x01(\tR\bbackupId\x12\x1a\n" +
 	"\bdatabase\x18\x02 \x01(\tR\bdatabase\x12\x16\n" +
@@ -3467,7 +4015,14 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x1f\n" +
 	"\vduration_ms\x18\x06 \x01(\x03R\n" +
 	"durationMs\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\x86\x01\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x12\n" +
+	"\x04kind\x18\b \x01(\tR\x04kind\x12\x10\n" +
+	"\x03app\x18\t \x01(\tR\x03app\x12\x1a\n" +
+	"\bschedule\x18\n" +
+	" \x01(\tR\bschedule\x12-\n" +
+	"\x13missed_at_unix_nano\x18\v \x01(\x03R\x10missedAtUnixNano\x12\x1f\n" +
+	"\vmissed_runs\x18\f \x01(\x05R\n" +
+	"missedRuns\"\x86\x01\n" +
 	"\x10ThresholdDetails\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x16\n" +
 	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x14\n" +
@@ -3478,10 +4033,46 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0freclaimed_bytes\x18\x01 \x01(\x03R\x0ereclaimedBytes\x12%\n" +
 	"\x0eimages_removed\x18\x02 \x01(\x05R\rimagesRemoved\x12-\n" +
 	"\x12containers_removed\x18\x03 \x01(\x05R\x11containersRemoved\x12'\n" +
-	"\x0fvolumes_removed\x18\x04 \x01(\x05R\x0evolumesRemoved\"B\n" +
+	"\x0fvolumes_removed\x18\x04 \x01(\x05R\x0evolumesRemoved\"o\n" +
 	"\x0eRestartDetails\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xf9\x04\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
+	"\x11previous_shutdown\x18\x03 \x01(\tR\x10previousShutdown\"\x8d\x01\n" +
+	"\x0ePreviewDetails\x12!\n" +
+	"\fpull_request\x18\x01 \x01(\x03R\vpullRequest\x12(\n" +
+	"\x10pull_request_url\x18\x02 \x01(\tR\x0epullRequestUrl\x12\x16\n" +
+	"\x06branch\x18\x03 \x01(\tR\x06branch\x12\x16\n" +
+	"\x06domain\x18\x04 \x01(\tR\x06domain\"\xc9\x01\n" +
+	"\x0eRestoreDetails\x12\x1d\n" +
+	"\n" +
+	"restore_id\x18\x01 \x01(\tR\trestoreId\x12\x1b\n" +
+	"\tbackup_id\x18\x02 \x01(\tR\bbackupId\x12\x1a\n" +
+	"\bdatabase\x18\x03 \x01(\tR\bdatabase\x12\x10\n" +
+	"\x03app\x18\x04 \x01(\tR\x03app\x12\x16\n" +
+	"\x06target\x18\x05 \x01(\tR\x06target\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x1f\n" +
+	"\vduration_ms\x18\a \x01(\x03R\n" +
+	"durationMs\"\xc4\x01\n" +
+	"\x12CertificateDetails\x12\x18\n" +
+	"\adomains\x18\x01 \x03(\tR\adomains\x12-\n" +
+	"\x13not_after_unix_nano\x18\x02 \x01(\x03R\x10notAfterUnixNano\x12\x1b\n" +
+	"\tdays_left\x18\x03 \x01(\x05R\bdaysLeft\x12\x16\n" +
+	"\x06issuer\x18\x04 \x01(\tR\x06issuer\x12\x1a\n" +
+	"\bresolver\x18\x05 \x01(\tR\bresolver\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\x81\x01\n" +
+	"\rPluginDetails\x12\x1b\n" +
+	"\tplugin_id\x18\x01 \x01(\tR\bpluginId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
+	"\brestarts\x18\x03 \x01(\x05R\brestarts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\"\x88\x01\n" +
+	"\n" +
+	"JobDetails\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
+	"\bjob_name\x18\x02 \x01(\tR\ajobName\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1b\n" +
+	"\texit_code\x18\x04 \x01(\x05R\bexitCode\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\xae\b\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12$\n" +
@@ -3498,7 +4089,17 @@ const file_berth_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06backup\x18\f \x01(\v2\x1e.berth.plugin.v1.BackupDetailsR\x06backup\x12?\n" +
 	"\tthreshold\x18\r \x01(\v2!.berth.plugin.v1.ThresholdDetailsR\tthreshold\x129\n" +
 	"\acleanup\x18\x0e \x01(\v2\x1f.berth.plugin.v1.CleanupDetailsR\acleanup\x129\n" +
-	"\arestart\x18\x0f \x01(\v2\x1f.berth.plugin.v1.RestartDetailsR\arestart\x1a9\n" +
+	"\arestart\x18\x0f \x01(\v2\x1f.berth.plugin.v1.RestartDetailsR\arestart\x12'\n" +
+	"\x0forganization_id\x18\x10 \x01(\tR\x0eorganizationId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x11 \x01(\tR\tprojectId\x12%\n" +
+	"\x0eenvironment_id\x18\x12 \x01(\tR\renvironmentId\x12 \n" +
+	"\venvironment\x18\x13 \x01(\tR\venvironment\x129\n" +
+	"\apreview\x18\x14 \x01(\v2\x1f.berth.plugin.v1.PreviewDetailsR\apreview\x129\n" +
+	"\arestore\x18\x15 \x01(\v2\x1f.berth.plugin.v1.RestoreDetailsR\arestore\x12E\n" +
+	"\vcertificate\x18\x16 \x01(\v2#.berth.plugin.v1.CertificateDetailsR\vcertificate\x126\n" +
+	"\x06plugin\x18\x17 \x01(\v2\x1e.berth.plugin.v1.PluginDetailsR\x06plugin\x12-\n" +
+	"\x03job\x18\x18 \x01(\v2\x1b.berth.plugin.v1.JobDetailsR\x03job\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\";\n" +
@@ -3542,7 +4143,7 @@ func file_berth_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_berth_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_berth_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_berth_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_berth_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: berth.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: berth.plugin.v1.InfoResponse
@@ -3591,20 +4192,25 @@ var file_berth_plugin_v1_plugin_proto_goTypes = []any{
 	(*ThresholdDetails)(nil),         // 44: berth.plugin.v1.ThresholdDetails
 	(*CleanupDetails)(nil),           // 45: berth.plugin.v1.CleanupDetails
 	(*RestartDetails)(nil),           // 46: berth.plugin.v1.RestartDetails
-	(*Event)(nil),                    // 47: berth.plugin.v1.Event
-	(*SendRequest)(nil),              // 48: berth.plugin.v1.SendRequest
-	(*SendResponse)(nil),             // 49: berth.plugin.v1.SendResponse
-	nil,                              // 50: berth.plugin.v1.BuildRequest.EnvEntry
-	nil,                              // 51: berth.plugin.v1.BuildRequest.BuildArgsEntry
-	nil,                              // 52: berth.plugin.v1.BuildRequest.SecretsEntry
-	nil,                              // 53: berth.plugin.v1.PutHeader.MetadataEntry
-	nil,                              // 54: berth.plugin.v1.ObjectInfo.MetadataEntry
-	nil,                              // 55: berth.plugin.v1.Event.FieldsEntry
+	(*PreviewDetails)(nil),           // 47: berth.plugin.v1.PreviewDetails
+	(*RestoreDetails)(nil),           // 48: berth.plugin.v1.RestoreDetails
+	(*CertificateDetails)(nil),       // 49: berth.plugin.v1.CertificateDetails
+	(*PluginDetails)(nil),            // 50: berth.plugin.v1.PluginDetails
+	(*JobDetails)(nil),               // 51: berth.plugin.v1.JobDetails
+	(*Event)(nil),                    // 52: berth.plugin.v1.Event
+	(*SendRequest)(nil),              // 53: berth.plugin.v1.SendRequest
+	(*SendResponse)(nil),             // 54: berth.plugin.v1.SendResponse
+	nil,                              // 55: berth.plugin.v1.BuildRequest.EnvEntry
+	nil,                              // 56: berth.plugin.v1.BuildRequest.BuildArgsEntry
+	nil,                              // 57: berth.plugin.v1.BuildRequest.SecretsEntry
+	nil,                              // 58: berth.plugin.v1.PutHeader.MetadataEntry
+	nil,                              // 59: berth.plugin.v1.ObjectInfo.MetadataEntry
+	nil,                              // 60: berth.plugin.v1.Event.FieldsEntry
 }
 var file_berth_plugin_v1_plugin_proto_depIdxs = []int32{
-	50, // 0: berth.plugin.v1.BuildRequest.env:type_name -> berth.plugin.v1.BuildRequest.EnvEntry
-	51, // 1: berth.plugin.v1.BuildRequest.build_args:type_name -> berth.plugin.v1.BuildRequest.BuildArgsEntry
-	52, // 2: berth.plugin.v1.BuildRequest.secrets:type_name -> berth.plugin.v1.BuildRequest.SecretsEntry
+	55, // 0: berth.plugin.v1.BuildRequest.env:type_name -> berth.plugin.v1.BuildRequest.EnvEntry
+	56, // 1: berth.plugin.v1.BuildRequest.build_args:type_name -> berth.plugin.v1.BuildRequest.BuildArgsEntry
+	57, // 2: berth.plugin.v1.BuildRequest.secrets:type_name -> berth.plugin.v1.BuildRequest.SecretsEntry
 	6,  // 3: berth.plugin.v1.BuildEvent.log:type_name -> berth.plugin.v1.LogLine
 	13, // 4: berth.plugin.v1.BuildEvent.result:type_name -> berth.plugin.v1.BuildResult
 	15, // 5: berth.plugin.v1.Credentials.app:type_name -> berth.plugin.v1.AppCredentials
@@ -3619,57 +4225,62 @@ var file_berth_plugin_v1_plugin_proto_depIdxs = []int32{
 	27, // 14: berth.plugin.v1.WebhookEvent.pull_request:type_name -> berth.plugin.v1.PullRequest
 	28, // 15: berth.plugin.v1.ParseWebhookResponse.event:type_name -> berth.plugin.v1.WebhookEvent
 	14, // 16: berth.plugin.v1.SetCommitStatusRequest.credentials:type_name -> berth.plugin.v1.Credentials
-	53, // 17: berth.plugin.v1.PutHeader.metadata:type_name -> berth.plugin.v1.PutHeader.MetadataEntry
+	58, // 17: berth.plugin.v1.PutHeader.metadata:type_name -> berth.plugin.v1.PutHeader.MetadataEntry
 	32, // 18: berth.plugin.v1.PutChunk.header:type_name -> berth.plugin.v1.PutHeader
-	54, // 19: berth.plugin.v1.ObjectInfo.metadata:type_name -> berth.plugin.v1.ObjectInfo.MetadataEntry
+	59, // 19: berth.plugin.v1.ObjectInfo.metadata:type_name -> berth.plugin.v1.ObjectInfo.MetadataEntry
 	35, // 20: berth.plugin.v1.GetChunk.info:type_name -> berth.plugin.v1.ObjectInfo
 	35, // 21: berth.plugin.v1.ListResponse.objects:type_name -> berth.plugin.v1.ObjectInfo
-	55, // 22: berth.plugin.v1.Event.fields:type_name -> berth.plugin.v1.Event.FieldsEntry
+	60, // 22: berth.plugin.v1.Event.fields:type_name -> berth.plugin.v1.Event.FieldsEntry
 	42, // 23: berth.plugin.v1.Event.deploy:type_name -> berth.plugin.v1.DeployDetails
 	43, // 24: berth.plugin.v1.Event.backup:type_name -> berth.plugin.v1.BackupDetails
 	44, // 25: berth.plugin.v1.Event.threshold:type_name -> berth.plugin.v1.ThresholdDetails
 	45, // 26: berth.plugin.v1.Event.cleanup:type_name -> berth.plugin.v1.CleanupDetails
 	46, // 27: berth.plugin.v1.Event.restart:type_name -> berth.plugin.v1.RestartDetails
-	47, // 28: berth.plugin.v1.SendRequest.event:type_name -> berth.plugin.v1.Event
-	0,  // 29: berth.plugin.v1.Plugin.Info:input_type -> berth.plugin.v1.InfoRequest
-	2,  // 30: berth.plugin.v1.Plugin.ConfigSchema:input_type -> berth.plugin.v1.ConfigSchemaRequest
-	4,  // 31: berth.plugin.v1.Plugin.Configure:input_type -> berth.plugin.v1.ConfigureRequest
-	9,  // 32: berth.plugin.v1.Builder.Detect:input_type -> berth.plugin.v1.DetectRequest
-	11, // 33: berth.plugin.v1.Builder.Build:input_type -> berth.plugin.v1.BuildRequest
-	16, // 34: berth.plugin.v1.GitProvider.Fetch:input_type -> berth.plugin.v1.FetchRequest
-	20, // 35: berth.plugin.v1.GitProvider.ListRepositories:input_type -> berth.plugin.v1.ListRepositoriesRequest
-	23, // 36: berth.plugin.v1.GitProvider.ListBranches:input_type -> berth.plugin.v1.ListBranchesRequest
-	26, // 37: berth.plugin.v1.GitProvider.ParseWebhook:input_type -> berth.plugin.v1.ParseWebhookRequest
-	30, // 38: berth.plugin.v1.GitProvider.SetCommitStatus:input_type -> berth.plugin.v1.SetCommitStatusRequest
-	33, // 39: berth.plugin.v1.BackupTarget.Put:input_type -> berth.plugin.v1.PutChunk
-	36, // 40: berth.plugin.v1.BackupTarget.Get:input_type -> berth.plugin.v1.GetRequest
-	38, // 41: berth.plugin.v1.BackupTarget.List:input_type -> berth.plugin.v1.ListRequest
-	40, // 42: berth.plugin.v1.BackupTarget.Delete:input_type -> berth.plugin.v1.DeleteRequest
-	7,  // 43: berth.plugin.v1.BackupTarget.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
-	48, // 44: berth.plugin.v1.Notifier.Send:input_type -> berth.plugin.v1.SendRequest
-	7,  // 45: berth.plugin.v1.Notifier.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
-	1,  // 46: berth.plugin.v1.Plugin.Info:output_type -> berth.plugin.v1.InfoResponse
-	3,  // 47: berth.plugin.v1.Plugin.ConfigSchema:output_type -> berth.plugin.v1.ConfigSchemaResponse
-	5,  // 48: berth.plugin.v1.Plugin.Configure:output_type -> berth.plugin.v1.ConfigureResponse
-	10, // 49: berth.plugin.v1.Builder.Detect:output_type -> berth.plugin.v1.DetectResponse
-	12, // 50: berth.plugin.v1.Builder.Build:output_type -> berth.plugin.v1.BuildEvent
-	17, // 51: berth.plugin.v1.GitProvider.Fetch:output_type -> berth.plugin.v1.FetchEvent
-	21, // 52: berth.plugin.v1.GitProvider.ListRepositories:output_type -> berth.plugin.v1.ListRepositoriesResponse
-	24, // 53: berth.plugin.v1.GitProvider.ListBranches:output_type -> berth.plugin.v1.ListBranchesResponse
-	29, // 54: berth.plugin.v1.GitProvider.ParseWebhook:output_type -> berth.plugin.v1.ParseWebhookResponse
-	31, // 55: berth.plugin.v1.GitProvider.SetCommitStatus:output_type -> berth.plugin.v1.SetCommitStatusResponse
-	34, // 56: berth.plugin.v1.BackupTarget.Put:output_type -> berth.plugin.v1.PutResponse
-	37, // 57: berth.plugin.v1.BackupTarget.Get:output_type -> berth.plugin.v1.GetChunk
-	39, // 58: berth.plugin.v1.BackupTarget.List:output_type -> berth.plugin.v1.ListResponse
-	41, // 59: berth.plugin.v1.BackupTarget.Delete:output_type -> berth.plugin.v1.DeleteResponse
-	8,  // 60: berth.plugin.v1.BackupTarget.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
-	49, // 61: berth.plugin.v1.Notifier.Send:output_type -> berth.plugin.v1.SendResponse
-	8,  // 62: berth.plugin.v1.Notifier.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
-	46, // [46:63] is the sub-list for method output_type
-	29, // [29:46] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	47, // 28: berth.plugin.v1.Event.preview:type_name -> berth.plugin.v1.PreviewDetails
+	48, // 29: berth.plugin.v1.Event.restore:type_name -> berth.plugin.v1.RestoreDetails
+	49, // 30: berth.plugin.v1.Event.certificate:type_name -> berth.plugin.v1.CertificateDetails
+	50, // 31: berth.plugin.v1.Event.plugin:type_name -> berth.plugin.v1.PluginDetails
+	51, // 32: berth.plugin.v1.Event.job:type_name -> berth.plugin.v1.JobDetails
+	52, // 33: berth.plugin.v1.SendRequest.event:type_name -> berth.plugin.v1.Event
+	0,  // 34: berth.plugin.v1.Plugin.Info:input_type -> berth.plugin.v1.InfoRequest
+	2,  // 35: berth.plugin.v1.Plugin.ConfigSchema:input_type -> berth.plugin.v1.ConfigSchemaRequest
+	4,  // 36: berth.plugin.v1.Plugin.Configure:input_type -> berth.plugin.v1.ConfigureRequest
+	9,  // 37: berth.plugin.v1.Builder.Detect:input_type -> berth.plugin.v1.DetectRequest
+	11, // 38: berth.plugin.v1.Builder.Build:input_type -> berth.plugin.v1.BuildRequest
+	16, // 39: berth.plugin.v1.GitProvider.Fetch:input_type -> berth.plugin.v1.FetchRequest
+	20, // 40: berth.plugin.v1.GitProvider.ListRepositories:input_type -> berth.plugin.v1.ListRepositoriesRequest
+	23, // 41: berth.plugin.v1.GitProvider.ListBranches:input_type -> berth.plugin.v1.ListBranchesRequest
+	26, // 42: berth.plugin.v1.GitProvider.ParseWebhook:input_type -> berth.plugin.v1.ParseWebhookRequest
+	30, // 43: berth.plugin.v1.GitProvider.SetCommitStatus:input_type -> berth.plugin.v1.SetCommitStatusRequest
+	33, // 44: berth.plugin.v1.BackupTarget.Put:input_type -> berth.plugin.v1.PutChunk
+	36, // 45: berth.plugin.v1.BackupTarget.Get:input_type -> berth.plugin.v1.GetRequest
+	38, // 46: berth.plugin.v1.BackupTarget.List:input_type -> berth.plugin.v1.ListRequest
+	40, // 47: berth.plugin.v1.BackupTarget.Delete:input_type -> berth.plugin.v1.DeleteRequest
+	7,  // 48: berth.plugin.v1.BackupTarget.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
+	53, // 49: berth.plugin.v1.Notifier.Send:input_type -> berth.plugin.v1.SendRequest
+	7,  // 50: berth.plugin.v1.Notifier.TestConnection:input_type -> berth.plugin.v1.TestConnectionRequest
+	1,  // 51: berth.plugin.v1.Plugin.Info:output_type -> berth.plugin.v1.InfoResponse
+	3,  // 52: berth.plugin.v1.Plugin.ConfigSchema:output_type -> berth.plugin.v1.ConfigSchemaResponse
+	5,  // 53: berth.plugin.v1.Plugin.Configure:output_type -> berth.plugin.v1.ConfigureResponse
+	10, // 54: berth.plugin.v1.Builder.Detect:output_type -> berth.plugin.v1.DetectResponse
+	12, // 55: berth.plugin.v1.Builder.Build:output_type -> berth.plugin.v1.BuildEvent
+	17, // 56: berth.plugin.v1.GitProvider.Fetch:output_type -> berth.plugin.v1.FetchEvent
+	21, // 57: berth.plugin.v1.GitProvider.ListRepositories:output_type -> berth.plugin.v1.ListRepositoriesResponse
+	24, // 58: berth.plugin.v1.GitProvider.ListBranches:output_type -> berth.plugin.v1.ListBranchesResponse
+	29, // 59: berth.plugin.v1.GitProvider.ParseWebhook:output_type -> berth.plugin.v1.ParseWebhookResponse
+	31, // 60: berth.plugin.v1.GitProvider.SetCommitStatus:output_type -> berth.plugin.v1.SetCommitStatusResponse
+	34, // 61: berth.plugin.v1.BackupTarget.Put:output_type -> berth.plugin.v1.PutResponse
+	37, // 62: berth.plugin.v1.BackupTarget.Get:output_type -> berth.plugin.v1.GetChunk
+	39, // 63: berth.plugin.v1.BackupTarget.List:output_type -> berth.plugin.v1.ListResponse
+	41, // 64: berth.plugin.v1.BackupTarget.Delete:output_type -> berth.plugin.v1.DeleteResponse
+	8,  // 65: berth.plugin.v1.BackupTarget.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
+	54, // 66: berth.plugin.v1.Notifier.Send:output_type -> berth.plugin.v1.SendResponse
+	8,  // 67: berth.plugin.v1.Notifier.TestConnection:output_type -> berth.plugin.v1.TestConnectionResponse
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_berth_plugin_v1_plugin_proto_init() }
@@ -3699,7 +4310,7 @@ func file_berth_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_plugin_v1_plugin_proto_rawDesc), len(file_berth_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   56,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
