@@ -240,6 +240,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		}
 		// No postmaster.pid: the server was already down.
 	}
+	// pg_ctl returns once postmaster.pid is gone, which the postmaster
+	// removes just before it exits: wait for the exit itself, so a Start
+	// right after never meets the old process.
+	for c.pid > 0 && postmasterState(c.pid, c.dataDir) == procOurs {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgembed: PostgreSQL %d in %s has not exited: %w", c.pid, c.dataDir, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	c.stopped = true
 	if c.tmpSocket {
 		_ = os.Remove(c.socketDir) // only succeeds when empty, which it is after a clean shutdown

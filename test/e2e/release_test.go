@@ -34,6 +34,10 @@ import (
 // shared cores sustain next to berth, Traefik and Swarm.
 const loadRate = 200
 
+// loadClients is how many keep-alive clients send it, each one request
+// at a time.
+const loadClients = 16
+
 // releaseApp is an image application from the test backend with one domain.
 type releaseApp struct {
 	app
@@ -74,7 +78,7 @@ func (s *server) release(a *releaseApp, message string, env map[string]string, w
 // startLoad starts the steady load for host through Traefik; it is
 // stopped when the test ends.
 func (s *server) startLoad(host string) *loadgen.Load {
-	l := loadgen.Start(loadgen.Config{Addr: fmt.Sprintf("127.0.0.1:%d", s.HTTPPort), Host: host, Rate: loadRate, Clients: 16})
+	l := loadgen.Start(loadgen.Config{Addr: fmt.Sprintf("127.0.0.1:%d", s.HTTPPort), Host: host, Rate: loadRate, Clients: loadClients})
 	s.t.Cleanup(l.Stop)
 	return l
 }
@@ -203,8 +207,9 @@ func TestReleaseCrashAfterAnswering(t *testing.T) {
 	// sends a request again once it was written to a backend, whatever
 	// its method, so those end as 502s. They all fail at the moment of
 	// the crash (within one second of each other), and at most one per
-	// load client can be in flight there: at most 4 of 16, as the load
-	// is spread over two tasks and answered in milliseconds.
+	// load client can be in flight there (usually 1-4 of 16; more when
+	// the machine is busy and answers queue up: 12 were seen under the
+	// full suite).
 	t.Logf("load: %s", r.Summary())
 	var firstLost time.Time
 	lost := 0
@@ -223,8 +228,8 @@ func TestReleaseCrashAfterAnswering(t *testing.T) {
 		}
 		lost++
 	}
-	if len(r.First) < r.Failed() || lost > 4 {
-		t.Errorf("%d requests failed (%d in flight on the crashing task); at most 4 in flight may", r.Failed(), lost)
+	if len(r.First) < r.Failed() || lost > loadClients {
+		t.Errorf("%d requests failed (%d in flight on the crashing task); at most one per load client (%d) may", r.Failed(), lost, loadClients)
 	}
 	s.checkServing(t, d.ID, "previous")
 }
