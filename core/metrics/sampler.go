@@ -67,6 +67,14 @@ func New(o Options) *Sampler {
 	return &Sampler{o: o, interval: DefaultInterval, names: map[uuid.UUID]store.WorkloadName{}}
 }
 
+// SetNode names the local server (its Swarm node id and host name);
+// call it before Run.
+func (s *Sampler) SetNode(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.NodeID, s.o.NodeName = id, name
+}
+
 // OnRound registers a callback run after each round, in the sampling
 // goroutine: keep it short.
 func (s *Sampler) OnRound(f func(ctx context.Context, r Round)) {
@@ -91,10 +99,17 @@ func (s *Sampler) Interval() time.Duration {
 
 // Run samples until ctx ends.
 func (s *Sampler) Run(ctx context.Context) {
+	var lastErr string // a failure is logged once, not every round
 	for {
 		retention := s.settings(ctx)
-		if _, err := s.Sample(ctx); err != nil && ctx.Err() == nil {
+		_, err := s.Sample(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr:
 			s.o.Logger.Warn("metrics round failed", "err", err)
+			lastErr = err.Error()
+		case err == nil && lastErr != "":
+			s.o.Logger.Info("metrics rounds succeed again")
+			lastErr = ""
 		}
 		if now := s.o.Now(); now.Sub(s.lastPrune) >= pruneEvery {
 			s.lastPrune = now
@@ -145,7 +160,9 @@ func (s *Sampler) Sample(ctx context.Context) (Round, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
+			s.mu.Lock()
 			hs.NodeID, hs.Name = s.o.NodeID, s.o.NodeName
+			s.mu.Unlock()
 			r.Servers = append(r.Servers, hs)
 		}
 	}

@@ -265,3 +265,18 @@ func (s *Store) WorkloadNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 	}
 	return out, mapErr(rows.Err(), "workloads")
 }
+
+// MaxSeriesPoints is about how many points MetricStep aims a series at.
+const MaxSeriesPoints = 300
+
+// MetricStep picks the step of a series over [from, to) seen at now: the
+// range over about MaxSeriesPoints, no finer than interval (the sampling
+// interval) and, when the range reaches past the raw points kept, no finer
+// than MetricRollupStep. Steps are whole seconds.
+func MetricStep(from, to, now time.Time, interval time.Duration) time.Duration {
+	step := max(to.Sub(from)/MaxSeriesPoints, interval, time.Second)
+	if from.Before(now.Add(-RawMetricsKept)) {
+		step = max(step, MetricRollupStep)
+	}
+	return step.Round(time.Second)
+}
