@@ -174,13 +174,18 @@ func (e *Evaluator) observe(ctx context.Context, obs []Observation) error {
 	for _, s := range saved {
 		states[seriesKey{s.RuleID, s.Target, s.Subject}] = s
 	}
-	var changed []store.AlertSeries
+	byMetric := map[[2]string][]store.AlertRule{}
+	for _, r := range rules {
+		k := [2]string{r.Scope, r.Metric}
+		byMetric[k] = append(byMetric[k], r)
+	}
+	changed := map[seriesKey]bool{}
 	var events []sdk.Event
 	for _, o := range obs {
 		if o.At.IsZero() {
 			o.At = now
 		}
-		for _, r := range rules {
+		for _, r := range byMetric[[2]string{o.Scope, o.Metric}] {
 			if !matches(r, o) {
 				continue
 			}
@@ -190,8 +195,7 @@ func (e *Evaluator) observe(ctx context.Context, obs []Observation) error {
 				s = store.AlertSeries{RuleID: r.ID, Target: o.TargetID, Subject: o.Subject}
 			}
 			next, emit := step(r, s, o, e.gap())
-			states[k] = next
-			changed = append(changed, next)
+			states[k], changed[k] = next, true
 			if emit != none {
 				ev, err := e.event(ctx, r, o, next, emit)
 				if err != nil {
@@ -202,8 +206,12 @@ func (e *Evaluator) observe(ctx context.Context, obs []Observation) error {
 			}
 		}
 	}
+	save := make([]store.AlertSeries, 0, len(changed))
+	for k := range changed {
+		save = append(save, states[k])
+	}
 	return e.st.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SaveAlertSeries(ctx, changed); err != nil {
+		if err := tx.SaveAlertSeries(ctx, save); err != nil {
 			return err
 		}
 		for _, ev := range events {
