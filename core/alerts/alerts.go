@@ -88,7 +88,8 @@ type Events interface {
 
 // Options configure an Evaluator.
 type Options struct {
-	Store  *store.Store
+	Store *store.Store
+	// Events queues the events (nil: rules are judged, nothing is sent).
 	Events Events
 	// Clock defaults to the system clock.
 	Clock Clock
@@ -215,7 +216,9 @@ func (e *Evaluator) observe(ctx context.Context, obs []Observation) error {
 			return err
 		}
 		for _, ev := range events {
-			e.events.EmitTx(ctx, tx.Pgx(), ev)
+			if e.events != nil {
+				e.events.EmitTx(ctx, tx.Pgx(), ev)
+			}
 		}
 		return nil
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/core/database"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pgembed/pgtest"
+	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/sdk"
@@ -349,4 +350,35 @@ func TestEvaluatorRestart(t *testing.T) {
 
 func dbCreds() database.Credentials {
 	return database.Credentials{User: "u", Password: "p", Database: "d"}
+}
+
+// TestEvaluatorQueuesDeliveriesWithItsState: with berth's real queue, the
+// delivery jobs are inserted in the transaction that saves the round's
+// states, one per subscribed channel.
+func TestEvaluatorQueuesDeliveriesWithItsState(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := queue.Migrate(ctx, w.st.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := queue.NewJobs(w.st.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.events = notify.NewDispatcher(w.st, jobs, slog.Default())
+	w.rule(t, store.NewAlertRule{Scope: store.AlertScopeApplication, OrganizationID: &w.org, ApplicationID: &w.app.ID,
+		AlertRuleChange: store.AlertRuleChange{Metric: alerts.MemoryPercent, Threshold: 80}})
+	ev := w.evaluator()
+	for range 3 {
+		ev.Observe(ctx, []alerts.Observation{{Scope: "application", TargetID: w.app.ID.String(), Metric: alerts.MemoryPercent, Value: 85, At: w.clock.Now()}})
+		w.clock.advance(15 * time.Second)
+	}
+	var n int
+	var args []byte
+	if err := w.st.Pool().QueryRow(ctx, `SELECT count(*), min(args::text) FROM river_job WHERE kind = 'berth.notify'`).Scan(&n, &args); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !strings.Contains(string(args), w.orgChan.String()) || !strings.Contains(string(args), "api: memory 85 % above 80 %") {
+		t.Fatalf("%d delivery jobs queued, want 1 to %s: %s", n, w.orgChan, args)
+	}
 }
