@@ -95,7 +95,8 @@ type pages struct {
 // shares the layout and partials.
 var pageNames = []string{"home", "project", "app", "deployment", "plugins", "plugin", "keys", "login", "setup", "error", "confirm",
 	"database", "settings", "destination", "instance", "notifications", "notification",
-	"alerts"} // alerts: threshold alert rules
+	"alerts", // alerts: threshold alert rules
+	"server"} // metrics: servers and the whole-page charts
 
 func mustParsePages(a *assets) *pages {
 	funcs := template.FuncMap{

@@ -122,6 +122,11 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/instance/alerts/update", instanceAdmin: true, handler: serverAlerts.update},
 		{method: post, path: "/instance/alerts/delete", instanceAdmin: true, handler: serverAlerts.remove},
 
+		// metrics: charts (?fragment=1: the charts alone, for app.js)
+		{method: get, path: "/apps/:id/metrics", resource: service.ApplicationResource, min: v, handler: d.appMetrics},
+		{method: get, path: "/databases/:id/metrics", resource: service.DatabaseResource, min: v, handler: d.databaseMetrics},
+		{method: get, path: "/servers", instanceAdmin: true, handler: d.serversPage},
+
 		{method: get, path: "/keys", signedIn: true, handler: d.keysPage},
 		{method: post, path: "/keys", signedIn: true, handler: d.createKey},
 		{method: post, path: "/keys/:key/revoke", signedIn: true, handler: d.revokeKey},

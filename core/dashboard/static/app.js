@@ -217,4 +217,37 @@
     };
     setTimeout(refresh, 1000);
   }
+  // Metrics charts (docs/metrics.md): a [data-metrics-src] box is filled
+  // with the server-rendered charts (?fragment=1) and refreshed every
+  // sampling interval while the page is visible; the range links reload
+  // the box in place.
+  document.querySelectorAll("[data-metrics-src]").forEach((box) => {
+    let range = box.getAttribute("data-metrics-range") || "1h", timer = 0;
+    const load = async () => {
+      clearTimeout(timer);
+      const src = box.getAttribute("data-metrics-src");
+      const url = src + (src.includes("?") ? "&" : "?") + "fragment=1&range=" + encodeURIComponent(range);
+      let every = 15;
+      try {
+        const resp = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
+        if (resp.ok) {
+          const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+          const charts = doc.querySelector(".metrics");
+          if (charts) {
+            box.replaceChildren(charts);
+            every = parseInt(charts.getAttribute("data-refresh"), 10) || every;
+          }
+        }
+      } catch (err) { /* try again at the next interval */ }
+      timer = setTimeout(() => { if (!document.hidden) load(); else timer = setTimeout(load, 1000); }, every * 1000);
+    };
+    box.addEventListener("click", (e) => {
+      const link = e.target.closest("a[data-range]");
+      if (!link) return;
+      e.preventDefault();
+      range = link.getAttribute("data-range");
+      load();
+    });
+    load();
+  });
 })();
