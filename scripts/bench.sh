@@ -12,3 +12,6 @@ go run ./bench -berth bin/berth "$@"
 echo
 echo "== details: Go benchmarks of the proxy configuration at 1,000 applications"
 go test -run '^$' -bench . -benchtime 2s ./core/proxy/
+echo
+echo "== details: metrics range queries on a week of history at 100 applications (docs/metrics.md)"
+go test -run '^$' -bench MetricSeries -benchtime 2s ./core/store/

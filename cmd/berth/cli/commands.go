@@ -99,6 +99,8 @@ func groups() []group {
 		{name: "backups policies", summary: "list, create and delete backup policies of databases and applications", commands: policyCmds()},
 		{name: "notify", summary: "list, show, create, change, test and delete notification channels; list event types", commands: notifyCmds()},
 		{name: "alerts", summary: "list, show, create, change and delete threshold alert rules of applications, databases and servers", commands: alertCmds()}, // alerts feature
+		{name: "metrics", summary: "an application's or a database's CPU, memory, network, block I/O and restarts over time", commands: metricsCmds()},         // metrics
+		{name: "servers", summary: "the servers with their latest host figures (instance administrators)", commands: serverCmds()},                             // metrics
 		{name: "instance", summary: "show and change what tenants may reach on the host (instance administrators)", commands: instanceCmds()},
 		{name: "users", summary: "list users and grant or revoke instance administration (instance administrators)", commands: userCmds()},
 	}
