@@ -38,7 +38,8 @@ type Engine interface {
 // container, dropped once the container is gone.
 type Workloads struct {
 	engine Engine
-	// Concurrency bounds the stats requests in flight (default 4).
+	// Concurrency bounds the stats requests in flight (default 8: a loaded
+	// engine may take a second per one-shot stats call).
 	Concurrency int
 	// RestartsEvery is how often the task history is read for the
 	// restart counts (default one minute); rounds in between reuse it.
@@ -58,7 +59,7 @@ type containerCounters struct {
 
 // NewWorkloads reads workloads through engine.
 func NewWorkloads(engine Engine) *Workloads {
-	return &Workloads{engine: engine, Concurrency: 4, RestartsEvery: time.Minute,
+	return &Workloads{engine: engine, Concurrency: 8, RestartsEvery: time.Minute,
 		prev: map[string]containerCounters{}, restarts: map[string]int{}}
 }
 
