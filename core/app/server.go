@@ -164,6 +164,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 	}
 	s.startEvents(runCtx)
 	s.startMetrics(runCtx, &opts) // metrics
+	s.startAlerts()
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
