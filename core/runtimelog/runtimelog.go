@@ -1,0 +1,368 @@
+// Package runtimelog reads what applications and databases print: the
+// logs of their Swarm services through the Docker Engine's service logs
+// API, which reaches every task on every node. Each line carries its
+// stream (stdout or stderr), time and task (id, replica slot, node).
+//
+// A read returns the latest lines matching a Query, oldest first, and with
+// Follow keeps delivering new ones until its context ends. Memory stays
+// bounded: lines are streamed from Docker and at most the answer's lines
+// are held, never a whole log.
+package runtimelog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/core/store"
+	"github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Line is one line a task printed.
+type Line struct {
+	Time   time.Time `json:"time"`
+	Stream string    `json:"stream"` // stdout or stderr
+	TaskID string    `json:"task_id"`
+	// Slot is the task's replica slot (0 when unknown).
+	Slot   int    `json:"slot"`
+	NodeID string `json:"node_id"`
+	Text   string `json:"text"`
+}
+
+// Docker is the part of the Docker Engine API a Reader uses;
+// *client.Client implements it.
+type Docker interface {
+	ServiceInspectWithRaw(ctx context.Context, serviceID string, options swarm.ServiceInspectOptions) (swarm.Service, []byte, error)
+	ServiceLogs(ctx context.Context, serviceID string, options container.LogsOptions) (io.ReadCloser, error)
+	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+}
+
+// Limits of what a read holds in memory.
+const (
+	// maxLineBytes is the longest line kept; longer ones are cut (Docker
+	// itself splits lines at 16 KiB).
+	maxLineBytes = 16 << 10
+	// maxAnswerBytes bounds the text of the lines a read holds before
+	// returning them; the oldest are dropped beyond it.
+	maxAnswerBytes = 16 << 20
+	// scanWindow is how many of each task's latest lines Docker is asked
+	// for when a filter it does not apply before its tail (text, task,
+	// until, stream) may reject many, and no since bounds them.
+	scanWindow = 10000
+	// pollEvery is how often a follow looks for services that appeared
+	// (a release's candidate) or were replaced.
+	pollEvery = 2 * time.Second
+)
+
+// Reader reads service logs.
+type Reader struct {
+	docker Docker
+}
+
+// New returns a Reader on docker.
+func New(docker Docker) *Reader { return &Reader{docker: docker} }
+
+// ApplicationServices are the services an application's logs come from:
+// its own and, while a release runs, its candidate.
+func ApplicationServices(a store.Application) []string {
+	return []string{a.ServiceName, store.CandidateServiceName(a.ServiceName)}
+}
+
+// DatabaseServices are the services a database's logs come from.
+func DatabaseServices(db store.Database) []string { return []string{db.ServiceName} }
+
+// Read calls emit with the latest lines of the named services that match
+// q, oldest first; with q.Follow it then calls emit with each new line
+// until ctx ends. Services that do not exist have no lines (a follow picks
+// them up when they appear). emit is called from one goroutine; an error
+// from it ends the read and is returned.
+func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func(Line) error) error {
+	started := time.Now()
+	found := map[string]string{} // name -> service id
+	var tail []Line
+	if q.Tail > 0 {
+		h := newNewest(q.Tail)
+		for _, name := range services {
+			id, err := r.serviceID(ctx, name)
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				continue
+			}
+			found[name] = id
+			if err := r.scan(ctx, id, q, false, time.Time{}, h.add); err != nil {
+				return err
+			}
+		}
+		tail = h.sorted()
+	}
+	for _, l := range tail {
+		if err := emit(l); err != nil {
+			return err
+		}
+	}
+	if !q.Follow {
+		return nil
+	}
+	// Live lines are those after the last line returned (or after the read
+	// began); Docker's since is inclusive, so a line at exactly that time
+	// already sent is dropped below.
+	after := started
+	if len(tail) > 0 {
+		after = tail[len(tail)-1].Time
+	}
+	return r.follow(ctx, services, q, after, len(tail) > 0, emit)
+}
+
+// follow delivers the services' lines after `after` as they come, starting
+// a stream for each service that exists and again for one replaced.
+func (r *Reader) follow(ctx context.Context, services []string, q Query, after time.Time, skipAt bool, emit func(Line) error) error {
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel, deferred below, ends every stream
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lines := make(chan Line, 64)
+	type ended struct{ name, id string }
+	done := make(chan ended, len(services))
+	running := map[string]string{} // name -> id being followed
+	start := func() error {
+		for _, name := range services {
+			id, err := r.serviceID(ctx, name)
+			if err != nil {
+				return err
+			}
+			if id == "" || running[name] == id {
+				continue
+			}
+			running[name] = id
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = r.scan(ctx, id, q, true, after, func(l Line) {
+					select {
+					case lines <- l:
+					case <-ctx.Done():
+					}
+				})
+				select {
+				case done <- ended{name, id}:
+				case <-ctx.Done():
+				}
+			}()
+		}
+		return nil
+	}
+	if err := start(); err != nil {
+		return err
+	}
+	poll := time.NewTicker(pollEvery)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case l := <-lines:
+			if l.Time.Before(after) || skipAt && l.Time.Equal(after) {
+				continue
+			}
+			if err := emit(l); err != nil {
+				return err
+			}
+		case e := <-done:
+			if running[e.name] == e.id {
+				delete(running, e.name)
+			}
+		case <-poll.C:
+			if err := start(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// serviceID returns the id of the service named name, or "" when there is
+// none.
+func (r *Reader) serviceID(ctx context.Context, name string) (string, error) {
+	svc, _, err := r.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+	if errdefs.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("inspect service %s: %w", name, err)
+	}
+	return svc.ID, nil
+}
+
+// scan reads the logs of service id and calls add with each line matching
+// q. With follow it reads on until the stream ends (the service was
+// removed) or ctx ends, starting at since.
+func (r *Reader) scan(ctx context.Context, id string, q Query, follow bool, since time.Time, add func(Line)) error {
+	tasks := newTaskMap(r.docker, id)
+	opts := container.LogsOptions{
+		ShowStdout: q.Stream != Stderr, ShowStderr: q.Stream != Stdout,
+		Timestamps: true, Details: true, Follow: follow,
+	}
+	if !follow {
+		since = q.Since
+		switch {
+		// Docker counts its tail before it drops the other stream.
+		case q.Text == "" && q.Task == "" && q.Until.IsZero() && q.Stream == "":
+			opts.Tail = strconv.Itoa(q.Tail)
+		case since.IsZero():
+			opts.Tail = strconv.Itoa(scanWindow)
+		}
+	} else if since.Before(q.Since) {
+		since = q.Since
+	}
+	if !since.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+	}
+	rc, err := r.docker.ServiceLogs(ctx, id, opts)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("logs of service %s: %w", id, err)
+	}
+	defer rc.Close()
+	if follow {
+		// Closing the stream is what ends a read blocked on it.
+		stop := context.AfterFunc(ctx, func() { rc.Close() })
+		defer stop()
+	}
+	match := q.filter()
+	out := &demux{stream: Stdout, emit: func(l Line) {
+		tasks.fill(ctx, &l)
+		if match(&l) {
+			add(l)
+		}
+	}}
+	errw := &demux{stream: Stderr, emit: out.emit}
+	if _, err := stdcopy.StdCopy(out, errw, rc); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs of service %s: %w", id, err)
+	}
+	out.flush()
+	errw.flush()
+	return nil
+}
+
+// demux turns one stream's frames into lines.
+type demux struct {
+	stream  string
+	emit    func(Line)
+	partial []byte
+}
+
+// Write takes one or more log messages (a message may be split across
+// writes); each complete line is parsed and emitted.
+func (d *demux) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if room := maxLineBytes + 512 - len(d.partial); room > 0 {
+				d.partial = append(d.partial, p[:min(room, len(p))]...)
+			}
+			break
+		}
+		line := p[:i]
+		if len(d.partial) > 0 {
+			d.partial = append(d.partial, line...)
+			line = d.partial
+		}
+		d.emit(parseLine(d.stream, line))
+		d.partial = d.partial[:0]
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (d *demux) flush() {
+	if len(d.partial) > 0 {
+		d.emit(parseLine(d.stream, d.partial))
+		d.partial = d.partial[:0]
+	}
+}
+
+// parseLine reads "<time> <details> <text>", details being the Swarm
+// attributes Docker adds with Details ("com.docker.swarm.node.id=…,…").
+func parseLine(stream string, b []byte) Line {
+	l := Line{Stream: stream}
+	s := string(b)
+	if ts, rest, ok := strings.Cut(s, " "); ok {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			l.Time, s = t, rest
+		}
+	}
+	if attrs, rest, ok := strings.Cut(s, " "); ok && strings.Contains(attrs, "com.docker.swarm.") {
+		for _, kv := range strings.Split(attrs, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "com.docker.swarm.task.id":
+				l.TaskID = v
+			case "com.docker.swarm.node.id":
+				l.NodeID = v
+			}
+		}
+		s = rest
+	}
+	s = strings.TrimSuffix(s, "\r")
+	if len(s) > maxLineBytes {
+		s = s[:maxLineBytes] + "…"
+	}
+	l.Text = strings.ToValidUTF8(s, "\uFFFD")
+	return l
+}
+
+// taskMap knows the replica slot (and node) of a service's tasks, listing
+// them again, at most once a second, when a line names a task it does not
+// know.
+type taskMap struct {
+	docker  Docker
+	service string
+	slots   map[string]int
+	nodes   map[string]string
+	listed  time.Time
+}
+
+func newTaskMap(docker Docker, service string) *taskMap {
+	return &taskMap{docker: docker, service: service}
+}
+
+func (m *taskMap) fill(ctx context.Context, l *Line) {
+	if l.TaskID == "" {
+		return
+	}
+	if _, ok := m.slots[l.TaskID]; !ok && time.Since(m.listed) > time.Second {
+		m.list(ctx)
+	}
+	l.Slot = m.slots[l.TaskID]
+	if l.NodeID == "" {
+		l.NodeID = m.nodes[l.TaskID]
+	}
+}
+
+func (m *taskMap) list(ctx context.Context) {
+	m.listed = time.Now()
+	tasks, err := m.docker.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", m.service))})
+	if err != nil {
+		return // slots stay unknown (0); the lines still come
+	}
+	if m.slots == nil {
+		m.slots, m.nodes = map[string]int{}, map[string]string{}
+	}
+	for _, t := range tasks {
+		m.slots[t.ID] = t.Slot
+		m.nodes[t.ID] = t.NodeID
+	}
+}
