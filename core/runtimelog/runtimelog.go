@@ -87,7 +87,6 @@ func DatabaseServices(db store.Database) []string { return []string{db.ServiceNa
 // from it ends the read and is returned.
 func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func(Line) error) error {
 	started := time.Now()
-	found := map[string]string{} // name -> service id
 	var tail []Line
 	if q.Tail > 0 {
 		h := newNewest(q.Tail)
@@ -99,7 +98,6 @@ func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func
 			if id == "" {
 				continue
 			}
-			found[name] = id
 			if err := r.scan(ctx, id, q, false, time.Time{}, h.add); err != nil {
 				return err
 			}
@@ -125,32 +123,56 @@ func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func
 }
 
 // follow delivers the services' lines after `after` as they come, starting
-// a stream for each service that exists and again for one replaced.
+// a stream for each service that exists, for one that appears (a release's
+// candidate) and again for one whose stream ended (resuming after its last
+// line) or that was replaced (from `after`).
 func (r *Reader) follow(ctx context.Context, services []string, q Query, after time.Time, skipAt bool, emit func(Line) error) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel, deferred below, ends every stream
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lines := make(chan Line, 64)
+	// followed is what is known of one service's stream.
+	type followed struct {
+		id      string
+		running bool
+		// since and skipAt say where its next stream starts: Docker's
+		// since is inclusive, so a line at exactly since was sent.
+		since  time.Time
+		skipAt bool
+	}
+	type serviceLine struct {
+		name, id string
+		Line
+	}
+	lines := make(chan serviceLine, 64)
 	type ended struct{ name, id string }
 	done := make(chan ended, len(services))
-	running := map[string]string{} // name -> id being followed
+	state := map[string]*followed{}
 	start := func() error {
 		for _, name := range services {
 			id, err := r.serviceID(ctx, name)
 			if err != nil {
 				return err
 			}
-			if id == "" || running[name] == id {
+			st := state[name]
+			if id == "" || st != nil && st.id == id && st.running {
 				continue
 			}
-			running[name] = id
+			if st == nil || st.id != id {
+				st = &followed{id: id, since: after, skipAt: skipAt}
+				state[name] = st
+			}
+			st.running = true
+			since, skip := st.since, st.skipAt
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_ = r.scan(ctx, id, q, true, after, func(l Line) {
+				_ = r.scan(ctx, id, q, true, since, func(l Line) {
+					if l.Time.Before(since) || skip && l.Time.Equal(since) {
+						return
+					}
 					select {
-					case lines <- l:
+					case lines <- serviceLine{name, id, l}:
 					case <-ctx.Done():
 					}
 				})
@@ -172,15 +194,15 @@ func (r *Reader) follow(ctx context.Context, services []string, q Query, after t
 		case <-ctx.Done():
 			return nil
 		case l := <-lines:
-			if l.Time.Before(after) || skipAt && l.Time.Equal(after) {
-				continue
+			if st := state[l.name]; st != nil && st.id == l.id && l.Time.After(st.since) {
+				st.since, st.skipAt = l.Time, true
 			}
-			if err := emit(l); err != nil {
+			if err := emit(l.Line); err != nil {
 				return err
 			}
 		case e := <-done:
-			if running[e.name] == e.id {
-				delete(running, e.name)
+			if st := state[e.name]; st != nil && st.id == e.id {
+				st.running = false
 			}
 		case <-poll.C:
 			if err := start(); err != nil {
