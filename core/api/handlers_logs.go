@@ -78,7 +78,7 @@ func (s *Server) runtimeLogs(c *fiber.Ctx, services []string) error {
 		return c.JSON(page)
 	}
 	// An EventSource reconnecting says the last line it got: resume after it.
-	if t, err := time.Parse(time.RFC3339Nano, c.Get("Last-Event-ID")); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, c.Get("Last-Event-ID")); err == nil && !t.Before(q.Since) {
 		q.Since, q.Tail = t.Add(time.Nanosecond), runtimelog.MaxTail
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")

@@ -104,7 +104,9 @@ func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func
 		}
 		tail = h.sorted()
 	}
+	sent := newRecentLines()
 	for _, l := range tail {
+		sent.seen(l)
 		if err := emit(l); err != nil {
 			return err
 		}
@@ -113,20 +115,34 @@ func (r *Reader) Read(ctx context.Context, services []string, q Query, emit func
 		return nil
 	}
 	// Live lines are those after the last line returned (or after the read
-	// began); Docker's since is inclusive, so a line at exactly that time
-	// already sent is dropped below.
-	after := started
-	if len(tail) > 0 {
-		after = tail[len(tail)-1].Time
+	// began), and those of the overlap before it that were not returned
+	// yet; when the tail is full, never one older than its first line, and
+	// without a tail none from before the read.
+	after, floor := started, started.Add(-overlap)
+	if q.Tail == 0 {
+		floor = started
 	}
-	return r.follow(ctx, services, q, after, len(tail) > 0, emit)
+	if n := len(tail); n > 0 {
+		after, floor = tail[n-1].Time, tail[n-1].Time.Add(-overlap)
+		if n == q.Tail && tail[0].Time.After(floor) {
+			floor = tail[0].Time
+		}
+	}
+	return r.follow(ctx, services, q, after, floor, sent, emit)
 }
 
-// follow delivers the services' lines after `after` as they come, starting
-// a stream for each service that exists, for one that appears (a release's
-// candidate) and again for one whose stream ended (resuming after its last
-// line) or that was replaced (from `after`).
-func (r *Reader) follow(ctx context.Context, services []string, q Query, after time.Time, skipAt bool, emit func(Line) error) error {
+// overlap is how far before its starting point a following stream begins.
+// Docker stamps a line when it reads it from the container, and one task's
+// line may reach the log a little after another task's later one; lines
+// of the overlap already sent are recognised and dropped.
+const overlap = 3 * time.Second
+
+// follow delivers the services' lines after `after` as they come (and the
+// overlap's not yet sent, down to floor), starting a stream for each
+// service that exists, for one that appears (a release's candidate) and
+// again for one whose stream ended (from its last line) or that was
+// replaced.
+func (r *Reader) follow(ctx context.Context, services []string, q Query, after, floor time.Time, sent *recentLines, emit func(Line) error) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel, deferred below, ends every stream
 	ctx, cancel := context.WithCancel(ctx)
@@ -135,10 +151,9 @@ func (r *Reader) follow(ctx context.Context, services []string, q Query, after t
 	type followed struct {
 		id      string
 		running bool
-		// since and skipAt say where its next stream starts: Docker's
-		// since is inclusive, so a line at exactly since was sent.
-		since  time.Time
-		skipAt bool
+		// since is where its next stream starts (less the overlap), floor
+		// the oldest line it may send.
+		since, floor time.Time
 	}
 	type serviceLine struct {
 		name, id string
@@ -159,16 +174,19 @@ func (r *Reader) follow(ctx context.Context, services []string, q Query, after t
 				continue
 			}
 			if st == nil || st.id != id {
-				st = &followed{id: id, since: after, skipAt: skipAt}
+				st = &followed{id: id, since: after, floor: floor}
 				state[name] = st
 			}
 			st.running = true
-			since, skip := st.since, st.skipAt
+			since, floor := st.since.Add(-overlap), st.floor
+			if since.After(floor) {
+				floor = since
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				_ = r.scan(ctx, id, q, true, since, func(l Line) {
-					if l.Time.Before(since) || skip && l.Time.Equal(since) {
+					if l.Time.Before(floor) {
 						return
 					}
 					select {
@@ -194,8 +212,11 @@ func (r *Reader) follow(ctx context.Context, services []string, q Query, after t
 		case <-ctx.Done():
 			return nil
 		case l := <-lines:
+			if sent.seen(l.Line) {
+				continue
+			}
 			if st := state[l.name]; st != nil && st.id == l.id && l.Time.After(st.since) {
-				st.since, st.skipAt = l.Time, true
+				st.since = l.Time
 			}
 			if err := emit(l.Line); err != nil {
 				return err
@@ -210,6 +231,46 @@ func (r *Reader) follow(ctx context.Context, services []string, q Query, after t
 			}
 		}
 	}
+}
+
+// lineKey tells lines apart without keeping their text: one task does not
+// print two lines of one stream at the same nanosecond.
+type lineKey struct {
+	task, stream string
+	at           int64
+}
+
+// recentLines remembers the lines sent within the overlap of the newest.
+type recentLines struct {
+	keys   map[lineKey]time.Time
+	newest time.Time
+	limit  int
+}
+
+func newRecentLines() *recentLines {
+	return &recentLines{keys: map[lineKey]time.Time{}, limit: 1024}
+}
+
+// seen reports whether l was sent already, and remembers it if not.
+func (r *recentLines) seen(l Line) bool {
+	k := lineKey{l.TaskID, l.Stream, l.Time.UnixNano()}
+	if _, ok := r.keys[k]; ok {
+		return true
+	}
+	r.keys[k] = l.Time
+	if l.Time.After(r.newest) {
+		r.newest = l.Time
+	}
+	if len(r.keys) >= r.limit {
+		old := r.newest.Add(-overlap)
+		for k, t := range r.keys {
+			if t.Before(old) {
+				delete(r.keys, k)
+			}
+		}
+		r.limit = max(1024, 2*len(r.keys))
+	}
+	return false
 }
 
 // serviceID returns the id of the service named name, or "" when there is

@@ -240,6 +240,9 @@ func TestRead(t *testing.T) {
 		for seen := false; !seen; {
 			select {
 			case l := <-got:
+				if l.TaskID == all[0].TaskID {
+					t.Fatalf("an old line of %s came live: %+v", quiet, l)
+				}
 				seen = l.Text == "out 1 1"
 				if !seen && l.Text != "err 1 1" {
 					t.Fatalf("unexpected line %q", l.Text)
