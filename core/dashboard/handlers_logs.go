@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/core/problem"
@@ -95,14 +96,11 @@ func (d *Dashboard) renderRuntimeLogs(r *request, data runtimeLogsData, projectI
 			data.Unavailable = "The Docker Engine did not return the logs; try again in a moment."
 			break
 		}
-		// The script follows from just after the last line shown (or from
-		// now), with the same filters.
-		after := time.Now()
-		if n := len(data.Lines); n > 0 {
-			after = data.Lines[n-1].Time.Add(time.Nanosecond)
-		}
-		v := url.Values{"follow": {"true"}, "tail": {"0"}, "since": {after.UTC().Format(time.RFC3339Nano)}}
-		for _, name := range []string{"task", "grep", "stream"} {
+		// The script follows the same lines and the new ones from the API
+		// (which sends its own tail first, then live lines, without losing
+		// one in between), replacing those rendered here.
+		v := url.Values{"follow": {"true"}, "tail": {strconv.Itoa(q.Tail)}}
+		for _, name := range []string{"task", "grep", "stream", "since"} {
 			if data.Filters[name] != "" {
 				v.Set(name, data.Filters[name])
 			}

@@ -64,7 +64,7 @@ func TestRuntimeLogPages(t *testing.T) {
 		if len(logs.services) != 2 || logs.services[0] != f.app.ServiceName {
 			t.Errorf("services %v", logs.services)
 		}
-		// The script follows from just after the last line, with the filters.
+		// The script follows the same lines, then new ones, with the filters.
 		i := strings.Index(r.Body, `data-stream="`)
 		if i < 0 {
 			t.Fatalf("no live stream on the page:\n%s", r.Body)
@@ -76,8 +76,8 @@ func TestRuntimeLogPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := u.Query()
-		if u.Path != "/api/v1/applications/"+f.app.ID.String()+"/logs" || v.Get("follow") != "true" || v.Get("tail") != "0" ||
-			v.Get("since") != "2026-01-02T03:04:06.600000001Z" || v.Get("grep") != "hel" || v.Get("task") != "2" || v.Get("stream") != "stdout" {
+		if u.Path != "/api/v1/applications/"+f.app.ID.String()+"/logs" || v.Get("follow") != "true" || v.Get("tail") != "50" ||
+			v.Get("since") != "1h" || v.Get("grep") != "hel" || v.Get("task") != "2" || v.Get("stream") != "stdout" {
 			t.Errorf("stream address %s", raw)
 		}
 	})

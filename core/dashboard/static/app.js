@@ -126,21 +126,24 @@
     setTimeout(tick, every);
   });
 
-  // Runtime logs (issue 17, logs): the page shows the latest lines; new
-  // ones arrive as server-sent events from the API with the same filters.
-  // An EventSource reconnects by itself and resumes after its last line.
+  // Runtime logs (issue 17, logs): the page shows the latest lines; the
+  // API's server-sent events (same filters) send them again, then new ones
+  // as they are printed: the first event replaces the rendered lines. An
+  // EventSource reconnects by itself and resumes after its last line.
   const rlog = document.getElementById("runtime-log");
   if (rlog) {
     rlog.scrollTop = rlog.scrollHeight;
     if (rlog.dataset.stream && window.EventSource) {
       const state = document.getElementById("runtime-log-state");
       let lines = rlog.children.length;
+      let replaced = false;
       const es = new EventSource(rlog.dataset.stream);
       es.onopen = () => { if (state) state.textContent = lines + " lines · following live"; };
       es.onerror = () => { if (state) state.textContent = lines + " lines · reconnecting…"; };
       es.addEventListener("failed", () => { es.close(); if (state) state.textContent = lines + " lines · the Docker Engine stopped sending; reload to try again"; });
       es.addEventListener("log", (e) => {
         const l = JSON.parse(e.data);
+        if (!replaced) { replaced = true; rlog.replaceChildren(); lines = 0; }
         const atBottom = rlog.scrollTop + rlog.clientHeight >= rlog.scrollHeight - 40;
         const div = document.createElement("div");
         div.className = l.stream === "stderr" ? "l err" : "l";
@@ -154,7 +157,7 @@
         const empty = document.getElementById("runtime-log-empty");
         if (empty) empty.remove();
         lines++;
-        rlog.dataset.streamed = String(Number(rlog.dataset.streamed || 0) + 1);
+        rlog.dataset.streamed = String(Number(rlog.dataset.streamed || 0) + 1); // lines from the stream
         if (state) state.textContent = lines + " lines · following live";
         if (atBottom) rlog.scrollTop = rlog.scrollHeight;
       });
