@@ -49,7 +49,7 @@ type Docker interface {
 // Limits of what a read holds in memory.
 const (
 	// maxLineBytes is the longest line kept; longer ones are cut (Docker
-	// itself splits lines at 16 KiB).
+	// itself splits lines at 16 KiB, so this only guards the parser).
 	maxLineBytes = 16 << 10
 	// maxAnswerBytes bounds the text of the lines a read holds before
 	// returning them; the oldest are dropped beyond it.
@@ -334,47 +334,21 @@ func (r *Reader) scan(ctx context.Context, id string, q Query, follow bool, sinc
 	if _, err := stdcopy.StdCopy(out, errw, rc); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("logs of service %s: %w", id, err)
 	}
-	out.flush()
-	errw.flush()
 	return nil
 }
 
-// demux turns one stream's frames into lines.
+// demux turns one stream's frames into lines. stdcopy writes each frame,
+// one log message, in one Write: a line, or a piece of a line longer than
+// Docker's 16 KiB, which stays a line of its own.
 type demux struct {
-	stream  string
-	emit    func(Line)
-	partial []byte
+	stream string
+	emit   func(Line)
 }
 
-// Write takes one or more log messages (a message may be split across
-// writes); each complete line is parsed and emitted.
+// Write emits the message p holds.
 func (d *demux) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if room := maxLineBytes + 512 - len(d.partial); room > 0 {
-				d.partial = append(d.partial, p[:min(room, len(p))]...)
-			}
-			break
-		}
-		line := p[:i]
-		if len(d.partial) > 0 {
-			d.partial = append(d.partial, line...)
-			line = d.partial
-		}
-		d.emit(parseLine(d.stream, line))
-		d.partial = d.partial[:0]
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-func (d *demux) flush() {
-	if len(d.partial) > 0 {
-		d.emit(parseLine(d.stream, d.partial))
-		d.partial = d.partial[:0]
-	}
+	d.emit(parseLine(d.stream, bytes.TrimSuffix(p, []byte("\n"))))
+	return len(p), nil
 }
 
 // parseLine reads "<time> <details> <text>", details being the Swarm

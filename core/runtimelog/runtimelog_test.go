@@ -83,6 +83,8 @@ func TestRead(t *testing.T) {
 	begun := time.Now()
 	service(t, cli, quiet, image, 1, "LINES=5")
 	service(t, cli, pair, image, 2, "LINES=3", "TICK=200ms")
+	long := dockertest.UniqueName("rtll")
+	service(t, cli, long, image, 1, "LINES=0", "LONG=40000")
 
 	want := []string{"out 1 1", "err 1 1", "out 1 2", "err 1 2", "out 1 3", "err 1 3", "out 1 4", "err 1 4", "out 1 5", "err 1 5"}
 	all := waitLines(t, r, []string{quiet}, len(want))
@@ -133,6 +135,20 @@ func TestRead(t *testing.T) {
 					t.Errorf("lines = %q, want %q", got, tc.want)
 				}
 			})
+		}
+	})
+
+	t.Run("a line longer than Docker's 16 KiB comes in pieces, each a line", func(t *testing.T) {
+		lines := waitLines(t, r, []string{long}, 3)
+		total := 0
+		for _, l := range lines {
+			if strings.Trim(l.Text, "x") != "" || len(l.Text) > 16<<10 || l.TaskID == "" {
+				t.Errorf("piece of %d bytes, task %q: %.80q", len(l.Text), l.TaskID, l.Text)
+			}
+			total += len(l.Text)
+		}
+		if total != 40000 {
+			t.Errorf("%d pieces of %d bytes in all, want 40000", len(lines), total)
 		}
 	})
 

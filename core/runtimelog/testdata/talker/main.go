@@ -6,6 +6,7 @@
 //	SLOT=TEXT      the <slot> in every line (a Swarm template: {{.Task.Slot}})
 //	TICK=DURATION  then write "tick <slot> <n>" to stdout that often (default 0: never)
 //	PORT=N         also answer HTTP on that port, writing "request <path>" to stdout
+//	LONG=N         then write one stdout line of N "x"
 //
 // It runs until it is stopped.
 package main
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -36,6 +38,9 @@ func main() {
 		time.Sleep(pause)
 		fmt.Fprintf(os.Stderr, "err %s %d\n", slot, i)
 		time.Sleep(pause)
+	}
+	if long, _ := strconv.Atoi(os.Getenv("LONG")); long > 0 {
+		fmt.Fprintln(os.Stdout, strings.Repeat("x", long))
 	}
 	if port := os.Getenv("PORT"); port != "" {
 		go func() {
