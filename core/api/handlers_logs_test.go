@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -117,4 +120,52 @@ func TestRuntimeLogsWithoutDocker(t *testing.T) {
 	f := h.fixture()
 	h.must(503, h.do("GET", "/api/v1/applications/"+f.appID+"/logs", f.key, nil))
 	h.must(422, h.do("GET", "/api/v1/applications/"+f.appID+"/logs?tail=x", f.key, nil))
+}
+
+// blockingLogs sends one line, then waits for the reader's context to end
+// and reports when it did.
+type blockingLogs struct{ ended chan time.Time }
+
+func (b *blockingLogs) Read(ctx context.Context, _ []string, _ runtimelog.Query, emit func(runtimelog.Line) error) error {
+	if err := emit(runtimelog.Line{Time: time.Now(), Stream: "stdout", Text: "first"}); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	b.ended <- time.Now()
+	return nil
+}
+
+// TestRuntimeLogsFollowEndsWhenTheClientLeaves: the read behind a stream
+// is cancelled soon after its client goes away.
+func TestRuntimeLogsFollowEndsWhenTheClientLeaves(t *testing.T) {
+	logs := &blockingLogs{ended: make(chan time.Time, 1)}
+	h := newHarness(t, func(o *api.Options) { o.RuntimeLogs = logs })
+	f := h.fixture()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.srv.App().Listener(ln)
+	t.Cleanup(func() { _ = h.srv.Shutdown(context.Background()) })
+
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/v1/applications/"+f.appID+"/logs?follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+f.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.Contains(sc.Text(), `"text":"first"`) {
+	}
+	left := time.Now()
+	resp.Body.Close()
+	select {
+	case ended := <-logs.ended:
+		t.Logf("the read ended %s after the client left", ended.Sub(left).Round(time.Millisecond))
+		if ended.Sub(left) > 5*time.Second {
+			t.Errorf("the read ended %s after the client left, want within 5s", ended.Sub(left))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read still runs 10s after the client left")
+	}
 }
