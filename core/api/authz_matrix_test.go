@@ -278,6 +278,10 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/notification-channels", k, map[string]any{"name": "ops", "plugin_id": "notifier.hook",
 		"settings": map[string]any{"url": "https://hooks.example.com/x", "token": destSecret}, "events": []string{"deploy.failed"}})).json(m.t, &ch)
 	mo.ids["notification-channels"] = ch.ID.String()
+	// Alert rules (alerts feature).
+	var rule store.AlertRule
+	m.must(201, m.do("POST", "/api/v1/applications/"+app.ID.String()+"/alert-rules", k, map[string]any{"metric": "cpu_percent", "threshold": 90})).json(m.t, &rule)
+	mo.ids["alert-rules"] = rule.ID.String()
 	var pol store.BackupPolicy
 	m.must(201, m.do("POST", "/api/v1/databases/"+db.ID.String()+"/backup-policies", k, map[string]any{"destination_id": dest.ID, "schedule": "0 3 * * *"})).json(m.t, &pol)
 	mo.ids["backup-policies"] = pol.ID.String()
@@ -411,7 +415,18 @@ var matrixBodies = map[string]func(m *matrixHarness, ids matrixIDs) any{
 			"events": []string{"deploy.succeeded"}}
 	},
 	"PATCH /api/v1/notification-channels/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "ops"} },
-	"PUT /api/v1/plugins/:id/settings":        func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
+	// Alert rules (alerts feature).
+	"POST /api/v1/applications/:id/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "memory_percent", "threshold": 80}
+	},
+	"POST /api/v1/databases/:id/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "restarts_per_hour", "threshold": 3}
+	},
+	"POST /api/v1/servers/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "disk_percent", "threshold": 90, "subject": "/"}
+	},
+	"PATCH /api/v1/alert-rules/:id":    func(*matrixHarness, matrixIDs) any { return map[string]any{"threshold": 95} },
+	"PUT /api/v1/plugins/:id/settings": func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
 	"POST /api/v1/git-connections": func(m *matrixHarness, ids matrixIDs) any {
 		return map[string]any{"organization_id": ids["organizations"], "name": m.unique("conn"), "provider": "example",
 			"credentials": map[string]any{"token": "good-token"}}
@@ -477,6 +492,10 @@ var matrixFresh = map[string]func(m *matrixHarness, o matrixOrg, caller string) 
 		return o.ids.with("notification-channels", m.created(o, "/api/v1/organizations/"+o.id.String()+"/notification-channels",
 			map[string]any{"name": m.unique("chan"), "plugin_id": "notifier.hook", "settings": map[string]any{"url": "https://hooks.example.com/z"},
 				"events": []string{"deploy.succeeded"}}))
+	},
+	"DELETE /api/v1/alert-rules/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
+		return o.ids.with("alert-rules", m.created(o, "/api/v1/applications/"+o.ids["applications"]+"/alert-rules",
+			map[string]any{"metric": "cpu_percent", "threshold": 50}))
 	},
 	"DELETE /api/v1/git-connections/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
 		return o.ids.with("git-connections", m.created(o, "/api/v1/git-connections", map[string]any{"organization_id": o.id.String(),

@@ -123,6 +123,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 	s.outbound = api.NewOutboundGuard(s.store)
+	go auth.Warm()
 
 	setup, err := s.prepareSetupToken(ctx)
 	if err != nil {

@@ -99,6 +99,7 @@ func groups() []group {
 		{name: "backups destinations", summary: "list, create, test and delete backup destinations; list their objects", commands: destinationCmds()},
 		{name: "backups policies", summary: "list, create and delete backup policies of databases and applications", commands: policyCmds()},
 		{name: "notify", summary: "list, show, create, change, test and delete notification channels; list event types", commands: notifyCmds()},
+		{name: "alerts", summary: "list, show, create, change and delete threshold alert rules of applications, databases and servers", commands: alertCmds()}, // alerts feature
 		{name: "instance", summary: "show and change what tenants may reach on the host (instance administrators)", commands: instanceCmds()},
 		{name: "users", summary: "list users and grant or revoke instance administration (instance administrators)", commands: userCmds()},
 	}
