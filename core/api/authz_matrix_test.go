@@ -254,7 +254,11 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	if err := m.store.RemoveMember(ctx, host, owner.ID); err != nil {
 		m.t.Fatal(err)
 	}
-	mo := matrixOrg{name: name, id: o.ID, ownerKey: m.key(owner.ID), ids: matrixIDs{"organizations": o.ID.String(), "plugins": "backup.s3", "key": "FIXTURE_VAR"}}
+	mo := matrixOrg{name: name, id: o.ID, ownerKey: m.key(owner.ID), ids: matrixIDs{"organizations": o.ID.String(), "plugins": "backup.s3", "servers": "fixture-node", "key": "FIXTURE_VAR"}}
+	// metrics: a measured server (a Swarm node, not an organization's)
+	if err := m.store.WriteMetrics(ctx, nil, []store.MetricServer{{NodeID: "fixture-node", Name: "vm", SeenAt: time.Now()}}); err != nil {
+		m.t.Fatal(err)
+	}
 	k := mo.ownerKey
 	var proj api.ProjectWithEnvironments
 	m.must(201, m.do("POST", "/api/v1/projects", k, map[string]any{"organization_id": o.ID, "name": "shop-" + name})).json(m.t, &proj)

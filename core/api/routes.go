@@ -245,6 +245,12 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: p + "/plugins", Summary: "Installed plugins with their health and settings schema", Tag: "plugins", Response: PluginList{}, Access: signedIn, Handler: s.listPlugins},
 		{Method: "GET", Path: p + "/plugins/:id/settings", Summary: "A plugin's saved settings (instance administrators)", Tag: "plugins", Response: PluginSettings{}, Access: forInstanceAdmins, Handler: s.getPluginSettings},
 		{Method: "PUT", Path: p + "/plugins/:id/settings", Summary: "Validate settings with the plugin, apply and save them (instance administrators)", Tag: "plugins", Access: forInstanceAdmins, Do: JSON(s.putPluginSettings)},
+
+		// metrics (docs/metrics.md)
+		{Method: "GET", Path: p + "/applications/:id/metrics", Summary: "An application's CPU, memory, network, block I/O and restarts over a time range (?from=&to=&step=)", Tag: "metrics", Query: metricsQuery, Access: forViewers, Resource: service.ApplicationResource, Do: Plain(s.applicationMetrics)},
+		{Method: "GET", Path: p + "/databases/:id/metrics", Summary: "A database's CPU, memory, network, block I/O and restarts over a time range (?from=&to=&step=)", Tag: "metrics", Query: metricsQuery, Access: forViewers, Resource: service.DatabaseResource, Do: Plain(s.databaseMetrics)},
+		{Method: "GET", Path: p + "/servers", Summary: "The servers berth measures with their latest host figures (instance administrators)", Tag: "metrics", Access: forInstanceAdmins, Do: Plain(s.listServers)},
+		{Method: "GET", Path: p + "/servers/:id/metrics", Summary: "A server's CPU, memory, load, network and disks over a time range (?from=&to=&step=; instance administrators)", Tag: "metrics", Query: metricsQuery, Access: forInstanceAdmins, Do: Plain(s.serverMetrics)},
 	}
 }
 

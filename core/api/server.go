@@ -92,6 +92,10 @@ type Options struct {
 	// one on Store, HostAccess and Teardown (without database services:
 	// their actions answer 503, records can still be managed).
 	Services *service.Services
+	// Metrics is the running metrics sampler (core/metrics): the
+	// Prometheus export of its latest round and its interval. Nil: stored
+	// series are still served, /metrics has only berth's own figures.
+	Metrics MetricsSource
 }
 
 // Server is the HTTP API.

@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
 	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/metrics"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pagesvc"
@@ -72,6 +73,7 @@ type Server struct {
 	outbound *netguard.Guard
 	// databases runs database services and backups (nil without Docker).
 	databases *databaseOps
+	metrics   *metrics.Sampler // host and workload metrics (metrics.go)
 	ln        net.Listener
 
 	cancel context.CancelFunc
@@ -162,6 +164,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.deployments, s.hub
 	}
 	s.startEvents(runCtx)
+	s.startMetrics(runCtx, &opts) // metrics
+	s.startAlerts()
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Services: opts.Services, PluginSettings: opts.PluginSettings, Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
-		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess,
+		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess, Metrics: s.metrics,
 		RuntimeLogs: opts.RuntimeLogs, // issue 17, logs
 	}).Register(s.api.App())
 	go func() {
