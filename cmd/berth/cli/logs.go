@@ -36,7 +36,7 @@ func logsCmds() []command {
 			db := fs.Bool("database", false, "APP names a database")
 			follow := fs.Bool("follow", false, "keep printing new lines until interrupted")
 			fs.BoolVar(follow, "f", false, "shorthand for --follow")
-			tail := fs.Int("tail", -1, "the latest N lines matching the filters (default 200, at most 10000; with --follow 0 prints only new lines)")
+			tail := fs.String("tail", "", "the latest N lines matching the filters: 200 unless given, at most 10000 (with --follow, 0 prints only new lines)")
 			since := fs.String("since", "", "only lines from this time on: RFC 3339 or a duration back from now (10m, 2h)")
 			until := fs.String("until", "", "only lines up to this time: RFC 3339 or a duration back from now")
 			task := fs.String("task", "", "only this task (an id or its beginning) or replica slot (a number)")
@@ -48,10 +48,7 @@ func logsCmds() []command {
 					return err
 				}
 				q := url.Values{}
-				if *tail >= 0 {
-					q.Set("tail", strconv.Itoa(*tail))
-				}
-				for k, v := range map[string]string{"since": *since, "until": *until, "task": *task, "grep": *grep, "stream": *stream} {
+				for k, v := range map[string]string{"tail": *tail, "since": *since, "until": *until, "task": *task, "grep": *grep, "stream": *stream} {
 					if v != "" {
 						q.Set(k, v)
 					}
