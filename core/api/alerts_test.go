@@ -22,7 +22,9 @@ func TestAlertRuleValidation(t *testing.T) {
 		{"disk is a server metric", app, map[string]any{"metric": "disk_percent", "threshold": 90}, "metric"},
 		{"restarts is not a server metric", "/api/v1/servers/alert-rules", map[string]any{"metric": "restarts_per_hour", "threshold": 3}, "metric"},
 		{"no threshold", app, map[string]any{"metric": "cpu_percent"}, "threshold"},
-		{"percent above 100", app, map[string]any{"metric": "cpu_percent", "threshold": 101}, "threshold"},
+		{"memory percent above 100", app, map[string]any{"metric": "memory_percent", "threshold": 101}, "threshold"},
+		{"server CPU above 100", "/api/v1/servers/alert-rules", map[string]any{"metric": "cpu_percent", "threshold": 101}, "threshold"},
+		{"application CPU beyond 256 cores", app, map[string]any{"metric": "cpu_percent", "threshold": 25601}, "threshold"},
 		{"negative percent", app, map[string]any{"metric": "memory_percent", "threshold": -1}, "threshold"},
 		{"too many restarts", app, map[string]any{"metric": "restarts_per_hour", "threshold": 1e6}, "threshold"},
 		{"negative duration", app, map[string]any{"metric": "cpu_percent", "threshold": 90, "duration_seconds": -1}, "duration_seconds"},
@@ -43,11 +45,13 @@ func TestAlertRuleValidation(t *testing.T) {
 	// A valid rule, then bad changes of it.
 	var r store.AlertRule
 	h.must(201, h.do("POST", app, f.key, map[string]any{"metric": "cpu_percent", "threshold": 90})).json(t, &r)
+	// An application's CPU counts 100 % per busy core, like docker stats.
+	h.must(201, h.do("POST", app, f.key, map[string]any{"metric": "cpu_percent", "threshold": 150}))
 	if r.Name != "cpu_percent above 90" || r.DurationSeconds != 300 || r.CooldownSeconds != 1800 || !r.Enabled || r.Status.State != store.AlertOK {
 		t.Fatalf("defaults of a new rule: %+v", r)
 	}
 	wantField(t, h.do("PATCH", "/api/v1/alert-rules/"+r.ID.String(), f.key, map[string]any{"name": ""}), 422, "name")
-	wantField(t, h.do("PATCH", "/api/v1/alert-rules/"+r.ID.String(), f.key, map[string]any{"threshold": 120}), 422, "threshold")
+	wantField(t, h.do("PATCH", "/api/v1/alert-rules/"+r.ID.String(), f.key, map[string]any{"threshold": 30000}), 422, "threshold")
 	h.must(200, h.do("PATCH", "/api/v1/alert-rules/"+r.ID.String(), f.key, map[string]any{"threshold": 95, "duration_seconds": 0, "enabled": false})).json(t, &r)
 	if r.Threshold != 95 || r.DurationSeconds != 0 || r.Enabled {
 		t.Fatalf("changed rule: %+v", r)

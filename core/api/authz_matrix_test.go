@@ -209,7 +209,9 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 		Notifiers: &fakeNotifiers{}})
 	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
 		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Services: svc,
-		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
+		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{},
+		RuntimeLogs: &fakeRuntimeLogs{}, // issue 17, logs
+	})
 	return &matrixHarness{harness: h}
 }
 

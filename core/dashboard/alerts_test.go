@@ -35,7 +35,7 @@ func TestAlertPages(t *testing.T) {
 	if !strings.Contains(r.Body, "1440 minutes") {
 		t.Errorf("duration error:\n%.3000s", r.Body)
 	}
-	r = admin.must(422, admin.post(appPage, url.Values{"metric": {"cpu_percent"}, "threshold": {"120"}}))
+	r = admin.must(422, admin.post(appPage, url.Values{"metric": {"memory_percent"}, "threshold": {"120"}}))
 	if !strings.Contains(r.Body, "between 0 and 100") {
 		t.Errorf("threshold error:\n%.3000s", r.Body)
 	}

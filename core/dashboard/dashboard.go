@@ -85,6 +85,9 @@ type Options struct {
 	// one as api.Options.Services. Nil builds one on Store, HostAccess and
 	// Teardown.
 	Services *service.Services
+	// RuntimeLogs (issue 17, logs) reads applications' and databases'
+	// logs: the API's (api.Options.RuntimeLogs); nil shows none.
+	RuntimeLogs api.RuntimeLogs
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the

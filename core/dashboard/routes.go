@@ -75,6 +75,9 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/deploy-token", resource: service.ApplicationResource, min: a, handler: d.rotateDeployToken},
 		{method: get, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: v, handler: d.buildSettingsPage},
 		{method: post, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: m, handler: d.buildSettingsSubmit},
+		// Runtime logs (issue 17, logs).
+		{method: get, path: "/apps/:id/logs", resource: service.ApplicationResource, min: v, handler: d.appLogsPage},
+		{method: get, path: "/databases/:id/logs", resource: service.DatabaseResource, min: v, handler: d.databaseLogsPage},
 		{method: post, path: "/domains/:id/delete", resource: service.DomainResource, min: m, handler: d.deleteDomain},
 
 		{method: get, path: "/deployments/:id", resource: service.DeploymentResource, min: v, handler: d.deploymentPage},

@@ -190,8 +190,8 @@ func applyAlertRule(r store.AlertRule, in AlertRuleInput) (store.AlertRuleChange
 	if math.IsNaN(c.Threshold) || math.IsInf(c.Threshold, 0) {
 		return c, problem.InvalidField("threshold", "must be a number")
 	}
-	if alerts.IsPercent(c.Metric) && (c.Threshold < 0 || c.Threshold > 100) {
-		return c, problem.InvalidField("threshold", "must be between 0 and 100 (percent) for %s", c.Metric)
+	if limit := percentLimit(r.Scope, c.Metric); alerts.IsPercent(c.Metric) && (c.Threshold < 0 || c.Threshold > limit) {
+		return c, problem.InvalidField("threshold", "must be between 0 and %g (percent) for %s", limit, c.Metric)
 	}
 	if !alerts.IsPercent(c.Metric) && (c.Threshold < 0 || c.Threshold > MaxRestartsThreshold) {
 		return c, problem.InvalidField("threshold", "must be between 0 and %d (restarts per hour)", MaxRestartsThreshold)
@@ -243,6 +243,18 @@ func applyAlertRule(r store.AlertRule, in AlertRuleInput) (store.AlertRuleChange
 		return c, err
 	}
 	return c, nil
+}
+
+// MaxWorkloadCPUPercent bounds the cpu_percent threshold of application and
+// database rules: their CPU follows `docker stats`, 100 % per busy core.
+const MaxWorkloadCPUPercent = 100 * 256
+
+// percentLimit is the highest threshold a percent metric can reach.
+func percentLimit(scope, metric string) float64 {
+	if metric == alerts.CPUPercent && scope != store.AlertScopeServer {
+		return MaxWorkloadCPUPercent
+	}
+	return 100
 }
 
 // DefaultAlertRuleName names a rule its creator left unnamed

@@ -50,7 +50,7 @@ func TestAlertVerbs(t *testing.T) {
 		{"no owner", []string{"alerts", "list"}, cli.ExitUsage, "exactly one of"},
 		{"two owners", []string{"alerts", "list", "--app", app.ID, "--servers"}, cli.ExitUsage, "exactly one of"},
 		{"no metric", []string{"alerts", "create", "--app", app.ID, "--above", "3"}, cli.ExitUsage, "--metric"},
-		{"bad threshold", []string{"alerts", "create", "--app", app.ID, "--metric", "cpu_percent", "--above", "300"}, cli.ExitError, "threshold"},
+		{"bad threshold", []string{"alerts", "create", "--app", app.ID, "--metric", "memory_percent", "--above", "300"}, cli.ExitError, "threshold"},
 		{"bad metric", []string{"alerts", "create", "--app", app.ID, "--metric", "disk_percent", "--above", "3"}, cli.ExitError, "metric"},
 		{"short cooldown", []string{"alerts", "update", r.ID, "--cooldown", "10s"}, cli.ExitError, "cooldown_seconds"},
 		{"nothing to change", []string{"alerts", "update", r.ID}, cli.ExitUsage, "nothing to change"},
