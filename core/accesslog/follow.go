@@ -129,7 +129,7 @@ func (f *Follower) Run(ctx context.Context) {
 		if read > 0 {
 			wait = time.Second
 		} else {
-			wait = min(2*wait, 30*time.Second)
+			wait = min(2*wait, 5*time.Second)
 		}
 		select {
 		case <-ctx.Done():

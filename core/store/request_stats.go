@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -78,8 +79,9 @@ func (s *Store) FlushRequests(ctx context.Context, f RequestFlush) error {
 		if err := tx.appendRequests(ctx, f.Requests, f.KeepPerApp); err != nil {
 			return err
 		}
-		_, err := tx.pool.Exec(ctx, `INSERT INTO request_log_cursor (source, last_at) VALUES ($1, $2)
-			ON CONFLICT (source) DO UPDATE SET last_at = greatest(request_log_cursor.last_at, excluded.last_at)`, f.Source, f.Through)
+		_, err := tx.pool.Exec(ctx, `INSERT INTO request_log_cursor (source, last_at_ns) VALUES ($1, $2)
+			ON CONFLICT (source) DO UPDATE SET last_at_ns = greatest(request_log_cursor.last_at_ns, excluded.last_at_ns)`,
+			f.Source, f.Through.UnixNano())
 		return mapErr(err, "request log cursor")
 	})
 }
@@ -178,12 +180,15 @@ func (s *Store) appendRequests(ctx context.Context, recs []RequestRecord, keep i
 // RequestCursor returns the timestamp of the last access log line of
 // source whose figures are stored; zero when none is.
 func (s *Store) RequestCursor(ctx context.Context, source string) (time.Time, error) {
-	var at time.Time
-	err := s.pool.QueryRow(ctx, `SELECT last_at FROM request_log_cursor WHERE source = $1`, source).Scan(&at)
-	if err == pgx.ErrNoRows {
+	var ns int64
+	err := s.pool.QueryRow(ctx, `SELECT last_at_ns FROM request_log_cursor WHERE source = $1`, source).Scan(&ns)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil
 	}
-	return at, mapErr(err, "request log cursor")
+	if err != nil {
+		return time.Time{}, mapErr(err, "request log cursor")
+	}
+	return time.Unix(0, ns).UTC(), nil
 }
 
 // RequestStats returns app's per-minute rows with from <= minute < to, by

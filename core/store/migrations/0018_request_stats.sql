@@ -39,7 +39,9 @@ CREATE INDEX request_log_app_idx ON request_log (application_id, id);
 -- request_log_cursor: per access log source (the Traefik container's
 -- name), the timestamp of the last line whose figures are stored, so a
 -- restarted berth reads on from there: no line lost, none counted twice.
+-- Nanoseconds since the epoch: Docker's timestamps are finer than
+-- timestamptz's microseconds.
 CREATE TABLE request_log_cursor (
-    source  text PRIMARY KEY,
-    last_at timestamptz NOT NULL
+    source      text PRIMARY KEY,
+    last_at_ns  bigint NOT NULL
 );
