@@ -105,3 +105,10 @@ func BuildSeries(rows []store.RequestStat, from, to time.Time, step time.Duratio
 	s.Total.At = from
 	return s
 }
+
+// UnmarshalText decodes what MarshalText encodes.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
