@@ -14,6 +14,9 @@ import (
 // memory is one process's (or a group's) resident memory in bytes.
 type memory struct {
 	rss, pss, hwm int64
+	// anon is RssAnon (heap, stacks), file RssFile (mapped executable
+	// and libraries: clean pages of the page cache).
+	anon, file int64
 }
 
 // procMemory reads VmRSS and VmHWM from /proc/<pid>/status and Pss from
@@ -25,6 +28,7 @@ func procMemory(pid int) (memory, error) {
 		return m, fmt.Errorf("memory of %d: %w", pid, err)
 	}
 	m.rss, m.hwm = kbField(status, "VmRSS:"), kbField(status, "VmHWM:")
+	m.anon, m.file = kbField(status, "RssAnon:"), kbField(status, "RssFile:")
 	if rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		m.pss = kbField(rollup, "Pss:")
 	}
@@ -117,6 +121,7 @@ func (b *bench) footprint(when string, berthGoal int64) error {
 	}
 	b.r.row("berth server RSS "+when, mib(m.rss), goal, berthGoal == 0 || m.rss <= berthGoal)
 	b.r.row("berth server peak RSS (VmHWM) "+when, mib(m.hwm), "-", true)
+	b.r.row("berth server RSS split "+when, mib(m.anon)+" anonymous + "+mib(m.file)+" file", "-", true)
 	pg, n, err := postgresMemory(b.in.DataDir)
 	if err != nil {
 		return err

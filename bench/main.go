@@ -165,6 +165,11 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	return b.r, err
 }
 
+// idleSettle is how long the bench leaves the server alone before reading
+// its idle memory: idle means it stopped working, and the server returns
+// the pages a burst touched once it has been quiet for 10 s (core/workingset).
+const idleSettle = 15 * time.Second
+
 // measure runs the scenarios in order on one server.
 func (b *bench) measure(ctx context.Context) error {
 	b.r.section("start-up and idle memory")
@@ -182,7 +187,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.in.setup(ctx); err != nil {
 		return err
 	}
-	time.Sleep(3 * time.Second)
+	time.Sleep(idleSettle)
 	if err := b.footprint("idle after start", 40<<20); err != nil {
 		return err
 	}
@@ -232,7 +237,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.fillDeployments(ctx, b.cfg.deployments); err != nil {
 		return err
 	}
-	time.Sleep(5 * time.Second)
+	time.Sleep(idleSettle)
 	if err := b.footprint(fmt.Sprintf("after %d deployments", b.deploys), 40<<20); err != nil {
 		return err
 	}

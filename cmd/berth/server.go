@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/core/app"
 	"github.com/berth-dev/berth/core/config"
+	"github.com/berth-dev/berth/core/workingset"
 )
 
 func runServer(ctx context.Context, args []string) int {
@@ -37,6 +38,7 @@ func runServer(ctx context.Context, args []string) int {
 	}
 	log.Info("berth is running", "url", cfg.PublicURL, "api", cfg.PublicURL+"/api/v1", "listen", srv.Addr(),
 		"data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond))
+	go workingset.Run(ctx, workingset.Options{Logger: log.With("component", "workingset")})
 	<-ctx.Done()
 	log.Info("shutting down; the proxy keeps serving")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -209,7 +209,9 @@ func newMatrixHarness(t *testing.T) *matrixHarness {
 		Notifiers: &fakeNotifiers{}})
 	h.srv = api.New(api.Options{Store: h.store, CSRFKey: box.Derive("csrf"), Webhooks: hooks, GitProviders: prov,
 		PublicURL: "https://berth.example.com", Plugins: backupPlugins{}, Services: svc,
-		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{}})
+		Deployer: authzDeployer{h.deployer}, PluginSettings: acceptSettings{},
+		RuntimeLogs: &fakeRuntimeLogs{}, // issue 17, logs
+	})
 	return &matrixHarness{harness: h}
 }
 
@@ -252,7 +254,11 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	if err := m.store.RemoveMember(ctx, host, owner.ID); err != nil {
 		m.t.Fatal(err)
 	}
-	mo := matrixOrg{name: name, id: o.ID, ownerKey: m.key(owner.ID), ids: matrixIDs{"organizations": o.ID.String(), "plugins": "backup.s3", "key": "FIXTURE_VAR"}}
+	mo := matrixOrg{name: name, id: o.ID, ownerKey: m.key(owner.ID), ids: matrixIDs{"organizations": o.ID.String(), "plugins": "backup.s3", "servers": "fixture-node", "key": "FIXTURE_VAR"}}
+	// metrics: a measured server (a Swarm node, not an organization's)
+	if err := m.store.WriteMetrics(ctx, nil, []store.MetricServer{{NodeID: "fixture-node", Name: "vm", SeenAt: time.Now()}}); err != nil {
+		m.t.Fatal(err)
+	}
 	k := mo.ownerKey
 	var proj api.ProjectWithEnvironments
 	m.must(201, m.do("POST", "/api/v1/projects", k, map[string]any{"organization_id": o.ID, "name": "shop-" + name})).json(m.t, &proj)
@@ -276,6 +282,10 @@ func (m *matrixHarness) org(host uuid.UUID, name string) matrixOrg {
 	m.must(201, m.do("POST", "/api/v1/organizations/"+o.ID.String()+"/notification-channels", k, map[string]any{"name": "ops", "plugin_id": "notifier.hook",
 		"settings": map[string]any{"url": "https://hooks.example.com/x", "token": destSecret}, "events": []string{"deploy.failed"}})).json(m.t, &ch)
 	mo.ids["notification-channels"] = ch.ID.String()
+	// Alert rules (alerts feature).
+	var rule store.AlertRule
+	m.must(201, m.do("POST", "/api/v1/applications/"+app.ID.String()+"/alert-rules", k, map[string]any{"metric": "cpu_percent", "threshold": 90})).json(m.t, &rule)
+	mo.ids["alert-rules"] = rule.ID.String()
 	var pol store.BackupPolicy
 	m.must(201, m.do("POST", "/api/v1/databases/"+db.ID.String()+"/backup-policies", k, map[string]any{"destination_id": dest.ID, "schedule": "0 3 * * *"})).json(m.t, &pol)
 	mo.ids["backup-policies"] = pol.ID.String()
@@ -409,7 +419,18 @@ var matrixBodies = map[string]func(m *matrixHarness, ids matrixIDs) any{
 			"events": []string{"deploy.succeeded"}}
 	},
 	"PATCH /api/v1/notification-channels/:id": func(*matrixHarness, matrixIDs) any { return map[string]any{"name": "ops"} },
-	"PUT /api/v1/plugins/:id/settings":        func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
+	// Alert rules (alerts feature).
+	"POST /api/v1/applications/:id/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "memory_percent", "threshold": 80}
+	},
+	"POST /api/v1/databases/:id/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "restarts_per_hour", "threshold": 3}
+	},
+	"POST /api/v1/servers/alert-rules": func(*matrixHarness, matrixIDs) any {
+		return map[string]any{"metric": "disk_percent", "threshold": 90, "subject": "/"}
+	},
+	"PATCH /api/v1/alert-rules/:id":    func(*matrixHarness, matrixIDs) any { return map[string]any{"threshold": 95} },
+	"PUT /api/v1/plugins/:id/settings": func(*matrixHarness, matrixIDs) any { return map[string]any{"settings": map[string]any{}} },
 	"POST /api/v1/git-connections": func(m *matrixHarness, ids matrixIDs) any {
 		return map[string]any{"organization_id": ids["organizations"], "name": m.unique("conn"), "provider": "example",
 			"credentials": map[string]any{"token": "good-token"}}
@@ -475,6 +496,10 @@ var matrixFresh = map[string]func(m *matrixHarness, o matrixOrg, caller string) 
 		return o.ids.with("notification-channels", m.created(o, "/api/v1/organizations/"+o.id.String()+"/notification-channels",
 			map[string]any{"name": m.unique("chan"), "plugin_id": "notifier.hook", "settings": map[string]any{"url": "https://hooks.example.com/z"},
 				"events": []string{"deploy.succeeded"}}))
+	},
+	"DELETE /api/v1/alert-rules/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
+		return o.ids.with("alert-rules", m.created(o, "/api/v1/applications/"+o.ids["applications"]+"/alert-rules",
+			map[string]any{"metric": "cpu_percent", "threshold": 50}))
 	},
 	"DELETE /api/v1/git-connections/:id": func(m *matrixHarness, o matrixOrg, _ string) matrixIDs {
 		return o.ids.with("git-connections", m.created(o, "/api/v1/git-connections", map[string]any{"organization_id": o.id.String(),

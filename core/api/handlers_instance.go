@@ -23,6 +23,12 @@ type InstanceSettingsRequest struct {
 	// DefaultBuilder is the builder the build type auto tries right after
 	// the Dockerfile builder (railpack, nixpacks, heroku, paketo, static...).
 	DefaultBuilder *string `json:"default_builder"`
+	// MetricsIntervalSeconds is how often metrics are sampled, 5 to 3600
+	// seconds (default 15).
+	MetricsIntervalSeconds *int `json:"metrics_interval_seconds"`
+	// MetricsRetentionDays is how long metrics are kept, 1 to 90 days
+	// (default 7).
+	MetricsRetentionDays *int `json:"metrics_retention_days"`
 }
 
 // UpdateUserRequest changes a user's instance-wide flags.
@@ -53,7 +59,8 @@ func (s *Server) putInstanceSettings(c *fiber.Ctx) error {
 	}
 	in, err := s.svc.Instance.UpdateSettings(c.UserContext(), principal(c), service.InstanceSettingsChange{
 		AllowOrganizationCreation: req.AllowOrganizationCreation, BindMountRoots: req.BindMountRoots,
-		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow, DefaultBuilder: req.DefaultBuilder})
+		LocalBackupRoots: req.LocalBackupRoots, OutboundAllow: req.OutboundAllow, DefaultBuilder: req.DefaultBuilder,
+		MetricsIntervalSeconds: req.MetricsIntervalSeconds, MetricsRetentionDays: req.MetricsRetentionDays})
 	if err != nil {
 		return err
 	}

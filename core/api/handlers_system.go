@@ -58,6 +58,9 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 	}
 	var buf bytes.Buffer
 	metrics.WritePrometheus(&buf, true)
+	if s.opts.Metrics != nil { // metrics: the latest round's host and workload figures
+		s.opts.Metrics.WritePrometheus(&buf)
+	}
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
 	return c.Send(buf.Bytes())
 }

@@ -14,6 +14,7 @@ var notOrgResources = map[string]bool{
 	"/api/v1/api-keys/:id":         true,
 	"/api/v1/users/:id":            true,
 	"/api/v1/plugins/:id/settings": true,
+	"/api/v1/servers/:id/metrics":  true, // a Swarm node (metrics)
 }
 
 // TestRoutesDeclareResourceAndRole: every route that names a record of an

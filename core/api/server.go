@@ -85,10 +85,17 @@ type Options struct {
 	// organization creation). core/app shares one with the dashboard and
 	// webhooks; nil uses one on Store that reserves no extra ports.
 	HostAccess *hostaccess.Guard
+	// RuntimeLogs (issue 17, logs) reads applications' and databases' logs
+	// from Docker; nil answers 503 on their log routes.
+	RuntimeLogs RuntimeLogs
 	// Services is the service layer every change goes through; nil builds
 	// one on Store, HostAccess and Teardown (without database services:
 	// their actions answer 503, records can still be managed).
 	Services *service.Services
+	// Metrics is the running metrics sampler (core/metrics): the
+	// Prometheus export of its latest round and its interval. Nil: stored
+	// series are still served, /metrics has only berth's own figures.
+	Metrics MetricsSource
 }
 
 // Server is the HTTP API.

@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/core/deploy"
 	"github.com/berth-dev/berth/core/deploylog"
 	"github.com/berth-dev/berth/core/hostaccess"
+	"github.com/berth-dev/berth/core/metrics"
 	"github.com/berth-dev/berth/core/netguard"
 	"github.com/berth-dev/berth/core/notify"
 	"github.com/berth-dev/berth/core/pagesvc"
@@ -35,6 +36,7 @@ import (
 	"github.com/berth-dev/berth/core/queue"
 	"github.com/berth-dev/berth/core/ratelimit"
 	"github.com/berth-dev/berth/core/routing"
+	"github.com/berth-dev/berth/core/runtimelog"
 	"github.com/berth-dev/berth/core/secrets"
 	"github.com/berth-dev/berth/core/store"
 	"github.com/berth-dev/berth/core/webhook"
@@ -71,6 +73,7 @@ type Server struct {
 	outbound *netguard.Guard
 	// databases runs database services and backups (nil without Docker).
 	databases *databaseOps
+	metrics   *metrics.Sampler // host and workload metrics (metrics.go)
 	ln        net.Listener
 
 	cancel context.CancelFunc
@@ -122,6 +125,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		return nil, err
 	}
 	s.outbound = api.NewOutboundGuard(s.store)
+	go auth.Warm()
 
 	setup, err := s.prepareSetupToken(ctx)
 	if err != nil {
@@ -161,10 +165,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		opts.Deployer, opts.Logs = s.deployments, s.hub
 	}
 	s.startEvents(runCtx)
+	s.startMetrics(runCtx, &opts) // metrics
+	s.startAlerts()
 	if err := s.startChangeFeed(ctx, runCtx); err != nil {
 		return nil, err
 	}
 	opts.Teardown = s.newTeardown(ctx)
+	opts.RuntimeLogs = runtimelog.New(s.docker) // issue 17, logs
 	svcDeps := service.Deps{Store: s.store, HostAccess: opts.HostAccess, Teardown: opts.Teardown, Outbound: s.outbound,
 		Logger: log.With("component", "service"), Data: s.dataDeps(), Builders: pluginLister{host: s.plugins},
 		Notifiers: notifierPlugins{s.plugins}}
@@ -196,7 +203,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		SecureCookies: cfg.SecureCookies, Deployer: opts.Deployer, Logs: opts.Logs, Plugins: opts.Plugins,
 		Services: opts.Services, PluginSettings: opts.PluginSettings, Teardown: opts.Teardown,
 		GitProviders: gitProviders{host: s.plugins}, PublicURL: cfg.PublicURL, Logger: log.With("component", "dashboard"),
-		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess}).Register(s.api.App())
+		SignIn: signIn, Outbound: s.outbound, HostAccess: opts.HostAccess, Metrics: s.metrics,
+		RuntimeLogs: opts.RuntimeLogs, // issue 17, logs
+	}).Register(s.api.App())
 	go func() {
 		defer close(s.done)
 		if err := s.api.App().Listener(s.ln); err != nil {

@@ -54,14 +54,24 @@ func ValidatePassword(password string) error {
 }
 
 // dummyHash is compared against when a user does not exist, so a login's
-// timing does not reveal which emails are registered.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("berth-timing-equaliser"), bcryptCost)
+// timing does not reveal which emails are registered. It is made on first
+// use: computing it costs about 100 ms that neither start-up nor a CLI
+// command should pay.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("berth-timing-equaliser"), bcryptCost)
+	return h
+})
+
+// Warm computes the hash unknown users are checked against; a server calls
+// it in the background after start-up so even the first sign-in of an
+// unknown email takes as long as any other.
+func Warm() { dummyHash() }
 
 // CheckPassword reports whether password matches hash. Pass an empty hash
 // for an unknown user: the call still takes as long as a real check.
 func CheckPassword(hash, password string) bool {
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil

@@ -280,6 +280,44 @@ var dashForms = map[string]func(m *dashMatrix, dc dashCase) url.Values{
 	"POST /git-connections/:id/delete":             confirmed,
 	"POST /keys":                                   func(m *dashMatrix, _ dashCase) url.Values { return url.Values{"name": {m.unique("k")}} },
 	"POST /keys/:key/revoke":                       confirmed,
+	// Alert rules (alerts feature): dashFresh names the rule of the right owner.
+	"POST /apps/:id/alerts":             alertForm,
+	"POST /apps/:id/alerts/update":      alertChange,
+	"POST /apps/:id/alerts/delete":      alertDelete,
+	"POST /databases/:id/alerts":        alertForm,
+	"POST /databases/:id/alerts/update": alertChange,
+	"POST /databases/:id/alerts/delete": alertDelete,
+	"POST /instance/alerts":             alertForm,
+	"POST /instance/alerts/update":      alertChange,
+	"POST /instance/alerts/delete":      alertDelete,
+}
+
+func alertForm(*dashMatrix, dashCase) url.Values {
+	return url.Values{"metric": {"cpu_percent"}, "threshold": {"90"}, "duration_minutes": {"5"}, "cooldown_minutes": {"30"}}
+}
+
+func alertChange(_ *dashMatrix, dc dashCase) url.Values {
+	return url.Values{"rule_id": {dc.ids[service.AlertRuleResource]}, "threshold": {"95"}}
+}
+
+func alertDelete(_ *dashMatrix, dc dashCase) url.Values {
+	return url.Values{"rule_id": {dc.ids[service.AlertRuleResource]}, "confirmed": {"yes"}}
+}
+
+// alertRule creates a rule on an application, a database or the servers
+// (both nil) and returns its id.
+func (m *dashMatrix) alertRule(org, app, db *uuid.UUID) string {
+	in := store.NewAlertRule{Scope: store.AlertScopeServer, ApplicationID: app, DatabaseID: db,
+		AlertRuleChange: store.AlertRuleChange{Name: m.unique("rule"), Metric: "cpu_percent", Threshold: 90, CooldownSeconds: 1800, Enabled: true}}
+	switch {
+	case app != nil:
+		in.Scope, in.OrganizationID = store.AlertScopeApplication, org
+	case db != nil:
+		in.Scope, in.OrganizationID = store.AlertScopeDatabase, org
+	}
+	r, err := m.store.CreateAlertRule(context.Background(), in)
+	m.check(err)
+	return r.ID.String()
 }
 
 // pluginSentinel is in a plugin's saved settings; only instance
@@ -355,6 +393,25 @@ var dashFresh = map[string]func(m *dashMatrix, dc *dashCase, c dashCaller){
 	"POST /orgs/:id/notifications/:channel/delete": func(m *dashMatrix, dc *dashCase, _ dashCaller) {
 		dc.channel = m.channel(dc.org.id).String()
 	},
+	// Alert rules (alerts feature).
+	"POST /apps/:id/alerts/update":      appAlertRule,
+	"POST /apps/:id/alerts/delete":      appAlertRule,
+	"POST /databases/:id/alerts/update": dbAlertRule,
+	"POST /databases/:id/alerts/delete": dbAlertRule,
+	"POST /instance/alerts/update":      serverAlertRule,
+	"POST /instance/alerts/delete":      serverAlertRule,
+}
+
+func appAlertRule(m *dashMatrix, dc *dashCase, _ dashCaller) {
+	dc.ids[service.AlertRuleResource] = m.alertRule(&dc.org.id, &dc.org.app, nil)
+}
+
+func dbAlertRule(m *dashMatrix, dc *dashCase, _ dashCaller) {
+	dc.ids[service.AlertRuleResource] = m.alertRule(&dc.org.id, nil, &dc.org.database)
+}
+
+func serverAlertRule(m *dashMatrix, dc *dashCase, _ dashCaller) {
+	dc.ids[service.AlertRuleResource] = m.alertRule(nil, nil, nil)
 }
 
 // destructive routes need an entry in dashFresh.

@@ -78,10 +78,16 @@ type Options struct {
 	// HostAccess decides who may use host-level powers: the same guard as
 	// api.Options.HostAccess; nil uses one on Store.
 	HostAccess *hostaccess.Guard
+	// Metrics is the running metrics sampler (core/metrics), for the
+	// live refresh interval of the charts; nil refreshes every 15 s.
+	Metrics MetricsSource
 	// Services is the service layer every change goes through: the same
 	// one as api.Options.Services. Nil builds one on Store, HostAccess and
 	// Teardown.
 	Services *service.Services
+	// RuntimeLogs (issue 17, logs) reads applications' and databases'
+	// logs: the API's (api.Options.RuntimeLogs); nil shows none.
+	RuntimeLogs api.RuntimeLogs
 }
 
 // Dashboard serves the web pages. Create it with New and attach it to the

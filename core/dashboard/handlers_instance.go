@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/core/problem"
@@ -20,7 +21,8 @@ type instanceData struct {
 	Me uuid.UUID
 }
 
-var instanceFields = []string{"allow_organization_creation", "bind_mount_roots", "local_backup_roots", "outbound_allow", "default_builder"}
+var instanceFields = []string{"allow_organization_creation", "bind_mount_roots", "local_backup_roots", "outbound_allow", "default_builder",
+	"metrics_interval_seconds", "metrics_retention_days"}
 
 func (d *Dashboard) instancePage(r *request) error {
 	return d.renderInstance(r, fiber.StatusOK, nil)
@@ -42,6 +44,9 @@ func (d *Dashboard) renderInstance(r *request, status int, f *form) error {
 			"local_backup_roots": strings.Join(in.LocalBackupRoots, "\n"),
 			"outbound_allow":     strings.Join(in.OutboundAllow, "\n"),
 			"default_builder":    in.DefaultBuilder,
+			// metrics
+			"metrics_interval_seconds": strconv.Itoa(in.MetricsIntervalSeconds),
+			"metrics_retention_days":   strconv.Itoa(in.MetricsRetentionDays),
 		}}
 		if in.AllowOrganizationCreation {
 			f.Values["allow_organization_creation"] = "on"
@@ -69,6 +74,21 @@ func (d *Dashboard) instanceSettingsSubmit(r *request) error {
 		AllowOrganizationCreation: &allow, BindMountRoots: &binds, LocalBackupRoots: &backups, OutboundAllow: &outbound}
 	if def := r.c.FormValue("default_builder"); def != "" {
 		change.DefaultBuilder = &def
+	}
+	// metrics
+	for _, n := range []struct {
+		field string
+		dst   **int
+	}{{"metrics_interval_seconds", &change.MetricsIntervalSeconds}, {"metrics_retention_days", &change.MetricsRetentionDays}} {
+		v := strings.TrimSpace(r.c.FormValue(n.field))
+		if v == "" {
+			continue
+		}
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			return d.renderInstance(r, fiber.StatusUnprocessableEntity, formWith(r, invalid(n.field, "must be a whole number"), instanceFields...))
+		}
+		*n.dst = &i
 	}
 	_, err := d.svc.Instance.UpdateSettings(r.c.UserContext(), r.p, change)
 	if isInputError(err) {

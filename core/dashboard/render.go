@@ -94,7 +94,8 @@ type pages struct {
 // pageNames lists the page templates; each is executed by its file name and
 // shares the layout and partials.
 var pageNames = []string{"home", "project", "app", "deployment", "plugins", "plugin", "keys", "login", "setup", "error", "confirm",
-	"database", "settings", "destination", "instance", "notifications", "notification"}
+	"database", "settings", "destination", "instance", "notifications", "notification",
+	"alerts"} // alerts: threshold alert rules
 
 func mustParsePages(a *assets) *pages {
 	funcs := template.FuncMap{

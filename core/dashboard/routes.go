@@ -35,6 +35,7 @@ type route struct {
 func (d *Dashboard) table() []route {
 	const get, post = "GET", "POST"
 	v, m, a := store.RoleViewer, store.RoleMember, store.RoleAdmin
+	appAlerts, dbAlerts, serverAlerts := d.alertHandlers(d.appAlertOwner), d.alertHandlers(d.databaseAlertOwner), d.alertHandlers(d.serverAlertOwner) // alerts feature
 	return []route{
 		{method: get, path: "/static/:name", asset: true, handler: d.serveAsset},
 
@@ -74,6 +75,9 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/deploy-token", resource: service.ApplicationResource, min: a, handler: d.rotateDeployToken},
 		{method: get, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: v, handler: d.buildSettingsPage},
 		{method: post, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: m, handler: d.buildSettingsSubmit},
+		// Runtime logs (issue 17, logs).
+		{method: get, path: "/apps/:id/logs", resource: service.ApplicationResource, min: v, handler: d.appLogsPage},
+		{method: get, path: "/databases/:id/logs", resource: service.DatabaseResource, min: v, handler: d.databaseLogsPage},
 		{method: post, path: "/domains/:id/delete", resource: service.DomainResource, min: m, handler: d.deleteDomain},
 
 		{method: get, path: "/deployments/:id", resource: service.DeploymentResource, min: v, handler: d.deploymentPage},
@@ -106,6 +110,20 @@ func (d *Dashboard) table() []route {
 		{method: get, path: "/instance", instanceAdmin: true, handler: d.instancePage},
 		{method: post, path: "/instance/settings", instanceAdmin: true, handler: d.instanceSettingsSubmit},
 		{method: post, path: "/instance/users", instanceAdmin: true, handler: d.instanceAdminSubmit},
+
+		// Threshold alert rules (alerts feature): the rule a form changes is its rule_id.
+		{method: get, path: "/apps/:id/alerts", resource: service.ApplicationResource, min: v, handler: appAlerts.page},
+		{method: post, path: "/apps/:id/alerts", resource: service.ApplicationResource, min: m, handler: appAlerts.create},
+		{method: post, path: "/apps/:id/alerts/update", resource: service.ApplicationResource, min: m, handler: appAlerts.update},
+		{method: post, path: "/apps/:id/alerts/delete", resource: service.ApplicationResource, min: m, handler: appAlerts.remove},
+		{method: get, path: "/databases/:id/alerts", resource: service.DatabaseResource, min: v, handler: dbAlerts.page},
+		{method: post, path: "/databases/:id/alerts", resource: service.DatabaseResource, min: m, handler: dbAlerts.create},
+		{method: post, path: "/databases/:id/alerts/update", resource: service.DatabaseResource, min: m, handler: dbAlerts.update},
+		{method: post, path: "/databases/:id/alerts/delete", resource: service.DatabaseResource, min: m, handler: dbAlerts.remove},
+		{method: get, path: "/instance/alerts", instanceAdmin: true, handler: serverAlerts.page},
+		{method: post, path: "/instance/alerts", instanceAdmin: true, handler: serverAlerts.create},
+		{method: post, path: "/instance/alerts/update", instanceAdmin: true, handler: serverAlerts.update},
+		{method: post, path: "/instance/alerts/delete", instanceAdmin: true, handler: serverAlerts.remove},
 
 		{method: get, path: "/keys", signedIn: true, handler: d.keysPage},
 		{method: post, path: "/keys", signedIn: true, handler: d.createKey},

@@ -128,6 +128,11 @@ func (s *Service) deploy(ctx context.Context, db store.Database, replicas uint64
 	if err != nil {
 		return err
 	}
+	if s.instance != "" {
+		// Like applications' services, so whatever cleans up after an
+		// instance (tests, an operator) finds the database too.
+		spec.Labels[deploy.LabelInstance] = s.instance
+	}
 	if _, err := s.swarm.Deploy(ctx, spec, progress); err != nil {
 		return fmt.Errorf("database %s: %w", db.Name, err)
 	}

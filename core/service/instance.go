@@ -31,7 +31,17 @@ type InstanceSettingsChange struct {
 	// the Dockerfile builder: a builder plugin's name (railpack, nixpacks,
 	// heroku...), not "auto" nor "dockerfile".
 	DefaultBuilder *string
+	// MetricsIntervalSeconds is the metrics sampling interval, 5 to 3600.
+	MetricsIntervalSeconds *int
+	// MetricsRetentionDays is how long metrics are kept, 1 to 90.
+	MetricsRetentionDays *int
 }
+
+// Bounds of the metrics settings (docs/metrics.md).
+const (
+	MinMetricsInterval, MaxMetricsInterval           = 5, 3600
+	MinMetricsRetentionDays, MaxMetricsRetentionDays = 1, 90
+)
 
 // MaxListSetting bounds each list of the instance settings.
 const MaxListSetting = 100
@@ -43,6 +53,12 @@ func (in InstanceSettingsChange) Validate() error {
 		if err := ValidDefaultBuilder(*in.DefaultBuilder); err != nil {
 			return err
 		}
+	}
+	if v := in.MetricsIntervalSeconds; v != nil && (*v < MinMetricsInterval || *v > MaxMetricsInterval) {
+		return problem.InvalidField("metrics_interval_seconds", "must be %d to %d seconds", MinMetricsInterval, MaxMetricsInterval)
+	}
+	if v := in.MetricsRetentionDays; v != nil && (*v < MinMetricsRetentionDays || *v > MaxMetricsRetentionDays) {
+		return problem.InvalidField("metrics_retention_days", "must be %d to %d days", MinMetricsRetentionDays, MaxMetricsRetentionDays)
 	}
 	for _, l := range in.lists() {
 		if l.list == nil {
@@ -81,6 +97,12 @@ func (in InstanceSettingsChange) apply(saved *store.InstanceSettings) {
 	}
 	if in.DefaultBuilder != nil {
 		saved.DefaultBuilder = strings.TrimSpace(*in.DefaultBuilder)
+	}
+	if in.MetricsIntervalSeconds != nil {
+		saved.MetricsIntervalSeconds = *in.MetricsIntervalSeconds
+	}
+	if in.MetricsRetentionDays != nil {
+		saved.MetricsRetentionDays = *in.MetricsRetentionDays
 	}
 	targets := []*[]string{&saved.BindMountRoots, &saved.LocalBackupRoots, &saved.OutboundAllow}
 	for i, l := range in.lists() {

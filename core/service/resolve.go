@@ -30,6 +30,8 @@ const (
 	BackupResource
 	RestoreResource
 	ChannelResource
+	// AlertRuleResource: threshold alert rules (alerts feature).
+	AlertRuleResource
 )
 
 // String names the resource in messages ("project not found").
@@ -61,6 +63,8 @@ func (r Resource) String() string {
 		return "restore"
 	case ChannelResource:
 		return "notification channel"
+	case AlertRuleResource:
+		return "alert rule"
 	}
 	return "resource"
 }
@@ -81,6 +85,9 @@ type Resolved struct {
 	Backup       store.Backup
 	Restore      store.Restore
 	Channel      store.NotificationChannel
+	// AlertRule: a server rule has no organization (OrganizationID is
+	// uuid.Nil); only instance administrators resolve it.
+	AlertRule store.AlertRule
 	// OrganizationID is the organization the record belongs to.
 	OrganizationID uuid.UUID
 }
@@ -136,6 +143,12 @@ func (s *Services) Resolve(ctx context.Context, p *store.Principal, kind Resourc
 	case ChannelResource:
 		r.Channel, err = st.GetNotificationChannel(ctx, id)
 		r.OrganizationID = r.Channel.OrganizationID
+	case AlertRuleResource:
+		r.AlertRule, err = s.resolveAlertRule(ctx, p, id, min)
+		if r.AlertRule.OrganizationID != nil {
+			r.OrganizationID = *r.AlertRule.OrganizationID
+		}
+		return r, err
 	default:
 		return r, fmt.Errorf("service: resolve: unknown resource kind %d", kind)
 	}

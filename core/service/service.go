@@ -102,6 +102,9 @@ type Services struct {
 	Restores  *Restores
 	// Notifications: the organizations' notification channels.
 	Notifications *Notifications
+	// Alerts: threshold alert rules on servers, applications and
+	// databases (alerts feature).
+	Alerts *Alerts
 }
 
 // New returns the service layer on deps.
@@ -126,6 +129,7 @@ func New(deps Deps) *Services {
 	s.Organizations, s.Accounts, s.Instance, s.Plugins, s.Connections = &Organizations{s}, &Accounts{s}, &Instance{s}, &Plugins{s}, &Connections{s}
 	s.Databases, s.Backups, s.Restores = &Databases{s: s}, &Backups{s: s}, &Restores{s: s}
 	s.Notifications = &Notifications{s: s}
+	s.Alerts = &Alerts{s: s} // alerts feature
 	return s
 }
 

@@ -25,17 +25,22 @@ type InstanceSettings struct {
 	OutboundAllow []string `json:"outbound_allow"`
 	// DefaultBuilder is the builder plugin name (railpack, nixpacks...) the
 	// build type auto tries first after the Dockerfile builder.
-	DefaultBuilder string     `json:"default_builder"`
-	UpdatedBy      *uuid.UUID `json:"updated_by"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	DefaultBuilder string `json:"default_builder"`
+	// MetricsIntervalSeconds is how often metrics are sampled
+	// (docs/metrics.md); MetricsRetentionDays how long they are kept.
+	MetricsIntervalSeconds int        `json:"metrics_interval_seconds"`
+	MetricsRetentionDays   int        `json:"metrics_retention_days"`
+	UpdatedBy              *uuid.UUID `json:"updated_by"`
+	UpdatedAt              time.Time  `json:"updated_at"`
 }
 
 // InstanceSettings returns the instance's host-access settings.
 func (s *Store) InstanceSettings(ctx context.Context) (InstanceSettings, error) {
 	var in InstanceSettings
 	err := s.pool.QueryRow(ctx, `SELECT allow_organization_creation, bind_mount_roots, local_backup_roots,
-		outbound_allow, default_builder, updated_by, updated_at FROM instance_settings WHERE id`).
-		Scan(&in.AllowOrganizationCreation, &in.BindMountRoots, &in.LocalBackupRoots, &in.OutboundAllow, &in.DefaultBuilder, &in.UpdatedBy, &in.UpdatedAt)
+		outbound_allow, default_builder, metrics_interval_seconds, metrics_retention_days, updated_by, updated_at FROM instance_settings WHERE id`).
+		Scan(&in.AllowOrganizationCreation, &in.BindMountRoots, &in.LocalBackupRoots, &in.OutboundAllow, &in.DefaultBuilder,
+			&in.MetricsIntervalSeconds, &in.MetricsRetentionDays, &in.UpdatedBy, &in.UpdatedAt)
 	return in, mapErr(err, "instance settings")
 }
 
@@ -47,9 +52,12 @@ func (s *Store) UpdateInstanceSettings(ctx context.Context, in InstanceSettings,
 		}
 	}
 	err := s.pool.QueryRow(ctx, `UPDATE instance_settings SET allow_organization_creation = $1, bind_mount_roots = $2,
-		local_backup_roots = $3, outbound_allow = $4, default_builder = COALESCE(NULLIF($6, ''), default_builder), updated_by = $5, updated_at = now() WHERE id
-		RETURNING default_builder, updated_by, updated_at`,
-		in.AllowOrganizationCreation, in.BindMountRoots, in.LocalBackupRoots, in.OutboundAllow, by, in.DefaultBuilder).Scan(&in.DefaultBuilder, &in.UpdatedBy, &in.UpdatedAt)
+		local_backup_roots = $3, outbound_allow = $4, default_builder = COALESCE(NULLIF($6, ''), default_builder),
+		metrics_interval_seconds = COALESCE(NULLIF($7, 0), metrics_interval_seconds), metrics_retention_days = COALESCE(NULLIF($8, 0), metrics_retention_days),
+		updated_by = $5, updated_at = now() WHERE id
+		RETURNING default_builder, metrics_interval_seconds, metrics_retention_days, updated_by, updated_at`,
+		in.AllowOrganizationCreation, in.BindMountRoots, in.LocalBackupRoots, in.OutboundAllow, by, in.DefaultBuilder,
+		in.MetricsIntervalSeconds, in.MetricsRetentionDays).Scan(&in.DefaultBuilder, &in.MetricsIntervalSeconds, &in.MetricsRetentionDays, &in.UpdatedBy, &in.UpdatedAt)
 	return in, mapErr(err, "instance settings")
 }
 

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // newStore opens a migrated store on a fresh database with one
 // application.
-func newStore(t *testing.T) (*store.Store, store.Application) {
+func newStore(t testing.TB) (*store.Store, store.Application) {
 	t.Helper()
 	ctx := context.Background()
 	box, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))

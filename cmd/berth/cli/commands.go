@@ -92,6 +92,7 @@ func groups() []group {
 		{name: "vars", summary: "list, set and unset environment variables", commands: varCmds()},
 		{name: "deploy", summary: "deploy an application (--follow streams its log)", commands: deployCmds()},
 		{name: "deployments", summary: "list, inspect, follow, compare, cancel and roll back deployments", commands: deploymentCmds()},
+		{name: "logs", summary: "print an application's or a database's logs (--follow streams them live)", commands: logsCmds()}, // issue 17, logs
 		{name: "git", summary: "connect git hosts, list their repositories and branches", commands: gitCmds()},
 		{name: "db", summary: "create, list, show, start, stop, deploy and delete managed databases; print their URL", commands: dbCmds()},
 		{name: "backups", summary: "list backups, back up now (--follow) and restore; see also `backups destinations` and `backups policies`", commands: backupCmds()},
@@ -100,6 +101,7 @@ func groups() []group {
 		// Request analytics (issue 17).
 		{name: "requests", summary: "an application's requests from the proxy's access log: rate, status classes, latency, latest requests", commands: []command{requestsCmd()}},
 		{name: "notify", summary: "list, show, create, change, test and delete notification channels; list event types", commands: notifyCmds()},
+		{name: "alerts", summary: "list, show, create, change and delete threshold alert rules of applications, databases and servers", commands: alertCmds()}, // alerts feature
 		{name: "instance", summary: "show and change what tenants may reach on the host (instance administrators)", commands: instanceCmds()},
 		{name: "users", summary: "list users and grant or revoke instance administration (instance administrators)", commands: userCmds()},
 	}

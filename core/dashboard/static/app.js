@@ -126,6 +126,44 @@
     setTimeout(tick, every);
   });
 
+  // Runtime logs (issue 17, logs): the page shows the latest lines; the
+  // API's server-sent events (same filters) send them again, then new ones
+  // as they are printed: the first event replaces the rendered lines. An
+  // EventSource reconnects by itself and resumes after its last line.
+  const rlog = document.getElementById("runtime-log");
+  if (rlog) {
+    rlog.scrollTop = rlog.scrollHeight;
+    if (rlog.dataset.stream && window.EventSource) {
+      const state = document.getElementById("runtime-log-state");
+      let lines = rlog.children.length;
+      let replaced = false;
+      const es = new EventSource(rlog.dataset.stream);
+      es.onopen = () => { if (state) state.textContent = lines + " lines · following live"; };
+      es.onerror = () => { if (state) state.textContent = lines + " lines · reconnecting…"; };
+      es.addEventListener("failed", () => { es.close(); if (state) state.textContent = lines + " lines · the Docker Engine stopped sending; reload to try again"; });
+      es.addEventListener("log", (e) => {
+        const l = JSON.parse(e.data);
+        if (!replaced) { replaced = true; rlog.replaceChildren(); lines = 0; }
+        const atBottom = rlog.scrollTop + rlog.clientHeight >= rlog.scrollHeight - 40;
+        const div = document.createElement("div");
+        div.className = l.stream === "stderr" ? "l err" : "l";
+        const meta = document.createElement("span");
+        meta.className = "lt";
+        meta.title = l.time + " · task " + l.task_id + " · node " + l.node_id;
+        meta.textContent = new Date(l.time).toISOString().slice(11, 23) + " " + l.slot + "." + (l.task_id || "?").slice(0, 6) + " ";
+        div.append(meta, document.createTextNode(l.text));
+        rlog.appendChild(div);
+        if (rlog.children.length > 5000) rlog.firstElementChild.remove(); // bounded page memory
+        const empty = document.getElementById("runtime-log-empty");
+        if (empty) empty.remove();
+        lines++;
+        rlog.dataset.streamed = String(Number(rlog.dataset.streamed || 0) + 1); // lines from the stream
+        if (state) state.textContent = lines + " lines · following live";
+        if (atBottom) rlog.scrollTop = rlog.scrollHeight;
+      });
+    }
+  }
+
   const log = document.getElementById("log");
   if (log) {
     log.scrollTop = log.scrollHeight;
