@@ -158,6 +158,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 			return nil, err
 		}
 		go s.syncer.Run(runCtx)
+		s.startRequests(runCtx) // request analytics (issue 17)
 		if err := s.startDeployments(ctx, runCtx); err != nil {
 			return nil, err
 		}

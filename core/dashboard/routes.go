@@ -75,6 +75,8 @@ func (d *Dashboard) table() []route {
 		{method: post, path: "/apps/:id/deploy-token", resource: service.ApplicationResource, min: a, handler: d.rotateDeployToken},
 		{method: get, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: v, handler: d.buildSettingsPage},
 		{method: post, path: "/apps/:id/build-settings", resource: service.ApplicationResource, min: m, handler: d.buildSettingsSubmit},
+		// Request analytics (issue 17, requests).
+		{method: get, path: "/apps/:id/requests", resource: service.ApplicationResource, min: v, handler: d.requestsPage},
 		// Runtime logs (issue 17, logs).
 		{method: get, path: "/apps/:id/logs", resource: service.ApplicationResource, min: v, handler: d.appLogsPage},
 		{method: get, path: "/databases/:id/logs", resource: service.DatabaseResource, min: v, handler: d.databaseLogsPage},

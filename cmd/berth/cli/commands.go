@@ -98,6 +98,8 @@ func groups() []group {
 		{name: "backups", summary: "list backups, back up now (--follow) and restore; see also `backups destinations` and `backups policies`", commands: backupCmds()},
 		{name: "backups destinations", summary: "list, create, test and delete backup destinations; list their objects", commands: destinationCmds()},
 		{name: "backups policies", summary: "list, create and delete backup policies of databases and applications", commands: policyCmds()},
+		// Request analytics (issue 17).
+		{name: "requests", summary: "an application's requests from the proxy's access log: rate, status classes, latency, latest requests", commands: []command{requestsCmd()}},
 		{name: "notify", summary: "list, show, create, change, test and delete notification channels; list event types", commands: notifyCmds()},
 		{name: "alerts", summary: "list, show, create, change and delete threshold alert rules of applications, databases and servers", commands: alertCmds()}, // alerts feature
 		{name: "metrics", summary: "an application's or a database's CPU, memory, network, block I/O and restarts over time", commands: metricsCmds()},         // metrics
