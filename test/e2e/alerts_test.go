@@ -22,7 +22,7 @@ func TestMetricsAndAlerts(t *testing.T) {
 	s := newServer(t)
 	image := "berth-e2e/burner:" + s.Name
 	dockertest.BuildGoImage(t, dockertest.Client(t), "./test/burner", image, false)
-	s.Call("PATCH", "/instance/settings", map[string]any{"metrics_interval_seconds": 5}, 200, nil)
+	s.Call("PUT", "/instance/settings", map[string]any{"metrics_interval_seconds": 5}, 200, nil)
 
 	var proj struct {
 		OrganizationID string `json:"organization_id"`
