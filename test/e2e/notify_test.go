@@ -103,6 +103,8 @@ type hookRequest struct {
 	// details.backup.backup_id.
 	Subject string
 	Error   string // details.deploy.error
+	// State is the body's fields.state (threshold.crossed: firing or resolved).
+	State string
 	// Status is the receiver's answer; 0 while held, -1 when the client
 	// went away before an answer.
 	Status int
@@ -166,9 +168,10 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var p struct {
-		Version int    `json:"version"`
-		ID      string `json:"id"`
-		Type    string `json:"type"`
+		Version int               `json:"version"`
+		ID      string            `json:"id"`
+		Type    string            `json:"type"`
+		Fields  map[string]string `json:"fields"`
 		Details struct {
 			Deploy *struct {
 				DeploymentID string `json:"deployment_id"`
@@ -186,7 +189,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.fail("X-Berth-Delivery %q / X-Berth-Event %q do not match the body's id and type: %s",
 			req.Header.Get("X-Berth-Delivery"), req.Header.Get("X-Berth-Event"), body)
 	}
-	h := &hookRequest{At: time.Now(), ID: p.ID, Type: p.Type}
+	h := &hookRequest{At: time.Now(), ID: p.ID, Type: p.Type, State: p.Fields["state"]}
 	if d := p.Details.Deploy; d != nil {
 		h.Subject, h.Error = d.DeploymentID, d.Error
 	}

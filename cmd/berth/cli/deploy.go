@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -197,41 +196,31 @@ func streamOnce(ctx context.Context, e *Env, c *Client, id string, last *int, st
 	if resp.StatusCode != 200 {
 		return nil, &exitError{code: ExitError, msg: fmt.Sprintf("follow logs: HTTP %d", resp.StatusCode)}
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var event, data string
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			data = strings.TrimPrefix(line, "data: ")
-		case line == "":
-			switch event {
-			case "log":
-				var l struct {
-					Seq    int    `json:"seq"`
-					Stream string `json:"stream"`
-					Line   string `json:"line"`
-				}
-				if json.Unmarshal([]byte(data), &l) == nil {
-					*last = l.Seq
-					if step, ok := strings.CutPrefix(l.Line, "== "); ok && l.Stream == "berth" {
-						progress(e, step, started)
-						continue
-					}
-					fmt.Fprintln(e.Stdout, l.Line)
-				}
-			case "end":
-				var end endEvent
-				_ = json.Unmarshal([]byte(data), &end)
-				return &end, nil
+	var end *endEvent
+	_ = readEvents(resp.Body, func(event, data string) bool {
+		switch event {
+		case "log":
+			var l struct {
+				Seq    int    `json:"seq"`
+				Stream string `json:"stream"`
+				Line   string `json:"line"`
 			}
-			event, data = "", ""
+			if json.Unmarshal([]byte(data), &l) == nil {
+				*last = l.Seq
+				if step, ok := strings.CutPrefix(l.Line, "== "); ok && l.Stream == "berth" {
+					progress(e, step, started)
+					return false
+				}
+				fmt.Fprintln(e.Stdout, l.Line)
+			}
+		case "end":
+			end = &endEvent{}
+			_ = json.Unmarshal([]byte(data), end)
+			return true
 		}
-	}
-	return nil, nil
+		return false
+	})
+	return end, nil
 }
 
 // progress prints a step bar like "[##--] build  00:12".

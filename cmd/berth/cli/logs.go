@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -169,29 +168,18 @@ func streamRuntimeLogs(ctx context.Context, e *Env, c *Client, path string, q ur
 		// The JSON error names the bad parameter: let Do render it.
 		return false, c.Do(ctx, "GET", path, q, nil, nil)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var event, data string
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			data = strings.TrimPrefix(line, "data: ")
-		case line == "":
-			switch event {
-			case "log":
-				var l runtimeLine
-				if json.Unmarshal([]byte(data), &l) == nil {
-					printRuntimeLine(e, l)
-					*last = l.Time
-				}
-			case "failed":
-				fmt.Fprintf(e.Stderr, "berth: %s\n", data)
+	_ = readEvents(resp.Body, func(event, data string) bool {
+		switch event {
+		case "log":
+			var l runtimeLine
+			if json.Unmarshal([]byte(data), &l) == nil {
+				printRuntimeLine(e, l)
+				*last = l.Time
 			}
-			event, data = "", ""
+		case "failed":
+			fmt.Fprintf(e.Stderr, "berth: %s\n", data)
 		}
-	}
+		return false
+	})
 	return true, nil
 }
