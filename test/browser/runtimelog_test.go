@@ -16,6 +16,8 @@ import (
 // EventSource, and the page is readable on a phone.
 func TestRuntimeLogsPage(t *testing.T) {
 	s := berthtest.Run(t, bins, berthtest.Options{Prefix: "uilog"})
+	// Metrics every 5 s, so the charts below have figures soon.
+	s.Call("PUT", "/instance/settings", map[string]any{"metrics_interval_seconds": 5}, 200, nil)
 	image := "berth-ui/talker:" + s.Name
 	dockertest.BuildGoImage(t, s.Docker, "./core/runtimelog/testdata/talker", image, false)
 	var proj struct {
@@ -87,4 +89,29 @@ func TestRuntimeLogsPage(t *testing.T) {
 		t.Errorf("the page is %s px wide on a 390 px phone", w)
 	}
 	b.screenshot("runtime-logs-phone")
+
+	// The application's metrics charts (loaded into its page by app.js,
+	// refreshed live) and the servers page, on the phone and the desktop.
+	charts := func(what string) {
+		t.Helper()
+		b.waitFor(what+" charts with lines", `document.querySelectorAll("#metrics .line-chart svg path.series[d^='M']").length >= 2 ? "yes" : ""`, 45*time.Second)
+		if w := b.eval(`String(document.documentElement.scrollWidth <= window.innerWidth + 1 ? "fits" : document.documentElement.scrollWidth)`); w != "fits" {
+			t.Errorf("%s: the page is %s px wide", what, w)
+		}
+	}
+	b.open(base+"/apps/"+app.ID, "#metrics")
+	charts("the application's phone page")
+	b.screenshot("app-metrics-phone")
+	b.viewport(1280, 900, false)
+	b.open(base+"/apps/"+app.ID, "#metrics")
+	charts("the application's page")
+	b.screenshot("app-metrics")
+	b.open(base+"/servers", "body")
+	b.waitFor("the server's charts", `document.querySelectorAll(".line-chart svg path.series[d^='M']").length >= 2 ? "yes" : ""`, 30*time.Second)
+	b.screenshot("servers")
+	b.open(base+"/apps/"+app.ID+"/requests", "body")
+	if b.eval(`document.querySelector(".line-chart") ? "yes" : ""`) != "yes" {
+		t.Error("the requests page has no chart")
+	}
+	b.screenshot("requests")
 }
