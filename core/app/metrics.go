@@ -21,7 +21,9 @@ func (s *Server) startMetrics(ctx context.Context, opts *api.Options) {
 		log.Warn("host metrics unavailable", "err", err)
 		host = nil
 	}
-	s.metrics = metrics.New(metrics.Options{Store: s.store, Host: host, Workloads: metrics.NewWorkloads(s.docker), Logger: log})
+	workloads := metrics.NewWorkloads(s.docker)
+	workloads.Instance = s.cfg.Name // tests and staging may share an engine
+	s.metrics = metrics.New(metrics.Options{Store: s.store, Host: host, Workloads: workloads, Logger: log})
 	opts.Metrics = s.metrics
 	go func() {
 		for wait := time.Second; ; wait = min(2*wait, time.Minute) {

@@ -21,6 +21,7 @@ const (
 	labelAppID      = "dev.berth.app-id"
 	labelDatabaseID = "dev.berth.database-id"
 	labelServiceID  = "com.docker.swarm.service.id"
+	labelInstance   = "dev.berth.instance"
 )
 
 // Engine is the part of the Docker Engine API the workload reader uses.
@@ -41,6 +42,10 @@ type Workloads struct {
 	// Concurrency bounds the stats requests in flight (default 8: a loaded
 	// engine may take a second per one-shot stats call).
 	Concurrency int
+	// Instance, when set, keeps to the services of this berth instance
+	// (label dev.berth.instance; services without the label, deployed by
+	// an older berth, count too): several instances may share an engine.
+	Instance string
 	// RestartsEvery is how often the task history is read for the
 	// restart counts (default one minute); rounds in between reuse it.
 	RestartsEvery time.Duration
@@ -68,18 +73,28 @@ type target struct {
 	id   uuid.UUID
 }
 
+// targets maps the services to measure (this instance's applications and
+// databases) by service id.
+func (w *Workloads) targets(services []swarm.Service) map[string]target {
+	out := make(map[string]target, len(services))
+	for _, s := range services {
+		if owner, ok := s.Spec.Labels[labelInstance]; ok && w.Instance != "" && owner != w.Instance {
+			continue
+		}
+		if t, ok := serviceTarget(s.Spec.Labels); ok {
+			out[s.ID] = t
+		}
+	}
+	return out
+}
+
 // Read measures every application's and database's running containers.
 func (w *Workloads) Read(ctx context.Context, now time.Time) ([]WorkloadSample, error) {
 	services, err := w.engine.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", labelManaged+"=true"))})
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
-	targets := make(map[string]target, len(services))
-	for _, s := range services {
-		if t, ok := serviceTarget(s.Spec.Labels); ok {
-			targets[s.ID] = t
-		}
-	}
+	targets := w.targets(services)
 	if err := w.readRestarts(ctx, now, targets); err != nil {
 		return nil, err
 	}

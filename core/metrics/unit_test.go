@@ -87,3 +87,37 @@ func TestQuote(t *testing.T) {
 		t.Fatalf("quote = %s", got)
 	}
 }
+
+func TestTargetsKeepToTheInstance(t *testing.T) {
+	app, db, other := uuid.New(), uuid.New(), uuid.New()
+	svc := func(id string, labels map[string]string) swarm.Service {
+		return swarm.Service{ID: id, Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: labels}}}
+	}
+	services := []swarm.Service{
+		svc("mine", map[string]string{labelManaged: "true", labelAppID: app.String(), labelInstance: "berth"}),
+		svc("legacy-db", map[string]string{labelManaged: "true", labelDatabaseID: db.String()}), // deployed before the label
+		svc("theirs", map[string]string{labelManaged: "true", labelAppID: other.String(), labelInstance: "staging"}),
+		svc("traefik", map[string]string{labelManaged: "true", labelInstance: "berth"}),
+	}
+	tests := []struct {
+		instance string
+		want     map[string]target
+	}{
+		{"berth", map[string]target{"mine": {KindApplication, app}, "legacy-db": {KindDatabase, db}}},
+		{"", map[string]target{"mine": {KindApplication, app}, "legacy-db": {KindDatabase, db}, "theirs": {KindApplication, other}}},
+	}
+	for _, tc := range tests {
+		w := NewWorkloads(nil)
+		w.Instance = tc.instance
+		got := w.targets(services)
+		if len(got) != len(tc.want) {
+			t.Errorf("instance %q: targets %v, want %v", tc.instance, got, tc.want)
+			continue
+		}
+		for id, want := range tc.want {
+			if got[id] != want {
+				t.Errorf("instance %q: service %s is %v, want %v", tc.instance, id, got[id], want)
+			}
+		}
+	}
+}
