@@ -84,38 +84,48 @@ func Trim() (int64, error) {
 }
 
 // idleWatch decides, from successive CPU time readings, when the process
-// has just turned idle.
+// has just turned idle: its average use over the last quiet period fell
+// below idleCPU after having been above it (or since start-up). Averaging
+// over the whole period keeps short periodic work (a metrics round every
+// 15 s) from counting as a burst to trim after.
 type idleWatch struct {
 	quiet   time.Duration
 	idleCPU float64
-	// lastAt and lastCPU are the previous reading.
-	lastAt  time.Time
-	lastCPU time.Duration
-	// quietSince is when the process last went below idleCPU.
-	quietSince time.Time
+	// readings within the last quiet period, oldest first; the first is
+	// at or before its start once the process has run that long.
+	readings []reading
 	// armed is true once the process was busy (or just started) since the
 	// last trim.
 	armed bool
 }
 
+// reading is the process's CPU time at one moment.
+type reading struct {
+	at  time.Time
+	cpu time.Duration
+}
+
 func newIdleWatch(quiet time.Duration, idleCPU float64, now time.Time, cpu time.Duration) *idleWatch {
-	return &idleWatch{quiet: quiet, idleCPU: idleCPU, lastAt: now, lastCPU: cpu, quietSince: now, armed: true}
+	return &idleWatch{quiet: quiet, idleCPU: idleCPU, readings: []reading{{now, cpu}}, armed: true}
 }
 
 // observe takes a reading and reports whether to trim now.
 func (w *idleWatch) observe(now time.Time, cpu time.Duration) bool {
-	elapsed := now.Sub(w.lastAt)
-	used := cpu - w.lastCPU
-	w.lastAt, w.lastCPU = now, cpu
-	if elapsed <= 0 {
+	w.readings = append(w.readings, reading{now, cpu})
+	// Keep one reading at or before the window's start as its anchor.
+	for len(w.readings) > 2 && !w.readings[1].at.After(now.Add(-w.quiet)) {
+		w.readings = w.readings[1:]
+	}
+	first := w.readings[0]
+	span := now.Sub(first.at)
+	if span < w.quiet {
 		return false
 	}
-	if float64(used)/float64(elapsed) >= w.idleCPU {
-		w.quietSince = now
+	if float64(cpu-first.cpu)/float64(span) >= w.idleCPU {
 		w.armed = true
 		return false
 	}
-	if w.armed && now.Sub(w.quietSince) >= w.quiet {
+	if w.armed {
 		w.armed = false
 		return true
 	}

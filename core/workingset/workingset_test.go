@@ -1,40 +1,54 @@
 package workingset
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
 func TestIdleWatch(t *testing.T) {
-	type reading struct {
-		at   time.Duration // since start
-		cpu  time.Duration // cumulative
-		trim bool
+	// Each step is one 2 s check; the value is the CPU time used in it.
+	const ms = time.Millisecond
+	idle := func(n int) []time.Duration { return make([]time.Duration, n) }
+	cat := func(parts ...[]time.Duration) []time.Duration {
+		var out []time.Duration
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	// A metrics round of 90 ms every 15 s (7–8 checks): 0.6 % of a core.
+	periodic := func(rounds int) []time.Duration {
+		var out []time.Duration
+		for i := 0; i < rounds; i++ {
+			out = append(out, 90*ms, 0, 0, 0, 0, 0, 0)
+		}
+		return out
 	}
 	tests := []struct {
-		name     string
-		readings []reading
+		name  string
+		steps []time.Duration
+		trims []int // the steps (0-based) that trim
 	}{
-		{"idle after start trims once", []reading{
-			{2 * time.Second, 0, false}, {10 * time.Second, 0, true}, {12 * time.Second, 0, false}, {30 * time.Second, 0, false}}},
-		{"busy start waits for quiet", []reading{
-			{2 * time.Second, time.Second, false}, {4 * time.Second, 2 * time.Second, false},
-			{12 * time.Second, 2 * time.Second, false}, {14 * time.Second, 2 * time.Second, true}}},
-		{"a burst after a trim arms it again", []reading{
-			{10 * time.Second, 0, true}, {12 * time.Second, 500 * time.Millisecond, false},
-			{20 * time.Second, 500 * time.Millisecond, false}, {22 * time.Second, 500 * time.Millisecond, true},
-			{40 * time.Second, 500 * time.Millisecond, false}}},
-		{"light background work counts as idle", []reading{
-			{2 * time.Second, 20 * time.Millisecond, false}, {10 * time.Second, 100 * time.Millisecond, true}}},
+		{"idle after start trims once", idle(20), []int{4}},
+		{"a busy start waits for a quiet period", cat([]time.Duration{time.Second, time.Second}, idle(12)), []int{6}},
+		{"a burst after a trim arms it again", cat(idle(8), []time.Duration{500 * ms}, idle(12)), []int{4, 13}},
+		{"periodic light work is idle", cat(idle(5), periodic(6)), []int{4}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Unix(1000, 0)
 			w := newIdleWatch(10*time.Second, 0.02, start, 0)
-			for i, r := range tc.readings {
-				if got := w.observe(start.Add(r.at), r.cpu); got != r.trim {
-					t.Fatalf("reading %d at %v: trim = %v, want %v", i, r.at, got, r.trim)
+			var cpu time.Duration
+			var got []int
+			for i, used := range tc.steps {
+				cpu += used
+				if w.observe(start.Add(time.Duration(i+1)*2*time.Second), cpu) {
+					got = append(got, i)
 				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.trims) {
+				t.Errorf("trims at steps %v, want %v", got, tc.trims)
 			}
 		})
 	}
