@@ -70,6 +70,8 @@ func Run(ctx context.Context, o Options) {
 			start := time.Now()
 			pages, err := Trim()
 			o.Logger.Debug("trimmed the working set", "executable_bytes", pages, "took", time.Since(start), "err", err)
+			// The trim's own CPU time is not work to trim after.
+			w.restart(time.Now(), cpuTime())
 		}
 	}
 }
@@ -107,6 +109,11 @@ type reading struct {
 
 func newIdleWatch(quiet time.Duration, idleCPU float64, now time.Time, cpu time.Duration) *idleWatch {
 	return &idleWatch{quiet: quiet, idleCPU: idleCPU, readings: []reading{{now, cpu}}, armed: true}
+}
+
+// restart forgets the readings so far: the next quiet period starts now.
+func (w *idleWatch) restart(now time.Time, cpu time.Duration) {
+	w.readings = append(w.readings[:0], reading{now, cpu})
 }
 
 // observe takes a reading and reports whether to trim now.

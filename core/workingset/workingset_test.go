@@ -29,11 +29,14 @@ func TestIdleWatch(t *testing.T) {
 		name  string
 		steps []time.Duration
 		trims []int // the steps (0-based) that trim
+		// trimCost is the CPU time each trim takes (default 100 ms).
+		trimCost time.Duration
 	}{
-		{"idle after start trims once", idle(20), []int{4}},
-		{"a busy start waits for a quiet period", cat([]time.Duration{time.Second, time.Second}, idle(12)), []int{6}},
-		{"a burst after a trim arms it again", cat(idle(8), []time.Duration{500 * ms}, idle(12)), []int{4, 13}},
-		{"periodic light work is idle", cat(idle(5), periodic(6)), []int{4}},
+		{"idle after start trims once", idle(20), []int{4}, 0},
+		{"a busy start waits for a quiet period", cat([]time.Duration{time.Second, time.Second}, idle(12)), []int{6}, 0},
+		{"a burst after a trim arms it again", cat(idle(8), []time.Duration{500 * ms}, idle(12)), []int{4, 13}, 0},
+		{"periodic light work is idle", cat(idle(5), periodic(6)), []int{4}, 0},
+		{"a trim's own work does not arm the next", idle(40), []int{4}, 400 * ms},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,8 +46,11 @@ func TestIdleWatch(t *testing.T) {
 			var got []int
 			for i, used := range tc.steps {
 				cpu += used
-				if w.observe(start.Add(time.Duration(i+1)*2*time.Second), cpu) {
+				now := start.Add(time.Duration(i+1) * 2 * time.Second)
+				if w.observe(now, cpu) {
 					got = append(got, i)
+					cpu += max(tc.trimCost, 100*ms) // the trim's own work
+					w.restart(now, cpu)
 				}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.trims) {
