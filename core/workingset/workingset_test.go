@@ -41,7 +41,7 @@ func TestIdleWatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Unix(1000, 0)
-			w := newIdleWatch(10*time.Second, 0.02, start, 0)
+			w := newIdleWatch(10*time.Second, 0.1, start, 0)
 			var cpu time.Duration
 			var got []int
 			for i, used := range tc.steps {
